@@ -1,0 +1,1 @@
+"""gradwire.engine: a numpy autograd engine with PyTorch semantics."""
