@@ -404,8 +404,13 @@ class Node(_message.Message):
     OP_FIELD_NUMBER: _builtins.int
     INPUTS_FIELD_NUMBER: _builtins.int
     ATTRS_FIELD_NUMBER: _builtins.int
+    NO_GRAD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     op: _builtins.str
+    no_grad: _builtins.bool
+    """True when the statement ran inside torch.no_grad(): the result does not require grad, and an
+    in-place change to a leaf that requires grad is allowed, as in PyTorch.
+    """
     @_builtins.property
     def inputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Operand]: ...
     @_builtins.property
@@ -417,10 +422,11 @@ class Node(_message.Message):
         op: _builtins.str = ...,
         inputs: _abc.Iterable[Global___Operand] | None = ...,
         attrs: _abc.Mapping[_builtins.str, Global___AttrValue] | None = ...,
+        no_grad: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "id", b"id", "inputs", b"inputs", "op", b"op"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "id", b"id", "inputs", b"inputs", "no_grad", b"no_grad", "op", b"op"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1040,6 +1046,12 @@ class OpInfo(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     INPLACE_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
+    METHODS_FIELD_NUMBER: _builtins.int
+    FUNCTIONS_FIELD_NUMBER: _builtins.int
+    OPERATORS_FIELD_NUMBER: _builtins.int
+    REFLECTED_OPERATORS_FIELD_NUMBER: _builtins.int
+    GRAD_FN_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     min_inputs: _builtins.int
     """Number of operands; max_inputs = -1 means any number (cat, stack)."""
@@ -1050,8 +1062,25 @@ class OpInfo(_message.Message):
     inplace: _builtins.bool
     """Changes its first operand in place."""
     summary: _builtins.str
+    grad_fn: _builtins.str
+    """PyTorch's grad_fn name when it does not depend on the operands (ExpBackward0); empty otherwise."""
+    view: _builtins.bool
+    """The result is a view of operand 0 (shares its memory and version counter)."""
     @_builtins.property
     def attrs(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttrInfo]: ...
+    @_builtins.property
+    def methods(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """How Python spells the op, so an SDK can generate its surface from the catalogue: Tensor method
+        names (exp, sum), module function names (cat, where), operator dunders (__add__) and reflected
+        operator dunders (__rsub__: `2 - x` is this op with operands [2, x]).
+        """
+
+    @_builtins.property
+    def functions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def operators(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def reflected_operators(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -1063,10 +1092,16 @@ class OpInfo(_message.Message):
         outputs: _builtins.int = ...,
         inplace: _builtins.bool = ...,
         summary: _builtins.str = ...,
+        methods: _abc.Iterable[_builtins.str] | None = ...,
+        functions: _abc.Iterable[_builtins.str] | None = ...,
+        operators: _abc.Iterable[_builtins.str] | None = ...,
+        reflected_operators: _abc.Iterable[_builtins.str] | None = ...,
+        grad_fn: _builtins.str = ...,
+        view: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "differentiable", b"differentiable", "inplace", b"inplace", "max_inputs", b"max_inputs", "min_inputs", b"min_inputs", "name", b"name", "outputs", b"outputs", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "differentiable", b"differentiable", "functions", b"functions", "grad_fn", b"grad_fn", "inplace", b"inplace", "max_inputs", b"max_inputs", "methods", b"methods", "min_inputs", b"min_inputs", "name", b"name", "operators", b"operators", "outputs", b"outputs", "reflected_operators", b"reflected_operators", "summary", b"summary", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
