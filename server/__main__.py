@@ -1,0 +1,7 @@
+"""`python -m gradwire.server [flags]`: see gradwire.server.main."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

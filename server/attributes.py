@@ -1,0 +1,123 @@
+"""Op attributes and operands off the wire, checked against the registry's OpDef before anything runs.
+
+An AttrValue's oneof field is named after the attribute kinds of the catalogue (integer, real, boolean,
+text, ints, dtype, index), so checking a kind is comparing two names. An integer is accepted where a real
+is expected (JSON clients often write 2 for 2.0). Values a graph refers to (index tensors by id) are
+resolved through a callback, so this module knows nothing of sessions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import gradwire.engine as ge
+from gradwire.v1 import gradwire_pb2 as pb
+
+from . import codec
+from .errors import invalid
+
+Resolve = Callable[[str, str], Any]  # (ref, what) -> Tensor
+
+
+def accepted_kinds(spec_kind: str) -> set[str]:
+    kinds = set(spec_kind.split("|"))
+    if "real" in kinds:
+        kinds.add("integer")
+    return kinds
+
+
+def check_node(node: pb.Node, op: Any) -> None:
+    """Arity and attribute names/kinds of a node against its OpDef; INVALID_ARGUMENT naming the node."""
+    where = f"node {node.id!r} ({node.op})"
+    count = len(node.inputs)
+    most = "any number of" if op.max_inputs == -1 else str(op.max_inputs)
+    if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
+        expected = str(op.min_inputs) if op.min_inputs == op.max_inputs else f"{op.min_inputs} to {most}"
+        raise invalid(f"{where} takes {expected} inputs, got {count}", node_id=node.id, error_type="TypeError")
+    specs = {spec.name: spec for spec in op.attrs}
+    for name, value in node.attrs.items():
+        spec = specs.get(name)
+        if spec is None:
+            allowed = ", ".join(specs) or "none"
+            raise invalid(f"{where} has no attribute {name!r}; allowed: {allowed}", node_id=node.id,
+                          error_type="TypeError")
+        given = value.WhichOneof("value")
+        if given is None or given not in accepted_kinds(spec.kind):
+            raise invalid(f"{where}: attribute {name!r} takes {spec.kind}, got {given or 'nothing'}",
+                          node_id=node.id, error_type="TypeError")
+    for spec in op.attrs:
+        if spec.required and spec.name not in node.attrs:
+            raise invalid(f"{where} is missing required attribute {spec.name!r} ({spec.kind})",
+                          node_id=node.id, error_type="TypeError")
+    for position, operand in enumerate(node.inputs):
+        if operand.WhichOneof("operand") is None:
+            raise invalid(f"{where}: input {position} is empty", node_id=node.id)
+
+
+def refs_of(node: pb.Node) -> Iterator[str]:
+    """Every id a node reads: its operand refs, then the refs inside index attributes."""
+    for operand in node.inputs:
+        if operand.WhichOneof("operand") == "ref":
+            yield operand.ref
+    for value in node.attrs.values():
+        if value.WhichOneof("value") == "index":
+            for item in value.index.items:
+                if item.WhichOneof("item") == "ref":
+                    yield item.ref
+
+
+def operands(node: pb.Node, resolve: Resolve) -> list[Any]:
+    values: list[Any] = []
+    for position, operand in enumerate(node.inputs):
+        kind = operand.WhichOneof("operand")
+        if kind == "ref":
+            values.append(resolve(operand.ref, f"node {node.id!r} input {position}"))
+        else:
+            values.append(getattr(operand, kind))
+    return values
+
+
+def attributes(node: pb.Node, op: Any, resolve: Resolve) -> dict[str, Any]:
+    kinds = {spec.name: spec.kind for spec in op.attrs}
+    return {
+        name: _attribute(value, kinds[name], f"node {node.id!r} attribute {name!r}", resolve)
+        for name, value in node.attrs.items()
+    }
+
+
+def _attribute(value: pb.AttrValue, spec_kind: str, what: str, resolve: Resolve) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "integer" and "integer" not in spec_kind.split("|"):
+        return float(value.integer)
+    if kind == "ints":
+        return tuple(value.ints.values)
+    if kind == "dtype":
+        return ge.dtypes.by_name(codec.dtype_name(value.dtype, what))
+    if kind == "index":
+        return tuple(_index_item(item, f"{what} item {k}", resolve) for k, item in enumerate(value.index.items))
+    return getattr(value, kind)
+
+
+def _index_item(item: pb.IndexItem, what: str, resolve: Resolve) -> Any:
+    kind = item.WhichOneof("item")
+    if kind == "integer":
+        return item.integer
+    if kind == "slice":
+        part = item.slice
+        return slice(
+            part.start if part.HasField("start") else None,
+            part.stop if part.HasField("stop") else None,
+            part.step if part.HasField("step") else None,
+        )
+    if kind == "new_axis":
+        return None
+    if kind == "ellipsis":
+        return Ellipsis
+    if kind == "tensor":
+        array = codec.decode(item.tensor, what)
+        if array.dtype.kind not in "bi":
+            raise invalid(f"{what}: an index tensor must be integer or bool, not {array.dtype.name}")
+        return array
+    if kind == "ref":
+        return resolve(item.ref, what)
+    raise invalid(f"{what} is empty")

@@ -1,0 +1,127 @@
+"""Server settings: every command-line flag also reads a GRADWIRE_* environment variable.
+
+Precedence: an explicit flag, then the environment, then the default. Byte sizes accept plain integers
+or a binary suffix ("256MiB", "2GiB", "512K").
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+from typing import Callable, Mapping, Sequence
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+_SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "kib": 1 << 10, "m": MiB, "mib": MiB, "g": GiB, "gib": GiB}
+
+
+def parse_bytes(text: str) -> int:
+    """'256MiB' -> 268435456; a plain integer is bytes."""
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _SIZE_SUFFIXES:
+        raise ValueError(f"not a byte size: {text!r} (use e.g. 1048576, 512KiB, 256MiB, 2GiB)")
+    return int(match.group(1)) * _SIZE_SUFFIXES[match.group(2).lower()]
+
+
+def _positive(parse: Callable[[str], int | float]) -> Callable[[str], int | float]:
+    def parse_positive(text: str) -> int | float:
+        value = parse(text)
+        if value <= 0:
+            raise ValueError(f"must be positive, got {text!r}")
+        return value
+
+    return parse_positive
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"unknown log level {text!r}")
+    return level
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """What a running server needs to know; defaults suit one machine with a few GiB to spare."""
+
+    address: str = "127.0.0.1:50051"
+    workers: int = 16
+    # Idle seconds after which a session (and an unused upload) expires.
+    session_ttl: float = 600.0
+    max_sessions: int = 1024
+    # Total bytes retained by all sessions and pending uploads together.
+    max_session_bytes: int = 4 * GiB
+    # Bytes one request may allocate (its leaves, and what its ops would allocate).
+    max_request_bytes: int = 2 * GiB
+    # gRPC send/receive limit; protobuf cannot encode 2 GiB or more.
+    max_message_bytes: int = 256 * MiB
+    # Seconds in-flight calls get to finish after SIGTERM/SIGINT.
+    grace_seconds: float = 30.0
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_message_bytes < 2 * GiB:
+            raise ValueError("max_message_bytes must be between 1 and 2 GiB - 1 (protobuf's cap)")
+
+
+# (field, flag, environment variable, parser, help)
+_SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
+    ("address", "--address", "GRADWIRE_ADDRESS", str, "host:port to listen on (port 0: any free port)"),
+    ("workers", "--workers", "GRADWIRE_WORKERS", _positive(int), "threads serving calls"),
+    ("session_ttl", "--session-ttl", "GRADWIRE_SESSION_TTL", _positive(float), "idle seconds before a session expires"),
+    ("max_sessions", "--max-sessions", "GRADWIRE_MAX_SESSIONS", _positive(int), "most live sessions"),
+    ("max_session_bytes", "--max-session-bytes", "GRADWIRE_MAX_SESSION_BYTES", _positive(parse_bytes),
+     "bytes all sessions and pending uploads may retain together"),
+    ("max_request_bytes", "--max-request-bytes", "GRADWIRE_MAX_REQUEST_BYTES", _positive(parse_bytes),
+     "bytes one request may allocate"),
+    ("max_message_bytes", "--max-message-bytes", "GRADWIRE_MAX_MESSAGE_BYTES", _positive(parse_bytes),
+     "largest gRPC message sent or received"),
+    ("grace_seconds", "--grace-seconds", "GRADWIRE_GRACE_SECONDS", float, "seconds in-flight calls get on stop"),
+    ("log_level", "--log-level", "GRADWIRE_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
+)
+
+
+def _argparse_type(parse: Callable[[str], object]) -> Callable[[str], object]:
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def build_parser(prog: str = "gradwire serve") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Run the gradwire gRPC server.")
+    defaults = ServerConfig()
+    for field, flag, env, parse, help_text in _SETTINGS:
+        parser.add_argument(
+            flag, dest=field, type=_argparse_type(parse), default=None,
+            help=f"{help_text} (env {env}; default {getattr(defaults, field)})",
+        )
+    return parser
+
+
+def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """Flags from argv, else the environment, else the defaults. Bad values exit like argparse does."""
+    parser = build_parser()
+    arguments = parser.parse_args(list(argv) if argv is not None else [])
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for field, flag, env, parse, _ in _SETTINGS:
+        given = getattr(arguments, field)
+        if given is not None:
+            values[field] = given
+        elif environ.get(env, "").strip():
+            try:
+                values[field] = parse(environ[env])
+            except ValueError as error:
+                parser.error(f"{env}={environ[env]!r}: {error}")
+    try:
+        return ServerConfig(**values)  # type: ignore[arg-type]
+    except ValueError as error:
+        parser.error(str(error))
+        raise  # unreachable: parser.error exits

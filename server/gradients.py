@@ -1,0 +1,91 @@
+"""Backward and autograd.grad on a built graph: roots and seeds off the wire, then one engine call.
+
+The engine owns every rule (implicit seeds only for one-element roots, exact seed shapes, freed graphs,
+version counters) and a failed backward changes nothing, so this module only resolves ids and decodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import gradwire.engine as ge
+from gradwire.v1 import gradwire_pb2 as pb
+
+from . import codec
+from .errors import invalid, with_node
+from .graph import ID_PATTERN, Scope
+
+
+def _roots(roots: Sequence[pb.Root], scope: Scope, what: str) -> tuple[list[Any], list[Any] | None]:
+    """Root tensors and their seeds (None where implicit; None overall if no seed is given)."""
+    if not roots:
+        raise invalid(f"{what} needs at least one root")
+    tensors, seeds = [], []
+    for root in roots:
+        tensors.append(scope.resolve(root.id, f"{what} root"))
+        if root.HasField("gradient"):
+            # A copy: the engine may accumulate into a seed buffer, and request bytes are read-only.
+            array = codec.decode(root.gradient, f"seed gradient of root {root.id!r}").copy()
+            seeds.append(ge.from_numpy(array))
+        else:
+            seeds.append(None)
+    return tensors, (seeds if any(seed is not None for seed in seeds) else None)
+
+
+def _inputs(ids: Sequence[str], scope: Scope, what: str) -> list[Any]:
+    return [scope.resolve(value_id, f"{what} input") for value_id in ids]
+
+
+def _node_of(roots: Sequence[pb.Root]) -> str:
+    return roots[0].id if len(roots) == 1 else ""
+
+
+def backward(scope: Scope, roots: Sequence[pb.Root], *, retain_graph: bool | None, create_graph: bool,
+             inputs: Sequence[str]) -> None:
+    """tensor.backward / autograd.backward: accumulates into .grad."""
+    tensors, seeds = _roots(roots, scope, "backward")
+    chosen = _inputs(inputs, scope, "backward") if inputs else None
+    with with_node(_node_of(roots), "backward"):
+        ge.autograd.backward(tensors, grad_tensors=seeds, retain_graph=retain_graph,
+                             create_graph=create_graph, inputs=chosen)
+
+
+def grad(scope: Scope, request: pb.GradRequest) -> tuple[Any, ...]:
+    """autograd.grad: the gradients, parallel to request.inputs; no .grad is touched."""
+    tensors, seeds = _roots(request.outputs, scope, "grad")
+    if not request.inputs:
+        raise invalid("grad needs at least one input")
+    _check_result_ids(request, scope)
+    inputs = _inputs(request.inputs, scope, "grad")
+    retain_graph = request.retain_graph if request.HasField("retain_graph") else None
+    with with_node(_node_of(request.outputs), "grad"):
+        return tuple(ge.autograd.grad(
+            tensors, inputs, grad_outputs=seeds, retain_graph=retain_graph,
+            create_graph=request.create_graph, allow_unused=request.allow_unused,
+            is_grads_batched=request.is_grads_batched,
+        ))
+
+
+def _check_result_ids(request: pb.GradRequest, scope: Scope) -> None:
+    if not request.result_ids:
+        return
+    if len(request.result_ids) != len(request.inputs):
+        raise invalid(f"result_ids has {len(request.result_ids)} ids for {len(request.inputs)} inputs")
+    seen: set[str] = set()
+    for value_id in request.result_ids:
+        if not ID_PATTERN.fullmatch(value_id):
+            raise invalid(f"result id {value_id!r} must be 1 to 256 characters without spaces or ':'",
+                          node_id=value_id)
+        if value_id in seen or value_id in scope:
+            raise invalid(f"duplicate id {value_id!r}", node_id=value_id)
+        seen.add(value_id)
+
+
+def leaves_with_grad(scope: Scope, inputs: Sequence[str]) -> list[str]:
+    """The default set of grads to return: the inputs if given, else every leaf that has a .grad."""
+    if inputs:
+        return list(inputs)
+    return [
+        value_id for value_id, value in scope.items()
+        if not isinstance(value, tuple) and value.is_leaf and value.grad is not None
+    ]

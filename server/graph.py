@@ -1,0 +1,178 @@
+"""Building a request's graph into a session (or a one-shot scope) with the engine.
+
+Two phases, so that a rejected request changes nothing:
+1. check: ids (non-empty, unique, no ':'), ops against the registry, arity and attribute kinds, every
+   reference naming an earlier value (a later one is a forward reference, the only way to write a cycle),
+   "id:k" within the op's outputs, and every inline tensor decoded. Nothing runs.
+2. run: leaves become engine tensors, nodes run in program order through ge.apply; new values go into a
+   scratch dict that the caller commits only when the whole request succeeded.
+Torch semantics (promotion, shapes, in-place rules) are the engine's: its errors come back naming the node.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+import gradwire.engine as ge
+from gradwire.engine.errors import UnknownOpError
+from gradwire.v1 import gradwire_pb2 as pb
+
+from . import attributes, codec
+from .errors import from_engine, invalid, with_node
+from .uploads import UploadStore
+
+ID_PATTERN = re.compile(r"[^\s:]{1,256}")
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """'out:1' -> ('out', 1); 'out' -> ('out', 0)."""
+    base, separator, suffix = ref.rpartition(":")
+    if separator and suffix.isdigit():
+        return base, int(suffix)
+    return ref, 0
+
+
+class Scope:
+    """The values a graph can name: those already committed to the session, plus the new ones."""
+
+    def __init__(self, committed: Mapping[str, Any]) -> None:
+        self.committed = committed
+        self.new: dict[str, Any] = {}
+
+    def __contains__(self, value_id: str) -> bool:
+        return value_id in self.new or value_id in self.committed
+
+    def value(self, value_id: str) -> Any:
+        return self.new[value_id] if value_id in self.new else self.committed[value_id]
+
+    def items(self):
+        yield from self.committed.items()
+        yield from self.new.items()
+
+    def resolve(self, ref: str, what: str) -> Any:
+        """The tensor a reference names; INVALID_ARGUMENT if there is none."""
+        base, output = split_ref(ref)
+        if base not in self:
+            raise invalid(f"{what} refers to unknown id {ref!r}")
+        value = self.value(base)
+        outputs = value if isinstance(value, tuple) else (value,)
+        if output >= len(outputs):
+            raise invalid(f"{what} refers to {ref!r} but {base!r} has {len(outputs)} output(s)")
+        return outputs[output]
+
+
+@dataclass
+class Built:
+    """What a graph added: ids in program order, committed ids an in-place node changed, uploads used."""
+
+    new_ids: list[str] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)
+    upload_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckedGraph:
+    graph: pb.Graph
+    leaf_arrays: list[np.ndarray]
+    ops: list[Any]
+    upload_ids: list[str]
+
+    @property
+    def leaf_bytes(self) -> int:
+        return sum(array.nbytes for array in self.leaf_arrays)
+
+    @property
+    def has_inplace(self) -> bool:
+        return any(op.inplace for op in self.ops)
+
+
+def check(graph: pb.Graph, scope: Scope, uploads: UploadStore) -> CheckedGraph:
+    """Phase 1: everything that can be checked without running an op."""
+    defined_here = [leaf.id for leaf in graph.leaves] + [node.id for node in graph.nodes]
+    seen: set[str] = set()
+    for value_id in defined_here:
+        if not ID_PATTERN.fullmatch(value_id):
+            raise invalid(f"id {value_id!r} must be 1 to 256 characters without spaces or ':'", node_id=value_id)
+        if value_id in seen or value_id in scope:
+            raise invalid(f"duplicate id {value_id!r}", node_id=value_id)
+        seen.add(value_id)
+
+    leaf_arrays: list[np.ndarray] = []
+    upload_ids: list[str] = []
+    for leaf in graph.leaves:
+        source = leaf.WhichOneof("source")
+        if source == "value":
+            leaf_arrays.append(codec.decode(leaf.value, f"leaf {leaf.id!r}"))
+        elif source == "upload_id":
+            leaf_arrays.append(uploads.peek(leaf.upload_id, f"leaf {leaf.id!r}"))
+            upload_ids.append(leaf.upload_id)
+        else:
+            raise invalid(f"leaf {leaf.id!r} has neither a value nor an upload_id", node_id=leaf.id)
+
+    # Outputs of each id defined so far in this request (leaves have one).
+    outputs_here = {leaf.id: 1 for leaf in graph.leaves}
+    later = {node.id for node in graph.nodes}
+    ops = []
+    for node in graph.nodes:
+        try:
+            op = ge.registry.get(node.op)
+        except UnknownOpError as error:
+            raise from_engine(error, node_id=node.id, context=f"node {node.id!r}") from None
+        attributes.check_node(node, op)
+        later.discard(node.id)
+        for ref in attributes.refs_of(node):
+            _check_ref(ref, node.id, outputs_here, later, scope)
+        outputs_here[node.id] = op.num_outputs
+        ops.append(op)
+    return CheckedGraph(graph, leaf_arrays, ops, upload_ids)
+
+
+def _check_ref(ref: str, node_id: str, outputs_here: dict[str, int], later: set[str], scope: Scope) -> None:
+    base, output = split_ref(ref)
+    where = f"node {node_id!r}"
+    if base in outputs_here:
+        if output >= outputs_here[base]:
+            raise invalid(f"{where} refers to {ref!r} but {base!r} has {outputs_here[base]} output(s)",
+                          node_id=node_id)
+    elif base == node_id or base in later:
+        raise invalid(f"{where} refers to {ref!r}, which is defined later: nodes run in program order, "
+                      "so a forward reference (or a cycle) cannot be evaluated", node_id=node_id)
+    elif base not in scope:
+        raise invalid(f"{where} refers to unknown id {ref!r}", node_id=node_id)
+    else:
+        scope.resolve(ref, where)
+
+
+def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
+    """Phase 2: leaves then nodes into scope.new (the caller commits them).
+
+    Leaf arrays view the request's bytes read-only; with writable_leaves (a session, or a graph with an
+    in-place op) read-only leaves are copied so in-place ops can write to them.
+    """
+    built = Built(upload_ids=list(checked.upload_ids))
+    for leaf, array in zip(checked.graph.leaves, checked.leaf_arrays):
+        if writable_leaves and not array.flags.writeable:
+            array = array.copy()
+        with with_node(leaf.id, f"leaf {leaf.id!r}"):
+            tensor = ge.from_numpy(array)
+            if leaf.requires_grad:
+                tensor.requires_grad_(True)
+        scope.new[leaf.id] = tensor
+        built.new_ids.append(leaf.id)
+    for node, op in zip(checked.graph.nodes, checked.ops):
+        operands = attributes.operands(node, scope.resolve)
+        attrs = attributes.attributes(node, op, scope.resolve)
+        with with_node(node.id, f"node {node.id!r} ({node.op})"):
+            result = ge.apply(node.op, operands, attrs)
+        scope.new[node.id] = result
+        built.new_ids.append(node.id)
+        if op.inplace:
+            built.changed_ids.extend(
+                value_id for value_id, value in scope.committed.items()
+                if value is result and value_id not in built.changed_ids
+            )
+    return built

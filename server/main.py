@@ -1,0 +1,36 @@
+"""`gradwire serve` / `python -m gradwire.server`: run a server until SIGTERM or SIGINT.
+
+On either signal (also as PID 1 in a container, where Python ignores SIGTERM without a handler):
+health turns NOT_SERVING, new calls are refused and in-flight ones get the grace period to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from .app import create_server
+from .config import load_config
+
+log = logging.getLogger("gradwire.server")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = load_config(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=config.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server, port = create_server(config=config)
+    host = config.address.rsplit(":", 1)[0]
+    log.info("gradwire server listening on %s:%d", host, port)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("%s: stopping, in-flight calls get %g s", signal.Signals(signum).name, config.grace_seconds)
+        server.stop(config.grace_seconds)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.wait_for_termination()
+    log.info("gradwire server stopped")
+    return 0

@@ -1,0 +1,65 @@
+"""Engine tensors into response messages: ValueInfo, and NamedTensors kept under the message size cap.
+
+A response may not exceed the gRPC message limit. Tensors are added until the next one would pass it;
+after that, in a session, a tensor is sent as a header only with `deferred` set (DownloadTensor streams
+it), and in a one-shot call the request is refused with RESOURCE_EXHAUSTED.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from gradwire.v1 import gradwire_pb2 as pb
+
+from . import codec
+from .budget import format_bytes
+from .errors import exhausted
+
+# Room left in every response for ids, shapes and framing.
+ENVELOPE_BYTES = 1 << 20
+
+
+def value_info(value_id: str, tensor: Any) -> pb.ValueInfo:
+    return pb.ValueInfo(
+        id=value_id,
+        dtype=codec.DTYPE_ENUMS[tensor.dtype.name],
+        shape=tensor.shape,
+        requires_grad=tensor.requires_grad,
+        is_leaf=tensor.is_leaf,
+        grad_fn=tensor.grad_fn.name() if tensor.grad_fn is not None else "",
+    )
+
+
+def infos(items: Iterable[tuple[str, Any]]) -> list[pb.ValueInfo]:
+    """ValueInfo of each (id, value); an op with several outputs gives "id:0", "id:1", ..."""
+    result = []
+    for value_id, value in items:
+        if isinstance(value, tuple):
+            result.extend(value_info(f"{value_id}:{k}", tensor) for k, tensor in enumerate(value))
+        else:
+            result.append(value_info(value_id, value))
+    return result
+
+
+class TensorPacker:
+    """Encodes tensors into NamedTensors while the response stays under the message cap."""
+
+    def __init__(self, max_message_bytes: int, *, can_defer: bool) -> None:
+        self.bytes_left = max(0, max_message_bytes - ENVELOPE_BYTES)
+        self.limit = max_message_bytes
+        self.can_defer = can_defer
+
+    def pack(self, value_id: str, tensor: Any) -> pb.NamedTensor:
+        if tensor is None:
+            return pb.NamedTensor(id=value_id, is_none=True)
+        array = tensor.numpy()
+        if array.nbytes <= self.bytes_left:
+            self.bytes_left -= array.nbytes
+            return pb.NamedTensor(id=value_id, tensor=codec.encode(array))
+        if not self.can_defer:
+            raise exhausted(
+                f"returning {value_id!r} ({format_bytes(array.nbytes)}) would pass the message limit of "
+                f"{format_bytes(self.limit)}; use a session and DownloadTensor for large results",
+                node_id=value_id,
+            )
+        return pb.NamedTensor(id=value_id, tensor=codec.encode(array, with_data=False), deferred=True)

@@ -1,0 +1,226 @@
+"""The GradwireService servicer: each method decodes, calls the module that does the work, encodes.
+
+Graphs are built by `graph`, backward and grad run by `gradients`, sessions kept by `sessions`, uploads by
+`uploads`, responses packed by `responses`; failures become status codes in `errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator, Sequence
+
+import grpc
+
+import gradwire.engine as ge
+from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
+
+from . import codec, gradients, graph, responses
+from .budget import request_budget
+from .config import MiB, ServerConfig
+from .errors import invalid, rpc_errors, rpc_stream_errors, with_node
+from .sessions import SessionStore
+from .uploads import UploadStore
+
+log = logging.getLogger("gradwire.server")
+
+SESSION_ID_METADATA = "gradwire-session-id"
+DEFAULT_CHUNK_BYTES = 4 * MiB
+
+
+def session_id_of(request: Any, context: grpc.ServicerContext) -> str:
+    """The session id of a call: the request field, else the gradwire-session-id metadata."""
+    from_metadata = next((value for key, value in context.invocation_metadata() or ()
+                          if key == SESSION_ID_METADATA), "")
+    if request.session_id and from_metadata and request.session_id != from_metadata:
+        raise invalid(f"session id {request.session_id!r} in the request differs from {from_metadata!r} "
+                      f"in the {SESSION_ID_METADATA} metadata")
+    return request.session_id or from_metadata
+
+
+def op_info(op: Any) -> pb.OpInfo:
+    return pb.OpInfo(
+        name=op.name, min_inputs=op.min_inputs, max_inputs=op.max_inputs,
+        attrs=[pb.AttrInfo(name=spec.name, kind=spec.kind, required=spec.required,
+                           default="" if spec.required else repr(spec.default)) for spec in op.attrs],
+        differentiable=op.differentiable, outputs=op.num_outputs, inplace=op.inplace, summary=op.summary,
+    )
+
+
+class GradwireServicer(pb_grpc.GradwireServiceServicer):
+    def __init__(self, config: ServerConfig, sessions: SessionStore, uploads: UploadStore) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.uploads = uploads
+        self._catalogue = pb.ListOpsResponse(ops=[op_info(op) for op in ge.registry.OPS.values()])
+
+    # ------------------------------------------------------------ helpers
+
+    def _build(self, request_graph: pb.Graph, scope: graph.Scope, *, session: bool) -> graph.Built:
+        checked = graph.check(request_graph, scope, self.uploads)
+        with request_budget(self.config.max_request_bytes, checked.leaf_bytes):
+            return graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
+
+    def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
+        return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
+
+    def _values(self, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> list[pb.NamedTensor]:
+        return [packer.pack(value_id, scope.resolve(value_id, "return_values")) for value_id in ids]
+
+    def _grads(self, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> list[pb.NamedTensor]:
+        return [packer.pack(value_id, scope.resolve(value_id, "return_grads").grad) for value_id in ids]
+
+    def _budget(self):
+        return request_budget(self.config.max_request_bytes, 0)
+
+    # ------------------------------------------------------------ one-shot
+
+    @rpc_errors
+    def Compute(self, request: pb.ComputeRequest, context: grpc.ServicerContext) -> pb.ComputeResponse:
+        scope = graph.Scope({})
+        built = self._build(request.graph, scope, session=False)
+        for value_id in request.return_grads:
+            scope.resolve(value_id, "return_grads")
+        if request.roots:
+            with self._budget():
+                gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
+        grad_ids = list(request.return_grads) or [
+            leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
+        ]
+        packer = self._packer(can_defer=False)
+        response = pb.ComputeResponse(
+            values=self._values(request.return_values, scope, packer),
+            grads=self._grads(grad_ids, scope, packer),
+            info=responses.infos(scope.new.items()),
+        )
+        self.uploads.consume(built.upload_ids)
+        return response
+
+    # ------------------------------------------------------------ sessions
+
+    @rpc_errors
+    def CreateSession(self, request: pb.CreateSessionRequest, context: grpc.ServicerContext) -> pb.CreateSessionResponse:
+        session_id = session_id_of(request, context)
+        self.sessions.check_new(session_id)
+        scope = graph.Scope({})
+        built = self._build(request.graph, scope, session=True)
+        values = self._values(request.return_values, scope, self._packer())
+        session = self.sessions.add(session_id, scope.new, request.ttl_seconds)
+        self.uploads.consume(built.upload_ids)
+        context.send_initial_metadata(((SESSION_ID_METADATA, session.session_id),))
+        log.debug("session %s created with %d values", session.session_id, len(scope.new))
+        return pb.CreateSessionResponse(session_id=session.session_id, info=responses.infos(scope.new.items()),
+                                        values=values)
+
+    @rpc_errors
+    def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
+        with self.sessions.use(session_id_of(request, context)) as session:
+            scope = graph.Scope(session.values)
+            built = self._build(request.graph, scope, session=True)
+            values = self._values(request.return_values, scope, self._packer())
+            self.sessions.resize(session, [*session.values.values(), *scope.new.values()], refuse_over_cap=True)
+            session.values.update(scope.new)
+            self.uploads.consume(built.upload_ids)
+            changed = [(value_id, scope.value(value_id)) for value_id in built.new_ids + built.changed_ids]
+            return pb.ExtendResponse(info=responses.infos(changed), values=values)
+
+    @rpc_errors
+    def Backward(self, request: pb.BackwardRequest, context: grpc.ServicerContext) -> pb.BackwardResponse:
+        with self.sessions.use(session_id_of(request, context)) as session:
+            scope = graph.Scope(session.values)
+            for value_id in request.return_grads:
+                scope.resolve(value_id, "return_grads")
+            retain_graph = request.retain_graph if request.HasField("retain_graph") else None
+            with self._budget():
+                gradients.backward(scope, request.roots, retain_graph=retain_graph,
+                                   create_graph=request.create_graph, inputs=request.inputs)
+            self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
+            grad_ids = list(request.return_grads) or gradients.leaves_with_grad(scope, request.inputs)
+            return pb.BackwardResponse(grads=self._grads(grad_ids, scope, self._packer()))
+
+    @rpc_errors
+    def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
+        with self.sessions.use(session_id_of(request, context)) as session:
+            scope = graph.Scope(session.values)
+            with self._budget():
+                results = gradients.grad(scope, request)
+            packer = self._packer()
+            grads = [packer.pack(value_id, result) for value_id, result in zip(request.inputs, results)]
+            joined = {value_id: result for value_id, result in zip(request.result_ids, results) if result is not None}
+            if joined:
+                session.values.update(joined)
+                self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
+            return pb.GradResponse(grads=grads, info=responses.infos(joined.items()))
+
+    @rpc_errors
+    def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
+        with self.sessions.use(session_id_of(request, context)) as session:
+            scope = graph.Scope(session.values)
+            packer = self._packer()
+            return pb.ReadResponse(values=self._values(request.values, scope, packer),
+                                   grads=self._grads(request.grads, scope, packer))
+
+    @rpc_errors
+    def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:
+        with self.sessions.use(session_id_of(request, context)) as session:
+            scope = graph.Scope(session.values)
+            assignments = [(scope.resolve(item.id, "set"), item) for item in request.set]
+            new_grads = [_checked_grad(tensor, item) for tensor, item in assignments]
+            zeroed = [scope.resolve(value_id, "zero") for value_id in request.zero]
+            cleared = [scope.resolve(value_id, "clear") for value_id in request.clear]
+            for (tensor, item), new_grad in zip(assignments, new_grads):
+                with with_node(item.id, f"setting the grad of {item.id!r}"):
+                    tensor.grad = new_grad
+            for tensor in zeroed:
+                if tensor.grad is not None:  # like optimizer.zero_grad(set_to_none=False)
+                    tensor.grad.zero_()
+            for tensor in cleared:
+                tensor.grad = None
+            self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
+            return pb.UpdateGradsResponse()
+
+    @rpc_errors
+    def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.ServicerContext) -> pb.CloseSessionResponse:
+        self.sessions.close(session_id_of(request, context))
+        return pb.CloseSessionResponse()
+
+    # ------------------------------------------------------------ catalogue and streaming
+
+    @rpc_errors
+    def ListOps(self, request: pb.ListOpsRequest, context: grpc.ServicerContext) -> pb.ListOpsResponse:
+        return self._catalogue
+
+    @rpc_errors
+    def UploadTensor(self, request_iterator: Iterator[pb.UploadTensorRequest],
+                     context: grpc.ServicerContext) -> pb.UploadTensorResponse:
+        upload = self.uploads.receive(request_iterator)
+        return pb.UploadTensorResponse(upload_id=upload.upload_id, received_bytes=upload.nbytes)
+
+    @rpc_stream_errors
+    def DownloadTensor(self, request: pb.DownloadTensorRequest,
+                       context: grpc.ServicerContext) -> Iterator[pb.DownloadTensorResponse]:
+        chunk_bytes = min(request.chunk_bytes or DEFAULT_CHUNK_BYTES,
+                          self.config.max_message_bytes - responses.ENVELOPE_BYTES)
+        # The session stays locked while streaming, so no call can change the tensor half-way.
+        with self.sessions.use(session_id_of(request, context)) as session:
+            tensor = graph.Scope(session.values).resolve(request.id, "download")
+            if request.grad:
+                tensor = tensor.grad
+                if tensor is None:
+                    raise invalid(f"{request.id!r} has no grad (None)", node_id=request.id)
+            array = tensor.numpy()
+            yield pb.DownloadTensorResponse(header=codec.encode(array, with_data=False))
+            for chunk in codec.iter_chunks(array, chunk_bytes):
+                yield pb.DownloadTensorResponse(chunk=chunk)
+
+
+def _checked_grad(tensor: Any, item: pb.NamedTensor) -> Any:
+    """A writable engine tensor for `x.grad = value`, refused unless shape and dtype match x's."""
+    array = codec.decode(item.tensor, f"grad for {item.id!r}")
+    if tuple(array.shape) != tuple(tensor.shape) or array.dtype != tensor.dtype.numpy:
+        raise invalid(
+            f"assigned grad for {item.id!r} has shape {list(array.shape)} and dtype {array.dtype} but the "
+            f"tensor has shape {list(tensor.shape)} and dtype {tensor.dtype.name}",
+            node_id=item.id, error_type="RuntimeError",
+        )
+    return ge.from_numpy(array.copy())

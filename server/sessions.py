@@ -1,0 +1,193 @@
+"""Sessions: live graphs kept in memory so backward can run again without resending anything.
+
+A session maps value ids to engine tensors (a tuple for ops with several outputs). The store keeps them
+behind a lock; every call on one session also holds that session's own lock, so calls on one session run
+one at a time while different sessions run in parallel. Sessions expire after an idle TTL; a cap on their
+number and on the bytes they retain refuses new ones (RESOURCE_EXHAUSTED) and never evicts live ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import grpc
+
+from .budget import RetainedBytes
+from .errors import RequestError, exhausted, invalid, not_found
+
+SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def new_session_id() -> str:
+    """128 random bits as 32 lowercase hex digits."""
+    return secrets.token_hex(16)
+
+
+def tensors_of(values: Iterable[Any]) -> Iterator[Any]:
+    for value in values:
+        if isinstance(value, tuple):
+            yield from value
+        else:
+            yield value
+
+
+def retained_bytes(values: Iterable[Any]) -> int:
+    """Bytes held by the named tensors and their .grad (each tensor counted once)."""
+    seen: set[int] = set()
+    total = 0
+    for tensor in tensors_of(values):
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        total += tensor.nbytes
+        grad = tensor.grad if tensor.is_leaf or tensor.requires_grad else None
+        if grad is not None:
+            total += grad.nbytes
+    return total
+
+
+@dataclass(eq=False)
+class Session:
+    session_id: str
+    ttl: float
+    values: dict[str, Any]
+    retained: int = 0
+    last_used: float = 0.0
+    closed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionStore:
+    """All live sessions of one server."""
+
+    def __init__(self, default_ttl: float, max_sessions: int, retained: RetainedBytes,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.default_ttl = default_ttl
+        self.max_sessions = max_sessions
+        self.retained = retained
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    # ------------------------------------------------------------ creating
+
+    def check_new(self, session_id: str) -> None:
+        """Fails fast (before a graph is built) if a session with this id could not be added."""
+        with self._lock:
+            self._check_new_locked(session_id)
+
+    def _check_new_locked(self, session_id: str) -> None:
+        if session_id:
+            if not SESSION_ID_PATTERN.fullmatch(session_id):
+                raise invalid(f"session id {session_id!r} must be 32 lowercase hex digits (128 random bits)")
+            if session_id in self._sessions:
+                raise RequestError(grpc.StatusCode.ALREADY_EXISTS, f"session {session_id} already exists",
+                                   error_type="ValueError")
+        if len(self._sessions) >= self.max_sessions:
+            raise exhausted(
+                f"the server holds its maximum of {self.max_sessions} sessions (GRADWIRE_MAX_SESSIONS); "
+                "close sessions or retry later"
+            )
+
+    def add(self, session_id: str, values: dict[str, Any], ttl_seconds: float) -> Session:
+        """Registers a built session, checking the id, the count cap and the bytes cap atomically."""
+        nbytes = retained_bytes(values.values())
+        with self._lock:
+            self._check_new_locked(session_id)
+            self.retained.reserve(nbytes, "a new session")
+            session = Session(
+                session_id=session_id or self._unused_id(), ttl=ttl_seconds or self.default_ttl,
+                values=values, retained=nbytes, last_used=self._clock(),
+            )
+            self._sessions[session.session_id] = session
+            return session
+
+    def _unused_id(self) -> str:
+        while (session_id := new_session_id()) in self._sessions:
+            pass
+        return session_id
+
+    # ------------------------------------------------------------ using
+
+    def _missing(self, session_id: str) -> RequestError:
+        return not_found(
+            f"session {session_id} not found (unknown or expired after {self.default_ttl:g} s idle)"
+        )
+
+    @contextlib.contextmanager
+    def use(self, session_id: str) -> Iterator[Session]:
+        """Holds the session (and its lock) for one call; NOT_FOUND if unknown, expired or closed."""
+        if not session_id:
+            raise invalid("session_id is required (in the request or the gradwire-session-id metadata)")
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if (session is not None and self._clock() - session.last_used > session.ttl
+                    and not session.lock.locked()):
+                self._remove_locked(session)
+                session = None
+        if session is None:
+            raise self._missing(session_id)
+        with session.lock:
+            if session.closed:
+                raise self._missing(session_id)
+            session.last_used = self._clock()
+            try:
+                yield session
+            finally:
+                session.last_used = self._clock()
+
+    def resize(self, session: Session, values: Iterable[Any], *, refuse_over_cap: bool) -> None:
+        """Re-counts what the session retains (values being what it will hold after the call).
+
+        With refuse_over_cap, growth past the cap raises RESOURCE_EXHAUSTED and changes nothing; without
+        it (after work that cannot be undone, like a backward), the growth is only recorded.
+        """
+        if session.closed:
+            return
+        nbytes = retained_bytes(values)
+        growth = nbytes - session.retained
+        if growth > 0 and refuse_over_cap:
+            self.retained.reserve(growth, f"session {session.session_id}")
+        elif growth > 0:
+            self.retained.force(growth)
+        else:
+            self.retained.release(-growth)
+        session.retained = nbytes
+
+    # ------------------------------------------------------------ ending
+
+    def close(self, session_id: str) -> None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                raise self._missing(session_id)
+            self._remove_locked(session)
+
+    def _remove_locked(self, session: Session) -> None:
+        self._sessions.pop(session.session_id, None)
+        session.closed = True
+        self.retained.release(session.retained)
+        session.retained = 0
+
+    def expire(self) -> int:
+        """Drops sessions idle past their TTL (not those in a call right now); returns how many."""
+        now = self._clock()
+        with self._lock:
+            idle = [s for s in self._sessions.values() if now - s.last_used > s.ttl and not s.lock.locked()]
+            for session in idle:
+                self._remove_locked(session)
+        return len(idle)
+
+    def close_all(self) -> None:
+        with self._lock:
+            for session in list(self._sessions.values()):
+                self._remove_locked(session)
