@@ -1,0 +1,41 @@
+"""Shared pieces of the deployment tests: repository paths, tool lookup and a real server on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+
+
+def find_tool(name: str) -> str | None:
+    """The executable `name` from this interpreter's venv (pip-installed tools) or else from PATH."""
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.is_file():
+        return str(beside_python)
+    return shutil.which(name)
+
+
+def require_tool(name: str, how_to_get: str) -> str:
+    """The path of tool `name`, or skip the test saying it is absent and how to install it."""
+    path = find_tool(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed ({how_to_get})")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server_target() -> Iterator[str]:
+    """host:port of a real gradwire server on an ephemeral loopback port, stopped after the module."""
+    from gradwire.server.app import create_server
+
+    server, port = create_server("127.0.0.1:0")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0).wait(10)
