@@ -11,6 +11,7 @@ Torch semantics (promotion, shapes, in-place rules) are the engine's: its errors
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -147,6 +148,10 @@ def _check_ref(ref: str, node_id: str, outputs_here: dict[str, int], later: set[
         scope.resolve(ref, where)
 
 
+def _grad_mode(node: pb.Node) -> Any:
+    return ge.no_grad() if node.no_grad else contextlib.nullcontext()
+
+
 def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
     """Phase 2: leaves then nodes into scope.new (the caller commits them).
 
@@ -166,7 +171,7 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
     for node, op in zip(checked.graph.nodes, checked.ops):
         operands = attributes.operands(node, scope.resolve)
         attrs = attributes.attributes(node, op, scope.resolve)
-        with with_node(node.id, f"node {node.id!r} ({node.op})"):
+        with with_node(node.id, f"node {node.id!r} ({node.op})"), _grad_mode(node):
             result = ge.apply(node.op, operands, attrs)
         scope.new[node.id] = result
         built.new_ids.append(node.id)

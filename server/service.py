@@ -44,6 +44,9 @@ def op_info(op: Any) -> pb.OpInfo:
         attrs=[pb.AttrInfo(name=spec.name, kind=spec.kind, required=spec.required,
                            default="" if spec.required else repr(spec.default)) for spec in op.attrs],
         differentiable=op.differentiable, outputs=op.num_outputs, inplace=op.inplace, summary=op.summary,
+        methods=op.methods, functions=op.functions, operators=op.operators,
+        reflected_operators=op.reflected_operators,
+        grad_fn=op.grad_fn if isinstance(op.grad_fn, str) else "", view=op.view,
     )
 
 
