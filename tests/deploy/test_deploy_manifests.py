@@ -1,0 +1,175 @@
+"""The Kubernetes manifests, the Envoy config and the compose file: parsed, with the fields that make
+them work present and consistent with each other and with the server's own settings parser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import DEPLOY, REPO
+from gradwire.server.config import ServerConfig, build_parser, load_config
+
+yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install pyyaml)")
+
+K8S = DEPLOY / "k8s"
+SESSION_HEADER = "gradwire-session-id"
+_QUANTITY_SUFFIXES = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9,
+                      "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
+
+
+def quantity(text: str | int | float) -> float:
+    """A Kubernetes resource quantity ("250m", "3Gi", "1") as a number (cores or bytes)."""
+    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(text))
+    assert match and match.group(2) in _QUANTITY_SUFFIXES, f"not a quantity: {text!r}"
+    return float(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2)]
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [document for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+def kustomization() -> dict[str, Any]:
+    return documents(K8S / "kustomization.yaml")[0]
+
+
+def all_objects() -> list[dict[str, Any]]:
+    return [obj for name in kustomization()["resources"] for obj in documents(K8S / name)]
+
+
+def find(kind: str, name: str) -> dict[str, Any]:
+    matches = [obj for obj in all_objects() if obj["kind"] == kind and obj["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind} {name}, found {len(matches)}"
+    return matches[0]
+
+
+def server_container() -> dict[str, Any]:
+    (container,) = find("Deployment", "gradwire")["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def server_environment() -> dict[str, str]:
+    return {item["name"]: str(item["value"]) for item in server_container()["env"]}
+
+
+def server_config() -> ServerConfig:
+    """The settings the Deployment gives the server, read by the server's own parser."""
+    return load_config([], environ=server_environment())
+
+
+def envoy_config() -> dict[str, Any]:
+    return documents(K8S / "envoy.yaml")[0]
+
+
+def test_every_object_has_api_version_kind_and_name() -> None:
+    objects = all_objects()
+    assert {obj["kind"] for obj in objects} >= {"Deployment", "Service"}
+    for obj in objects:
+        assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"]
+
+
+def test_every_environment_variable_is_one_the_server_reads_with_a_valid_value() -> None:
+    documented = " ".join(build_parser().format_help().split())  # argparse wraps lines
+    for name in server_environment():
+        assert f"env {name};" in documented, f"{name}: the server reads no such variable"
+    server_config()  # a value the server cannot parse exits here, as the server would
+
+
+def test_probes_are_native_grpc_on_the_serving_port() -> None:
+    container = server_container()
+    (port,) = [port["containerPort"] for port in container["ports"] if port["name"] == "grpc"]
+    assert server_config().address == f"0.0.0.0:{port}"
+    for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
+        probe = container[probe_name]
+        assert set(probe) & {"grpc", "httpGet", "tcpSocket", "exec"} == {"grpc"}, probe_name
+        assert probe["grpc"]["port"] == port
+
+
+def test_termination_grace_period_covers_the_servers_grace_period() -> None:
+    pod = find("Deployment", "gradwire")["spec"]["template"]["spec"]
+    grace = server_config().grace_seconds
+    # The kubelet kills at terminationGracePeriodSeconds: a little more than the server's own grace,
+    # so in-flight calls finish and the process exits first, and not much more, so stops stay prompt.
+    assert grace < pod["terminationGracePeriodSeconds"] <= grace + 10
+
+
+def test_resources_bound_what_the_server_may_hold() -> None:
+    resources = server_container()["resources"]
+    for kind in ("cpu", "memory"):
+        assert quantity(resources["requests"][kind]) <= quantity(resources["limits"][kind])
+    config = server_config()
+    # Sessions' bytes plus one request's bytes per worker thread must fit, or the pod is OOM-killed
+    # before the server's budgets refuse anything.
+    worst_case = config.max_session_bytes + config.workers * config.max_request_bytes
+    assert worst_case < quantity(resources["limits"]["memory"])
+
+
+def test_runs_as_the_images_non_root_user() -> None:
+    pod = find("Deployment", "gradwire")["spec"]["template"]["spec"]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    image_uid = re.search(r"ARG GRADWIRE_UID=(\d+)", dockerfile).group(1)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert str(pod["securityContext"]["runAsUser"]) == image_uid
+
+
+def test_services_select_the_server_pods_by_named_port() -> None:
+    labels = find("Deployment", "gradwire")["spec"]["template"]["metadata"]["labels"]
+    port_names = {port["name"] for port in server_container()["ports"]}
+    for name in ("gradwire", "gradwire-headless"):
+        spec = find("Service", name)["spec"]
+        assert spec["selector"].items() <= labels.items()
+        assert {port["targetPort"] for port in spec["ports"]} <= port_names
+    assert find("Service", "gradwire-headless")["spec"]["clusterIP"] == "None"
+
+
+def test_envoy_hashes_on_the_session_header_over_http2_with_ring_hash() -> None:
+    config = envoy_config()
+    (listener,) = config["static_resources"]["listeners"]
+    (manager,) = listener["filter_chains"][0]["filters"]
+    routes = manager["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]
+    for route in routes:
+        policies = route["route"]["hash_policy"]
+        assert [policy["header"]["header_name"] for policy in policies] == [SESSION_HEADER]
+    (cluster,) = config["static_resources"]["clusters"]
+    assert cluster["lb_policy"] == "RING_HASH"
+    assert {route["route"]["cluster"] for route in routes} == {cluster["name"]}
+    protocol = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+    assert "http2_protocol_options" in protocol["explicit_http_config"]
+    assert any("grpc_health_check" in check for check in cluster["health_checks"])
+
+
+def test_envoy_resolves_every_pod_through_the_headless_service() -> None:
+    (cluster,) = envoy_config()["static_resources"]["clusters"]
+    assert cluster["type"] == "STRICT_DNS"
+    (endpoint,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    address = endpoint["endpoint"]["address"]["socket_address"]
+    headless = find("Service", "gradwire-headless")["spec"]["ports"][0]["port"]
+    assert (address["address"], address["port_value"]) == ("gradwire-headless", headless)
+
+
+def test_envoy_deployment_mounts_the_generated_config() -> None:
+    (generator,) = kustomization()["configMapGenerator"]
+    assert generator["files"] == ["envoy.yaml"]
+    pod = find("Deployment", "gradwire-envoy")["spec"]["template"]["spec"]
+    volume_maps = [volume["configMap"]["name"] for volume in pod["volumes"] if "configMap" in volume]
+    assert volume_maps == [generator["name"]]
+    (container,) = pod["containers"]
+    mount = container["volumeMounts"][0]["mountPath"]
+    assert container["args"][container["args"].index("--config-path") + 1] == f"{mount}/envoy.yaml"
+    listener_port = envoy_config()["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
+    assert [port["containerPort"] for port in container["ports"]] == [listener_port]
+
+
+def test_compose_runs_the_tutorial_once_the_server_is_healthy() -> None:
+    compose = documents(DEPLOY / "docker-compose.yml")[0]
+    server, tutorial = compose["services"]["server"], compose["services"]["tutorial"]
+    build = server["build"]
+    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
+    assert tutorial["depends_on"]["server"]["condition"] == "service_healthy"
+    assert tutorial["image"] == server["image"]
+    grace = float(server["environment"]["GRADWIRE_GRACE_SECONDS"])
+    assert float(server["stop_grace_period"].rstrip("s")) > grace
+    assert server["healthcheck"]["test"][1:] == ["python", "/opt/gradwire/healthcheck.py"]
+    assert (REPO / "deploy" / "healthcheck.py").is_file()
