@@ -1,1 +1,37 @@
-"""gradwire.engine: a numpy autograd engine with PyTorch semantics."""
+"""gradwire.engine: a numpy autograd engine with PyTorch's semantics.
+
+Programs written against torch run unchanged with `import gradwire.engine as torch`: the same numbers,
+dtypes and kinds of error. Only numpy is imported.
+"""
+
+from __future__ import annotations
+
+import types as _types
+
+from . import dtypes, errors, ops, registry  # noqa: F401  (ops: registers the op table)
+from . import autograd as _autograd_module
+from .dispatch import apply
+from .dtypes import DType, bool_, float16, float32, float64, int32, int64
+from .factories import arange, eye, from_numpy, full, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .methods import ValuesIndices, install as _install_methods
+from .modes import enable_grad, is_grad_enabled, memory_budget, no_grad, set_grad_enabled
+from .tensor import Tensor
+
+bool = bool_  # noqa: A001  (torch.bool)
+half, float, double, long, int = float16, float32, float64, int64, int32  # noqa: A001
+
+# torch.autograd as a namespace: autograd.grad, autograd.backward, autograd.Variable
+autograd = _types.SimpleNamespace(
+    grad=_autograd_module.grad, backward=_autograd_module.backward, Variable=_autograd_module.Variable,
+)
+Variable = _autograd_module.Variable
+
+_functions = _install_methods()
+globals().update(_functions)
+
+__all__ = [
+    "DType", "Tensor", "Variable", "ValuesIndices", "apply", "arange", "autograd", "bool_", "dtypes",
+    "enable_grad", "errors", "eye", "float16", "float32", "float64", "from_numpy", "full", "int32",
+    "int64", "is_grad_enabled", "manual_seed", "memory_budget", "no_grad", "ones", "ones_like", "rand",
+    "randn", "registry", "set_grad_enabled", "tensor", "zeros", "zeros_like", *sorted(_functions),
+]

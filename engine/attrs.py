@@ -1,0 +1,112 @@
+"""Validation of op attributes against the registry's AttrSpecs.
+
+Whatever calls an op (a Tensor method, a module function, the server decoding a request) gets the same
+checks and the same messages, which name the op and the attribute.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from .errors import ArgumentError
+from .registry import AttrSpec, OpDef
+
+
+def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes with defaults filled in and each value checked and converted to its kind."""
+    specs = {spec.name: spec for spec in op.attrs}
+    unknown = [name for name in attrs if name not in specs]
+    if unknown:
+        allowed = ", ".join(specs) or "none"
+        raise ArgumentError(f"{op.name}() got unexpected attribute(s) {', '.join(unknown)}; allowed: {allowed}")
+    result: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name in attrs and not (attrs[name] is None and not spec.required):
+            result[name] = _convert(op, spec, attrs[name])
+        elif spec.required:
+            raise ArgumentError(f"{op.name}() missing required attribute '{name}' ({spec.kind})")
+        else:
+            result[name] = spec.default
+    return result
+
+
+def _convert(op: OpDef, spec: AttrSpec, value: Any) -> Any:
+    try:
+        return _CONVERTERS[spec.kind](value)
+    except (TypeError, ValueError) as error:
+        raise ArgumentError(
+            f"{op.name}(): attribute '{spec.name}' must be {spec.kind}, got {value!r} ({error})"
+        ) from None
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError("a bool is not an integer")
+    if hasattr(value, "_data"):  # a one-element integer Tensor, as torch accepts
+        value = value.item()
+    return operator.index(value)
+
+
+def _real(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError("expected a number")
+    return float(value)
+
+
+def _real_or_none(value: Any) -> float | None:
+    return None if value is None else _real(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError("expected True or False")
+    return bool(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)):
+        raise TypeError("expected a sequence of integers")
+    return tuple(_integer(v) for v in value)
+
+
+def _integer_or_ints(value: Any) -> int | tuple[int, ...]:
+    if isinstance(value, (list, tuple)):
+        return _ints(value)
+    return _integer(value)
+
+
+def _dtype(value: Any) -> dtypes.DType:
+    if isinstance(value, dtypes.DType):
+        return value
+    if isinstance(value, str):
+        return dtypes.by_name(value)
+    raise TypeError("expected a dtype")
+
+
+def _index(value: Any) -> tuple:
+    from .indexing import normalise_index
+
+    return normalise_index(value)
+
+
+_CONVERTERS = {
+    "integer": _integer,
+    "real": _real,
+    "real|none": _real_or_none,
+    "boolean": _boolean,
+    "text": _text,
+    "ints": _ints,
+    "integer|ints": _integer_or_ints,
+    "dtype": _dtype,
+    "index": _index,
+}

@@ -1,0 +1,273 @@
+"""The backward engine: torch.autograd.backward and torch.autograd.grad.
+
+Backward is iterative: an explicit-stack walk finds the nodes reachable from the roots and counts their
+incoming edges, Kahn's algorithm orders them, and each node runs once with the sum of the gradients
+flowing into it. Nothing is written until the whole pass has succeeded: `.grad` accumulation and the
+freeing of saved values (retain_graph=False) are committed at the end, so a failed backward changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import modes
+from .broadcast import reduce_to_shape
+from .errors import AutogradError
+from .graph import AccumulateGrad, Ctx, Node
+from .tensor import Tensor, edge_of
+from .vjp_math import ARRAY_MATH, TENSOR_MATH
+
+
+class Variable:
+    """autograd.Variable(t, requires_grad=False): an alias of Tensor kept for old code."""
+
+    def __new__(cls, data: Any, requires_grad: bool = False) -> Tensor:  # type: ignore[misc]
+        tensor = data if isinstance(data, Tensor) else Tensor._from_array(np.asarray(data))
+        out = tensor.detach()
+        out.requires_grad_(requires_grad)
+        return out
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, Tensor):
+        return [value]
+    return list(value)
+
+
+def _seed(root: Tensor, gradient: Any, position: int, batched: bool, as_tensor: bool) -> Any:
+    """The seed gradient for one root: checked (shape exactly, never broadcast) and cast to its dtype."""
+    if not root._requires_grad:
+        raise AutogradError(
+            f"element {position} of tensors does not require grad and does not have a grad_fn; "
+            "call backward on a result computed from a tensor created with requires_grad=True"
+        )
+    if gradient is None:
+        if root._data.size != 1:
+            raise AutogradError(
+                f"grad can be implicitly created only for scalar outputs: output {position} has shape "
+                f"{list(root.shape)}; pass gradient= a tensor of that shape (backward(gradient) "
+                "differentiates sum(output * gradient))"
+            )
+        if batched:
+            raise AutogradError("is_grads_batched=True needs explicit grad_outputs with a batch dimension")
+        seed = Tensor._from_array(np.ones(root.shape, dtype=root._data.dtype))
+    else:
+        seed = gradient if isinstance(gradient, Tensor) else Tensor._from_array(np.asarray(gradient))
+        expected = root.shape
+        actual = seed.shape[1:] if batched else seed.shape
+        if actual != expected:
+            what = "a batch of shape" if batched else "a shape of"
+            raise AutogradError(
+                f"Mismatch in shape: grad_output[{position}] has {what} {list(seed.shape)} and "
+                f"output[{position}] has a shape of {list(expected)}; the gradient must have exactly "
+                "the output's shape" + (" after the batch dimension" if batched else "")
+            )
+        if seed.dtype is not root.dtype:
+            seed = Tensor._from_array(seed._data.astype(root._data.dtype))
+    return seed if as_tensor else seed._data
+
+
+def _collect(root_nodes: list) -> tuple[list, dict]:
+    """Nodes reachable from the roots in topological order (roots first), and their in-degrees."""
+    in_degree: dict[Any, int] = {}
+    seen = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        node = stack.pop()
+        for child in node.next_edges:
+            if child is None:
+                continue
+            in_degree[child] = in_degree.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    remaining = dict(in_degree)
+    ready = [n for n in dict.fromkeys(root_nodes) if remaining.get(n, 0) == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in node.next_edges:
+            if child is None:
+                continue
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                ready.append(child)
+    return order, in_degree
+
+
+def _needed(order: list, targets: dict) -> set:
+    """Nodes from which some target can be reached (the only ones a pass with `inputs` runs)."""
+    needed: set = set()
+    for node in reversed(order):
+        if node in targets or any(child in needed for child in node.next_edges if child is not None):
+            needed.add(node)
+    return needed
+
+
+def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: bool) -> tuple[dict, dict, list]:
+    """One pass. Returns (gradients reaching target/leaf nodes, gradients for retain_grad tensors, nodes run)."""
+    F = TENSOR_MATH if create_graph else ARRAY_MATH
+    root_nodes = [edge_of(r) for r in roots]
+    buffers: dict[Any, Any] = {}
+    for node, seed in zip(root_nodes, seeds):
+        buffers[node] = buffers[node] + seed if node in buffers else seed
+    order, _ = _collect(root_nodes)
+    needed = _needed(order, targets) if targets is not None else None
+    arrived: dict[Any, Any] = {}
+    retained: dict[Any, Any] = {}
+    executed: list[Node] = []
+    for node in order:
+        grad = buffers.pop(node, None)
+        if grad is None or (needed is not None and node not in needed):
+            continue
+        is_sink = type(node) is AccumulateGrad
+        if (is_sink and targets is None) or (targets is not None and node in targets):
+            arrived[node] = grad
+        if is_sink:
+            continue
+        if node.retained_tensors:
+            for ref in node.retained_tensors:
+                tensor = ref()
+                if tensor is not None and tensor.grad_fn is node:
+                    retained[tensor] = grad
+        node.check_saved()
+        ctx = Ctx(node, as_tensors=create_graph)
+        op = node.op
+        for position, child in enumerate(node.next_edges):
+            if child is None or (needed is not None and child not in needed):
+                continue
+            input_grad = op.vjp_for(position)(F, grad, ctx)
+            input_grad = reduce_to_shape(F, input_grad, node.input_shapes[position])
+            input_grad = F.cast(input_grad, node.input_dtypes[position])
+            existing = buffers.get(child)
+            buffers[child] = input_grad if existing is None else existing + input_grad
+        executed.append(node)
+    return arrived, retained, executed
+
+
+def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
+    """Add `grad` into tensor.grad: None, then a new tensor, then in place (out of place when recording)."""
+    if create_graph:
+        tensor._grad = grad if tensor._grad is None else tensor._grad + grad
+        return
+    if tensor._grad is None:
+        tensor._grad = Tensor._from_array(np.array(grad, dtype=tensor._data.dtype, copy=True))
+    else:
+        np.add(tensor._grad._data, grad, out=tensor._grad._data, casting="unsafe")
+        tensor._grad._version[0] += 1
+
+
+def _target_nodes(inputs: list[Tensor], what: str) -> dict:
+    targets: dict[Any, list[int]] = {}
+    for position, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor):
+            raise AutogradError(f"{what}: inputs must be Tensors, got {type(tensor).__name__}")
+        if not tensor._requires_grad:
+            raise AutogradError(
+                f"One of the differentiated Tensors (input {position}) does not require grad; "
+                "create it with requires_grad=True or call .requires_grad_() on it first"
+            )
+        targets.setdefault(edge_of(tensor), []).append(position)
+    return targets
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Any = None) -> None:
+    """torch.autograd.backward: accumulate d(sum(tensors * grad_tensors))/d(leaf) into leaf.grad."""
+    roots = _as_list(tensors)
+    gradients = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
+    if len(gradients) != len(roots):
+        raise AutogradError(f"got {len(gradients)} gradients for {len(roots)} tensors")
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        if not inputs:
+            raise AutogradError("'inputs' argument to backward() cannot be empty.")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed(r, g, i, False, create_graph) for i, (r, g) in enumerate(zip(roots, gradients))]
+    targets = _target_nodes(inputs, "backward") if inputs is not None else None
+    with modes.set_grad_enabled(create_graph):
+        arrived, retained, executed = _run(roots, seeds, targets, create_graph)
+    # Commit: nothing above wrote any state.
+    if inputs is not None:
+        for tensor in dict.fromkeys(inputs):
+            grad = arrived.get(edge_of(tensor))
+            if grad is not None:
+                _accumulate(tensor, grad, create_graph)
+    else:
+        for node, grad in arrived.items():
+            if type(node) is AccumulateGrad:
+                _accumulate(node.variable, grad, create_graph)
+        for tensor, grad in retained.items():
+            _accumulate(tensor, grad, create_graph)
+    if not retain_graph:
+        for node in executed:
+            node.free()
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False, is_grads_batched: bool = False) -> tuple:
+    """torch.autograd.grad: the gradients of outputs w.r.t. inputs, as a tuple; no .grad is written."""
+    roots = _as_list(outputs)
+    input_list = _as_list(inputs)
+    if not input_list:
+        raise AutogradError("grad requires at least one input")
+    gradients = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(roots)
+    if len(gradients) != len(roots):
+        raise AutogradError(f"grad_outputs has {len(gradients)} entries but outputs has {len(roots)}")
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = _target_nodes(input_list, "grad")
+    seeds = [_seed(r, g, i, is_grads_batched, create_graph) for i, (r, g) in enumerate(zip(roots, gradients))]
+    if is_grads_batched:
+        batch = {len(s) for s in seeds}
+        if len(batch) != 1:
+            raise AutogradError(f"is_grads_batched: every grad_output needs the same batch size, got {sorted(batch)}")
+        passes = [[s[b] for s in seeds] for b in range(batch.pop())]
+    else:
+        passes = [seeds]
+    results: list[list] = []
+    executed: list = []
+    with modes.set_grad_enabled(create_graph):
+        for pass_seeds in passes:
+            arrived, _, executed_now = _run(roots, pass_seeds, targets, create_graph)
+            executed.extend(executed_now)
+            results.append([arrived.get(edge_of(t)) for t in input_list])
+    for position, tensor in enumerate(input_list):
+        if results[0][position] is None and not allow_unused:
+            raise AutogradError(
+                f"One of the differentiated Tensors (input {position}) appears to not have been used in "
+                "the graph. Set allow_unused=True if this is the desired behavior."
+            )
+    if not retain_graph:
+        for node in executed:
+            node.free()
+    return tuple(_result(tensor, [r[p] for r in results], is_grads_batched, create_graph)
+                 for p, tensor in enumerate(input_list))
+
+
+def _result(tensor: Tensor, per_pass: list, batched: bool, create_graph: bool) -> Tensor | None:
+    if per_pass[0] is None:
+        return None
+    if create_graph:
+        if not batched:
+            return per_pass[0]
+        from .dispatch import apply
+
+        return apply("stack", per_pass, {"dim": 0})
+    if batched:
+        return Tensor._from_array(np.stack(per_pass))
+    return Tensor._from_array(np.array(per_pass[0], copy=True))
+
+
+def iter_graph(tensor: Tensor) -> Iterable[Any]:
+    """The nodes of a tensor's backward graph in topological order (for tools and tests)."""
+    node = edge_of(tensor)
+    return _collect([node])[0] if node is not None else []
+

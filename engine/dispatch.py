@@ -1,0 +1,99 @@
+"""Running an op: dtype promotion, the memory budget, the numpy forward and recording the graph.
+
+Every Tensor method, operator and module function ends here, and so does the server's op lookup
+(`apply(name, operands, attrs)`), so all callers share one behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import modes
+from .attrs import normalise_attrs
+from .errors import ArgumentError
+from .graph import Node
+from .registry import OpDef, get
+from .tensor import Tensor, edge_of, is_scalar
+
+
+def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None = None) -> Any:
+    """Run the op called `op_name` on Tensors / Python scalars with the given attributes."""
+    return apply_op(get(op_name), list(operands), dict(attrs or {}))
+
+
+def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
+    _check_arity(op, operands)
+    for position, value in enumerate(operands):
+        if not isinstance(value, Tensor) and not is_scalar(value):
+            raise ArgumentError(
+                f"{op.name}(): operand {position} must be a Tensor or a Python number, "
+                f"not {type(value).__name__}"
+            )
+    attrs = normalise_attrs(op, attrs)
+    if op.inplace:
+        return op.forward(operands, attrs)  # in-place ops work on the Tensors and keep their own books
+    dtypes = [x.dtype if isinstance(x, Tensor) else None for x in operands]
+    compute_dtype, result_dtype = op.dtype_rule(dtypes, operands, attrs)
+    arrays = [
+        _as_compute_array(x, compute_dtype) if isinstance(x, Tensor) else x for x in operands
+    ]
+    if op.out_shape is not None and modes._state.budget_left is not None:
+        shapes = [np.shape(a) for a in arrays]
+        out_shape = op.out_shape(shapes, attrs)
+        modes.charge(int(np.prod(out_shape, dtype=np.int64)) * result_dtype.itemsize, f"{op.name}{list(out_shape)}")
+    raw = op.forward(arrays, attrs)
+    if op.num_outputs > 1:
+        outputs = tuple(_wrap(value, result_dtype if i == 0 else None) for i, value in enumerate(raw))
+        main = outputs[0]
+    else:
+        main = outputs = _wrap(raw, result_dtype)
+    if op.view and isinstance(operands[0], Tensor) and np.may_share_memory(main._data, operands[0]._data):
+        base = operands[0]
+        main._version = base._version
+        main._base = base._base if base._base is not None else base
+    if (
+        op.differentiable
+        and modes._state.grad_enabled
+        and main.dtype.is_floating_point
+        and any(isinstance(x, Tensor) and x._requires_grad for x in operands)
+    ):
+        record(op, operands, attrs, main)
+    return outputs
+
+
+def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor) -> Node:
+    """Attach a backward node for `op` to `output`."""
+    edges = tuple(
+        edge_of(x) if isinstance(x, Tensor) and op.vjp_for(i) is not None else None
+        for i, x in enumerate(operands)
+    )
+    node = Node(op, edges, attrs, operands, output.shape)
+    node.save(operands, output)
+    output.grad_fn = node
+    output._requires_grad = True
+    return node
+
+
+def _check_arity(op: OpDef, operands: list[Any]) -> None:
+    count = len(operands)
+    if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
+        expected = (
+            f"at least {op.min_inputs}" if op.max_inputs == -1
+            else str(op.min_inputs) if op.min_inputs == op.max_inputs
+            else f"{op.min_inputs} to {op.max_inputs}"
+        )
+        raise ArgumentError(f"{op.name}() takes {expected} operands, got {count}")
+
+
+def _as_compute_array(tensor: Tensor, dtype: Any) -> np.ndarray:
+    data = tensor._data
+    return data if dtype is None or data.dtype == dtype.numpy else data.astype(dtype.numpy)
+
+
+def _wrap(value: Any, dtype: Any) -> Tensor:
+    array = np.asarray(value)
+    if dtype is not None and array.dtype != dtype.numpy:
+        array = array.astype(dtype.numpy)
+    return Tensor._from_array(array)

@@ -1,0 +1,145 @@
+"""Backward graph nodes: what a tensor's `grad_fn` is.
+
+A Node is created by each differentiable op that sees an input requiring grad. It remembers the op,
+an edge per input (the input's grad_fn, the AccumulateGrad of a leaf, or None), the input shapes and
+dtypes (to reduce and cast gradients), and the values its VJPs need, each with the version counter it saw
+(so backward can tell that a saved value was changed in place). A backward without retain_graph drops the
+saved values; the structure stays, so a later backward fails only where it needs them, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import GraphFreedError, InplaceModifiedError
+
+if TYPE_CHECKING:
+    from .registry import OpDef
+    from .tensor import Tensor
+
+
+class SavedTensor:
+    """A tensor saved for backward, with the version it had then."""
+
+    __slots__ = ("tensor", "version")
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+        self.version = tensor._version[0]
+
+
+class Node:
+    """The backward function of one op application (PyTorch's grad_fn)."""
+
+    __slots__ = (
+        "op", "next_edges", "attrs", "input_shapes", "input_dtypes", "scalar_mask",
+        "saved_inputs", "saved_output", "has_saved", "freed", "retained_tensors", "output_shape",
+        "__weakref__",
+    )
+
+    def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list, output_shape: tuple) -> None:
+        self.op = op
+        self.next_edges = next_edges
+        self.attrs = attrs
+        self.output_shape = output_shape
+        self.input_shapes = tuple(getattr(x, "shape", ()) for x in operands)
+        self.input_dtypes = tuple(getattr(x, "dtype", None) for x in operands)
+        self.scalar_mask = tuple(not hasattr(x, "_data") for x in operands)
+        self.saved_inputs: tuple | None = None
+        self.saved_output: SavedTensor | None = None
+        self.has_saved = False
+        self.freed = False
+        self.retained_tensors: list | None = None
+
+    def save(self, operands: list, output: Tensor) -> None:
+        op = self.op
+        positions = range(len(operands)) if op.saves_all_inputs else op.saves_inputs
+        if positions:
+            saved: list[Any] = [None] * len(operands)
+            for i in positions:
+                value = operands[i]
+                saved[i] = SavedTensor(value) if hasattr(value, "_data") else value
+            self.saved_inputs = tuple(saved)
+            self.has_saved = True
+        if op.saves_output:
+            self.saved_output = SavedTensor(output)
+            self.has_saved = True
+
+    def name(self) -> str:
+        return self.op.grad_fn_name(self)
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((edge, 0) for edge in self.next_edges)
+
+    def check_saved(self) -> None:
+        """Raise if the VJPs would read freed values or values changed in place since the forward."""
+        if not self.has_saved:
+            return
+        if self.freed:
+            raise GraphFreedError(
+                "Trying to backward through the graph a second time (or directly access saved tensors "
+                f"after they have already been freed): {self.name()} needs values that were freed by an "
+                "earlier backward. Specify retain_graph=True the first time you call backward or "
+                "autograd.grad if you need to backward through the graph again."
+            )
+        entries = list(self.saved_inputs or ()) + [self.saved_output]
+        for entry in entries:
+            if isinstance(entry, SavedTensor) and entry.tensor._version[0] != entry.version:
+                tensor = entry.tensor
+                raise InplaceModifiedError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{tensor.dtype.name} tensor of shape {list(tensor.shape)}], "
+                    f"saved by {self.name()}, is at version {tensor._version[0]}; expected version "
+                    f"{entry.version} instead. Hint: change the tensor after backward, or change a "
+                    ".clone() of it instead."
+                )
+
+    def free(self) -> None:
+        if self.has_saved:
+            self.saved_inputs = None
+            self.saved_output = None
+            self.freed = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The sink of a leaf that requires grad: backward adds into the leaf's `.grad`."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_edges: tuple = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"  # as torch 2.13 prints it
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+class Ctx:
+    """What a VJP sees: saved inputs and output (arrays or Tensors, per backward mode), attrs, shapes."""
+
+    __slots__ = ("inputs", "output", "attrs", "input_shapes", "output_shape", "scalar_mask", "node")
+
+    def __init__(self, node: Node, as_tensors: bool) -> None:
+        def unpack(entry: Any) -> Any:
+            if isinstance(entry, SavedTensor):
+                return entry.tensor if as_tensors else entry.tensor._data
+            return entry
+
+        self.node = node
+        self.inputs = tuple(unpack(e) for e in node.saved_inputs) if node.saved_inputs else ()
+        self.output = unpack(node.saved_output) if node.saved_output is not None else None
+        self.attrs = node.attrs
+        self.input_shapes = node.input_shapes
+        self.output_shape = node.output_shape
+        self.scalar_mask = node.scalar_mask

@@ -1,0 +1,134 @@
+"""Tensor methods, operators and module functions, generated from the op registry.
+
+Nothing here knows an op's maths: each generated callable splits its Python arguments into operands
+and attributes (OpDef.parse_call) and hands them to the dispatcher. The few overloads torch resolves by
+argument (max(dim) vs max(), casts by method name, indexing) are spelled out at the end.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any, Callable
+
+from . import dtypes
+from .dispatch import apply, apply_op
+from .indexing import normalise_index
+from .registry import OPS, OpDef
+from .tensor import Tensor, is_scalar
+
+# torch.return_types.max / min
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _method(op: OpDef) -> Callable[..., Any]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        operands, attrs = op.parse_call((self, *args), kwargs)
+        return apply_op(op, operands, attrs)
+
+    method.__name__ = op.name
+    method.__doc__ = op.summary
+    return method
+
+
+def _function(op: OpDef) -> Callable[..., Any]:
+    def function(*args: Any, **kwargs: Any) -> Any:
+        operands, attrs = op.parse_call(args, kwargs)
+        return apply_op(op, operands, attrs)
+
+    function.__name__ = op.name
+    function.__doc__ = op.summary
+    return function
+
+
+def _operator(op: OpDef, reflected: bool) -> Callable[..., Any]:
+    def operator(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, Tensor) and not is_scalar(other):
+            return NotImplemented
+        return apply_op(op, [other, self] if reflected else [self, other], {})
+
+    return operator
+
+
+def _unary_operator(op: OpDef) -> Callable[..., Any]:
+    return lambda self: apply_op(op, [self], {})
+
+
+def install() -> dict[str, Callable[..., Any]]:
+    """Attach every op's methods and operators to Tensor; return the module-level functions."""
+    functions: dict[str, Callable[..., Any]] = {}
+    for op in OPS.values():
+        for name in op.methods:
+            setattr(Tensor, name, _method(op))
+        for name in op.functions:
+            functions[name] = _function(op)
+        for name in op.operators:
+            setattr(Tensor, name, _operator(op, False) if op.max_inputs == 2 else _unary_operator(op))
+        for name in op.reflected_operators:
+            setattr(Tensor, name, _operator(op, True))
+    for name, overload in _OVERLOADED_METHODS.items():
+        setattr(Tensor, name, overload)
+    for name, prop in _PROPERTIES.items():
+        setattr(Tensor, name, prop)
+    functions.update(max=_max, min=_min, abs=functions["abs"])
+    return functions
+
+
+# ---------------------------------------------------------------- overloads resolved by argument
+def _extreme(name: str, pairwise: str) -> Callable[..., Any]:
+    def extreme(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return apply(pairwise, [self, dim])
+        if dim is None:
+            return apply(name, [self])
+        values, indices = apply(f"{name}_dim", [self], {"dim": dim, "keepdim": keepdim})
+        return ValuesIndices(values, indices)
+
+    extreme.__name__ = name
+    return extreme
+
+
+_max = _extreme("max", "maximum")
+_min = _extreme("min", "minimum")
+
+
+def _to(self: Tensor, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+    target = kwargs.pop("dtype", dtype)
+    if target is None or isinstance(target, str) and target == "cpu":
+        return self
+    if isinstance(target, Tensor):
+        target = target.dtype
+    target = dtypes.by_name(target) if isinstance(target, str) else target
+    return self if target is self.dtype else apply("to", [self], {"dtype": target})
+
+
+def _cast_to(dtype: dtypes.DType) -> Callable[[Tensor], Tensor]:
+    return lambda self: _to(self, dtype)
+
+
+def _getitem(self: Tensor, index: Any) -> Tensor:
+    return apply("getitem", [self], {"index": normalise_index(index)})
+
+
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    apply("setitem", [self, value], {"index": normalise_index(index)})
+
+
+def _transpose_last(self: Tensor) -> Tensor:
+    return apply("transpose", [self], {"dim0": -2, "dim1": -1})
+
+
+def _t(self: Tensor) -> Tensor:
+    return self if self.ndim < 2 else apply("transpose", [self], {"dim0": 0, "dim1": 1})
+
+
+def _reverse_dims(self: Tensor) -> Tensor:
+    return apply("permute", [self], {"dims": tuple(reversed(range(self.ndim)))})
+
+
+_OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
+    "max": _max, "min": _min, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem, "t": _t,
+    "float": _cast_to(dtypes.float32), "double": _cast_to(dtypes.float64), "half": _cast_to(dtypes.float16),
+    "long": _cast_to(dtypes.int64), "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool_),
+    "__abs__": lambda self: apply("abs", [self]),
+}
+_PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last)}

@@ -1,0 +1,194 @@
+"""Elementwise ops: arithmetic, unary math, comparisons, clamp, maximum/minimum, where, casts.
+
+Each entry: the numpy forward, one VJP per input (before broadcast reduction, which the engine does),
+the dtype rule and PyTorch's grad_fn name.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import promotion
+from ..registry import AttrSpec, OpDef, register
+from ..tensor import is_scalar
+
+
+def _broadcast(shapes: list, attrs: dict) -> tuple:
+    return np.broadcast_shapes(*shapes)
+
+
+def _quiet(function):
+    """numpy warns on log(0), 1/0 ...; torch returns inf/nan silently, and so do we."""
+
+    def forward(arrays: list, attrs: dict):
+        with np.errstate(all="ignore"):
+            return function(*arrays)
+
+    return forward
+
+
+def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote, saves=True,
+           operators=(), reflected=(), summary: str = "") -> OpDef:
+    return register(OpDef(
+        name=name, forward=_quiet(function), vjps=(vjp_a, vjp_b), grad_fn=grad_fn, dtype_rule=rule,
+        saves_all_inputs=saves, min_inputs=2, max_inputs=2, out_shape=_broadcast,
+        methods=(name,), functions=(name,), operators=operators, reflected_operators=reflected,
+        summary=summary,
+    ))
+
+
+def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float, saves_input=False,
+          saves_output=False, summary: str = "") -> OpDef:
+    return register(OpDef(
+        name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=rule,
+        saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
+        methods=(name,), functions=(name,), summary=summary,
+    ))
+
+
+def _pow_name(node) -> str:
+    scalar_base, scalar_exponent = node.scalar_mask
+    return "PowBackward2" if scalar_base else "PowBackward0" if scalar_exponent else "PowBackward1"
+
+
+def _pow_exponent_vjp(F, g, ctx):
+    base, exponent = ctx.inputs
+    # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (as torch does).
+    if is_scalar(base):
+        log_base = math.log(base) if base > 0 else 0.0 if base == 0 else math.nan
+        return g * ctx.output * log_base
+    return F.where(F.logical_and(base == 0, exponent >= 0), 0.0, g * ctx.output * F.log(base))
+
+
+# ---------------------------------------------------------------- arithmetic
+binary("add", np.add, lambda F, g, c: g, lambda F, g, c: g, "AddBackward0", saves=False,
+       operators=("__add__",), reflected=("__radd__",), summary="a + b")
+binary("sub", np.subtract, lambda F, g, c: g, lambda F, g, c: -g,
+       lambda node: "RsubBackward1" if node.scalar_mask[0] else "SubBackward0", saves=False,
+       operators=("__sub__",), reflected=("__rsub__",), summary="a - b")
+binary("mul", np.multiply, lambda F, g, c: g * c.inputs[1], lambda F, g, c: g * c.inputs[0], "MulBackward0",
+       operators=("__mul__",), reflected=("__rmul__",), summary="a * b")
+binary("div", np.true_divide,
+       lambda F, g, c: g / c.inputs[1],
+       lambda F, g, c: -g * c.inputs[0] / (c.inputs[1] * c.inputs[1]),
+       lambda node: "MulBackward0" if node.scalar_mask[0] else "DivBackward0",
+       rule=promotion.promote_to_float, operators=("__truediv__",), reflected=("__rtruediv__",),
+       summary="a / b (true division: integers give floats)")
+register(OpDef(
+    name="pow", forward=_quiet(np.power),
+    vjps=(lambda F, g, c: g * c.inputs[1] * c.inputs[0] ** (c.inputs[1] - 1), _pow_exponent_vjp),
+    grad_fn=_pow_name, dtype_rule=promotion.promote, saves_all_inputs=True, saves_output=True,
+    min_inputs=2, max_inputs=2, out_shape=_broadcast, methods=("pow",), functions=("pow",),
+    operators=("__pow__",), reflected_operators=("__rpow__",), summary="a ** b",
+))
+register(OpDef(
+    name="neg", forward=_quiet(np.negative), vjps=(lambda F, g, c: -g,), grad_fn="NegBackward0",
+    dtype_rule=promotion.same, methods=("neg",), functions=("neg",), operators=("__neg__",), summary="-x",
+))
+
+# ---------------------------------------------------------------- unary math
+unary("exp", np.exp, lambda F, g, c: g * c.output, "ExpBackward0", saves_output=True)
+unary("log", np.log, lambda F, g, c: g / c.inputs[0], "LogBackward0", saves_input=True)
+unary("sqrt", np.sqrt, lambda F, g, c: g / (2 * c.output), "SqrtBackward0", saves_output=True,
+      summary="sqrt; the gradient at 0 is inf, as in torch")
+unary("abs", np.abs, lambda F, g, c: g * F.sign(c.inputs[0]), "AbsBackward0", rule=promotion.same,
+      saves_input=True, summary="|x|; the gradient at 0 is 0")
+unary("sign", np.sign, lambda F, g, c: g * 0, "SignBackward0", rule=promotion.same,
+      summary="sign(x); its gradient is 0")
+unary("sin", np.sin, lambda F, g, c: g * F.cos(c.inputs[0]), "SinBackward0", saves_input=True)
+unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), "CosBackward0", saves_input=True)
+unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackward0", saves_output=True)
+unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
+      saves_output=True)
+unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
+      "ReluBackward0", rule=promotion.same, saves_output=True, summary="max(x, 0); the gradient at 0 is 0")
+
+
+# ---------------------------------------------------------------- clamp, maximum, minimum, where
+def _clamp_forward(arrays: list, attrs: dict):
+    x = arrays[0]
+    low, high = attrs["min"], attrs["max"]
+    if low is None and high is None:
+        from ..errors import InvalidValueError
+
+        raise InvalidValueError("clamp(): at least one of 'min' or 'max' must not be None")
+    return np.clip(x, low, high).astype(x.dtype)
+
+
+def _clamp_vjp(F, g, c):
+    x = c.inputs[0]
+    low, high = c.attrs["min"], c.attrs["max"]
+    inside = (x >= low) if low is not None else None
+    if high is not None:
+        inside = (x <= high) if inside is None else F.logical_and(inside, x <= high)
+    return g * inside
+
+
+register(OpDef(
+    name="clamp", forward=_clamp_forward, vjps=(_clamp_vjp,), grad_fn="ClampBackward1",
+    dtype_rule=promotion.with_scalar_attrs("min", "max"), saves_inputs=(0,),
+    attrs=(AttrSpec("min", "real|none"), AttrSpec("max", "real|none")),
+    methods=("clamp", "clip"), functions=("clamp", "clip"),
+    summary="clamp(x, min, max); the gradient flows where min <= x <= max",
+))
+
+
+def _tie_weight(F, mine, other):
+    """1 where this side wins, 1/2 where the two tie (torch splits ties evenly), 0 where it loses."""
+    return (mine > other) + (mine == other) * 0.5
+
+
+binary("maximum", np.maximum,
+       lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1]),
+       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0]), "MaximumBackward0",
+       summary="elementwise max; ties split the gradient evenly")
+binary("minimum", np.minimum,
+       lambda F, g, c: g * _tie_weight(F, -c.inputs[0], -c.inputs[1]),
+       lambda F, g, c: g * _tie_weight(F, -c.inputs[1], -c.inputs[0]), "MinimumBackward0",
+       summary="elementwise min; ties split the gradient evenly")
+
+register(OpDef(
+    name="where", forward=lambda arrays, attrs: np.where(*arrays),
+    vjps=(None, lambda F, g, c: F.where(c.inputs[0], g, 0.0), lambda F, g, c: F.where(c.inputs[0], 0.0, g)),
+    grad_fn="WhereBackward0", dtype_rule=promotion.where, saves_inputs=(0,), min_inputs=3, max_inputs=3,
+    out_shape=_broadcast, functions=("where",), summary="where(condition, a, b)",
+))
+
+
+# ---------------------------------------------------------------- comparisons (no gradient)
+def comparison(name: str, function, operator: str) -> None:
+    # No reflected dunders: Python itself turns `3 < x` into `x > 3`.
+    register(OpDef(
+        name=name, forward=lambda arrays, attrs: function(*arrays), dtype_rule=promotion.compare,
+        differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
+        methods=(name,), functions=(name,), operators=(operator,), summary=f"elementwise {operator}; bool result",
+    ))
+
+
+comparison("eq", np.equal, "__eq__")
+comparison("ne", np.not_equal, "__ne__")
+comparison("lt", np.less, "__lt__")
+comparison("le", np.less_equal, "__le__")
+comparison("gt", np.greater, "__gt__")
+comparison("ge", np.greater_equal, "__ge__")
+register(OpDef(
+    name="logical_and", forward=lambda arrays, attrs: np.logical_and(*arrays), dtype_rule=promotion.compare,
+    differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
+    methods=("logical_and",), functions=("logical_and",), operators=("__and__",),
+    summary="elementwise logical and; bool result",
+))
+
+
+# ---------------------------------------------------------------- casts
+register(OpDef(
+    name="to", forward=lambda arrays, attrs: arrays[0].astype(attrs["dtype"].numpy, copy=True), vjps=(lambda F, g, c: g,),
+    grad_fn="ToCopyBackward0", dtype_rule=promotion.cast, attrs=(AttrSpec("dtype", "dtype", required=True),),
+    summary="cast to another dtype (the gradient is cast back)",
+))
+register(OpDef(
+    name="clone", forward=lambda arrays, attrs: np.array(arrays[0], copy=True), vjps=(lambda F, g, c: g,),
+    grad_fn="CloneBackward0", dtype_rule=promotion.same, methods=("clone",), functions=("clone",),
+    summary="a copy that is part of the graph",
+))

@@ -1,0 +1,139 @@
+"""Indexing: getitem, and the in-place ops (setitem, zero_, requires_grad_) with torch's rules.
+
+Index assignment makes the target a non-leaf whose grad_fn is CopySlices, chained on each assignment:
+the overwritten values get zero gradient and the assigned value gets the gradient of the slots it fills.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import modes, promotion
+from ..errors import IndexOutOfRange, InplaceError, ShapeError
+from ..graph import Node
+from ..indexing import grad_fn_name, has_arrays, result_size_bound
+from ..registry import AttrSpec, OpDef, register
+from ..tensor import Tensor, edge_of
+
+INDEX = AttrSpec("index", "index", required=True)
+
+
+def _getitem_forward(arrays: list, attrs: dict):
+    try:
+        return arrays[0][attrs["index"]]
+    except IndexError as error:
+        raise IndexOutOfRange(str(error)) from None
+
+
+def _index_backward_forward(arrays: list, attrs: dict):
+    """zeros(shape) with `g` added at `index` (repeated indices accumulate)."""
+    g = arrays[0]
+    out = np.zeros(attrs["shape"], dtype=g.dtype)
+    if has_arrays(attrs["index"]):
+        np.add.at(out, attrs["index"], g)
+    else:
+        out[attrs["index"]] = g
+    return out
+
+
+def _index_zero_forward(arrays: list, attrs: dict):
+    """A copy of `g` with the slots at `index` set to zero (the gradient of overwritten values)."""
+    out = np.array(arrays[0], copy=True)
+    out[attrs["index"]] = 0
+    return out
+
+
+register(OpDef(
+    name="getitem", forward=_getitem_forward,
+    vjps=(lambda F, g, c: F.index_backward(g, shape=c.input_shapes[0], index=c.attrs["index"]),),
+    grad_fn=lambda node: grad_fn_name(node.attrs["index"]), dtype_rule=promotion.same, attrs=(INDEX,),
+    view=True, out_shape=lambda shapes, attrs: (result_size_bound(shapes[0], attrs["index"]),),
+    summary="x[index]: ints, slices, None, Ellipsis, integer and boolean tensors",
+))
+register(OpDef(
+    name="index_backward", forward=_index_backward_forward,
+    vjps=(lambda F, g, c: F.getitem(g, index=c.attrs["index"]),), grad_fn="IndexPutBackward0",
+    dtype_rule=promotion.same, attrs=(AttrSpec("shape", "ints", required=True), INDEX),
+    out_shape=lambda shapes, attrs: attrs["shape"],
+    summary="zeros(shape) with the operand added at index (the gradient of getitem)",
+))
+register(OpDef(
+    name="index_zero", forward=_index_zero_forward,
+    vjps=(lambda F, g, c: F.index_zero(g, index=c.attrs["index"]),), grad_fn="IndexFillBackward0",
+    dtype_rule=promotion.same, attrs=(INDEX,),
+    summary="a copy with the slots at index set to zero (the gradient of overwritten values)",
+))
+
+
+def check_inplace_allowed(target: Tensor, what: str) -> None:
+    if not modes._state.grad_enabled:
+        return
+    if target.grad_fn is None and target._requires_grad:
+        raise InplaceError(
+            f"a leaf Variable that requires grad is being used in an in-place operation ({what}); "
+            "do it under no_grad(), or on a .clone() of the tensor"
+        )
+    base = target._base
+    if base is not None and base.grad_fn is None and base._requires_grad:
+        raise InplaceError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place operation ({what}); "
+            "do it under no_grad(), or on a .clone() of the tensor"
+        )
+
+
+def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
+    """target[index] = value, then bump the version and chain a backward node if grad flows."""
+    check_inplace_allowed(target, op.name)
+    value_is_tensor = isinstance(value, Tensor)
+    records = modes._state.grad_enabled and (target._requires_grad or (value_is_tensor and value._requires_grad))
+    if records and target._base is not None:
+        raise InplaceError(
+            f"{op.name}: writing into a view of a tensor that is part of a graph is not supported; "
+            "write into the base tensor, or into a .clone() of the view"
+        )
+    source = value._data if value_is_tensor else value
+    if value_is_tensor and source.dtype != target._data.dtype:
+        source = source.astype(target._data.dtype)
+    if not target._data.flags.writeable:
+        raise InplaceError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location (it is an expand()ed view); clone() the tensor before writing into it"
+        )
+    try:
+        target._data[index] = source
+    except IndexError as error:
+        raise IndexOutOfRange(str(error)) from None
+    except ValueError as error:
+        raise ShapeError(f"{op.name}: {error}") from None
+    target._version[0] += 1
+    if records:
+        operands = [target, value]
+        node = Node(op, (edge_of(target), edge_of(value) if value_is_tensor else None),
+                    {"index": index}, operands, target.shape)
+        target.grad_fn = node
+        target._requires_grad = True
+    return target
+
+
+def _setitem_forward(operands: list, attrs: dict):
+    target, value = operands
+    return write_inplace(target, attrs["index"], value, SETITEM)
+
+
+SETITEM = register(OpDef(
+    name="setitem", forward=_setitem_forward,
+    vjps=(lambda F, g, c: F.index_zero(g, index=c.attrs["index"]),
+          lambda F, g, c: F.getitem(g, index=c.attrs["index"])),
+    grad_fn="torch::autograd::CopySlices", min_inputs=2, max_inputs=2, attrs=(INDEX,), inplace=True,
+    summary="target[index] = value, in place (grad_fn CopySlices)",
+))
+ZERO = register(OpDef(
+    name="zero_", forward=lambda operands, attrs: write_inplace(operands[0], (Ellipsis,), 0, ZERO),
+    vjps=(lambda F, g, c: g * 0,), grad_fn="ZeroBackward0", inplace=True, methods=("zero_",),
+    summary="fill with zeros, in place",
+))
+register(OpDef(
+    name="requires_grad_", forward=lambda operands, attrs: operands[0].requires_grad_(attrs["requires_grad"]),
+    inplace=True, differentiable=False, attrs=(AttrSpec("requires_grad", "boolean", default=True),),
+    summary="set requires_grad of a leaf, in place",
+))

@@ -1,0 +1,209 @@
+"""Reductions: sum, mean, prod, var, max, min (full and along a dim), softmax and log_softmax."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import promotion
+from ..errors import IndexOutOfRange
+from ..registry import AttrSpec, OpDef, register
+
+DIM = AttrSpec("dim", "integer|ints")
+KEEPDIM = AttrSpec("keepdim", "boolean", default=False)
+
+
+def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
+    """dim (None, an int or ints, negatives allowed) as sorted non-negative numpy axes; None = all."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = max(ndim, 1)
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexOutOfRange(
+                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})"
+            )
+    return tuple(sorted(d % rank for d in dims)) if ndim else ()
+
+
+def with_kept_dims(F, reduced, input_shape: tuple, dim, keepdim: bool):
+    """A reduced value reshaped so its reduced dims are size 1 again (a no-op when keepdim was set)."""
+    if keepdim:
+        return reduced
+    axes = axes_of(dim, len(input_shape))
+    kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(input_shape))
+    return F.reshape(reduced, shape=kept)
+
+
+def expand_reduced(F, g, input_shape: tuple, dim, keepdim: bool):
+    """Broadcast a reduced gradient back over the reduced dims (the VJP of any sum-like reduction)."""
+    return F.expand(with_kept_dims(F, g, input_shape, dim, keepdim), shape=input_shape)
+
+
+def _count(input_shape: tuple, dim) -> int:
+    axes = axes_of(dim, len(input_shape))
+    if axes is None:
+        return int(np.prod(input_shape, dtype=np.int64))
+    return int(np.prod([input_shape[a] for a in axes], dtype=np.int64)) if input_shape else 1
+
+
+def _reduce(function):
+    def forward(arrays: list, attrs: dict):
+        x = arrays[0]
+        return function(x, axis=axes_of(attrs["dim"], x.ndim), keepdims=attrs["keepdim"])
+
+    return forward
+
+
+def _dim_variant(full: str, along: str):
+    return lambda node: full if node.attrs["dim"] is None else along
+
+
+def _sum_vjp(F, g, c):
+    return expand_reduced(F, g, c.input_shapes[0], c.attrs["dim"], c.attrs["keepdim"])
+
+
+def _mean_vjp(F, g, c):
+    return _sum_vjp(F, g, c) / _count(c.input_shapes[0], c.attrs["dim"])
+
+
+def _prod_vjp(F, g, c):
+    x = c.inputs[0]
+    out = with_kept_dims(F, c.output, c.input_shapes[0], c.attrs["dim"], c.attrs["keepdim"])
+    grad = expand_reduced(F, g, c.input_shapes[0], c.attrs["dim"], c.attrs["keepdim"])
+    if not F.as_tensors and not np.all(x):
+        return grad * _product_of_others(x, c.attrs["dim"])
+    return grad * (out / x)  # the product of the other elements, where no element is zero
+
+
+def _product_of_others(x: np.ndarray, dim) -> np.ndarray:
+    """For each element, the product of the other elements along the reduced axes (exact with zeros)."""
+    axes = axes_of(dim, x.ndim)
+    moved = x.reshape(-1) if axes is None else np.moveaxis(x, axes, range(len(axes))).reshape(
+        (-1,) + tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    ones = np.ones_like(moved[:1])
+    before = np.cumprod(np.concatenate([ones, moved[:-1]]), axis=0)
+    after = np.cumprod(np.concatenate([ones, moved[::-1][:-1]]), axis=0)[::-1]
+    others = before * after
+    if axes is None:
+        return others.reshape(x.shape)
+    kept = [n for i, n in enumerate(x.shape) if i not in axes]
+    return np.moveaxis(others.reshape([x.shape[a] for a in axes] + kept), range(len(axes)), axes)
+
+
+def _var_forward(arrays: list, attrs: dict):
+    x = arrays[0]
+    return np.var(x, axis=axes_of(attrs["dim"], x.ndim), ddof=attrs["correction"], keepdims=attrs["keepdim"])
+
+
+def _var_vjp(F, g, c):
+    x = c.inputs[0]
+    dim = c.attrs["dim"]
+    mean = F.mean(x, dim=axes_of(dim, x.ndim) if dim is not None else None, keepdim=True)
+    scale = 2.0 / (_count(c.input_shapes[0], dim) - c.attrs["correction"])
+    return expand_reduced(F, g, c.input_shapes[0], dim, c.attrs["keepdim"]) * (x - mean) * scale
+
+
+def _extreme_full_vjp(F, g, c):
+    """max()/min() over everything: ties share the gradient evenly, as in torch."""
+    x = c.inputs[0]
+    ties = x == c.output
+    return F.where(ties, g / F.sum(ties), 0.0)
+
+
+def _extreme_dim_forward(pick):
+    def forward(arrays: list, attrs: dict):
+        x = arrays[0]
+        dim = attrs["dim"]
+        if x.ndim == 0:
+            return x.copy(), np.zeros((), dtype=np.int64)
+        axis = axes_of(dim, x.ndim)[0]
+        indices = pick(x, axis=axis, keepdims=True)
+        values = np.take_along_axis(x, indices, axis=axis)
+        if not attrs["keepdim"]:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return values, indices.astype(np.int64)
+
+    return forward
+
+
+def _extreme_dim_vjp(F, g, c):
+    """max(dim)/min(dim): the gradient goes to the index returned (torch's MaxBackward0)."""
+    x = c.inputs[0]
+    dim = c.attrs["dim"]
+    if not c.input_shapes[0]:
+        return g
+    axis = axes_of(dim, x.ndim)[0]
+    raw = F.value(x)
+    pick = np.argmax if c.node.op.name == "max_dim" else np.argmin
+    one_hot = np.zeros(raw.shape, dtype=bool)
+    np.put_along_axis(one_hot, pick(raw, axis=axis, keepdims=True), True, axis=axis)
+    return expand_reduced(F, g, c.input_shapes[0], (axis,), c.attrs["keepdim"]) * F.constant(one_hot)
+
+
+def _softmax_forward(arrays: list, attrs: dict):
+    x = arrays[0]
+    shifted = np.exp(x - np.max(x, axis=attrs["dim"], keepdims=True))
+    return shifted / np.sum(shifted, axis=attrs["dim"], keepdims=True)
+
+
+def _log_softmax_forward(arrays: list, attrs: dict):
+    x = arrays[0]
+    shifted = x - np.max(x, axis=attrs["dim"], keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=attrs["dim"], keepdims=True))
+
+
+def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, saves_output=False,
+              extra_attrs=(), summary="") -> None:
+    register(OpDef(
+        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=rule,
+        saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
+        attrs=(DIM, KEEPDIM) + tuple(extra_attrs), methods=(name,), functions=(name,), summary=summary,
+    ))
+
+
+reduction("sum", _reduce(np.sum), _sum_vjp, _dim_variant("SumBackward0", "SumBackward1"),
+          rule=promotion.sum_like, summary="sum over all elements or the given dims")
+reduction("mean", _reduce(np.mean), _mean_vjp, _dim_variant("MeanBackward0", "MeanBackward1"),
+          rule=promotion.floating_only, summary="mean over all elements or the given dims")
+reduction("prod", _reduce(np.prod), _prod_vjp, _dim_variant("ProdBackward0", "ProdBackward1"),
+          rule=promotion.sum_like, saves_input=True, saves_output=True,
+          summary="product; exact gradients with zeros")
+reduction("var", _var_forward, _var_vjp, "VarBackward0", rule=promotion.floating_only, saves_input=True,
+          extra_attrs=(AttrSpec("correction", "integer", default=1),),
+          summary="variance with Bessel's correction by default")
+
+
+def extreme(name: str, full, pick) -> None:
+    """max or min: over everything (ties share the gradient), and along a dim with indices."""
+    title = name.capitalize()
+    register(OpDef(
+        name=name, forward=lambda arrays, attrs: full(arrays[0]), vjps=(_extreme_full_vjp,),
+        grad_fn=f"{title}Backward1", dtype_rule=promotion.same, saves_inputs=(0,), saves_output=True,
+        summary=f"{name} over all elements; ties share the gradient evenly",
+    ))
+    register(OpDef(
+        name=f"{name}_dim", forward=_extreme_dim_forward(pick), vjps=(_extreme_dim_vjp,),
+        grad_fn=f"{title}Backward0", dtype_rule=promotion.same, saves_inputs=(0,),
+        attrs=(AttrSpec("dim", "integer", required=True), KEEPDIM), num_outputs=2,
+        summary=f"{name} along a dim: (values, indices); the gradient goes to the returned index",
+    ))
+
+
+extreme("max", np.max, np.argmax)
+extreme("min", np.min, np.argmin)
+
+register(OpDef(
+    name="softmax", forward=_softmax_forward,
+    vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
+    grad_fn="SoftmaxBackward0", dtype_rule=promotion.floating_only, saves_output=True,
+    attrs=(AttrSpec("dim", "integer", required=True),), methods=("softmax",), functions=("softmax",),
+    summary="softmax along dim",
+))
+register(OpDef(
+    name="log_softmax", forward=_log_softmax_forward,
+    vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
+    grad_fn="LogSoftmaxBackward0", dtype_rule=promotion.floating_only, saves_output=True,
+    attrs=(AttrSpec("dim", "integer", required=True),), methods=("log_softmax",), functions=("log_softmax",),
+    summary="log(softmax(x)) along dim, computed stably",
+))

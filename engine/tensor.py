@@ -1,0 +1,252 @@
+"""The Tensor: a numpy array plus what autograd needs (requires_grad, grad, grad_fn, version counter).
+
+Ops are not defined here: methods and operators are attached from the op registry (methods.py), so
+this class holds only state and the non-op API (backward, grad, requires_grad, conversion).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, modes
+from .errors import AutogradError, DTypeRuntimeError, InvalidValueError
+from .graph import AccumulateGrad
+
+
+def is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float, bool, np.integer, np.floating, np.bool_))
+
+
+class Tensor:
+    """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
+
+    __slots__ = (
+        "_data", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_retains_grad",
+        "_accumulator", "__weakref__",
+    )
+
+    def __init__(self, *args: Any) -> None:
+        """torch.Tensor(data) is always float32; torch.Tensor(2, 3) is an (uninitialised) 2x3 tensor."""
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            data = args[0]
+            array = np.array(data._data if isinstance(data, Tensor) else data, dtype=np.float32)
+        else:
+            array = np.zeros(tuple(int(n) for n in args), dtype=np.float32)
+        self._init(array)
+
+    @classmethod
+    def _from_array(cls, array: np.ndarray) -> Tensor:
+        tensor = cls.__new__(cls)
+        tensor._init(array)
+        return tensor
+
+    def _init(self, array: np.ndarray) -> None:
+        dtypes.from_numpy(array.dtype)  # refuses unsupported dtypes early
+        self._data = array
+        self._requires_grad = False
+        self.grad_fn = None
+        self._grad: Tensor | None = None
+        self._version = [0]  # shared with views of the same storage
+        self._base: Tensor | None = None
+        self._retains_grad = False
+        self._accumulator: AccumulateGrad | None = None
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.from_numpy(self._data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version_number(self) -> int:
+        return self._version[0]
+
+    # ------------------------------------------------------------------ requires_grad
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        flag = bool(requires_grad)
+        if self.grad_fn is not None:
+            hint = (
+                " If you want to use a computed variable in a subgraph that doesn't require "
+                "differentiation use var_no_grad = var.detach()." if not flag else ""
+            )
+            raise AutogradError(f"you can only change requires_grad flags of leaf variables.{hint}")
+        if flag and not self.dtype.is_floating_point:
+            raise DTypeRuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients "
+                f"(this tensor is {self.dtype.name}); create it with a floating dtype, "
+                "e.g. dtype=float32, or convert it with .float()"
+            )
+        self._requires_grad = flag
+        return self
+
+    # ------------------------------------------------------------------ grad
+    @property
+    def grad(self) -> Tensor | None:
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise InvalidValueError(f"assigned grad expected to be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise AutogradError(f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}")
+            if value.dtype is not self.dtype:
+                raise AutogradError(f"assigned grad has data of a different type: {value.dtype.name} vs {self.dtype.name}")
+        self._grad = value
+
+    def retain_grad(self) -> None:
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
+            return  # leaves always keep their grad
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        retained = self.grad_fn.retained_tensors
+        if retained is None:
+            retained = self.grad_fn.retained_tensors = []
+        import weakref
+
+        retained.append(weakref.ref(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        from .autograd import backward
+
+        backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+    # ------------------------------------------------------------------ data access
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached from the graph (shares memory, as in torch)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    def detach(self) -> Tensor:
+        out = Tensor._from_array(self._data)
+        out._version = self._version
+        return out
+
+    def numpy(self) -> np.ndarray:
+        if self._requires_grad:
+            raise AutogradError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise InvalidValueError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise AutogradError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def edge_of(tensor: Tensor) -> Any:
+    """Where a gradient for `tensor` goes: its grad_fn, or the AccumulateGrad of a leaf."""
+    if tensor.grad_fn is not None:
+        return tensor.grad_fn
+    if not tensor._requires_grad:
+        return None
+    if tensor._accumulator is None:
+        tensor._accumulator = AccumulateGrad(tensor)
+    return tensor._accumulator
+
+
+def grad_enabled() -> bool:
+    return modes._state.grad_enabled
