@@ -52,7 +52,7 @@ class TensorPacker:
     def pack(self, value_id: str, tensor: Any) -> pb.NamedTensor:
         if tensor is None:
             return pb.NamedTensor(id=value_id, is_none=True)
-        array = tensor.numpy()
+        array = tensor.detach().numpy()
         if array.nbytes <= self.bytes_left:
             self.bytes_left -= array.nbytes
             return pb.NamedTensor(id=value_id, tensor=codec.encode(array))

@@ -211,7 +211,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                 tensor = tensor.grad
                 if tensor is None:
                     raise invalid(f"{request.id!r} has no grad (None)", node_id=request.id)
-            array = tensor.numpy()
+            array = tensor.detach().numpy()
             yield pb.DownloadTensorResponse(header=codec.encode(array, with_data=False))
             for chunk in codec.iter_chunks(array, chunk_bytes):
                 yield pb.DownloadTensorResponse(chunk=chunk)

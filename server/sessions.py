@@ -46,7 +46,8 @@ def retained_bytes(values: Iterable[Any]) -> int:
             continue
         seen.add(id(tensor))
         total += tensor.nbytes
-        grad = tensor.grad if tensor.is_leaf or tensor.requires_grad else None
+        # A non-leaf's .grad is None unless it retains grad (reading it otherwise warns, as in torch).
+        grad = tensor.grad if tensor.is_leaf or tensor.retains_grad else None
         if grad is not None:
             total += grad.nbytes
     return total
