@@ -1,0 +1,80 @@
+"""examples/node: the Node.js client (proto loaded at run time, no generated code) runs the tutorial's two
+examples against a real server and prints the gradients PyTorch gives."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import torch
+
+from conftest import REPO, require_tool
+
+NODE_EXAMPLE = REPO / "examples" / "node"
+RUN_TIMEOUT_SECONDS = 60
+INSTALL_TIMEOUT_SECONDS = 300
+
+
+def torch_tutorial() -> dict[str, list[float]]:
+    """The gradients the tutorial's examples give in PyTorch, keyed like the Node output lines."""
+    a = torch.tensor([2.0, 3.0], requires_grad=True)
+    b = a + 3
+    c = b * b * 3
+    out = c.mean()
+    out.backward(retain_graph=True)
+    first = a.grad.tolist()
+    out.backward()
+    second = a.grad.tolist()
+
+    m = torch.tensor([2.0, 3.0], requires_grad=True)
+    n = torch.zeros(2)
+    n[0] = m[0] ** 2
+    n[1] = m[1] ** 3
+    n.backward(torch.tensor([1.0, 1.0]))
+    return {"a.grad after backward 1": first, "a.grad after backward 2": second, "m.grad": m.grad.tolist()}
+
+
+def install_dependencies() -> None:
+    """npm ci (or install) into examples/node when node_modules is absent."""
+    if (NODE_EXAMPLE / "node_modules" / "@grpc" / "grpc-js").is_dir():
+        return
+    npm = require_tool("npm", "install Node.js 18 or later")
+    command = "ci" if (NODE_EXAMPLE / "package-lock.json").is_file() else "install"
+    subprocess.run([npm, command, "--no-audit", "--no-fund"], cwd=NODE_EXAMPLE, check=True,
+                   capture_output=True, timeout=INSTALL_TIMEOUT_SECONDS)
+
+
+def parse_gradients(output: str) -> dict[str, list[float]]:
+    """'example 1: a.grad after backward 1 = [15, 18]' -> {'a.grad after backward 1': [15.0, 18.0]}."""
+    found = re.findall(r"^example \d: (.+?) = \[([^\]]*)\]$", output, flags=re.MULTILINE)
+    return {label: [float(number) for number in numbers.split(",")] for label, numbers in found}
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    path = require_tool("node", "install Node.js 18 or later")
+    install_dependencies()
+    return path
+
+
+def test_node_tutorial_prints_pytorchs_gradients(node: str, server_target: str) -> None:
+    result = subprocess.run([node, "tutorial.js", server_target], cwd=NODE_EXAMPLE, capture_output=True,
+                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert parse_gradients(result.stdout) == torch_tutorial()
+
+
+def test_node_tutorial_reports_a_freed_graph_as_pytorch_does(node: str, server_target: str) -> None:
+    result = subprocess.run([node, "tutorial.js", server_target], cwd=NODE_EXAMPLE, capture_output=True,
+                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+    # The third backward runs through a graph the second one freed: PyTorch raises RuntimeError.
+    assert re.search(r"^example 1: backward 3 -> FAILED_PRECONDITION RuntimeError: .+$", result.stdout,
+                     flags=re.MULTILINE), result.stdout + result.stderr
+
+
+def test_node_client_reports_an_unreachable_server(node: str) -> None:
+    result = subprocess.run([node, "tutorial.js", "127.0.0.1:1"], cwd=NODE_EXAMPLE, capture_output=True,
+                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+    assert result.returncode == 1
+    assert "UNAVAILABLE" in result.stderr
