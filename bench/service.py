@@ -74,7 +74,8 @@ def echo_server() -> Iterator[str]:
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve-echo"],
                                stdout=subprocess.PIPE, text=True)
     try:
-        yield f"127.0.0.1:{_wait_for_line(process, process.stdout, r'PORT (\d+)').group(1)}"
+        port = _wait_for_line(process, process.stdout, r"PORT (\d+)").group(1)
+        yield f"127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -221,7 +222,7 @@ def _streamed(stub: pb_grpc.GradwireServiceStub, x: np.ndarray, chunk_bytes: int
     session_id = stub.CreateSession(pb.CreateSessionRequest(graph=pb.Graph(
         leaves=[pb.Leaf(id="x", upload_id=upload_id, requires_grad=True)], nodes=[_node("s", "sum", "x")],
     ))).session_id
-    # The grad is larger than fits in a message at the default limit: Backward defers it.
+    # The grad is larger than fits in a message: Backward defers it to DownloadTensor.
     response = stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[pb.Root(id="s")]))
     assert response.grads[0].deferred
     grad = bytearray(x.nbytes)
@@ -285,7 +286,9 @@ def transfer(megabytes: int = 256, chunk_mib: int = 4) -> dict[str, Any]:
         grad = _single_message(pb_grpc.GradwireServiceStub(channel), x)
         result["single_message_MBps"] = rate(time.perf_counter() - started)
         assert grad.shape == x.shape and bool(np.all(grad == 1.0))
-    with gradwire_server() as address, grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+    # A message cap far below the tensor's size: only the streaming path can move it.
+    with gradwire_server("--max-message-bytes", f"{2 * chunk_mib + 2}MiB") as address, \
+            grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
         started = time.perf_counter()
         grad = _streamed(pb_grpc.GradwireServiceStub(channel), x, chunk_mib * MiB)
         result["streamed_MBps"] = rate(time.perf_counter() - started)

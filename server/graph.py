@@ -54,15 +54,15 @@ class Scope:
         yield from self.committed.items()
         yield from self.new.items()
 
-    def resolve(self, ref: str, what: str) -> Any:
-        """The tensor a reference names; INVALID_ARGUMENT if there is none."""
+    def resolve(self, ref: str, what: str, node_id: str = "") -> Any:
+        """The tensor a reference names; INVALID_ARGUMENT (naming node_id) if there is none."""
         base, output = split_ref(ref)
         if base not in self:
-            raise invalid(f"{what} refers to unknown id {ref!r}")
+            raise invalid(f"{what} refers to unknown id {ref!r}", node_id=node_id)
         value = self.value(base)
         outputs = value if isinstance(value, tuple) else (value,)
         if output >= len(outputs):
-            raise invalid(f"{what} refers to {ref!r} but {base!r} has {len(outputs)} output(s)")
+            raise invalid(f"{what} refers to {ref!r} but {base!r} has {len(outputs)} output(s)", node_id=node_id)
         return outputs[output]
 
 
@@ -142,10 +142,8 @@ def _check_ref(ref: str, node_id: str, outputs_here: dict[str, int], later: set[
     elif base == node_id or base in later:
         raise invalid(f"{where} refers to {ref!r}, which is defined later: nodes run in program order, "
                       "so a forward reference (or a cycle) cannot be evaluated", node_id=node_id)
-    elif base not in scope:
-        raise invalid(f"{where} refers to unknown id {ref!r}", node_id=node_id)
     else:
-        scope.resolve(ref, where)
+        scope.resolve(ref, where, node_id)
 
 
 def _grad_mode(node: pb.Node) -> Any:

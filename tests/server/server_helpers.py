@@ -80,6 +80,7 @@ def index(*items: Any) -> pb.Index:
             result.items.add(ellipsis=True)
         elif isinstance(item, slice):
             part = result.items.add().slice
+            part.SetInParent()  # slice(None) has no field set but is still a slice
             for name in ("start", "stop", "step"):
                 if getattr(item, name) is not None:
                     setattr(part, name, getattr(item, name))

@@ -1,0 +1,119 @@
+"""Engine benchmark: forward + backward in gradwire.engine beside torch (CPU, same thread count).
+
+Workloads (issue 2): the tutorial's graphs; a 2-layer MLP (batch 256, width 1024, float32) with a softmax
+cross-entropy loss; a chain of 20 elementwise ops over 4M float32; a 10,000-node scalar chain. Each
+workload is one function of the module it runs on, so both sides run the same program. Medians of several
+repetitions after a warm-up; the ratio gradwire/torch is what to read (these machines are noisy).
+
+    python -m bench.engine [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+
+def tutorial(t: Any, _: dict) -> None:
+    a = t.tensor([2., 3.], requires_grad=True)
+    out = ((a + 3) * (a + 3) * 3).mean()
+    out.backward(retain_graph=True)
+    out.backward()
+    m = t.tensor([2., 3.], requires_grad=True)
+    n = t.zeros(2)
+    n[0] = m[0] ** 2
+    n[1] = m[1] ** 3
+    n.backward(gradient=t.tensor([1., 1.]))
+
+
+def mlp_inputs(size: str) -> dict:
+    rng = np.random.default_rng(0)
+    batch, width, classes = (256, 1024, 10) if size == "full" else (64, 256, 10)
+    return {
+        "x": rng.standard_normal((batch, width), dtype=np.float32),
+        "w1": (rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32),
+        "w2": (rng.standard_normal((width, classes)) / np.sqrt(width)).astype(np.float32),
+        "onehot": np.eye(classes, dtype=np.float32)[rng.integers(0, classes, batch)],
+    }
+
+
+def mlp(t: Any, inputs: dict) -> None:
+    x = t.from_numpy(inputs["x"])
+    w1 = t.from_numpy(inputs["w1"]).requires_grad_()
+    w2 = t.from_numpy(inputs["w2"]).requires_grad_()
+    logits = (x @ w1).relu() @ w2
+    loss = -(logits.log_softmax(1) * t.from_numpy(inputs["onehot"])).sum(1).mean()
+    loss.backward()
+
+
+def elementwise_chain(t: Any, inputs: dict) -> None:
+    x = t.from_numpy(inputs["big"]).requires_grad_()
+    y = x
+    for i in range(5):
+        y = ((y * 1.001 + 0.5).tanh() - 0.1) * y.sigmoid()
+    y.sum().backward()
+
+
+def scalar_chain(t: Any, inputs: dict) -> None:
+    x = t.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(inputs["length"] // 2):
+        y = (y * 0.9999) + 0.0001
+    y.backward()
+
+
+def _time(function: Callable[[], None], repeats: int) -> list[float]:
+    function()  # warm-up
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def run(quick: bool = False) -> list[dict]:
+    import torch
+
+    import gradwire.engine as ge
+
+    torch.set_num_threads(1)  # numpy's elementwise ops are single-threaded; compare like with like
+    big = np.random.default_rng(1).standard_normal(4_000_000 if not quick else 1_000_000).astype(np.float32)
+    workloads = [
+        ("tutorial graphs", tutorial, {}, 200 if not quick else 50),
+        ("MLP 256x1024 + softmax CE", mlp, mlp_inputs("full" if not quick else "small"), 10 if not quick else 5),
+        ("20 elementwise ops over 4M f32" if not quick else "20 elementwise ops over 1M f32",
+         elementwise_chain, {"big": big}, 5 if not quick else 3),
+        ("10,000-node scalar chain", scalar_chain, {"length": 10_000}, 5 if not quick else 3),
+    ]
+    rows = []
+    for name, workload, inputs, repeats in workloads:
+        ours = _time(lambda: workload(ge, inputs), repeats)
+        theirs = _time(lambda: workload(torch, inputs), repeats)
+        rows.append({
+            "workload": name,
+            "gradwire_median_s": statistics.median(ours),
+            "torch_median_s": statistics.median(theirs),
+            "ratio": statistics.median(ours) / statistics.median(theirs),
+            "gradwire_spread_s": [min(ours), max(ours)],
+            "torch_spread_s": [min(theirs), max(theirs)],
+            "repeats": repeats,
+        })
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    print(f"{'workload':36} {'gradwire':>12} {'torch':>12} {'ratio':>7}")
+    for row in rows:
+        print(f"{row['workload']:36} {row['gradwire_median_s'] * 1e3:10.2f}ms {row['torch_median_s'] * 1e3:10.2f}ms "
+              f"{row['ratio']:7.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    print_table(run(parser.parse_args().quick))
