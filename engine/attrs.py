@@ -18,6 +18,8 @@ from .registry import AttrSpec, OpDef
 
 def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes with defaults filled in and each value checked and converted to its kind."""
+    if not op.attrs and not attrs:
+        return {}
     specs = {spec.name: spec for spec in op.attrs}
     unknown = [name for name in attrs if name not in specs]
     if unknown:

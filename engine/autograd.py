@@ -143,7 +143,9 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
             if child is None or (needed is not None and child not in needed):
                 continue
             input_grad = op.vjp_for(position)(F, grad, ctx)
-            input_grad = reduce_to_shape(F, input_grad, node.input_shapes[position])
+            shape = node.input_shapes[position]
+            if F.shape(input_grad) != shape:
+                input_grad = reduce_to_shape(F, input_grad, shape)
             input_grad = F.cast(input_grad, node.input_dtypes[position])
             existing = buffers.get(child)
             buffers[child] = input_grad if existing is None else existing + input_grad

@@ -25,8 +25,15 @@ def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None
 
 def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
     _check_arity(op, operands)
+    dtypes: list[Any] = []
+    any_requires_grad = False
     for position, value in enumerate(operands):
-        if not isinstance(value, Tensor) and not is_scalar(value):
+        if isinstance(value, Tensor):
+            dtypes.append(value._dtype)
+            any_requires_grad = any_requires_grad or value._requires_grad
+        elif is_scalar(value):
+            dtypes.append(None)
+        else:
             raise ArgumentError(
                 f"{op.name}(): operand {position} must be a Tensor or a Python number, "
                 f"not {type(value).__name__}"
@@ -34,14 +41,12 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
     attrs = normalise_attrs(op, attrs)
     if op.inplace:
         return op.forward(operands, attrs)  # in-place ops work on the Tensors and keep their own books
-    dtypes = [x.dtype if isinstance(x, Tensor) else None for x in operands]
     compute_dtype, result_dtype = op.dtype_rule(dtypes, operands, attrs)
     arrays = [
-        _as_compute_array(x, compute_dtype) if isinstance(x, Tensor) else x for x in operands
+        _as_compute_array(x, compute_dtype) if dtype is not None else x for x, dtype in zip(operands, dtypes)
     ]
     if op.out_shape is not None and modes._state.budget_left is not None:
-        shapes = [np.shape(a) for a in arrays]
-        out_shape = op.out_shape(shapes, attrs)
+        out_shape = op.out_shape([np.shape(a) for a in arrays], attrs)
         modes.charge(int(np.prod(out_shape, dtype=np.int64)) * result_dtype.itemsize, f"{op.name}{list(out_shape)}")
     raw = op.forward(arrays, attrs)
     if op.num_outputs > 1:
@@ -53,20 +58,16 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
         base = operands[0]
         main._version = base._version
         main._base = base._base if base._base is not None else base
-    if (
-        op.differentiable
-        and modes._state.grad_enabled
-        and main.dtype.is_floating_point
-        and any(isinstance(x, Tensor) and x._requires_grad for x in operands)
-    ):
+    if any_requires_grad and op.differentiable and modes._state.grad_enabled and main._dtype.is_floating_point:
         record(op, operands, attrs, main)
     return outputs
 
 
 def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor) -> Node:
     """Attach a backward node for `op` to `output`."""
+    vjps, variadic = op.vjps, op.variadic_vjp is not None
     edges = tuple(
-        edge_of(x) if isinstance(x, Tensor) and op.vjp_for(i) is not None else None
+        edge_of(x) if type(x) is Tensor and (variadic or (i < len(vjps) and vjps[i] is not None)) else None
         for i, x in enumerate(operands)
     )
     node = Node(op, edges, attrs, operands, output.shape)
@@ -88,12 +89,11 @@ def _check_arity(op: OpDef, operands: list[Any]) -> None:
 
 
 def _as_compute_array(tensor: Tensor, dtype: Any) -> np.ndarray:
-    data = tensor._data
-    return data if dtype is None or data.dtype == dtype.numpy else data.astype(dtype.numpy)
+    return tensor._data if dtype is None or tensor._dtype is dtype else tensor._data.astype(dtype.numpy)
 
 
 def _wrap(value: Any, dtype: Any) -> Tensor:
-    array = np.asarray(value)
+    array = value if type(value) is np.ndarray else np.asarray(value)
     if dtype is not None and array.dtype != dtype.numpy:
         array = array.astype(dtype.numpy)
     return Tensor._from_array(array)

@@ -42,9 +42,13 @@ class Node:
         self.next_edges = next_edges
         self.attrs = attrs
         self.output_shape = output_shape
-        self.input_shapes = tuple(getattr(x, "shape", ()) for x in operands)
-        self.input_dtypes = tuple(getattr(x, "dtype", None) for x in operands)
-        self.scalar_mask = tuple(not hasattr(x, "_data") for x in operands)
+        shapes, dtypes, scalar_mask = [], [], []
+        for x in operands:
+            is_scalar = not hasattr(x, "_data")
+            shapes.append(() if is_scalar else x._data.shape)
+            dtypes.append(None if is_scalar else x._dtype)
+            scalar_mask.append(is_scalar)
+        self.input_shapes, self.input_dtypes, self.scalar_mask = tuple(shapes), tuple(dtypes), tuple(scalar_mask)
         self.saved_inputs: tuple | None = None
         self.saved_output: SavedTensor | None = None
         self.has_saved = False

@@ -12,6 +12,9 @@ from .errors import DTypeRuntimeError
 
 
 def result_type(operand_dtypes: list, operands: list, extra_scalars: tuple = ()) -> dtypes.DType:
+    fast = _single_dtype(operand_dtypes, operands, extra_scalars)
+    if fast is not None:
+        return fast
     dimensioned, zero_dim, scalars = [], [], list(extra_scalars)
     for dtype, operand in zip(operand_dtypes, operands):
         if dtype is None:
@@ -21,6 +24,26 @@ def result_type(operand_dtypes: list, operands: list, extra_scalars: tuple = ())
         else:
             zero_dim.append(dtype)
     return dtypes.result_type(dimensioned, zero_dim, scalars)
+
+
+def _single_dtype(operand_dtypes: list, operands: list, extra_scalars: tuple) -> dtypes.DType | None:
+    """The common case: tensors of one dtype with scalars of no higher category; None otherwise."""
+    found = None
+    for dtype in operand_dtypes:
+        if dtype is not None:
+            if found is None:
+                found = dtype
+            elif dtype is not found:
+                return None
+    if found is None:
+        return None
+    for dtype, operand in zip(operand_dtypes, operands):
+        if dtype is None and dtypes.python_scalar_dtype(operand).category > found.category:
+            return None
+    for scalar in extra_scalars:
+        if dtypes.python_scalar_dtype(scalar).category > found.category:
+            return None
+    return found
 
 
 def promote(operand_dtypes: list, operands: list, attrs: dict) -> tuple:

@@ -24,7 +24,7 @@ class Tensor:
     """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
 
     __slots__ = (
-        "_data", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_retains_grad",
+        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_retains_grad",
         "_accumulator", "__weakref__",
     )
 
@@ -44,7 +44,7 @@ class Tensor:
         return tensor
 
     def _init(self, array: np.ndarray) -> None:
-        dtypes.from_numpy(array.dtype)  # refuses unsupported dtypes early
+        self._dtype = dtypes.from_numpy(array.dtype)  # refuses unsupported dtypes early
         self._data = array
         self._requires_grad = False
         self.grad_fn = None
@@ -64,7 +64,7 @@ class Tensor:
 
     @property
     def dtype(self) -> dtypes.DType:
-        return dtypes.from_numpy(self._data.dtype)
+        return self._dtype
 
     @property
     def ndim(self) -> int:
@@ -174,7 +174,7 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        self._data = value._data
+        self._data, self._dtype = value._data, value._dtype
 
     def detach(self) -> Tensor:
         out = Tensor._from_array(self._data)

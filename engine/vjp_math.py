@@ -42,7 +42,7 @@ class ArrayMath:
 
     @staticmethod
     def shape(value: Any) -> tuple[int, ...]:
-        return np.shape(value)
+        return value.shape if hasattr(value, "shape") else ()
 
     @staticmethod
     def zeros(shape: tuple[int, ...], like: Any) -> np.ndarray:

@@ -29,10 +29,14 @@ def _quiet(function):
     return forward
 
 
+def _plain(function):
+    return lambda arrays, attrs: function(*arrays)
+
+
 def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote, saves=True,
-           operators=(), reflected=(), summary: str = "") -> OpDef:
+           operators=(), reflected=(), quiet=False, summary: str = "") -> OpDef:
     return register(OpDef(
-        name=name, forward=_quiet(function), vjps=(vjp_a, vjp_b), grad_fn=grad_fn, dtype_rule=rule,
+        name=name, forward=_quiet(function) if quiet else _plain(function), vjps=(vjp_a, vjp_b), grad_fn=grad_fn, dtype_rule=rule,
         saves_all_inputs=saves, min_inputs=2, max_inputs=2, out_shape=_broadcast,
         methods=(name,), functions=(name,), operators=operators, reflected_operators=reflected,
         summary=summary,
@@ -74,7 +78,7 @@ binary("div", np.true_divide,
        lambda F, g, c: g / c.inputs[1],
        lambda F, g, c: -g * c.inputs[0] / (c.inputs[1] * c.inputs[1]),
        lambda node: "MulBackward0" if node.scalar_mask[0] else "DivBackward0",
-       rule=promotion.promote_to_float, operators=("__truediv__",), reflected=("__rtruediv__",),
+       rule=promotion.promote_to_float, quiet=True, operators=("__truediv__",), reflected=("__rtruediv__",),
        summary="a / b (true division: integers give floats)")
 register(OpDef(
     name="pow", forward=_quiet(np.power),
