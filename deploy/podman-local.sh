@@ -75,7 +75,8 @@ cmd_service() {
     fi
     rm -f "$SOCKET"
     log "starting podman system service on $SOCKET"
-    nohup podman system service --time=0 "unix://$SOCKET" >"$STATE/service.log" 2>&1 &
+    # Docker-format images: HEALTHCHECK exists only in that format (OCI image configs drop it).
+    BUILDAH_FORMAT=docker nohup podman system service --time=0 "unix://$SOCKET" >"$STATE/service.log" 2>&1 &
     echo $! >"$STATE/service.pid"
     for _ in $(seq 1 50); do
         if curl -sf --unix-socket "$SOCKET" http://d/_ping >/dev/null; then

@@ -9,30 +9,11 @@ import subprocess
 import pytest
 import torch
 
-from conftest import REPO, require_tool
+from conftest import REPO, require_tool, tutorial_gradients
 
 NODE_EXAMPLE = REPO / "examples" / "node"
 RUN_TIMEOUT_SECONDS = 60
 INSTALL_TIMEOUT_SECONDS = 300
-
-
-def torch_tutorial() -> dict[str, list[float]]:
-    """The gradients the tutorial's examples give in PyTorch, keyed like the Node output lines."""
-    a = torch.tensor([2.0, 3.0], requires_grad=True)
-    b = a + 3
-    c = b * b * 3
-    out = c.mean()
-    out.backward(retain_graph=True)
-    first = a.grad.tolist()
-    out.backward()
-    second = a.grad.tolist()
-
-    m = torch.tensor([2.0, 3.0], requires_grad=True)
-    n = torch.zeros(2)
-    n[0] = m[0] ** 2
-    n[1] = m[1] ** 3
-    n.backward(torch.tensor([1.0, 1.0]))
-    return {"a.grad after backward 1": first, "a.grad after backward 2": second, "m.grad": m.grad.tolist()}
 
 
 def install_dependencies() -> None:
@@ -62,7 +43,7 @@ def test_node_tutorial_prints_pytorchs_gradients(node: str, server_target: str) 
     result = subprocess.run([node, "tutorial.js", server_target], cwd=NODE_EXAMPLE, capture_output=True,
                             text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert parse_gradients(result.stdout) == torch_tutorial()
+    assert parse_gradients(result.stdout) == tutorial_gradients(torch)
 
 
 def test_node_tutorial_reports_a_freed_graph_as_pytorch_does(node: str, server_target: str) -> None:
