@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from conftest import DEPLOY, REPO
+from gradwire.client.transport import SESSION_ID_KEY as SESSION_HEADER  # what the SDK sends
 from gradwire.server.config import ServerConfig, build_parser, load_config
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install pyyaml)")
 
 K8S = DEPLOY / "k8s"
-SESSION_HEADER = "gradwire-session-id"
 _QUANTITY_SUFFIXES = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9,
                       "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
 
