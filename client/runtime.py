@@ -1,0 +1,314 @@
+"""The machinery behind a Client: the op catalogue, the current session, grad mode and the calls that
+turn tensor operations into recorded nodes, and backward/grad into RPCs.
+
+Round trips (each is one RPC): the first use of ops fetches the catalogue (ListOps, once per Client);
+a flush sends everything pending (CreateSession, then Extend); reading a value that is not known
+locally is a Read, or rides on the flush when something is pending; backward and autograd.grad are
+one call each after the flush and bring the grads back with them. Large leaves add one UploadTensor
+each and large results one DownloadTensor each.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from gradwire.v1 import gradwire_pb2 as pb
+
+from . import codec, dtypes, inference
+from .catalogue import Catalogue, OpSpec
+from .inference import Meta, WillFail
+from .session import Session, Value
+from .transport import Transport
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class Runtime:
+    """One connection's state: transport, catalogue, current session, grad mode, random generator."""
+
+    def __init__(self, transport: Transport, tensor_class: type[Tensor]) -> None:
+        self.transport = transport
+        self.tensor_class = tensor_class
+        self._catalogue: Catalogue | None = None
+        self._session: Session | None = None
+        self._sessions: list[Session] = []
+        self._grad_mode = threading.local()
+        self._lock = threading.RLock()
+        self.random = np.random.default_rng()
+        budget = transport.max_message_bytes * 3 // 4 if transport.max_message_bytes < (2 << 30) - 1 else None
+        self._request_budget = budget
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = Catalogue.from_response(self.transport.call("ListOps", pb.ListOpsRequest()))
+        return self._catalogue
+
+    @property
+    def session(self) -> Session:
+        """The session new tensors go to; a new one after the previous was lost or closed."""
+        with self._lock:
+            if self._session is None or self._session.lost is not None or self._session.closed:
+                self._session = Session(self.transport, self._request_budget)
+                self._sessions.append(self._session)
+            return self._session
+
+    @property
+    def grad_enabled(self) -> bool:
+        return getattr(self._grad_mode, "enabled", True)
+
+    def set_grad_enabled(self, enabled: bool) -> None:
+        self._grad_mode.enabled = bool(enabled)
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+            self._session = None
+        self.transport.close()
+
+    # ------------------------------------------------------------ making tensors
+
+    def wrap(self, value: Value) -> Tensor:
+        return self.tensor_class._wrap(value)
+
+    def leaf(self, array: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding `array` (sent with the next flush)."""
+        session = self.session
+        value = session.add_leaf(array, bool(requires_grad))
+        if requires_grad and not value.meta.dtype.is_floating_point:  # type: ignore[union-attr]
+            session.flush()  # the server refuses it; its error is raised here, as torch raises it here
+        return self.wrap(value)
+
+    def graph_value(self, tensor: Tensor, session: Session) -> Value:
+        """The Value a tensor stands for in `session` (a .grad becomes a leaf holding its data)."""
+        value = tensor._graph_value(session)
+        value.check_usable()
+        if value.session is not session:
+            if value.session.lost is not None:
+                raise value.session.lost
+            raise RuntimeError("these tensors belong to different gradwire sessions (a closed Client?)")
+        return value
+
+    # ------------------------------------------------------------ ops
+
+    def apply(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
+        """Records `op` on the operands: returns its result tensor(s), or the target of an in-place op."""
+        tensor_class = self.tensor_class
+        session = self._session_of(operands)
+        grad_enabled = self.grad_enabled
+        node = pb.Node(id=session.new_id(), op=op.name, no_grad=not grad_enabled)
+        refs: list[str] = []
+        metas: list[Any] = []
+
+        def ref_of(item: Any) -> str | None:
+            if not isinstance(item, tensor_class):
+                return None
+            value = self.graph_value(item, session)
+            refs.append(value.id)
+            return value.id
+
+        for operand in operands:
+            if isinstance(operand, tensor_class):
+                value = self.graph_value(operand, session)
+                node.inputs.add(ref=value.id)
+                refs.append(value.id)
+                metas.append(value.meta)
+            elif codec.is_python_scalar(operand):
+                node.inputs.append(codec.encode_scalar_operand(operand))
+                metas.append(operand)
+            else:
+                raise TypeError(f"{op.name}(): expected a Tensor or a Python number, got {type(operand).__name__}")
+        for name, attr in attrs.items():
+            spec = op.attr(name)
+            message = codec.encode_attr(name, spec.kind if spec else "", attr, ref_of)
+            if message is not None:
+                node.attrs[name].CopyFrom(message)
+        local_attrs = {name: _local_attr(attr, tensor_class) for name, attr in attrs.items()}
+        if op.inplace:
+            return self._apply_inplace(op, operands[0], node, metas, local_attrs, refs, session)
+        will_fail = False
+        try:
+            outputs = inference.infer(op, metas, local_attrs, grad_enabled)
+        except WillFail:
+            outputs, will_fail = [Meta() for _ in range(op.outputs)], True
+        values = session.add_node(node, outputs, refs)
+        first = operands[0] if operands else None
+        if op.view and isinstance(first, tensor_class):
+            source = first._value
+            values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
+        if will_fail:
+            session.flush()
+        results = tuple(self.wrap(value) for value in values)
+        return results[0] if len(results) == 1 else results
+
+    def _apply_inplace(self, op: OpSpec, target_tensor: Tensor, node: pb.Node, metas: list[Any],
+                       attrs: dict[str, Any], refs: list[str], session: Session) -> Tensor:
+        target = target_tensor._value
+        try:
+            meta = inference.infer_inplace(op, target.meta, metas, attrs, self.grad_enabled, target.view_of_leaf)
+            will_fail = False
+        except WillFail:
+            meta, will_fail = target.meta, True
+        if op.name == "requires_grad_" and not will_fail and target.leaf_array is not None and not any(
+                pending for pending in session.pending_nodes if target.id in pending.refs):
+            # A leaf nothing used yet: just change the flag it will be sent with.
+            target.meta = meta
+            target.leaf_requires_grad = bool(meta.requires_grad)
+            return target_tensor
+        session.add_inplace(node, target, refs)
+        if will_fail:
+            session.flush()
+        target.meta = meta
+        return target_tensor
+
+    def _session_of(self, operands: Sequence[Any]) -> Session:
+        for operand in operands:
+            if isinstance(operand, self.tensor_class) and operand._value is not None:
+                session = operand._value.session
+                if session.lost is not None:
+                    raise session.lost
+                return session
+        return self.session
+
+    # ------------------------------------------------------------ values
+
+    def array_of(self, tensor: Tensor) -> np.ndarray:
+        """A tensor's data (read-only; callers copy before handing it out)."""
+        value = tensor._value
+        value.check_usable()
+        if value.cache is None:
+            value.session.flush([value])
+        if value.cache is None:
+            raise RuntimeError(f"the server sent no value for {value.id}")
+        return value.cache
+
+    def meta_of(self, tensor: Tensor, field: str) -> Any:
+        """One metadata field; a flush fills it when it could not be inferred locally."""
+        value = tensor._value
+        value.check_usable()
+        known = getattr(value.meta, field)
+        if known is None:
+            value.session.flush()
+            known = getattr(value.meta, field)
+        if known is None:
+            raise RuntimeError(f"the server sent no {field} for {value.id}")
+        return known
+
+    # ------------------------------------------------------------ autograd
+
+    def backward(self, tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None, retain_graph: bool | None,
+                 create_graph: bool, inputs: Sequence[Tensor] | None) -> None:
+        session = self._session_of(tensors)
+        request = pb.BackwardRequest(session_id=session.id, roots=self._roots(tensors, grad_tensors, session),
+                                     create_graph=bool(create_graph))
+        if retain_graph is not None:
+            request.retain_graph = bool(retain_graph)
+        if inputs is not None:
+            if not _as_list(inputs):
+                # The wire cannot tell an empty list from no list, so this check is the SDK's.
+                raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+            request.inputs.extend(self.graph_value(t, session).id for t in _as_list(inputs))
+        response = session.call("Backward", request)
+        session.store_grads(response.grads)
+
+    def grad(self, outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
+             retain_graph: bool | None, create_graph: bool, allow_unused: bool,
+             is_grads_batched: bool) -> tuple[Tensor | None, ...]:
+        session = self._session_of(list(outputs) + list(inputs))
+        input_ids = [self.graph_value(t, session).id for t in inputs]
+        result_ids = [session.new_id() for _ in inputs]
+        request = pb.GradRequest(
+            session_id=session.id, outputs=self._roots(outputs, grad_outputs, session), inputs=input_ids,
+            create_graph=bool(create_graph), allow_unused=bool(allow_unused),
+            is_grads_batched=bool(is_grads_batched), result_ids=result_ids,
+        )
+        if retain_graph is not None:
+            request.retain_graph = bool(retain_graph)
+        response = session.call("Grad", request)
+        infos = {info.id: info for info in response.info}
+        results: list[Tensor | None] = []
+        for result_id, named in zip(result_ids, response.grads):
+            if named.is_none:
+                results.append(None)
+                continue
+            array = (session.download(named.id, grad=False) if named.deferred
+                     else codec.decode_array(named.tensor))
+            info = infos.get(result_id)
+            if info is None:  # the server did not keep it in the graph: a plain leaf of its data
+                results.append(self.leaf(np.array(array)))
+                continue
+            value = Value(session, result_id, Meta())
+            value.sent = True
+            value.cache = array
+            session.values[result_id] = value
+            session.apply_info([info])
+            results.append(self.wrap(value))
+        return tuple(results)
+
+    def _roots(self, tensors: Sequence[Tensor], seeds: Sequence[Any] | None, session: Session) -> list[pb.Root]:
+        seeds = list(seeds) if seeds is not None else [None] * len(tensors)
+        if len(seeds) != len(tensors):
+            raise RuntimeError(f"got {len(seeds)} gradients for {len(tensors)} tensors")
+        roots = []
+        for tensor, seed in zip(tensors, seeds):
+            root = pb.Root(id=self.graph_value(tensor, session).id)
+            if seed is not None:
+                root.gradient.CopyFrom(codec.encode_array(self.as_array(seed)))
+            roots.append(root)
+        return roots
+
+    def as_array(self, data: Any) -> np.ndarray:
+        """The data of a tensor, or a numpy array of a Python value."""
+        if isinstance(data, self.tensor_class):
+            return data._data_copy()
+        array = np.asarray(data)
+        if array.dtype == np.float64 and not isinstance(data, np.ndarray):
+            array = array.astype(np.float32)  # Python floats are torch's default float
+        return array
+
+    def update_grads(self, value: Value, *, set_to: np.ndarray | None = None, zero: bool = False,
+                     clear: bool = False) -> None:
+        """x.grad = tensor / x.grad.zero_() / x.grad = None, on the server (one UpdateGrads)."""
+        session = value.session
+        request = pb.UpdateGradsRequest(session_id=session.id)
+        if set_to is not None:
+            request.set.add(id=value.id, tensor=codec.encode_array(set_to))
+        if zero:
+            request.zero.append(value.id)
+        if clear:
+            request.clear.append(value.id)
+        session.call("UpdateGrads", request)
+        state = value.grad
+        state.version += 1
+        if clear:
+            state.known, state.array, state.deferred = True, None, False
+        elif set_to is not None:
+            state.known, state.array, state.deferred = True, np.array(set_to), False
+        elif zero and state.known and state.array is not None:
+            state.array = np.zeros_like(state.array)
+        else:
+            state.known = False
+
+
+def _as_list(tensors: Any) -> list[Any]:
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+
+
+def _local_attr(attr: Any, tensor_class: type) -> Any:
+    """Attributes as inference sees them: graph tensors inside an index become their Meta."""
+    if isinstance(attr, tuple):
+        return tuple(item._value.meta if isinstance(item, tensor_class) else item for item in attr)
+    if isinstance(attr, tensor_class):
+        return attr._value.meta
+    return attr
+
+
+__all__ = ["Runtime", "dtypes"]

@@ -1,0 +1,473 @@
+"""The SDK's Tensor: a lazy proxy for a value in a server session, shaped like torch.Tensor.
+
+Ops are not written here: methods, operators and module functions are looked up in the server's op
+catalogue by their Python spelling. What is here is the non-op API (metadata, values, autograd
+state, backward), the few overloads torch resolves by argument (max(dim), casts, indexing), and the
+.grad proxy: `x.grad` is a Tensor whose data is the server's accumulated gradient of x.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from . import dtypes
+from .catalogue import OpSpec
+from .inference import Meta
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+    from .session import Session, Value
+
+# Python's operator protocol; which op each maps to (if any) is the catalogue's business.
+BINARY_OPERATORS = (
+    "__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__matmul__", "__eq__", "__ne__",
+    "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__", "__floordiv__", "__mod__",
+)
+REFLECTED_OPERATORS = (
+    "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
+    "__rxor__", "__rfloordiv__", "__rmod__",
+)
+UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
+# x += y: the in-place op if the catalogue has one, else Python falls back to x = x + y.
+INPLACE_OPERATORS = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__")
+# Casts by method name, as in torch.
+CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
+                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_}
+
+
+class GradFn:
+    """What `tensor.grad_fn` returns: the name of the backward function (`name()`)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name.rsplit('::', 1)[-1]} object>"
+
+
+class Tensor:
+    """A tensor of a gradwire session; each Client has its own subclass (client.Tensor)."""
+
+    __slots__ = ("_value", "_grad_of", "_grad_version", "__weakref__")
+    _runtime: Runtime  # set on each Client's subclass
+
+    def __new__(cls, *args: Any) -> Tensor:
+        """torch.Tensor(data) is float32; torch.Tensor(2, 3) is a 2x3 tensor (of zeros here)."""
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            source = args[0]
+            data = source._data_copy() if isinstance(source, Tensor) else source
+            array = np.array(data, dtype=np.float32)
+        else:
+            array = np.zeros(tuple(int(n) for n in args), dtype=np.float32)
+        return cls._runtime.leaf(array)
+
+    @classmethod
+    def _wrap(cls, value: Value | None, grad_of: Value | None = None) -> Tensor:
+        tensor = object.__new__(cls)
+        tensor._value = value  # type: ignore[assignment]
+        tensor._grad_of = grad_of
+        tensor._grad_version = -1
+        return tensor
+
+    def _graph_value(self, session: Session) -> Value:
+        """The Value to reference in a node: for a .grad proxy, a leaf holding the grad's current data."""
+        if self._grad_of is None:
+            return self._value
+        owner = self._grad_of
+        if self._value is None or self._grad_version != owner.grad.version:
+            self._value = self._runtime.leaf(self._grad_array()).__getattribute__("_value")
+            self._grad_version = owner.grad.version
+        return self._value
+
+    def _grad_array(self) -> np.ndarray:
+        owner = self._grad_of
+        assert owner is not None
+        owner.session.read_grad(owner)
+        if owner.grad.array is None:
+            raise RuntimeError("this .grad was set to None since it was read")
+        return owner.grad.array
+
+    # ------------------------------------------------------------------ metadata
+    def _meta(self, field: str) -> Any:
+        if self._grad_of is None:
+            return self._runtime.meta_of(self, field)
+        # A .grad: the owner's shape and dtype; a leaf that does not require grad.
+        if field in ("shape", "dtype"):
+            return self._runtime.meta_of(self._runtime.wrap(self._grad_of), field)
+        return {"requires_grad": False, "is_leaf": True, "grad_fn": ""}[field]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._meta("shape"))
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return self._meta("dtype")
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    @property
+    def is_leaf(self) -> bool:
+        return bool(self._meta("is_leaf"))
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        if self._grad_of is not None or self._meta("is_leaf"):
+            return None
+        return GradFn(self._meta("grad_fn"))
+
+    # ------------------------------------------------------------------ requires_grad
+    @property
+    def requires_grad(self) -> bool:
+        return bool(self._meta("requires_grad"))
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._grad_of is not None:
+            raise NotImplementedError("requires_grad on a .grad tensor: detach() it into a new tensor first")
+        op = self._runtime.catalogue.op("requires_grad_")
+        return self._runtime.apply(op, [self], {"requires_grad": bool(requires_grad)})
+
+    # ------------------------------------------------------------------ grad
+    @property
+    def grad(self) -> Tensor | None:
+        if self._grad_of is not None:
+            return None
+        value = self._value
+        value.check_usable()
+        if not value.sent:
+            return None  # the server has not seen it yet, so no backward has reached it
+        if self._meta("is_leaf") is False and self._meta("requires_grad"):
+            _warn_non_leaf_grad()
+        value.session.read_grad(value)
+        if value.grad.array is None:
+            _GRAD_PROXIES.pop(value, None)
+            return None
+        proxy = _GRAD_PROXIES.get(value)
+        return proxy if proxy is not None else self._new_grad_proxy(value)
+
+    def _new_grad_proxy(self, value: Value) -> Tensor:
+        proxy = type(self)._wrap(None, grad_of=value)
+        _GRAD_PROXIES[value] = proxy
+        return proxy
+
+    @grad.setter
+    def grad(self, new: Tensor | None) -> None:
+        value = self._value
+        value.check_usable()
+        if new is None:
+            if value.sent and not (value.grad.known and value.grad.array is None):
+                self._runtime.update_grads(value, clear=True)
+            _GRAD_PROXIES.pop(value, None)
+            return
+        if not isinstance(new, Tensor):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(new).__name__}")
+        value.session.flush()
+        self._runtime.update_grads(value, set_to=new._data_copy())
+        _GRAD_PROXIES[value] = new if new._grad_of is value else self._new_grad_proxy(value)
+
+    def retain_grad(self) -> None:
+        op = self._runtime.catalogue.ops.get("retain_grad")
+        if op is None:
+            raise NotImplementedError("retain_grad(): this server's op catalogue has no 'retain_grad' op")
+        self._runtime.apply(op, [self], {})
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
+        self._runtime.backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
+                               inputs)
+
+    # ------------------------------------------------------------------ data
+    def numpy(self) -> np.ndarray:
+        """A copy of the data (a remote tensor cannot share memory with a local array)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return np.array(self._array())
+
+    def _data_copy(self) -> np.ndarray:
+        """The data, whether or not it requires grad (what torch reads through .detach())."""
+        return np.array(self._array())
+
+    def _array(self) -> np.ndarray:
+        return self._grad_array() if self._grad_of is not None else self._runtime.array_of(self)
+
+    def tolist(self) -> Any:
+        return self._array().tolist()
+
+    def item(self) -> Any:
+        array = self._array()
+        if array.size != 1:
+            raise RuntimeError(f"a Tensor with {array.size} elements cannot be converted to Scalar")
+        return array.reshape(()).item()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = np.array(self._array())
+        return array if dtype is None else array.astype(dtype)
+
+    @property
+    def data(self) -> Tensor:
+        return self.detach()
+
+    def detach(self) -> Tensor:
+        """The same values without autograd history (a copy on the server unless it has a 'detach' op)."""
+        runtime = self._runtime
+        if self._grad_of is not None:
+            return runtime.leaf(np.array(self._grad_array()))
+        op = runtime.catalogue.ops.get("detach")
+        if op is not None:
+            return runtime.apply(op, [self], {})
+        previous = runtime.grad_enabled
+        runtime.set_grad_enabled(False)
+        try:
+            return runtime.apply(runtime.catalogue.op("clone"), [self], {})
+        finally:
+            runtime.set_grad_enabled(previous)
+
+    # ------------------------------------------------------------------ overloads torch resolves by argument
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        target = kwargs.pop("dtype", None)
+        for arg in args:
+            if isinstance(arg, (dtypes.DType, str)) and arg != "cpu":
+                target = arg
+            elif isinstance(arg, Tensor):
+                target = arg.dtype
+        if target is None:
+            return self
+        dtype = dtypes.as_dtype(target)
+        if dtype is self.dtype:
+            return self
+        return self._runtime.apply(self._runtime.catalogue.op("to"), [self], {"dtype": dtype})
+
+    def type(self, dtype: Any = None) -> Any:
+        return f"gradwire.{self.dtype.name}" if dtype is None else self.to(dtype)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _extreme(self._runtime, "max", "maximum", self, dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return _extreme(self._runtime, "min", "minimum", self, dim, keepdim)
+
+    def t(self) -> Tensor:
+        if self.ndim < 2:
+            return self
+        return self._call_op("transpose", dim0=0, dim1=1)
+
+    @property
+    def T(self) -> Tensor:
+        return self._call_op("permute", dims=tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        return self._call_op("transpose", dim0=-2, dim1=-1)
+
+    def zero_(self) -> Tensor:
+        if self._grad_of is not None:
+            self._runtime.update_grads(self._grad_of, zero=True)
+            return self
+        return self._call_op("zero_")
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if self._grad_of is not None:
+            return self.detach()[index]
+        return self._call_op("getitem", index=_as_index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self._grad_of is not None:
+            updated = np.array(self._grad_array())
+            updated[index] = value._data_copy() if isinstance(value, Tensor) else value
+            self._runtime.update_grads(self._grad_of, set_to=updated)
+            return
+        if not isinstance(value, Tensor) and not np.isscalar(value):
+            value = self._runtime.leaf(np.asarray(value, dtype=self.dtype.numpy))
+        op = self._runtime.catalogue.op("setitem")
+        self._runtime.apply(op, [self, value], {"index": _as_index(index)})
+
+    def _call_op(self, name: str, *operands: Any, **attrs: Any) -> Any:
+        runtime = self._runtime
+        return runtime.apply(runtime.catalogue.op(name), [self, *operands], attrs)
+
+    # ------------------------------------------------------------------ catalogue methods
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        op = type(self)._runtime.catalogue.methods.get(name)
+        if op is None:
+            raise AttributeError(f"'Tensor' object has no attribute {name!r} (not in the server's op catalogue)")
+        return _bound_method(self, op)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(type(self)._runtime.catalogue.methods))
+
+    # ------------------------------------------------------------------ Python protocols
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if spec and self.numel() == 1 else repr(self)
+
+    def __repr__(self) -> str:
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+
+# The proxy each value's .grad is, while it has one (x.grad is x.grad, as in torch).
+_GRAD_PROXIES: weakref.WeakKeyDictionary[Value, Tensor] = weakref.WeakKeyDictionary()
+
+
+def _warn_non_leaf_grad() -> None:
+    warnings.warn(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+        "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+        "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.", UserWarning, stacklevel=3)
+
+
+def _as_index(index: Any) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _extreme(runtime: Runtime, name: str, pairwise: str, tensor: Tensor, dim: Any, keepdim: bool) -> Any:
+    """max()/min(): over everything, along a dim (values, indices), or elementwise with a tensor."""
+    catalogue = runtime.catalogue
+    if isinstance(dim, Tensor):
+        return runtime.apply(catalogue.op(pairwise), [tensor, dim], {})
+    if dim is None:
+        return runtime.apply(catalogue.op(name), [tensor], {})
+    values, indices = runtime.apply(catalogue.op(f"{name}_dim"), [tensor], {"dim": dim, "keepdim": keepdim})
+    return ValuesIndices(values, indices)
+
+
+class ValuesIndices(tuple):
+    """torch.return_types.max / min: a (values, indices) pair with names."""
+
+    def __new__(cls, values: Tensor, indices: Tensor) -> ValuesIndices:
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self) -> Tensor:  # type: ignore[override]
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+def _bound_method(tensor: Tensor, op: OpSpec) -> Any:
+    def method(*args: Any, **kwargs: Any) -> Any:
+        operands, attrs = op.parse_call((tensor, *args), kwargs)
+        return type(tensor)._runtime.apply(op, operands, attrs)
+
+    method.__name__ = op.name
+    method.__doc__ = op.summary
+    return method
+
+
+def _operator(name: str, reflected: bool) -> Any:
+    def operator(self: Tensor, other: Any = None) -> Any:
+        catalogue = type(self)._runtime.catalogue
+        op = (catalogue.reflected_operators if reflected else catalogue.operators).get(name)
+        if op is None:
+            return NotImplemented
+        if name in UNARY_OPERATORS:
+            return type(self)._runtime.apply(op, [self], {})
+        if not isinstance(other, Tensor) and not (np.isscalar(other) and not isinstance(other, (str, bytes))):
+            return NotImplemented
+        operands = [other, self] if reflected else [self, other]
+        return type(self)._runtime.apply(op, operands, {})
+
+    operator.__name__ = name
+    return operator
+
+
+def _install_operators() -> None:
+    for name in BINARY_OPERATORS + UNARY_OPERATORS + INPLACE_OPERATORS:
+        setattr(Tensor, name, _operator(name, reflected=False))
+    for name in REFLECTED_OPERATORS:
+        setattr(Tensor, name, _operator(name, reflected=True))
+    Tensor.__abs__ = lambda self: self._call_op("abs")  # type: ignore[method-assign]
+    for method, dtype in CAST_METHODS.items():
+        setattr(Tensor, method, _cast_method(method, dtype))
+
+
+def _cast_method(name: str, dtype: dtypes.DType) -> Any:
+    def cast(self: Tensor) -> Tensor:
+        return self.to(dtype)
+
+    cast.__name__ = name
+    cast.__doc__ = f"self.to({dtype})"
+    return cast
+
+
+_install_operators()
+
+
+def format_tensor(tensor: Tensor) -> str:
+    """torch's repr: tensor([1., 2.], dtype=gradwire.float64, requires_grad=True) / grad_fn=<MulBackward0>."""
+    array = tensor._array()
+    integral = array.dtype.kind != "f" or bool(np.all(np.mod(array[np.isfinite(array)], 1) == 0))
+    body = np.array2string(array, separator=", ", prefix="tensor(", threshold=1000,
+                           precision=None if integral else 4, floatmode="maxprec" if integral else "fixed")
+    suffixes = []
+    if tensor.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+        suffixes.append(f"dtype={tensor.dtype}")
+    grad_fn = tensor.grad_fn
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn.name().rsplit('::', 1)[-1]}>")
+    elif tensor.requires_grad:
+        suffixes.append("requires_grad=True")
+    return f"tensor({', '.join([body] + suffixes)})"

@@ -1,0 +1,122 @@
+"""The SDK's one gRPC channel: call options on every call, errors translated, streaming transfers.
+
+Every call carries the caller's metadata (e.g. a bearer token), the deadline and, for session calls,
+the "gradwire-session-id" metadata a proxy can route by. Failures leave as the exceptions of errors.py.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator, Mapping, Sequence
+
+import grpc
+import numpy as np
+
+from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
+
+from . import codec
+from .counting import RpcCounter
+from .errors import translate
+from .progress import progress_bar
+
+SESSION_ID_KEY = "gradwire-session-id"
+# protobuf cannot encode 2 GiB; without a caller's limit the SDK accepts anything it can.
+PROTOBUF_LIMIT = (2 << 30) - 1
+CHUNK_BYTES = 1 << 20
+
+Metadata = Sequence[tuple[str, str]]
+
+
+def _as_metadata(metadata: Mapping[str, str] | Metadata | None) -> tuple[tuple[str, str], ...]:
+    if metadata is None:
+        return ()
+    pairs = metadata.items() if isinstance(metadata, Mapping) else metadata
+    return tuple((str(key).lower(), value) for key, value in pairs)
+
+
+class Transport:
+    """A channel to one server with the caller's credentials, metadata, deadline and size limit."""
+
+    def __init__(self, address: str, *, credentials: grpc.ChannelCredentials | None = None,
+                 metadata: Mapping[str, str] | Metadata | None = None, timeout: float | None = None,
+                 max_message_bytes: int | None = None) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.max_message_bytes = max_message_bytes or PROTOBUF_LIMIT
+        self._metadata = _as_metadata(metadata)
+        options = [
+            ("grpc.max_send_message_length", self.max_message_bytes),
+            ("grpc.max_receive_message_length", self.max_message_bytes),
+        ]
+        raw = (grpc.secure_channel(address, credentials, options) if credentials is not None
+               else grpc.insecure_channel(address, options))
+        self.counter = RpcCounter()
+        self._raw_channel = raw
+        self.stub = pb_grpc.GradwireServiceStub(grpc.intercept_channel(raw, self.counter))
+
+    def close(self) -> None:
+        self._raw_channel.close()
+
+    def metadata(self, session_id: str | None = None) -> tuple[tuple[str, str], ...]:
+        return self._metadata + (((SESSION_ID_KEY, session_id),) if session_id else ())
+
+    def call(self, method: str, request: Any, *, session_id: str | None = None) -> Any:
+        """One unary call of the service, e.g. call("Extend", request, session_id=...)."""
+        try:
+            return getattr(self.stub, method)(request, metadata=self.metadata(session_id), timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise translate(error, address=self.address, session_id=session_id, timeout=self.timeout) from error
+
+    # ------------------------------------------------------------ streaming
+
+    def upload(self, array: np.ndarray, *, description: str = "upload") -> str:
+        """Streams an array up in chunks; returns the upload id a Leaf can name."""
+        bar = progress_bar(array.nbytes, description)
+
+        def parts() -> Iterator[pb.UploadTensorRequest]:
+            yield pb.UploadTensorRequest(header=codec.encode_array(array, with_data=False))
+            flat = memoryview(codec.array_bytes(array))
+            for start in range(0, len(flat), CHUNK_BYTES):
+                chunk = flat[start:start + CHUNK_BYTES]
+                yield pb.UploadTensorRequest(chunk=bytes(chunk))
+                bar.update(len(chunk))
+
+        try:
+            response = self.stub.UploadTensor(parts(), metadata=self.metadata(), timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise translate(error, address=self.address, timeout=self.timeout) from error
+        finally:
+            bar.close()
+        return response.upload_id
+
+    def download(self, session_id: str, value_id: str, *, grad: bool) -> np.ndarray:
+        """Streams a session's value (or its .grad) down in chunks."""
+        request = pb.DownloadTensorRequest(session_id=session_id, id=value_id, grad=grad)
+        stream = self.stub.DownloadTensor(request, metadata=self.metadata(session_id), timeout=self.timeout)
+        bar: Any = None
+        try:
+            header: pb.Tensor | None = None
+            buffer = bytearray()
+            for part in stream:
+                if part.WhichOneof("part") == "header":
+                    header = part.header
+                    bar = progress_bar(math.prod(header.shape) * _itemsize(header), f"download {value_id}")
+                else:
+                    buffer += part.chunk
+                    if bar is not None:
+                        bar.update(len(part.chunk))
+        except grpc.RpcError as error:
+            raise translate(error, address=self.address, session_id=session_id, timeout=self.timeout) from error
+        finally:
+            if bar is not None:
+                bar.close()
+        if header is None:
+            raise RuntimeError(f"DownloadTensor of {value_id!r} ended without a header")
+        return codec.decode_array(header, bytes(buffer))
+
+
+def _itemsize(header: pb.Tensor) -> int:
+    from .dtypes import from_wire
+
+    return from_wire(header.dtype).itemsize
