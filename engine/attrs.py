@@ -16,10 +16,13 @@ from .errors import ArgumentError
 from .registry import AttrSpec, OpDef
 
 
+_NO_ATTRS: dict[str, Any] = {}  # shared by every op without attributes; never written to
+
+
 def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes with defaults filled in and each value checked and converted to its kind."""
     if not op.attrs and not attrs:
-        return {}
+        return _NO_ATTRS
     specs = {spec.name: spec for spec in op.attrs}
     unknown = [name for name in attrs if name not in specs]
     if unknown:

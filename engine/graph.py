@@ -32,7 +32,7 @@ class Node:
     """The backward function of one op application (PyTorch's grad_fn)."""
 
     __slots__ = (
-        "op", "next_edges", "attrs", "input_shapes", "input_dtypes", "scalar_mask",
+        "op", "next_edges", "attrs", "input_shapes", "input_dtypes",
         "saved_inputs", "saved_output", "has_saved", "freed", "retained_tensors", "output_shape",
         "__weakref__",
     )
@@ -42,13 +42,9 @@ class Node:
         self.next_edges = next_edges
         self.attrs = attrs
         self.output_shape = output_shape
-        shapes, dtypes, scalar_mask = [], [], []
-        for x in operands:
-            is_scalar = not hasattr(x, "_data")
-            shapes.append(() if is_scalar else x._data.shape)
-            dtypes.append(None if is_scalar else x._dtype)
-            scalar_mask.append(is_scalar)
-        self.input_shapes, self.input_dtypes, self.scalar_mask = tuple(shapes), tuple(dtypes), tuple(scalar_mask)
+        # A Python scalar operand has shape () and dtype None.
+        self.input_shapes = tuple(x._data.shape if hasattr(x, "_data") else () for x in operands)
+        self.input_dtypes = tuple(x._dtype if hasattr(x, "_data") else None for x in operands)
         self.saved_inputs: tuple | None = None
         self.saved_output: SavedTensor | None = None
         self.has_saved = False
@@ -68,6 +64,11 @@ class Node:
         if op.saves_output:
             self.saved_output = SavedTensor(output)
             self.has_saved = True
+
+    @property
+    def scalar_mask(self) -> tuple[bool, ...]:
+        """Which operands were Python scalars (torch names some backward functions after that)."""
+        return tuple(dtype is None for dtype in self.input_dtypes)
 
     def name(self) -> str:
         return self.op.grad_fn_name(self)

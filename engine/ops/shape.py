@@ -20,8 +20,8 @@ def shape_args(name: str):
     def parse(args, kwargs):
         tensor, *sizes = args
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = list(sizes[0])
-        if sizes:
+            kwargs[name] = tuple(sizes[0])  # may be () : reshape(()) makes a 0-dim tensor
+        elif sizes:
             kwargs[name] = tuple(sizes)
         return [tensor], kwargs
 
