@@ -69,9 +69,10 @@ class GradwireServer:
 
     def stop(self, grace: float | None = None) -> threading.Event:
         """Health NOT_SERVING, no new calls, in-flight calls get `grace` seconds; returns a done event."""
+        # Refuse new calls first, so a client that sees NOT_SERVING on a Watch stream is never let in.
+        done = self.grpc_server.stop(grace)
         self.health.enter_graceful_shutdown()
         self._stopping.set()
-        done = self.grpc_server.stop(grace)
 
         def release_when_done() -> None:
             done.wait()
