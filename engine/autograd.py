@@ -136,12 +136,16 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
                 tensor = ref()
                 if tensor is not None and tensor.grad_fn is node:
                     retained[tensor] = grad
+        children = [
+            (position, child) for position, child in enumerate(node.next_edges)
+            if child is not None and (needed is None or child in needed)
+        ]
+        if not children:
+            continue
         node.check_saved()
         ctx = Ctx(node, as_tensors=create_graph)
         op = node.op
-        for position, child in enumerate(node.next_edges):
-            if child is None or (needed is not None and child not in needed):
-                continue
+        for position, child in children:
             input_grad = op.vjp_for(position)(F, grad, ctx)
             shape = node.input_shapes[position]
             if F.shape(input_grad) != shape:

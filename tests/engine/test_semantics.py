@@ -519,3 +519,14 @@ def test_failed_backward_changes_nothing():
     e = (a * 3).sum()
     e.backward()  # the graph of e was not freed by the failed call
     assert a.grad.tolist() == [3.0, 3.0]
+
+
+def test_grad_wrt_a_non_leaf_does_not_need_values_below_it():
+    def program(t):
+        x = t.tensor([1., 2.], requires_grad=True)
+        y = x.exp()
+        y.sum().backward()  # frees exp's saved result
+        return list(t.autograd.grad((y * 2).sum(), y))
+
+    ours, theirs = both(program)
+    assert ours == theirs == [[2.0, 2.0]]
