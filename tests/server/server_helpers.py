@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import grpc
@@ -14,6 +16,8 @@ import numpy as np
 import pytest
 
 from gradwire.v1 import gradwire_pb2 as pb
+
+REPO = Path(__file__).resolve().parents[2]
 
 CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", (1 << 30) - 1),
@@ -138,3 +142,9 @@ def raises_status(code: grpc.StatusCode, *fragments: str) -> Iterator[dict]:
     assert error.code() == code, f"expected {code}, got {error.code()}: {error.details()}"
     for fragment in fragments:
         assert fragment.lower() in error.details().lower(), f"{fragment!r} not in {error.details()!r}"
+
+
+def buf_command() -> str | None:
+    """buf from PATH, or from `npm install @bufbuild/buf` in the repository; None if neither."""
+    local = REPO / "node_modules" / ".bin" / "buf"
+    return shutil.which("buf") or (str(local) if local.exists() else None)

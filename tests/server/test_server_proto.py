@@ -10,14 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from server_helpers import REPO, buf_command
 
-
-def _buf() -> str | None:
-    """buf from PATH, or from `npm install @bufbuild/buf` in the repository."""
-    found = shutil.which("buf")
-    local = REPO / "node_modules" / ".bin" / "buf"
-    return found or (str(local) if local.exists() else None)
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -31,18 +25,18 @@ def test_generated_stubs_are_up_to_date():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(_buf() is None, reason="buf not installed (npm install @bufbuild/buf)")
+@pytest.mark.skipif(buf_command() is None, reason="buf not installed (npm install @bufbuild/buf)")
 def test_buf_lint_passes():
-    result = _run([_buf(), "lint"], REPO / "proto")
+    result = _run([buf_command(), "lint"], REPO / "proto")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(_buf() is None, reason="buf not installed (npm install @bufbuild/buf)")
+@pytest.mark.skipif(buf_command() is None, reason="buf not installed (npm install @bufbuild/buf)")
 def test_buf_lint_catches_a_violation(tmp_path):
     # The lint test can fail: a message named in snake case is reported.
     shutil.copy(REPO / "proto" / "buf.yaml", tmp_path / "buf.yaml")
     (tmp_path / "gradwire" / "v1").mkdir(parents=True)
     (tmp_path / "gradwire" / "v1" / "bad.proto").write_text(
         'syntax = "proto3";\npackage gradwire.v1;\nmessage bad_name { int32 x = 1; }\n')
-    result = _run([_buf(), "lint"], tmp_path)
+    result = _run([buf_command(), "lint"], tmp_path)
     assert result.returncode != 0 and "bad_name" in result.stdout + result.stderr
