@@ -33,8 +33,8 @@ def start_server():
     """Starts servers with custom settings; stops them all at the end of the test."""
     started = []
 
-    def start(**settings):
-        server, port = create_server("127.0.0.1:0", ServerConfig(**settings))
+    def start(address="127.0.0.1:0", **settings):
+        server, port = create_server(address, ServerConfig(**settings))
         started.append(server)
         return server, f"127.0.0.1:{port}"
 
