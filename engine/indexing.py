@@ -93,3 +93,12 @@ def grad_fn_name(index: tuple) -> str:
             return "SliceBackward0"
     return "AliasBackward0"
 
+
+
+def setitem_grad_fn_name(index: tuple) -> str:
+    """torch writes x[index] = v as index_put_ (IndexPutBackward0) when only tensors index x; any
+    int, None or partial slice first makes a view, and writing into a view gives CopySlices."""
+    makes_view = any(
+        not isinstance(item, np.ndarray) and item is not Ellipsis and item != slice(None) for item in index
+    )
+    return "IndexPutBackward0" if has_arrays(index) and not makes_view else "torch::autograd::CopySlices"

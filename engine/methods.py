@@ -117,16 +117,12 @@ def _transpose_last(self: Tensor) -> Tensor:
     return apply("transpose", [self], {"dim0": -2, "dim1": -1})
 
 
-def _t(self: Tensor) -> Tensor:
-    return self if self.ndim < 2 else apply("transpose", [self], {"dim0": 0, "dim1": 1})
-
-
 def _reverse_dims(self: Tensor) -> Tensor:
     return apply("permute", [self], {"dims": tuple(reversed(range(self.ndim)))})
 
 
 _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
-    "max": _max, "min": _min, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem, "t": _t,
+    "max": _max, "min": _min, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem,
     "float": _cast_to(dtypes.float32), "double": _cast_to(dtypes.float64), "half": _cast_to(dtypes.float16),
     "long": _cast_to(dtypes.int64), "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool_),
     "__abs__": lambda self: apply("abs", [self]),

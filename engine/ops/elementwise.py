@@ -57,6 +57,14 @@ def _pow_name(node) -> str:
     return "PowBackward2" if scalar_base else "PowBackward0" if scalar_exponent else "PowBackward1"
 
 
+def _pow_base_vjp(F, g, ctx):
+    base, exponent = ctx.inputs
+    # d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (so 0**0 gives 0, not 0 * inf), as torch does.
+    if is_scalar(exponent):
+        return g * 0 if exponent == 0 else g * exponent * base ** (exponent - 1)
+    return F.where(exponent == 0, 0.0, g * exponent * base ** (exponent - 1))
+
+
 def _pow_exponent_vjp(F, g, ctx):
     base, exponent = ctx.inputs
     # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (as torch does).
@@ -82,7 +90,7 @@ binary("div", np.true_divide,
        summary="a / b (true division: integers give floats)")
 register(OpDef(
     name="pow", forward=_quiet(np.power),
-    vjps=(lambda F, g, c: g * c.inputs[1] * c.inputs[0] ** (c.inputs[1] - 1), _pow_exponent_vjp),
+    vjps=(_pow_base_vjp, _pow_exponent_vjp),
     grad_fn=_pow_name, dtype_rule=promotion.promote, saves_all_inputs=True, saves_output=True,
     min_inputs=2, max_inputs=2, out_shape=_broadcast, methods=("pow",), functions=("pow",),
     operators=("__pow__",), reflected_operators=("__rpow__",), summary="a ** b",

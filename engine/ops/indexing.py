@@ -11,7 +11,7 @@ import numpy as np
 from .. import modes, promotion
 from ..errors import IndexOutOfRange, InplaceError, ShapeError
 from ..graph import Node
-from ..indexing import grad_fn_name, has_arrays, result_size_bound
+from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor, edge_of
 
@@ -124,7 +124,7 @@ SETITEM = register(OpDef(
     name="setitem", forward=_setitem_forward,
     vjps=(lambda F, g, c: F.index_zero(g, index=c.attrs["index"]),
           lambda F, g, c: F.getitem(g, index=c.attrs["index"])),
-    grad_fn="torch::autograd::CopySlices", min_inputs=2, max_inputs=2, attrs=(INDEX,), inplace=True,
+    grad_fn=lambda node: setitem_grad_fn_name(node.attrs["index"]), min_inputs=2, max_inputs=2, attrs=(INDEX,), inplace=True,
     summary="target[index] = value, in place (grad_fn CopySlices)",
 ))
 ZERO = register(OpDef(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import promotion
-from ..errors import IndexOutOfRange
+from ..errors import ArgumentError, IndexOutOfRange
 from ..registry import AttrSpec, OpDef, register
 
 DIM = AttrSpec("dim", "integer|ints")
@@ -71,9 +71,30 @@ def _prod_vjp(F, g, c):
     x = c.inputs[0]
     out = with_kept_dims(F, c.output, c.input_shapes[0], c.attrs["dim"], c.attrs["keepdim"])
     grad = expand_reduced(F, g, c.input_shapes[0], c.attrs["dim"], c.attrs["keepdim"])
-    if not F.as_tensors and not np.all(x):
-        return grad * _product_of_others(x, c.attrs["dim"])
-    return grad * (out / x)  # the product of the other elements, where no element is zero
+    if np.all(F.value(x)):
+        return grad * (out / x)  # the product of the other elements, where no element is zero
+    if F.as_tensors:
+        return grad * _product_of_others_recorded(F, x, c.attrs["dim"])
+    return grad * _product_of_others(x, c.attrs["dim"])
+
+
+def _product_of_others_recorded(F, x, dim):
+    """The product of the other elements, built from recorded ops so it can be differentiated again.
+
+    Along the reduced axis of size n, x is expanded to n copies with the diagonal replaced by ones;
+    the product over the copies leaves out exactly one element each (O(n^2), create_graph only).
+    """
+    shape = F.shape(x)
+    if dim is None:
+        flat = F.reshape(x, shape=(int(np.prod(shape, dtype=np.int64)),))
+        return F.reshape(_product_of_others_recorded(F, flat, 0), shape=shape)
+    if not shape:
+        return F.constant(np.ones((), dtype=F.value(x).dtype))
+    axis = axes_of(dim, len(shape))[0]
+    n = shape[axis]
+    copies = F.expand(F.unsqueeze(x, dim=axis), shape=shape[:axis] + (n,) + shape[axis:])
+    diagonal = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (len(shape) - axis - 1))
+    return F.prod(F.where(F.constant(diagonal), 1.0, copies), dim=axis + 1)
 
 
 def _product_of_others(x: np.ndarray, dim) -> np.ndarray:
@@ -166,7 +187,13 @@ reduction("sum", _reduce(np.sum), _sum_vjp, _dim_variant("SumBackward0", "SumBac
           rule=promotion.sum_like, summary="sum over all elements or the given dims")
 reduction("mean", _reduce(np.mean), _mean_vjp, _dim_variant("MeanBackward0", "MeanBackward1"),
           rule=promotion.floating_only, summary="mean over all elements or the given dims")
-reduction("prod", _reduce(np.prod), _prod_vjp, _dim_variant("ProdBackward0", "ProdBackward1"),
+def _prod_forward(arrays: list, attrs: dict):
+    if isinstance(attrs["dim"], tuple):
+        raise ArgumentError(f"prod(): dim must be one integer, not {attrs['dim']}; prod reduces one dim at a time")
+    return _reduce(np.prod)(arrays, attrs)
+
+
+reduction("prod", _prod_forward, _prod_vjp, _dim_variant("ProdBackward0", "ProdBackward1"),
           rule=promotion.sum_like, saves_input=True, saves_output=True,
           summary="product; exact gradients with zeros")
 reduction("var", _var_forward, _var_vjp, "VarBackward0", rule=promotion.floating_only, saves_input=True,

@@ -68,6 +68,18 @@ def _squeeze_forward(arrays: list, attrs: dict):
     return np.squeeze(x, axis=axes) if axes else x.view()
 
 
+def _squeeze_name(node) -> str:
+    dim = node.attrs["dim"]
+    return "SqueezeBackward0" if dim is None else "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2"
+
+
+def _t_forward(arrays: list, attrs: dict):
+    x = arrays[0]
+    if x.ndim > 2:
+        raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D; use transpose(dim0, dim1)")
+    return x.T
+
+
 def _unsqueeze_forward(arrays: list, attrs: dict):
     x = arrays[0]
     dim = attrs["dim"]
@@ -151,9 +163,10 @@ _view("transpose", _transpose_forward, lambda F, g, c: F.transpose(g, dim0=c.att
       "TransposeBackward0", attrs=(AttrSpec("dim0", "integer", required=True),
                                    AttrSpec("dim1", "integer", required=True)),
       summary="swap two dims")
+_view("t", _t_forward, lambda F, g, c: F.t(g), "TBackward0", summary="transpose a tensor of at most 2 dims")
 _view("permute", _permute_forward, _permute_vjp, "PermuteBackward0",
       attrs=(AttrSpec("dims", "ints", required=True),), parse=shape_args("dims"), summary="reorder dims")
-_view("squeeze", _squeeze_forward, _reshape_back, "SqueezeBackward0",
+_view("squeeze", _squeeze_forward, _reshape_back, _squeeze_name,
       attrs=(AttrSpec("dim", "integer|ints"),), summary="drop dims of size 1")
 _view("unsqueeze", _unsqueeze_forward, _reshape_back, "UnsqueezeBackward0",
       attrs=(AttrSpec("dim", "integer", required=True),), summary="insert a dim of size 1")
