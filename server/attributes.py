@@ -8,6 +8,7 @@ resolved through a callback, so this module knows nothing of sessions.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Iterator
 
 import gradwire.engine as ge
@@ -26,15 +27,20 @@ def accepted_kinds(spec_kind: str) -> set[str]:
     return kinds
 
 
+@functools.lru_cache(maxsize=None)
+def _specs(op_name: str) -> dict[str, Any]:
+    return {spec.name: spec for spec in ge.registry.get(op_name).attrs}
+
+
 def check_node(node: pb.Node, op: Any) -> None:
     """Arity and attribute names/kinds of a node against its OpDef; INVALID_ARGUMENT naming the node."""
     where = f"node {node.id!r} ({node.op})"
     count = len(node.inputs)
-    most = "any number of" if op.max_inputs == -1 else str(op.max_inputs)
     if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
+        most = "any number of" if op.max_inputs == -1 else str(op.max_inputs)
         expected = str(op.min_inputs) if op.min_inputs == op.max_inputs else f"{op.min_inputs} to {most}"
         raise invalid(f"{where} takes {expected} inputs, got {count}", node_id=node.id, error_type="TypeError")
-    specs = {spec.name: spec for spec in op.attrs}
+    specs = _specs(op.name)
     for name, value in node.attrs.items():
         spec = specs.get(name)
         if spec is None:
@@ -78,9 +84,11 @@ def operands(node: pb.Node, resolve: Resolve) -> list[Any]:
 
 
 def attributes(node: pb.Node, op: Any, resolve: Resolve) -> dict[str, Any]:
-    kinds = {spec.name: spec.kind for spec in op.attrs}
+    if not node.attrs:
+        return {}
+    specs = _specs(op.name)
     return {
-        name: _attribute(value, kinds[name], f"node {node.id!r} attribute {name!r}", resolve)
+        name: _attribute(value, specs[name].kind, f"node {node.id!r} attribute {name!r}", resolve)
         for name, value in node.attrs.items()
     }
 

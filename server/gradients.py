@@ -81,6 +81,11 @@ def _check_result_ids(request: pb.GradRequest, scope: Scope) -> None:
         seen.add(value_id)
 
 
+def grad_of(tensor: Any) -> Any:
+    """tensor.grad, without torch's warning for a non-leaf (whose .grad is None unless it retains grad)."""
+    return tensor.grad if tensor.is_leaf or tensor.retains_grad else None
+
+
 def leaves_with_grad(scope: Scope, inputs: Sequence[str]) -> list[str]:
     """The default set of grads to return: the inputs if given, else every leaf that has a .grad."""
     if inputs:

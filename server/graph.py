@@ -11,7 +11,6 @@ Torch semantics (promotion, shapes, in-place rules) are the engine's: its errors
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -19,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 import gradwire.engine as ge
-from gradwire.engine.errors import UnknownOpError
+from gradwire.engine.errors import GradwireError, UnknownOpError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec
@@ -146,10 +145,6 @@ def _check_ref(ref: str, node_id: str, outputs_here: dict[str, int], later: set[
         scope.resolve(ref, where, node_id)
 
 
-def _grad_mode(node: pb.Node) -> Any:
-    return ge.no_grad() if node.no_grad else contextlib.nullcontext()
-
-
 def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
     """Phase 2: leaves then nodes into scope.new (the caller commits them).
 
@@ -167,10 +162,7 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
         scope.new[leaf.id] = tensor
         built.new_ids.append(leaf.id)
     for node, op in zip(checked.graph.nodes, checked.ops):
-        operands = attributes.operands(node, scope.resolve)
-        attrs = attributes.attributes(node, op, scope.resolve)
-        with with_node(node.id, f"node {node.id!r} ({node.op})"), _grad_mode(node):
-            result = ge.apply(node.op, operands, attrs)
+        result = _apply(node, attributes.operands(node, scope.resolve), attributes.attributes(node, op, scope.resolve))
         scope.new[node.id] = result
         built.new_ids.append(node.id)
         if op.inplace:
@@ -179,3 +171,14 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
                 if value is result and value_id not in built.changed_ids
             )
     return built
+
+
+def _apply(node: pb.Node, operands: list[Any], attrs: dict[str, Any]) -> Any:
+    """One node through the engine (under no_grad if it says so); engine errors name the node."""
+    try:
+        if node.no_grad:
+            with ge.no_grad():
+                return ge.apply(node.op, operands, attrs)
+        return ge.apply(node.op, operands, attrs)
+    except GradwireError as error:
+        raise from_engine(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import grpc
 
 from .budget import RetainedBytes
+from .gradients import grad_of
 from .errors import RequestError, exhausted, invalid, not_found
 
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -46,8 +47,7 @@ def retained_bytes(values: Iterable[Any]) -> int:
             continue
         seen.add(id(tensor))
         total += tensor.nbytes
-        # A non-leaf's .grad is None unless it retains grad (reading it otherwise warns, as in torch).
-        grad = tensor.grad if tensor.is_leaf or tensor.retains_grad else None
+        grad = grad_of(tensor)
         if grad is not None:
             total += grad.nbytes
     return total
