@@ -65,7 +65,8 @@ def stop(process: subprocess.Popen) -> int:
         return process.wait()
 
 
-def main(out: TextIO = sys.stdout) -> int:
+def main(out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     address = f"127.0.0.1:{free_loopback_port()}"
     with tempfile.TemporaryFile(mode="w+") as server_log:
         command = [sys.executable, "-m", "gradwire.server", "--address", address]

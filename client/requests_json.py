@@ -78,8 +78,9 @@ def decoded(transport: Transport, session_id: str, kind: str, named: pb.NamedTen
 
 
 def run(paths: list[Path], transport: Transport, *, method: str | None, output_format: str,
-        out: TextIO = sys.stdout) -> int:
+        out: TextIO | None = None) -> int:
     """Sends each request; returns 0 when all succeeded, 1 otherwise (errors go to stderr)."""
+    out = out or sys.stdout
     failures = 0
     for path in paths:
         name = method_of(path, method)

@@ -15,7 +15,7 @@ import numpy as np
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
-from . import codec
+from . import codec, dtypes
 from .counting import RpcCounter
 from .errors import translate
 from .progress import progress_bar
@@ -44,6 +44,8 @@ class Transport:
         self.address = address
         self.timeout = timeout
         self.max_message_bytes = max_message_bytes or PROTOBUF_LIMIT
+        # A chunk plus its framing must fit in one message.
+        self.chunk_bytes = max(1, min(CHUNK_BYTES, self.max_message_bytes // 2))
         self._metadata = _as_metadata(metadata)
         options = [
             ("grpc.max_send_message_length", self.max_message_bytes),
@@ -77,8 +79,8 @@ class Transport:
         def parts() -> Iterator[pb.UploadTensorRequest]:
             yield pb.UploadTensorRequest(header=codec.encode_array(array, with_data=False))
             flat = memoryview(codec.array_bytes(array))
-            for start in range(0, len(flat), CHUNK_BYTES):
-                chunk = flat[start:start + CHUNK_BYTES]
+            for start in range(0, len(flat), self.chunk_bytes):
+                chunk = flat[start:start + self.chunk_bytes]
                 yield pb.UploadTensorRequest(chunk=bytes(chunk))
                 bar.update(len(chunk))
 
@@ -92,7 +94,8 @@ class Transport:
 
     def download(self, session_id: str, value_id: str, *, grad: bool) -> np.ndarray:
         """Streams a session's value (or its .grad) down in chunks."""
-        request = pb.DownloadTensorRequest(session_id=session_id, id=value_id, grad=grad)
+        request = pb.DownloadTensorRequest(session_id=session_id, id=value_id, grad=grad,
+                                           chunk_bytes=self.chunk_bytes)
         stream = self.stub.DownloadTensor(request, metadata=self.metadata(session_id), timeout=self.timeout)
         bar: Any = None
         try:
@@ -117,6 +120,4 @@ class Transport:
 
 
 def _itemsize(header: pb.Tensor) -> int:
-    from .dtypes import from_wire
-
-    return from_wire(header.dtype).itemsize
+    return dtypes.from_wire(header.dtype).itemsize

@@ -1,0 +1,49 @@
+"""Large tensors go through UploadTensor / DownloadTensor by themselves, whatever the message limit."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from gradwire.client import Client
+from gradwire.client.progress import progress_bar
+
+MiB = 1 << 20
+
+
+def test_large_leaf_and_grad_stream_under_a_small_message_limit(start_server):
+    limit = 2 * MiB
+    _, address = start_server(max_message_bytes=limit)
+    data = np.arange(2 * MiB, dtype=np.float32) / MiB  # 8 MiB: four times the limit
+    with Client(address, max_message_bytes=limit) as torch:
+        x = torch.from_numpy(data)
+        x.requires_grad_(True)
+        y = (x * x).sum()
+        y.backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * data, rtol=1e-6)
+        doubled = (x * 2).detach()
+        np.testing.assert_allclose(doubled.numpy(), 2 * data, rtol=1e-6)
+        counts = collections.Counter(torch.rpc_counts)
+    assert counts["UploadTensor"] == 1
+    assert counts["DownloadTensor"] == 2  # the grad, then the doubled values
+
+
+def test_default_client_uploads_what_would_crowd_a_request(address):
+    data = np.ones((3, MiB), dtype=np.float32)  # 12 MiB, above the SDK's inline budget
+    small = np.ones(4, dtype=np.float32)
+    with Client(address) as torch:
+        big = torch.tensor(data, requires_grad=True)
+        tiny = torch.tensor(small, requires_grad=True)
+        (big.sum() + tiny.sum()).backward()
+        assert big.grad.shape == (3, MiB)
+        assert float(big.grad.numpy().sum()) == data.size
+        assert tiny.grad.tolist() == [1.0] * 4
+        assert torch.rpc_counts["UploadTensor"] == 1  # only the big leaf
+
+
+def test_progress_bar_is_off_when_stderr_is_not_a_terminal(capsys):
+    bar = progress_bar(1 << 30, "upload")
+    bar.update(1 << 29)
+    bar.close()
+    assert capsys.readouterr().err == ""

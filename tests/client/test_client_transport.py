@@ -1,0 +1,92 @@
+"""credentials, metadata and the session id travel with every call.
+
+The gradwire servicer is assembled here into a grpc.Server with a TLS port and a server interceptor
+that records each call's metadata, so the test sees exactly what reached the server.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from concurrent import futures
+
+import grpc
+import pytest
+
+from gradwire.client import Client
+from gradwire.server import ServerConfig
+from gradwire.server.budget import RetainedBytes
+from gradwire.server.service import GradwireServicer
+from gradwire.server.sessions import SessionStore
+from gradwire.server.uploads import UploadStore
+from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
+
+
+class MetadataRecorder(grpc.ServerInterceptor):
+    """Remembers (method, metadata) of every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+
+    def intercept_service(self, continuation, handler_call_details):
+        with self._lock:
+            self.calls.append((handler_call_details.method.rsplit("/", 1)[-1],
+                               dict(handler_call_details.invocation_metadata)))
+        return continuation(handler_call_details)
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (needed to make a throwaway certificate)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    return key.read_bytes(), cert.read_bytes()
+
+
+@pytest.fixture
+def recorded_tls_server(tls_files):
+    key, cert = tls_files
+    config = ServerConfig()
+    retained = RetainedBytes(config.max_session_bytes)
+    servicer = GradwireServicer(config, SessionStore(config.session_ttl, config.max_sessions, retained),
+                                UploadStore(config.session_ttl, config.max_request_bytes, retained))
+    recorder = MetadataRecorder()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=[recorder])
+    pb_grpc.add_GradwireServiceServicer_to_server(servicer, server)
+    port = server.add_secure_port("localhost:0", grpc.ssl_server_credentials([(key, cert)]))
+    server.start()
+    yield f"localhost:{port}", cert, recorder
+    server.stop(None).wait()
+
+
+def test_tls_metadata_and_session_id_reach_the_server_on_every_call(recorded_tls_server):
+    address, cert, recorder = recorded_tls_server
+    token = {"authorization": "Bearer test-token", "x-team": "autograd"}
+    with Client(address, credentials=grpc.ssl_channel_credentials(root_certificates=cert),
+                metadata=token, timeout=30) as torch:
+        a = torch.tensor([2., 3.], requires_grad=True)
+        out = ((a + 3) * (a + 3) * 3).mean()
+        out.backward(retain_graph=True)
+        assert a.grad.tolist() == [15.0, 18.0]
+        assert out.item() == pytest.approx(91.5)
+        a.grad = None
+        session_id = torch.session_id
+    methods = [method for method, _ in recorder.calls]
+    assert methods == ["ListOps", "CreateSession", "Backward", "Read", "UpdateGrads", "CloseSession"]
+    for method, metadata in recorder.calls:
+        assert metadata.get("authorization") == "Bearer test-token", method
+        assert metadata.get("x-team") == "autograd", method
+        if method != "ListOps":
+            assert metadata.get("gradwire-session-id") == session_id, method
+
+
+def test_plaintext_client_cannot_talk_to_a_tls_server(recorded_tls_server):
+    address, _, _ = recorded_tls_server
+    with Client(address, timeout=5) as torch:
+        with pytest.raises(ConnectionError, match=address):
+            torch.ops()
