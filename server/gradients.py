@@ -82,7 +82,8 @@ def _check_result_ids(request: pb.GradRequest, scope: Scope) -> None:
 
 
 def grad_of(tensor: Any) -> Any:
-    """tensor.grad, without torch's warning for a non-leaf (whose .grad is None unless it retains grad)."""
+    """tensor.grad for leaves and tensors that retain grad; None (without reading it, which warns as in
+    torch) for other non-leaves, whose .grad is only set by backward(inputs=[...])."""
     return tensor.grad if tensor.is_leaf or tensor.retains_grad else None
 
 

@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=config.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # e.g. the engine's torch-like warnings go to the log, once per place
     server, port = create_server(config=config)
     host = config.address.rsplit(":", 1)[0]
     log.info("gradwire server listening on %s:%d", host, port)

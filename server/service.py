@@ -71,7 +71,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         return [packer.pack(value_id, scope.resolve(value_id, "return_values")) for value_id in ids]
 
     def _grads(self, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> list[pb.NamedTensor]:
-        return [packer.pack(value_id, gradients.grad_of(scope.resolve(value_id, "return_grads"))) for value_id in ids]
+        return [packer.pack(value_id, scope.resolve(value_id, "return_grads").grad) for value_id in ids]
 
     def _budget(self):
         return request_budget(self.config.max_request_bytes, 0)
@@ -175,7 +175,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                 with with_node(item.id, f"setting the grad of {item.id!r}"):
                     tensor.grad = new_grad
             for tensor in zeroed:
-                if gradients.grad_of(tensor) is not None:  # like optimizer.zero_grad(set_to_none=False)
+                if tensor.grad is not None:  # like optimizer.zero_grad(set_to_none=False)
                     tensor.grad.zero_()
             for tensor in cleared:
                 tensor.grad = None
@@ -208,7 +208,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         with self.sessions.use(session_id_of(request, context)) as session:
             tensor = graph.Scope(session.values).resolve(request.id, "download")
             if request.grad:
-                tensor = gradients.grad_of(tensor)
+                tensor = tensor.grad
                 if tensor is None:
                     raise invalid(f"{request.id!r} has no grad (None)", node_id=request.id)
             array = tensor.detach().numpy()
