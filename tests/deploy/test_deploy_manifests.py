@@ -1,5 +1,5 @@
-"""The Kubernetes manifests, the Envoy config and the compose file: parsed, with the fields that make
-them work present and consistent with each other and with the server's own settings parser."""
+"""The Kubernetes manifests and the Envoy config: parsed, with the fields that make them work present and
+consistent with each other, with the SDK and with the server's own settings parser."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import DEPLOY, REPO
+from conftest import DEPLOY
 from gradwire.client.transport import SESSION_ID_KEY as SESSION_HEADER  # what the SDK sends
 from gradwire.server.config import ServerConfig, build_parser, load_config
 
@@ -160,16 +160,3 @@ def test_envoy_deployment_mounts_the_generated_config() -> None:
     assert container["args"][container["args"].index("--config-path") + 1] == f"{mount}/envoy.yaml"
     listener_port = envoy_config()["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
     assert [port["containerPort"] for port in container["ports"]] == [listener_port]
-
-
-def test_compose_runs_the_tutorial_once_the_server_is_healthy() -> None:
-    compose = documents(DEPLOY / "docker-compose.yml")[0]
-    server, tutorial = compose["services"]["server"], compose["services"]["tutorial"]
-    build = server["build"]
-    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
-    assert tutorial["depends_on"]["server"]["condition"] == "service_healthy"
-    assert tutorial["image"] == server["image"]
-    grace = float(server["environment"]["GRADWIRE_GRACE_SECONDS"])
-    assert float(server["stop_grace_period"].rstrip("s")) > grace
-    assert server["healthcheck"]["test"][1:] == ["python", "/opt/gradwire/healthcheck.py"]
-    assert (REPO / "deploy" / "healthcheck.py").is_file()
