@@ -39,6 +39,10 @@ class ShapeError(GradwireError, RuntimeError):
     """Shapes that do not broadcast or do not fit the op."""
 
 
+class InvalidArgumentRuntimeError(GradwireError, RuntimeError):
+    """An argument value torch rejects with RuntimeError (clamp with neither min nor max, ...)."""
+
+
 class DTypeError(GradwireError, TypeError):
     """A dtype the op or autograd does not accept."""
 

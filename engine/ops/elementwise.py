@@ -11,26 +11,59 @@ import math
 import numpy as np
 
 from .. import promotion
+from ..errors import InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import is_scalar
 
 
 def _broadcast(shapes: list, attrs: dict) -> tuple:
-    return np.broadcast_shapes(*shapes)
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        check_broadcast(shapes)
+        raise
+
+
+def check_broadcast(shapes: list) -> None:
+    """torch's error (a RuntimeError naming the dim) for operand shapes that do not broadcast."""
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    names = "ab" if len(shapes) == 2 else [str(i) for i in range(len(shapes))]
+    for dim in range(ndim):
+        sizes = [s[dim] for s in padded]
+        widest = int(np.argmax(sizes))
+        for position, size in enumerate(sizes):
+            if size not in (1, sizes[widest]):
+                raise ShapeError(
+                    f"The size of tensor {names[position]} ({size}) must match the size of tensor "
+                    f"{names[widest]} ({sizes[widest]}) at non-singleton dimension {dim} "
+                    f"(shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast)"
+                )
 
 
 def _quiet(function):
     """numpy warns on log(0), 1/0 ...; torch returns inf/nan silently, and so do we."""
 
     def forward(arrays: list, attrs: dict):
-        with np.errstate(all="ignore"):
-            return function(*arrays)
+        try:
+            with np.errstate(all="ignore"):
+                return function(*arrays)
+        except ValueError:
+            check_broadcast([np.shape(a) for a in arrays])  # numpy's ValueError becomes torch's RuntimeError
+            raise
 
     return forward
 
 
 def _plain(function):
-    return lambda arrays, attrs: function(*arrays)
+    def forward(arrays: list, attrs: dict):
+        try:
+            return function(*arrays)
+        except ValueError:
+            check_broadcast([np.shape(a) for a in arrays])
+            raise
+
+    return forward
 
 
 def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote, saves=True,
@@ -123,9 +156,7 @@ def _clamp_forward(arrays: list, attrs: dict):
     x = arrays[0]
     low, high = attrs["min"], attrs["max"]
     if low is None and high is None:
-        from ..errors import InvalidValueError
-
-        raise InvalidValueError("clamp(): at least one of 'min' or 'max' must not be None")
+        raise InvalidArgumentRuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return np.clip(x, low, high).astype(x.dtype)
 
 
@@ -162,7 +193,7 @@ binary("minimum", np.minimum,
        summary="elementwise min; ties split the gradient evenly")
 
 register(OpDef(
-    name="where", forward=lambda arrays, attrs: np.where(*arrays),
+    name="where", forward=_plain(np.where),
     vjps=(None, lambda F, g, c: F.where(c.inputs[0], g, 0.0), lambda F, g, c: F.where(c.inputs[0], 0.0, g)),
     grad_fn="WhereBackward0", dtype_rule=promotion.where, saves_inputs=(0,), min_inputs=3, max_inputs=3,
     out_shape=_broadcast, functions=("where",), summary="where(condition, a, b)",
@@ -173,7 +204,7 @@ register(OpDef(
 def comparison(name: str, function, operator: str) -> None:
     # No reflected dunders: Python itself turns `3 < x` into `x > 3`.
     register(OpDef(
-        name=name, forward=lambda arrays, attrs: function(*arrays), dtype_rule=promotion.compare,
+        name=name, forward=_plain(function), dtype_rule=promotion.compare,
         differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
         methods=(name,), functions=(name,), operators=(operator,), summary=f"elementwise {operator}; bool result",
     ))
@@ -186,7 +217,7 @@ comparison("le", np.less_equal, "__le__")
 comparison("gt", np.greater, "__gt__")
 comparison("ge", np.greater_equal, "__ge__")
 register(OpDef(
-    name="logical_and", forward=lambda arrays, attrs: np.logical_and(*arrays), dtype_rule=promotion.compare,
+    name="logical_and", forward=_plain(np.logical_and), dtype_rule=promotion.compare,
     differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
     methods=("logical_and",), functions=("logical_and",), operators=("__and__",),
     summary="elementwise logical and; bool result",
