@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-import numpy as np
-
 if TYPE_CHECKING:
     from .runtime import Runtime
     from .tensor import Tensor

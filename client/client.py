@@ -20,7 +20,8 @@ import grpc
 from . import dtypes, factories
 from .autograd import Autograd
 from .runtime import Runtime
-from .tensor import Tensor, _extreme
+from .operators import extreme
+from .tensor import Tensor
 from .transport import Transport
 
 
@@ -162,10 +163,10 @@ class Client:
 
     # ------------------------------------------------------------ module functions
     def max(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return _extreme(self._runtime, "max", "maximum", tensor, dim, keepdim)
+        return extreme(self._runtime, "max", "maximum", tensor, dim, keepdim)
 
     def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return _extreme(self._runtime, "min", "minimum", tensor, dim, keepdim)
+        return extreme(self._runtime, "min", "minimum", tensor, dim, keepdim)
 
     def __getattr__(self, name: str) -> Any:
         """Module functions (exp, cat, stack, where, maximum, ...) from the server's catalogue."""

@@ -22,7 +22,7 @@ import numpy as np
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, dtypes
-from .errors import SessionLostError, node_id_of
+from .errors import TORCH_ERROR_TYPES, SessionLostError, node_id_of
 from .inference import Meta
 from .transport import Transport
 
@@ -54,7 +54,8 @@ class Value:
         if self.session.lost is not None:
             raise self.session.lost
         if self.error is not None:
-            raise type(self.error)(f"this tensor could not be computed: {self.error}") from self.error
+            kind = type(self.error) if type(self.error) in TORCH_ERROR_TYPES.values() else RuntimeError
+            raise kind(f"this tensor could not be computed: {self.error}") from self.error
 
 
 @dataclass
@@ -151,6 +152,8 @@ class Session:
             except SessionLostError as error:
                 self.lost = error
                 raise
+            except (ConnectionError, TimeoutError):
+                raise  # nothing was refused: the work stays pending for the next attempt
             except Exception as error:
                 self._recover(error)
                 raise
@@ -309,10 +312,6 @@ class Session:
         if state.deferred:
             state.array = self.download(value.id, grad=True)
             state.deferred = False
-
-    def mark_grads_unknown(self) -> None:
-        for value in list(self.values.values()):
-            value.grad.known = False
 
     # ------------------------------------------------------------ closing
 

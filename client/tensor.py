@@ -14,30 +14,12 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from . import dtypes
-from .catalogue import OpSpec
-from .inference import Meta
+from . import dtypes, operators
+from .formatting import format_tensor
 
 if TYPE_CHECKING:
     from .runtime import Runtime
     from .session import Session, Value
-
-# Python's operator protocol; which op each maps to (if any) is the catalogue's business.
-BINARY_OPERATORS = (
-    "__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__matmul__", "__eq__", "__ne__",
-    "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__", "__floordiv__", "__mod__",
-)
-REFLECTED_OPERATORS = (
-    "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
-    "__rxor__", "__rfloordiv__", "__rmod__",
-)
-UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
-# x += y: the in-place op if the catalogue has one, else Python falls back to x = x + y.
-INPLACE_OPERATORS = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__")
-# Casts by method name, as in torch.
-CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
-                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_}
-
 
 class GradFn:
     """What `tensor.grad_fn` returns: the name of the backward function (`name()`)."""
@@ -241,6 +223,13 @@ class Tensor:
     def data(self) -> Tensor:
         return self.detach()
 
+    @data.setter
+    def data(self, new: Any) -> None:
+        """x.data = y: x keeps its identity and autograd state and takes y's values (w.data -= lr * w.grad)."""
+        runtime = self._runtime
+        with operators.grad_mode(runtime, False):
+            self[...] = new
+
     def detach(self) -> Tensor:
         """The same values without autograd history (a copy on the server unless it has a 'detach' op)."""
         runtime = self._runtime
@@ -249,12 +238,8 @@ class Tensor:
         op = runtime.catalogue.ops.get("detach")
         if op is not None:
             return runtime.apply(op, [self], {})
-        previous = runtime.grad_enabled
-        runtime.set_grad_enabled(False)
-        try:
+        with operators.grad_mode(runtime, False):
             return runtime.apply(runtime.catalogue.op("clone"), [self], {})
-        finally:
-            runtime.set_grad_enabled(previous)
 
     # ------------------------------------------------------------------ overloads torch resolves by argument
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -275,10 +260,10 @@ class Tensor:
         return f"gradwire.{self.dtype.name}" if dtype is None else self.to(dtype)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _extreme(self._runtime, "max", "maximum", self, dim, keepdim)
+        return operators.extreme(self._runtime, "max", "maximum", self, dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return _extreme(self._runtime, "min", "minimum", self, dim, keepdim)
+        return operators.extreme(self._runtime, "min", "minimum", self, dim, keepdim)
 
     def t(self) -> Tensor:
         if self.ndim < 2:
@@ -326,7 +311,7 @@ class Tensor:
         op = type(self)._runtime.catalogue.methods.get(name)
         if op is None:
             raise AttributeError(f"'Tensor' object has no attribute {name!r} (not in the server's op catalogue)")
-        return _bound_method(self, op)
+        return operators.bound_method(self, op)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(type(self)._runtime.catalogue.methods))
@@ -381,93 +366,5 @@ def _as_index(index: Any) -> tuple:
     return index if isinstance(index, tuple) else (index,)
 
 
-def _extreme(runtime: Runtime, name: str, pairwise: str, tensor: Tensor, dim: Any, keepdim: bool) -> Any:
-    """max()/min(): over everything, along a dim (values, indices), or elementwise with a tensor."""
-    catalogue = runtime.catalogue
-    if isinstance(dim, Tensor):
-        return runtime.apply(catalogue.op(pairwise), [tensor, dim], {})
-    if dim is None:
-        return runtime.apply(catalogue.op(name), [tensor], {})
-    values, indices = runtime.apply(catalogue.op(f"{name}_dim"), [tensor], {"dim": dim, "keepdim": keepdim})
-    return ValuesIndices(values, indices)
-
-
-class ValuesIndices(tuple):
-    """torch.return_types.max / min: a (values, indices) pair with names."""
-
-    def __new__(cls, values: Tensor, indices: Tensor) -> ValuesIndices:
-        return super().__new__(cls, (values, indices))
-
-    @property
-    def values(self) -> Tensor:  # type: ignore[override]
-        return self[0]
-
-    @property
-    def indices(self) -> Tensor:
-        return self[1]
-
-
-def _bound_method(tensor: Tensor, op: OpSpec) -> Any:
-    def method(*args: Any, **kwargs: Any) -> Any:
-        operands, attrs = op.parse_call((tensor, *args), kwargs)
-        return type(tensor)._runtime.apply(op, operands, attrs)
-
-    method.__name__ = op.name
-    method.__doc__ = op.summary
-    return method
-
-
-def _operator(name: str, reflected: bool) -> Any:
-    def operator(self: Tensor, other: Any = None) -> Any:
-        catalogue = type(self)._runtime.catalogue
-        op = (catalogue.reflected_operators if reflected else catalogue.operators).get(name)
-        if op is None:
-            return NotImplemented
-        if name in UNARY_OPERATORS:
-            return type(self)._runtime.apply(op, [self], {})
-        if not isinstance(other, Tensor) and not (np.isscalar(other) and not isinstance(other, (str, bytes))):
-            return NotImplemented
-        operands = [other, self] if reflected else [self, other]
-        return type(self)._runtime.apply(op, operands, {})
-
-    operator.__name__ = name
-    return operator
-
-
-def _install_operators() -> None:
-    for name in BINARY_OPERATORS + UNARY_OPERATORS + INPLACE_OPERATORS:
-        setattr(Tensor, name, _operator(name, reflected=False))
-    for name in REFLECTED_OPERATORS:
-        setattr(Tensor, name, _operator(name, reflected=True))
-    Tensor.__abs__ = lambda self: self._call_op("abs")  # type: ignore[method-assign]
-    for method, dtype in CAST_METHODS.items():
-        setattr(Tensor, method, _cast_method(method, dtype))
-
-
-def _cast_method(name: str, dtype: dtypes.DType) -> Any:
-    def cast(self: Tensor) -> Tensor:
-        return self.to(dtype)
-
-    cast.__name__ = name
-    cast.__doc__ = f"self.to({dtype})"
-    return cast
-
-
-_install_operators()
-
-
-def format_tensor(tensor: Tensor) -> str:
-    """torch's repr: tensor([1., 2.], dtype=gradwire.float64, requires_grad=True) / grad_fn=<MulBackward0>."""
-    array = tensor._array()
-    integral = array.dtype.kind != "f" or bool(np.all(np.mod(array[np.isfinite(array)], 1) == 0))
-    body = np.array2string(array, separator=", ", prefix="tensor(", threshold=1000,
-                           precision=None if integral else 4, floatmode="maxprec" if integral else "fixed")
-    suffixes = []
-    if tensor.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-        suffixes.append(f"dtype={tensor.dtype}")
-    grad_fn = tensor.grad_fn
-    if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{grad_fn.name().rsplit('::', 1)[-1]}>")
-    elif tensor.requires_grad:
-        suffixes.append("requires_grad=True")
-    return f"tensor({', '.join([body] + suffixes)})"
+# Operators, casts and overloads are attached here, from operators.py.
+operators.install(Tensor)

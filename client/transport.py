@@ -6,6 +6,7 @@ the "gradwire-session-id" metadata a proxy can route by. Failures leave as the e
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -26,6 +27,16 @@ PROTOBUF_LIMIT = (2 << 30) - 1
 CHUNK_BYTES = 1 << 20
 
 Metadata = Sequence[tuple[str, str]]
+
+# UNAVAILABLE (no connection yet, a server restarting) is retried for calls that are safe to repeat.
+# Backward and Grad are not: a lost response to a Backward that ran would accumulate twice.
+_SAFE_TO_RETRY = ("ListOps", "CreateSession", "Extend", "Read", "UpdateGrads", "CloseSession", "Compute",
+                  "UploadTensor", "DownloadTensor")
+RETRY_SERVICE_CONFIG = json.dumps({"methodConfig": [{
+    "name": [{"service": "gradwire.v1.GradwireService", "method": method} for method in _SAFE_TO_RETRY],
+    "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"]},
+}]})
 
 
 def _as_metadata(metadata: Mapping[str, str] | Metadata | None) -> tuple[tuple[str, str], ...]:
@@ -50,6 +61,12 @@ class Transport:
         options = [
             ("grpc.max_send_message_length", self.max_message_bytes),
             ("grpc.max_receive_message_length", self.max_message_bytes),
+            # Reconnect soon after a server restart instead of gRPC's default 1 s, growing, backoff.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 5000),
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", RETRY_SERVICE_CONFIG),
         ]
         raw = (grpc.secure_channel(address, credentials, options) if credentials is not None
                else grpc.insecure_channel(address, options))

@@ -146,3 +146,15 @@ def test_closing_the_client_closes_its_sessions(server, address):
         with pytest.raises(grpc.RpcError) as error:
             other._runtime.transport.stub.Read(pb.ReadRequest(session_id=session_id, values=["v0"]))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_work_recorded_while_the_server_is_down_goes_through_once_it_is_up(start_server):
+    address = f"127.0.0.1:{free_port()}"
+    with Client(address, timeout=10) as client:
+        a = client.tensor([2., 3.], requires_grad=True)
+        with pytest.raises(ConnectionError):
+            out = ((a + 3) * (a + 3) * 3).mean()  # the catalogue is needed for the first op
+        start_server(address=address)
+        out = ((a + 3) * (a + 3) * 3).mean()
+        out.backward()
+        assert a.grad.tolist() == [15.0, 18.0]

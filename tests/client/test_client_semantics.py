@@ -354,6 +354,55 @@ def copyslices_chain(t):
     return x.grad, v.grad, a
 
 
+def inplace_arithmetic_on_a_non_leaf(t):
+    a = t.tensor([1., 2.], requires_grad=True)
+    b = a * 2
+    b += 1
+    b *= b
+    b -= a
+    b /= 2
+    (b * b).sum().backward()
+    return b, a.grad, b.requires_grad, b.is_leaf
+
+
+def inplace_arithmetic_on_a_leaf_requiring_grad(t):
+    a = t.tensor([1., 2.], requires_grad=True)
+    a += 1
+
+
+def sgd_steps_under_no_grad(t):
+    x = t.tensor([[1., 2.], [3., 4.], [5., 6.]])
+    y = t.tensor([1., 2., 3.])
+    w = t.tensor([0.1, -0.2], requires_grad=True)
+    losses = []
+    for _ in range(3):
+        loss = ((x @ w - y) ** 2).mean()
+        loss.backward()
+        losses.append(loss.item())
+        with t.no_grad():
+            w -= 0.01 * w.grad
+        w.grad.zero_()
+    return losses, w, w.is_leaf, w.requires_grad, w.grad
+
+
+def sgd_steps_through_data(t):
+    x = t.tensor([[1., 2.], [3., 4.]])
+    w = t.tensor([0.5, 0.5], requires_grad=True)
+    for _ in range(2):
+        w.grad = None
+        (x @ w).pow(2).sum().backward()
+        w.data -= 0.01 * w.grad
+    return w, w.grad, w.is_leaf
+
+
+def grad_scaled_in_place(t):
+    a = t.tensor([1., 2.], requires_grad=True)
+    (a * a).sum().backward()
+    a.grad *= 0.5
+    a.grad[0] = 10.
+    return a.grad
+
+
 # ------------------------------------------------------------------ autograd.grad
 def grad_returns_tuple(t):
     x = t.tensor([2., 3.], requires_grad=True)
@@ -458,7 +507,8 @@ PROGRAMS = [
     gradient_has_tensor_dtype, requires_grad_false_on_non_leaf, requires_grad_true_on_non_leaf,
     int_results_cut_the_graph, saved_value_changed_in_place, setitem_on_leaf_requiring_grad,
     inplace_on_view_of_leaf, setitem_under_no_grad, no_grad_results, copyslices_zeroes_overwritten,
-    copyslices_chain, grad_returns_tuple, grad_unused_input, grad_allow_unused, batched_jacobian,
+    copyslices_chain, inplace_arithmetic_on_a_non_leaf, inplace_arithmetic_on_a_leaf_requiring_grad,
+    sgd_steps_under_no_grad, sgd_steps_through_data, grad_scaled_in_place, grad_returns_tuple, grad_unused_input, grad_allow_unused, batched_jacobian,
     second_derivative, broadcast_sums_back, integer_mean,
     *[second_backward(e) for e in ["(a+3).sum()", "(a-1).sum()", "(-a).sum()", "a.sum()", "(a*a).sum()",
                                    "(a*2).sum()", "a.exp().sum()", "(a**2).sum()", "a.sigmoid().sum()"]],

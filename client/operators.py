@@ -1,0 +1,148 @@
+"""Python's operator protocol and torch's overloaded methods on the SDK Tensor.
+
+Which op a Python operator means is the catalogue's business (its `operators` and
+`reflected_operators` spellings): the SDK only knows Python's own protocol. In-place operators
+(x += y) have no op of their own on the wire; they run as a copy, the op, and an index assignment of
+the whole tensor, which keeps torch's in-place rules (version bump, refused on a leaf that requires
+grad outside no_grad) and its gradients; only the grad_fn name differs (CopySlices, not AddBackward0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from . import dtypes
+from .catalogue import OpSpec
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+    from .tensor import Tensor
+
+BINARY_OPERATORS = (
+    "__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__matmul__", "__eq__", "__ne__",
+    "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__", "__floordiv__", "__mod__",
+)
+REFLECTED_OPERATORS = (
+    "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
+    "__rxor__", "__rfloordiv__", "__rmod__",
+)
+UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
+# x += y runs as x[...] = x.clone() + y (see the module docstring).
+INPLACE_OPERATORS = {"__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "__mul__",
+                     "__itruediv__": "__truediv__", "__ipow__": "__pow__"}
+# Casts by method name, as in torch.
+CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
+                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_}
+
+
+@contextlib.contextmanager
+def grad_mode(runtime: Runtime, enabled: bool) -> Iterator[None]:
+    previous = runtime.grad_enabled
+    runtime.set_grad_enabled(enabled)
+    try:
+        yield
+    finally:
+        runtime.set_grad_enabled(previous)
+
+
+def _is_operand(value: Any, tensor_class: type) -> bool:
+    return isinstance(value, tensor_class) or (np.isscalar(value) and not isinstance(value, (str, bytes)))
+
+
+def _operator(name: str, base: type, *, reflected: bool) -> Any:
+    def operator(self: Tensor, other: Any = None) -> Any:
+        runtime = type(self)._runtime
+        catalogue = runtime.catalogue
+        op = (catalogue.reflected_operators if reflected else catalogue.operators).get(name)
+        if op is None:
+            return NotImplemented
+        if name in UNARY_OPERATORS:
+            return runtime.apply(op, [self], {})
+        if not _is_operand(other, base):
+            return NotImplemented
+        return runtime.apply(op, [other, self] if reflected else [self, other], {})
+
+    operator.__name__ = name
+    return operator
+
+
+def _inplace_operator(name: str, binary: str, base: type) -> Any:
+    def operator(self: Tensor, other: Any) -> Any:
+        runtime = type(self)._runtime
+        catalogue = runtime.catalogue
+        op = catalogue.operators.get(binary)
+        if op is None or not _is_operand(other, base):
+            return NotImplemented
+        if self._grad_of is not None:  # x.grad *= 0.5: compute, then set the server's grad
+            updated = runtime.apply(op, [self.detach(), other], {})
+            runtime.update_grads(self._grad_of, set_to=updated._data_copy())
+            return self
+        # On a copy, so the op's saved values do not see the assignment's version bump.
+        result = runtime.apply(op, [runtime.apply(catalogue.op("clone"), [self], {}), other], {})
+        runtime.apply(catalogue.op("setitem"), [self, result], {"index": (Ellipsis,)})
+        return self
+
+    operator.__name__ = name
+    return operator
+
+
+def _cast_method(name: str, dtype: dtypes.DType) -> Any:
+    def cast(self: Tensor) -> Tensor:
+        return self.to(dtype)
+
+    cast.__name__ = name
+    cast.__doc__ = f"self.to({dtype})"
+    return cast
+
+
+def install(base: type) -> None:
+    """Attaches Python's operators and torch's cast methods to the SDK Tensor class."""
+    for name in BINARY_OPERATORS + UNARY_OPERATORS:
+        setattr(base, name, _operator(name, base, reflected=False))
+    for name in REFLECTED_OPERATORS:
+        setattr(base, name, _operator(name, base, reflected=True))
+    for name, binary in INPLACE_OPERATORS.items():
+        setattr(base, name, _inplace_operator(name, binary, base))
+    base.__abs__ = lambda self: self._call_op("abs")
+    for method, dtype in CAST_METHODS.items():
+        setattr(base, method, _cast_method(method, dtype))
+
+
+def bound_method(tensor: Tensor, op: OpSpec) -> Any:
+    """tensor.<method> for a catalogue op: Python arguments split into operands and attributes."""
+    def method(*args: Any, **kwargs: Any) -> Any:
+        operands, attrs = op.parse_call((tensor, *args), kwargs)
+        return type(tensor)._runtime.apply(op, operands, attrs)
+
+    method.__name__ = op.name
+    method.__doc__ = op.summary
+    return method
+
+
+def extreme(runtime: Runtime, name: str, pairwise: str, tensor: Tensor, dim: Any, keepdim: bool) -> Any:
+    """max()/min(): over everything, along a dim (values, indices), or elementwise with a tensor."""
+    catalogue = runtime.catalogue
+    if isinstance(dim, runtime.tensor_class):
+        return runtime.apply(catalogue.op(pairwise), [tensor, dim], {})
+    if dim is None:
+        return runtime.apply(catalogue.op(name), [tensor], {})
+    values, indices = runtime.apply(catalogue.op(f"{name}_dim"), [tensor], {"dim": dim, "keepdim": keepdim})
+    return ValuesIndices(values, indices)
+
+
+class ValuesIndices(tuple):
+    """torch.return_types.max / min: a (values, indices) pair with names."""
+
+    def __new__(cls, values: Tensor, indices: Tensor) -> ValuesIndices:
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self) -> Tensor:  # type: ignore[override]
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
