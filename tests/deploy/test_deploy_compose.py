@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import DEPLOY, tutorial_gradients
+from deploy_helpers import DEPLOY, tutorial_gradients
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install pyyaml)")
 

@@ -17,7 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import REPO, tutorial_gradients
+from deploy_helpers import REPO, tutorial_gradients
 from gradwire.client import Client
 
 docker = pytest.importorskip("docker", reason="the docker SDK is not installed (pip install docker)")

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import DEPLOY, REPO, require_tool
+from deploy_helpers import DEPLOY, REPO, require_tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from google.protobuf import json_format
 
-from conftest import REPO, require_tool
+from deploy_helpers import REPO, require_tool
 from gradwire.v1 import gradwire_pb2 as pb
 
 EXAMPLE = REPO / "examples" / "json" / "5_one_shot" / "1-Compute.json"

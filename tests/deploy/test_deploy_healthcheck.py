@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 from grpc_health.v1 import health_pb2
 
-from conftest import DEPLOY
+from deploy_helpers import DEPLOY
 
 TIMEOUT_SECONDS = 30
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import DEPLOY
+from deploy_helpers import DEPLOY
 from gradwire.client.transport import SESSION_ID_KEY as SESSION_HEADER  # what the SDK sends
 from gradwire.server.config import ServerConfig, build_parser, load_config
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import torch
 
-from conftest import REPO, require_tool, tutorial_gradients
+from deploy_helpers import REPO, require_tool, tutorial_gradients
 
 NODE_EXAMPLE = REPO / "examples" / "node"
 RUN_TIMEOUT_SECONDS = 60
