@@ -39,19 +39,22 @@ def node() -> str:
     return path
 
 
-def test_node_tutorial_prints_pytorchs_gradients(node: str, server_target: str) -> None:
-    result = subprocess.run([node, "tutorial.js", server_target], cwd=NODE_EXAMPLE, capture_output=True,
-                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert parse_gradients(result.stdout) == tutorial_gradients(torch)
+@pytest.fixture(scope="module")
+def tutorial_run(node: str, server_target: str) -> subprocess.CompletedProcess[str]:
+    """One run of tutorial.js against a real server, shared by the checks below."""
+    return subprocess.run([node, "tutorial.js", server_target], cwd=NODE_EXAMPLE, capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
 
 
-def test_node_tutorial_reports_a_freed_graph_as_pytorch_does(node: str, server_target: str) -> None:
-    result = subprocess.run([node, "tutorial.js", server_target], cwd=NODE_EXAMPLE, capture_output=True,
-                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+def test_node_tutorial_prints_pytorchs_gradients(tutorial_run: subprocess.CompletedProcess[str]) -> None:
+    assert tutorial_run.returncode == 0, tutorial_run.stdout + tutorial_run.stderr
+    assert parse_gradients(tutorial_run.stdout) == tutorial_gradients(torch)
+
+
+def test_node_tutorial_reports_a_freed_graph_as_pytorch_does(tutorial_run: subprocess.CompletedProcess[str]) -> None:
     # The third backward runs through a graph the second one freed: PyTorch raises RuntimeError.
-    assert re.search(r"^example 1: backward 3 -> FAILED_PRECONDITION RuntimeError: .+$", result.stdout,
-                     flags=re.MULTILINE), result.stdout + result.stderr
+    assert re.search(r"^example 1: backward 3 -> FAILED_PRECONDITION RuntimeError: .+$", tutorial_run.stdout,
+                     flags=re.MULTILINE), tutorial_run.stdout + tutorial_run.stderr
 
 
 def test_node_client_reports_an_unreachable_server(node: str) -> None:
