@@ -44,6 +44,7 @@ def _upload_leaf(value_id: str, upload_id: str, requires_grad: bool = True) -> p
     return pb.Leaf(id=value_id, upload_id=upload_id, requires_grad=requires_grad)
 
 
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 def test_upload_use_and_download_in_chunks(stub):
     x = np.arange(1000, dtype=np.float64).reshape(10, 100)
     upload_id = upload(stub, x, chunk_bytes=777)
