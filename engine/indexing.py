@@ -33,6 +33,11 @@ def _item(item: Any) -> Any:
         return int(item)
     if hasattr(item, "_data"):  # a Tensor
         item = item._data
+    elif isinstance(item, (str, bytes, dict, set)) or not isinstance(item, (list, tuple, np.ndarray, float, np.floating)):
+        raise DTypeError(
+            f"invalid index of type {type(item).__name__}: only integers, slices (`:`), ellipsis (`...`), None "
+            "and integer or boolean tensors are valid indices"
+        )
     array = np.asarray(item)
     if array.dtype == np.bool_:
         return array

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from .. import promotion
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from .. import dtypes, promotion
+from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import is_scalar
 
@@ -110,8 +110,22 @@ def _pow_exponent_vjp(F, g, ctx):
 # ---------------------------------------------------------------- arithmetic
 binary("add", np.add, lambda F, g, c: g, lambda F, g, c: g, "AddBackward0", saves=False,
        operators=("__add__",), reflected=("__radd__",), summary="a + b")
+def _refusing_bool(rule, message: str):
+    """A dtype rule that refuses what numpy cannot do on bools (-x, a - b), with torch's message."""
+
+    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        compute, result = rule(operand_dtypes, operands, attrs)
+        if result is dtypes.bool_:
+            raise DTypeRuntimeError(message)
+        return compute, result
+
+    return checked
+
+
 binary("sub", np.subtract, lambda F, g, c: g, lambda F, g, c: -g,
        lambda node: "RsubBackward1" if node.scalar_mask[0] else "SubBackward0", saves=False,
+       rule=_refusing_bool(promotion.promote, "Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead."),
        operators=("__sub__",), reflected=("__rsub__",), summary="a - b")
 binary("mul", np.multiply, lambda F, g, c: g * c.inputs[1], lambda F, g, c: g * c.inputs[0], "MulBackward0",
        operators=("__mul__",), reflected=("__rmul__",), summary="a * b")
@@ -130,7 +144,9 @@ register(OpDef(
 ))
 register(OpDef(
     name="neg", forward=_quiet(np.negative), vjps=(lambda F, g, c: -g,), grad_fn="NegBackward0",
-    dtype_rule=promotion.same, methods=("neg",), functions=("neg",), operators=("__neg__",), summary="-x",
+    dtype_rule=_refusing_bool(promotion.same, "Negation, the `-` operator, on a bool tensor is not supported. "
+                              "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
+    methods=("neg",), functions=("neg",), operators=("__neg__",), summary="-x",
 ))
 
 # ---------------------------------------------------------------- unary math

@@ -162,16 +162,22 @@ def _extreme_dim_vjp(F, g, c):
     return expand_reduced(F, g, c.input_shapes[0], (axis,), c.attrs["keepdim"]) * F.constant(one_hot)
 
 
+def _softmax_axis(x: np.ndarray, dim: int) -> tuple[int, ...]:
+    return axes_of(dim, x.ndim)  # validated like torch's dim (a 0-dim tensor takes 0 or -1)
+
+
 def _softmax_forward(arrays: list, attrs: dict):
     x = arrays[0]
-    shifted = np.exp(x - np.max(x, axis=attrs["dim"], keepdims=True))
-    return shifted / np.sum(shifted, axis=attrs["dim"], keepdims=True)
+    axis = _softmax_axis(x, attrs["dim"])
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
 
 def _log_softmax_forward(arrays: list, attrs: dict):
     x = arrays[0]
-    shifted = x - np.max(x, axis=attrs["dim"], keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=attrs["dim"], keepdims=True))
+    axis = _softmax_axis(x, attrs["dim"])
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, saves_output=False,

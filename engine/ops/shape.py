@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import promotion
-from ..errors import ShapeError
+from ..errors import InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .reductions import axes_of
 
@@ -49,6 +49,9 @@ def _transpose_forward(arrays: list, attrs: dict):
 
 def _permute_forward(arrays: list, attrs: dict):
     x = arrays[0]
+    if len(attrs["dims"]) != x.ndim:
+        raise ShapeError(f"permute(): number of dims don't match: the tensor has {x.ndim} dims, "
+                         f"dims {list(attrs['dims'])} has {len(attrs['dims'])}")
     dims = tuple(_dim(d, x.ndim) for d in attrs["dims"])
     if sorted(dims) != list(range(x.ndim)):
         raise ShapeError(f"permute(): dims {list(attrs['dims'])} are not a permutation of {x.ndim} dims")
@@ -125,16 +128,27 @@ def _cat_vjp(F, g, c, position):
 
 
 def _stack_forward(arrays: list, attrs: dict):
-    rank = arrays[0].ndim + 1
+    axis = axes_of(attrs["dim"], arrays[0].ndim + 1)[0]
     try:
-        return np.stack(arrays, axis=attrs["dim"] % rank)
+        return np.stack(arrays, axis=axis)
     except ValueError as error:
         raise ShapeError(f"stack expects each tensor to be equal size: {error}") from None
 
 
 def _stack_vjp(F, g, c, position):
-    dim = c.attrs["dim"] % (len(c.input_shapes[0]) + 1)
+    dim = axes_of(c.attrs["dim"], len(c.input_shapes[0]) + 1)[0]
     return F.getitem(g, index=(slice(None),) * dim + (position,))
+
+
+def _non_empty(message: str, error: type):
+    """cat / stack dtype rule: promote over the tensors, refusing an empty list as torch does."""
+
+    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        if not operands:
+            raise error(message)
+        return promotion.promote_tensors(operand_dtypes, operands, attrs)
+
+    return rule
 
 
 def _cat_shape(shapes: list, attrs: dict) -> tuple:
@@ -177,13 +191,14 @@ _view("expand", _expand_forward, lambda F, g, c: g, "ExpandBackward0",
 
 register(OpDef(
     name="cat", forward=_cat_forward, variadic_vjp=_cat_vjp, grad_fn="CatBackward0",
-    dtype_rule=promotion.promote_tensors, min_inputs=1, max_inputs=-1,
+    dtype_rule=_non_empty("torch.cat(): expected a non-empty list of Tensors", InvalidValueError),
+    min_inputs=0, max_inputs=-1,
     attrs=(AttrSpec("dim", "integer", default=0),), functions=("cat", "concatenate"), out_shape=_cat_shape,
     summary="concatenate along an existing dim",
 ))
 register(OpDef(
     name="stack", forward=_stack_forward, variadic_vjp=_stack_vjp, grad_fn="StackBackward0",
-    dtype_rule=promotion.promote_tensors, min_inputs=1, max_inputs=-1,
+    dtype_rule=_non_empty("stack expects a non-empty TensorList", ShapeError), min_inputs=0, max_inputs=-1,
     attrs=(AttrSpec("dim", "integer", default=0),), functions=("stack",),
     out_shape=lambda shapes, attrs: (len(shapes),) + tuple(shapes[0]),
     summary="stack along a new dim",

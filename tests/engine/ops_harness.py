@@ -21,7 +21,8 @@ def is_differentiable(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
-def make_tensors(module: Any, inputs: Sequence[Any], float_dtype: np.dtype | None = None) -> list:
+def make_tensors(module: Any, inputs: Sequence[Any], float_dtype: np.dtype | None = None,
+                 requires_grad: bool = True) -> list:
     """Tensors of `module` for the numpy inputs (floats cast to float_dtype and requiring grad)."""
     tensors = []
     for value in inputs:
@@ -29,10 +30,23 @@ def make_tensors(module: Any, inputs: Sequence[Any], float_dtype: np.dtype | Non
             tensors.append(value)
         elif value.dtype.kind == "f":
             array = value.astype(float_dtype) if float_dtype is not None else value
-            tensors.append(module.tensor(array, requires_grad=True))
+            tensors.append(module.tensor(array, requires_grad=requires_grad))
         else:
             tensors.append(module.tensor(value))
     return tensors
+
+
+def outcome(module: Any, program: Callable, inputs: Sequence[Any], requires_grad: bool = False) -> tuple:
+    """("ok", result) or ("error", exception) of running the program in `module`."""
+    try:
+        return "ok", program(module, *make_tensors(module, inputs, requires_grad=requires_grad))
+    except Exception as error:  # noqa: BLE001  (the error is what is compared)
+        return "error", error
+
+
+def builtin_class(error: BaseException) -> type:
+    """The builtin exception class an error is (torch's and the engine's errors subclass one)."""
+    return next(c for c in type(error).__mro__ if c.__module__ == "builtins")
 
 
 def as_outputs(result: Any) -> list:
