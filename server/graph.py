@@ -1,6 +1,7 @@
 """Building a request's graph into a session (or a one-shot scope) with the engine.
 
-Two phases, so that a rejected request changes nothing:
+Two phases, so that a rejected request changes nothing (one exception: an engine error in a node after
+an in-place node changed a value the session already held; that change stays, and the error says so):
 1. check: ids (non-empty, unique, no ':'), ops against the registry, arity and attribute kinds, every
    reference naming an earlier value (a later one is a forward reference, the only way to write a cycle),
    "id:k" within the op's outputs, and every inline tensor decoded. Nothing runs.
@@ -22,7 +23,7 @@ from gradwire.engine.errors import GradwireError, UnknownOpError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec
-from .errors import from_engine, invalid, with_node
+from .errors import RequestError, from_engine, invalid, with_node
 from .uploads import UploadStore
 
 ID_PATTERN = re.compile(r"[^\s:]{1,256}")
@@ -162,7 +163,14 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
         scope.new[leaf.id] = tensor
         built.new_ids.append(leaf.id)
     for node, op in zip(checked.graph.nodes, checked.ops):
-        result = _apply(node, attributes.operands(node, scope.resolve), attributes.attributes(node, op, scope.resolve))
+        try:
+            result = _apply(node, attributes.operands(node, scope.resolve),
+                            attributes.attributes(node, op, scope.resolve))
+        except RequestError as error:
+            if built.changed_ids:  # the one case a rejected request leaves a trace: say so
+                error.message += (f" (earlier in-place nodes of this request already changed "
+                                  f"{', '.join(map(repr, built.changed_ids))}; those changes were kept)")
+            raise
         scope.new[node.id] = result
         built.new_ids.append(node.id)
         if op.inplace:
