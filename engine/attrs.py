@@ -62,7 +62,10 @@ def _real(value: Any) -> float:
     return float(value)
 
 
-def _real_or_none(value: Any) -> float | None:
+def _real_or_none(value: Any) -> int | float | None:
+    # An integer stays an integer: like torch's Scalar, int clamp bounds keep an int tensor int.
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
     return None if value is None else _real(value)
 
 

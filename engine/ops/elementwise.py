@@ -111,21 +111,22 @@ def _pow_exponent_vjp(F, g, ctx):
 binary("add", np.add, lambda F, g, c: g, lambda F, g, c: g, "AddBackward0", saves=False,
        operators=("__add__",), reflected=("__radd__",), summary="a + b")
 def _refusing_bool(rule, message: str):
-    """A dtype rule that refuses what numpy cannot do on bools (-x, a - b), with torch's message."""
+    """A dtype rule refusing any bool operand (torch has no -x or a - b for bools), with torch's message."""
 
     def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        compute, result = rule(operand_dtypes, operands, attrs)
-        if result is dtypes.bool_:
+        if any(d is dtypes.bool_ or (d is None and isinstance(x, (bool, np.bool_)))
+               for d, x in zip(operand_dtypes, operands)):
             raise DTypeRuntimeError(message)
-        return compute, result
+        return rule(operand_dtypes, operands, attrs)
 
     return checked
 
 
 binary("sub", np.subtract, lambda F, g, c: g, lambda F, g, c: -g,
        lambda node: "RsubBackward1" if node.scalar_mask[0] else "SubBackward0", saves=False,
-       rule=_refusing_bool(promotion.promote, "Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead."),
+       rule=_refusing_bool(promotion.promote, "Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead."),
        operators=("__sub__",), reflected=("__rsub__",), summary="a - b")
 binary("mul", np.multiply, lambda F, g, c: g * c.inputs[1], lambda F, g, c: g * c.inputs[0], "MulBackward0",
        operators=("__mul__",), reflected=("__rmul__",), summary="a * b")
