@@ -76,19 +76,21 @@ def _time(function: Callable[[], None], repeats: int) -> list[float]:
     return samples
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, shrink: int = 1) -> list[dict]:
+    """Rows of medians and samples; `shrink` divides the chains' sizes and the repeats (tests run it tiny)."""
     import torch
 
     import gradwire.engine as ge
 
     torch.set_num_threads(1)  # numpy's elementwise ops are single-threaded; compare like with like
-    big = np.random.default_rng(1).standard_normal(4_000_000 if not quick else 1_000_000).astype(np.float32)
+    elements, nodes = (1_000_000 if quick else 4_000_000) // shrink, 10_000 // shrink
+    big = np.random.default_rng(1).standard_normal(elements).astype(np.float32)
     workloads = [
-        ("tutorial graphs", tutorial, {}, 200 if not quick else 50),
-        ("MLP 256x1024 + softmax CE", mlp, mlp_inputs("full" if not quick else "small"), 10 if not quick else 5),
-        ("20 elementwise ops over 4M f32" if not quick else "20 elementwise ops over 1M f32",
-         elementwise_chain, {"big": big}, 5 if not quick else 3),
-        ("10,000-node scalar chain", scalar_chain, {"length": 10_000}, 5 if not quick else 3),
+        ("tutorial graphs", tutorial, {}, (200 if not quick else 50) // shrink),
+        ("MLP 256x1024 + softmax CE" if not quick else "MLP 64x256 + softmax CE",
+         mlp, mlp_inputs("full" if not quick else "small"), 10 if not quick else 5),
+        (f"20 elementwise ops over {elements:,} f32", elementwise_chain, {"big": big}, 5 if not quick else 3),
+        (f"{nodes:,}-node scalar chain", scalar_chain, {"length": nodes}, 5 if not quick else 3),
     ]
     rows = []
     for name, workload, inputs, repeats in workloads:
@@ -101,6 +103,8 @@ def run(quick: bool = False) -> list[dict]:
             "ratio": statistics.median(ours) / statistics.median(theirs),
             "gradwire_spread_s": [min(ours), max(ours)],
             "torch_spread_s": [min(theirs), max(theirs)],
+            "gradwire_samples_s": ours,
+            "torch_samples_s": theirs,
             "repeats": repeats,
         })
     return rows

@@ -53,8 +53,8 @@ def _wait_for_line(process: subprocess.Popen, stream: Any, pattern: str, timeout
 
 
 @contextlib.contextmanager
-def gradwire_server(*flags: str) -> Iterator[str]:
-    """A `python -m gradwire.server` subprocess on a free port; yields its address."""
+def gradwire_server_process(*flags: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A `python -m gradwire.server` subprocess on a free port; yields its address and the process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gradwire.server", "--address", "127.0.0.1:0", "--log-level", "INFO", *flags],
         stderr=subprocess.PIPE, text=True,
@@ -62,10 +62,17 @@ def gradwire_server(*flags: str) -> Iterator[str]:
     try:
         match = _wait_for_line(process, process.stderr, r"listening on ([\d.]+:\d+)")
         threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe drained
-        yield match.group(1)
+        yield match.group(1), process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def gradwire_server(*flags: str) -> Iterator[str]:
+    """A `python -m gradwire.server` subprocess on a free port; yields its address."""
+    with gradwire_server_process(*flags) as (address, _):
+        yield address
 
 
 @contextlib.contextmanager
