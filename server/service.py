@@ -59,10 +59,15 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     # ------------------------------------------------------------ helpers
 
-    def _build(self, request_graph: pb.Graph, scope: graph.Scope, *, session: bool) -> graph.Built:
+    def _build(self, request_graph: pb.Graph, scope: graph.Scope, *, session: bool,
+               roots: Sequence[pb.Root] = ()) -> graph.Built:
+        """Checks then runs a graph (and a one-shot backward from roots) within one request budget."""
         checked = graph.check(request_graph, scope, self.uploads)
         with request_budget(self.config.max_request_bytes, checked.leaf_bytes):
-            return graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
+            built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
+            if roots:
+                gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+        return built
 
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
@@ -81,12 +86,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def Compute(self, request: pb.ComputeRequest, context: grpc.ServicerContext) -> pb.ComputeResponse:
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, session=False)
-        for value_id in request.return_grads:
-            scope.resolve(value_id, "return_grads")
-        if request.roots:
-            with self._budget():
-                gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
+        built = self._build(request.graph, scope, session=False, roots=request.roots)
         grad_ids = list(request.return_grads) or [
             leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
         ]
