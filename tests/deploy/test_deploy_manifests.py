@@ -140,6 +140,24 @@ def test_envoy_hashes_on_the_session_header_over_http2_with_ring_hash() -> None:
     assert any("grpc_health_check" in check for check in cluster["health_checks"])
 
 
+def test_envoy_config_parses_as_envoys_own_bootstrap_message() -> None:
+    """Every field name, enum and typed_config against Envoy's API protos (grpc's xds-protos package):
+    a misspelt or misplaced field fails here instead of at Envoy's start-up."""
+    pytest.importorskip("envoy.config.bootstrap.v3.bootstrap_pb2",
+                        reason="xds-protos is not installed (pip install xds-protos)")
+    from google.protobuf import json_format
+
+    from envoy.config.bootstrap.v3 import bootstrap_pb2
+    # The typed_config types envoy.yaml names; importing them registers them for the Any fields.
+    from envoy.extensions.filters.http.router.v3 import router_pb2  # noqa: F401
+    from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2  # noqa: F401
+    from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401
+
+    bootstrap = json_format.ParseDict(envoy_config(), bootstrap_pb2.Bootstrap())
+    (cluster,) = bootstrap.static_resources.clusters
+    assert cluster.lb_policy == cluster.RING_HASH
+
+
 def test_envoy_resolves_every_pod_through_the_headless_service() -> None:
     (cluster,) = envoy_config()["static_resources"]["clusters"]
     assert cluster["type"] == "STRICT_DNS"
