@@ -9,220 +9,18 @@ Ops without a rule here simply come back unknown: this module is an optimisation
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, shapes
 from .catalogue import OpSpec
-from .codec import is_python_scalar
 from .dtypes import DType
-
-
-@dataclass
-class Meta:
-    """What is known of one value; None means "not known yet"."""
-
-    shape: tuple[int, ...] | None = None
-    dtype: DType | None = None
-    requires_grad: bool | None = None
-    is_leaf: bool | None = None
-    grad_fn: str | None = None  # "" for a leaf; None when the name is not known yet
-
-    @property
-    def complete(self) -> bool:
-        return None not in (self.shape, self.dtype, self.requires_grad, self.is_leaf, self.grad_fn)
-
-
-def leaf_meta(shape: tuple[int, ...], dtype: DType, requires_grad: bool) -> Meta:
-    return Meta(shape, dtype, requires_grad, True, "")
-
-
-class WillFail(Exception):
-    """The op cannot succeed (the server will say why)."""
+from .meta import Meta, WillFail
 
 
 Operand = Any  # a Meta (a tensor's) or a Python scalar
-
-
-# ---------------------------------------------------------------- shapes
-
-def broadcast(shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
-    try:
-        return tuple(int(n) for n in np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise WillFail from None
-
-
-def _dims(dim: Any, rank: int) -> tuple[int, ...]:
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    normal = []
-    for d in dims:
-        if not -max(rank, 1) <= d < max(rank, 1):
-            raise WillFail
-        normal.append(d % max(rank, 1))
-    if len(set(normal)) != len(normal):
-        raise WillFail
-    return tuple(normal)
-
-
-def _reduced(shape: tuple[int, ...], dim: Any, keepdim: bool) -> tuple[int, ...]:
-    if dim is None or (isinstance(dim, (tuple, list)) and not dim):
-        return tuple(1 for _ in shape) if keepdim else ()
-    axes = _dims(dim, len(shape))
-    if not shape:
-        return ()
-    if keepdim:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
-
-
-def _shape_rule_broadcast(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    return broadcast([t.shape for t in tensors])  # type: ignore[misc]
-
-
-def _shape_rule_same(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    return tensors[0].shape  # type: ignore[return-value]
-
-
-def _shape_rule_reduce(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    return _reduced(tensors[0].shape, attrs.get("dim"), bool(attrs.get("keepdim", False)))  # type: ignore[arg-type]
-
-
-def _shape_rule_full_reduce(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    if 0 in tensors[0].shape:  # type: ignore[operator]
-        raise WillFail  # max() of an empty tensor
-    return ()
-
-
-def _shape_rule_softmax(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    _dims(attrs["dim"], len(tensors[0].shape))  # type: ignore[arg-type]
-    return tensors[0].shape  # type: ignore[return-value]
-
-
-def _shape_rule_matmul(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    a, b = (t.shape for t in tensors)
-    assert a is not None and b is not None
-    if not a or not b:
-        raise WillFail
-    a2 = (1,) + a if len(a) == 1 else a
-    b2 = b + (1,) if len(b) == 1 else b
-    if a2[-1] != b2[-2]:
-        raise WillFail
-    batch = broadcast([a2[:-2], b2[:-2]])
-    out = batch + (a2[-2], b2[-1])
-    if len(a) == 1:
-        out = out[:-2] + out[-1:]
-    if len(b) == 1:
-        out = out[:-1]
-    return out
-
-
-def _shape_rule_view(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    shape = tensors[0].shape
-    assert shape is not None
-    wanted = attrs.get("shape")
-    if wanted is None:
-        raise LookupError
-    wanted = (wanted,) if isinstance(wanted, int) else tuple(wanted)
-    total = math.prod(shape)
-    if wanted.count(-1) > 1 or any(n < -1 for n in wanted):
-        raise WillFail
-    if -1 in wanted:
-        known = math.prod(n for n in wanted if n != -1)
-        if known == 0 or total % known:
-            raise WillFail
-        wanted = tuple(total // known if n == -1 else n for n in wanted)
-    if math.prod(wanted) != total:
-        raise WillFail
-    return wanted
-
-
-def _shape_rule_transpose(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    shape = list(tensors[0].shape)  # type: ignore[arg-type]
-    if not shape:
-        return ()
-    i, j = _dims((attrs["dim0"], attrs["dim1"]), len(shape)) if attrs["dim0"] != attrs["dim1"] else (0, 0)
-    shape[i], shape[j] = shape[j], shape[i]
-    return tuple(shape)
-
-
-def _shape_rule_permute(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    shape = tensors[0].shape
-    assert shape is not None
-    order = _dims(attrs["dims"], len(shape))
-    if len(order) != len(shape):
-        raise WillFail
-    return tuple(shape[i] for i in order)
-
-
-def _shape_rule_unsqueeze(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    shape = list(tensors[0].shape)  # type: ignore[arg-type]
-    dim = attrs["dim"]
-    if not -len(shape) - 1 <= dim <= len(shape):
-        raise WillFail
-    shape.insert(dim % (len(shape) + 1), 1)
-    return tuple(shape)
-
-
-def _shape_rule_squeeze(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    shape = tensors[0].shape
-    assert shape is not None
-    dim = attrs.get("dim")
-    if dim is None:
-        return tuple(n for n in shape if n != 1)
-    axes = _dims(dim, len(shape))
-    return tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-
-
-def _stack_like(tensors: list[Meta], attrs: dict, *, new_axis: bool) -> tuple[int, ...]:
-    shapes = [t.shape for t in tensors]
-    if not shapes:
-        raise WillFail
-    first = shapes[0]
-    assert first is not None
-    rank = len(first) + (1 if new_axis else 0)
-    if rank == 0:
-        raise WillFail
-    dim = _dims(attrs.get("dim", 0) or 0, rank)[0]
-    if new_axis:
-        if any(s != first for s in shapes):
-            raise WillFail
-        return first[:dim] + (len(shapes),) + first[dim:]
-    if any(len(s) != len(first) or s[:dim] + s[dim + 1:] != first[:dim] + first[dim + 1:] for s in shapes):  # type: ignore[arg-type]
-        raise WillFail
-    return first[:dim] + (sum(s[dim] for s in shapes),) + first[dim + 1:]  # type: ignore[index]
-
-
-def _shape_rule_expand(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    shape = tensors[0].shape
-    assert shape is not None
-    sizes = list(attrs["shape"])
-    lead = len(sizes) - len(shape)
-    if lead < 0 or any(n == -1 for n in sizes[:lead]):
-        raise WillFail
-    for i, n in enumerate(shape):
-        if sizes[lead + i] == -1:
-            sizes[lead + i] = n
-        elif n != 1 and sizes[lead + i] != n:
-            raise WillFail
-    return tuple(sizes)
-
-
-def _shape_rule_getitem(tensors: list[Meta], attrs: dict) -> tuple[int, ...]:
-    """numpy's indexing rules are torch's for these items: index a zero-strided stand-in array."""
-    index = attrs["index"]
-    items = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(item, Meta) or hasattr(item, "_value") for item in items):
-        raise LookupError  # a tensor of the graph: its values decide the shape
-    stand_in = np.broadcast_to(np.zeros((), np.int8), tensors[0].shape)  # type: ignore[arg-type]
-    items = tuple(np.asarray(item) if isinstance(item, list) else item for item in items)
-    try:
-        return tuple(stand_in[items].shape)
-    except (IndexError, ValueError, TypeError):
-        raise WillFail from None
 
 
 def getitem_grad_fn(index: Any) -> str:
@@ -306,39 +104,39 @@ def _dtype_matmul(operands: Sequence[Operand], attrs: dict) -> DType:
 
 # ---------------------------------------------------------------- the table
 
-ShapeRule = Callable[[list[Meta], dict], tuple[int, ...]]
+ShapeRule = Callable[[list[shapes.Shape], dict], shapes.Shape]
 DTypeRule = Callable[[Sequence[Operand], dict], DType]
 
 _ELEMENTWISE_UNARY_FLOAT = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid")
 _ELEMENTWISE_UNARY_SAME = ("neg", "abs", "sign", "relu", "clone", "detach")
 
 RULES: dict[str, tuple[ShapeRule, DTypeRule]] = {
-    **{name: (_shape_rule_broadcast, _dtype_promote) for name in ("add", "sub", "mul", "pow", "maximum", "minimum")},
-    "div": (_shape_rule_broadcast, _dtype_promote_to_float),
-    **{name: (_shape_rule_broadcast, _dtype_compare) for name in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and")},
-    "where": (_shape_rule_broadcast, _dtype_where),
-    **{name: (_shape_rule_same, _dtype_unary_float) for name in _ELEMENTWISE_UNARY_FLOAT},
-    **{name: (_shape_rule_same, _dtype_same) for name in _ELEMENTWISE_UNARY_SAME},
-    "clamp": (_shape_rule_same, _dtype_promote),
-    "to": (_shape_rule_same, _dtype_cast),
-    "sum": (_shape_rule_reduce, _dtype_sum_like),
-    "prod": (_shape_rule_reduce, _dtype_sum_like),
-    "mean": (_shape_rule_reduce, _dtype_floating_only),
-    "var": (_shape_rule_reduce, _dtype_floating_only),
-    "softmax": (_shape_rule_softmax, _dtype_floating_only),
-    "log_softmax": (_shape_rule_softmax, _dtype_floating_only),
-    "max": (_shape_rule_full_reduce, _dtype_same),
-    "min": (_shape_rule_full_reduce, _dtype_same),
-    "matmul": (_shape_rule_matmul, _dtype_matmul),
-    "reshape": (_shape_rule_view, _dtype_same),
-    "expand": (_shape_rule_expand, _dtype_same),
-    "getitem": (_shape_rule_getitem, _dtype_same),
-    "transpose": (_shape_rule_transpose, _dtype_same),
-    "permute": (_shape_rule_permute, _dtype_same),
-    "unsqueeze": (_shape_rule_unsqueeze, _dtype_same),
-    "squeeze": (_shape_rule_squeeze, _dtype_same),
-    "cat": (lambda tensors, attrs: _stack_like(tensors, attrs, new_axis=False), _dtype_tensors),
-    "stack": (lambda tensors, attrs: _stack_like(tensors, attrs, new_axis=True), _dtype_tensors),
+    **{name: (shapes.broadcast_rule, _dtype_promote) for name in ("add", "sub", "mul", "pow", "maximum", "minimum")},
+    "div": (shapes.broadcast_rule, _dtype_promote_to_float),
+    **{name: (shapes.broadcast_rule, _dtype_compare) for name in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and")},
+    "where": (shapes.broadcast_rule, _dtype_where),
+    **{name: (shapes.same, _dtype_unary_float) for name in _ELEMENTWISE_UNARY_FLOAT},
+    **{name: (shapes.same, _dtype_same) for name in _ELEMENTWISE_UNARY_SAME},
+    "clamp": (shapes.same, _dtype_promote),
+    "to": (shapes.same, _dtype_cast),
+    "sum": (shapes.reduce, _dtype_sum_like),
+    "prod": (shapes.reduce, _dtype_sum_like),
+    "mean": (shapes.reduce, _dtype_floating_only),
+    "var": (shapes.reduce, _dtype_floating_only),
+    "softmax": (shapes.softmax, _dtype_floating_only),
+    "log_softmax": (shapes.softmax, _dtype_floating_only),
+    "max": (shapes.full_reduce, _dtype_same),
+    "min": (shapes.full_reduce, _dtype_same),
+    "matmul": (shapes.matmul, _dtype_matmul),
+    "reshape": (shapes.view, _dtype_same),
+    "expand": (shapes.expand, _dtype_same),
+    "getitem": (shapes.getitem, _dtype_same),
+    "transpose": (shapes.transpose, _dtype_same),
+    "permute": (shapes.permute, _dtype_same),
+    "unsqueeze": (shapes.unsqueeze, _dtype_same),
+    "squeeze": (shapes.squeeze, _dtype_same),
+    "cat": (lambda shape_list, attrs: shapes.stack_like(shape_list, attrs, new_axis=False), _dtype_tensors),
+    "stack": (lambda shape_list, attrs: shapes.stack_like(shape_list, attrs, new_axis=True), _dtype_tensors),
 }
 
 
@@ -373,7 +171,7 @@ def infer(op: OpSpec, operands: Sequence[Operand], attrs: dict, grad_enabled: bo
         return unknown
     shape_rule, dtype_rule = rule
     try:
-        shape = shape_rule(tensors, attrs)
+        shape = shape_rule([m.shape for m in tensors], attrs)  # type: ignore[misc]
         dtype = dtype_rule(operands, attrs)
     except (LookupError, TypeError):
         return unknown  # an attribute spelled differently than this table expects
@@ -411,13 +209,3 @@ def infer_inplace(op: OpSpec, target: Meta, operands: Sequence[Operand], attrs: 
     if grad_enabled and target.requires_grad:
         return replace(target, grad_fn=None)  # e.g. ZeroBackward0: the next flush tells
     return target
-
-
-def operand_meta(value: Any, meta_of: Callable[[Any], Meta | None]) -> Operand:
-    """A tensor operand's Meta, or the Python scalar itself."""
-    meta = meta_of(value)
-    if meta is not None:
-        return meta
-    if is_python_scalar(value):
-        return value
-    raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")

@@ -19,7 +19,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, dtypes, inference
 from .catalogue import Catalogue, OpSpec
-from .inference import Meta, WillFail
+from .meta import Meta, WillFail
 from .session import Session, Value
 from .transport import Transport
 

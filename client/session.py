@@ -23,7 +23,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, dtypes
 from .errors import TORCH_ERROR_TYPES, SessionLostError, node_id_of
-from .inference import Meta
+from .meta import Meta
 from .transport import Transport
 
 # Without a caller-given message limit, requests stay under gRPC's default 4 MiB (the server's own
