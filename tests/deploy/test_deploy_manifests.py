@@ -16,6 +16,8 @@ from gradwire.server.config import ServerConfig, build_parser, load_config
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install pyyaml)")
 
 K8S = DEPLOY / "k8s"
+# Native grpc: probes are GA from 1.27.
+OLDEST_KUBERNETES = "1.27.0"
 _QUANTITY_SUFFIXES = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9,
                       "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
 
@@ -68,6 +70,17 @@ def test_every_object_has_api_version_kind_and_name() -> None:
     assert {obj["kind"] for obj in objects} >= {"Deployment", "Service"}
     for obj in objects:
         assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("kubernetes_version", [OLDEST_KUBERNETES, "latest"])
+def test_every_object_is_valid_for_kubernetes(kubernetes_version: str) -> None:
+    """Strict schema validation (unknown fields rejected) with the schemas kubernetes-validate ships,
+    for the oldest version with native gRPC probes and for the newest it knows."""
+    validator = pytest.importorskip("kubernetes_validate",
+                                    reason="kubernetes-validate is not installed (pip install kubernetes-validate)")
+    version = validator.latest_version() if kubernetes_version == "latest" else kubernetes_version
+    for obj in all_objects():
+        validator.validate(obj, version, strict=True)
 
 
 def test_every_environment_variable_is_one_the_server_reads_with_a_valid_value() -> None:
