@@ -33,6 +33,8 @@ def _item(item: Any) -> Any:
         return int(item)
     if hasattr(item, "_data"):  # a Tensor
         item = item._data
+        if item.ndim == 0 and item.dtype.kind in "iu":
+            return int(item)  # torch indexes with a 0-dim integer tensor as with an int (a select)
     elif isinstance(item, (str, bytes, dict, set)) or not isinstance(item, (list, tuple, np.ndarray, float, np.floating)):
         raise DTypeError(
             f"invalid index of type {type(item).__name__}: only integers, slices (`:`), ellipsis (`...`), None "

@@ -137,3 +137,43 @@ def assert_close(actual: np.ndarray | None, expected: np.ndarray | None, what: s
         return
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what, equal_nan=True)
+
+
+# By the dtype of the values compared: float16 results only agree to a few digits; others exactly.
+TOLERANCE = {"float16": dict(rtol=1e-3, atol=1e-3), "float32": dict(rtol=2e-5, atol=2e-5),
+             "float64": dict(rtol=1e-10, atol=1e-12)}
+EXACT = dict(rtol=0, atol=0)
+
+
+def tolerance_for(tensor: Any) -> dict:
+    return TOLERANCE.get(dtype_name(tensor), EXACT)
+
+
+def compare_with_torch(program: Callable, inputs: Sequence[Any], float_dtype: Any, rng: np.random.Generator,
+                       torch_program: Callable | None = None, compare_grad_fn: bool = True) -> None:
+    """Run `program` in both engines: outputs (shape, dtype, requires_grad, grad_fn name, values) and the
+    gradients of sum(output * random seed) w.r.t. every floating input must agree."""
+    programs = {"gradwire": program, "torch": torch_program or program}
+    seeds = seeds_for(as_outputs(programs["torch"](torch, *make_tensors(torch, inputs, float_dtype))), rng)
+    results = {}
+    for name, module in ENGINES.items():
+        if any(s is not None for s in seeds):
+            results[name] = vjp(module, programs[name], inputs, seeds, float_dtype)
+        else:
+            outputs = as_outputs(programs[name](module, *make_tensors(module, inputs, float_dtype)))
+            results[name] = ([], outputs, [])
+    (gw_wrt, gw_out, gw_grads), (_, t_out, t_grads) = results["gradwire"], results["torch"]
+    assert len(gw_out) == len(t_out), "number of outputs"
+    for i, (ours, theirs) in enumerate(zip(gw_out, t_out)):
+        assert tuple(ours.shape) == tuple(theirs.shape), f"output {i} shape"
+        assert dtype_name(ours) == dtype_name(theirs), f"output {i} dtype"
+        assert ours.requires_grad == theirs.requires_grad, f"output {i} requires_grad"
+        if compare_grad_fn:
+            assert grad_fn_name(ours) == grad_fn_name(theirs), f"output {i} grad_fn"
+        assert_close(to_numpy(ours).astype(np.float64), to_numpy(theirs).astype(np.float64),
+                     f"output {i} values", **tolerance_for(theirs))
+    for i, (ours, theirs, leaf) in enumerate(zip(gw_grads, t_grads, gw_wrt)):
+        if ours is not None:
+            assert dtype_name(ours) == dtype_name(leaf), f"grad {i} dtype must be the input's"
+            assert ours.grad_fn is None, f"grad {i} must not be recorded without create_graph"
+        assert_close(to_numpy(ours), to_numpy(theirs), f"grad {i}", **tolerance_for(leaf))

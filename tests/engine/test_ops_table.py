@@ -13,20 +13,9 @@ import gradwire.engine as gw
 from gradwire.engine.autograd import iter_graph
 from gradwire.engine.registry import OPS
 from ops_harness import (
-    as_outputs, assert_close, dtype_name, grad_fn_name, make_tensors, numeric_vjp, second_order, seeds_for,
-    to_numpy, vjp,
+    as_outputs, assert_close, compare_with_torch, make_tensors, numeric_vjp, second_order, seeds_for, to_numpy, vjp,
 )
 from ops_table import ROWS, Row
-
-# By the dtype of the values compared: float16 results only agree to a few digits.
-TOLERANCE = {"float16": dict(rtol=1e-3, atol=1e-3), "float32": dict(rtol=2e-5, atol=2e-5),
-             "float64": dict(rtol=1e-10, atol=1e-12)}
-EXACT = dict(rtol=0, atol=0)
-
-
-def tolerance_for(tensor) -> dict:
-    return TOLERANCE.get(dtype_name(tensor), EXACT)
-
 
 def rng_for(row: Row) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(row.id.encode()))
@@ -77,31 +66,8 @@ def test_row_exercises_its_op(row):
 @pytest.mark.parametrize("float_dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
 def test_forward_and_gradients_match_torch(row, float_dtype):
-    inputs = row_inputs(row)
-    seeds = seeds_for(run_forward(row, torch, float_dtype), rng_for(row))
-    results = {}
-    for name, module in (("gradwire", gw), ("torch", torch)):
-        if any(s is not None for s in seeds):
-            wrt, outputs, grads = vjp(module, row.program_for(module), inputs, seeds, float_dtype)
-        else:
-            wrt, grads = [], []
-            outputs = run_forward(row, module, float_dtype)
-        results[name] = (wrt, outputs, grads)
-    (gw_wrt, gw_out, gw_grads), (t_wrt, t_out, t_grads) = results["gradwire"], results["torch"]
-    assert len(gw_out) == len(t_out)
-    for i, (ours, theirs) in enumerate(zip(gw_out, t_out)):
-        assert tuple(ours.shape) == tuple(theirs.shape), f"output {i} shape"
-        assert dtype_name(ours) == dtype_name(theirs), f"output {i} dtype"
-        assert ours.requires_grad == theirs.requires_grad, f"output {i} requires_grad"
-        if row.compare_grad_fn:
-            assert grad_fn_name(ours) == grad_fn_name(theirs), f"output {i} grad_fn"
-        assert_close(to_numpy(ours).astype(np.float64), to_numpy(theirs).astype(np.float64),
-                     f"output {i} values", **tolerance_for(theirs))
-    for i, (ours, theirs, leaf) in enumerate(zip(gw_grads, t_grads, gw_wrt)):
-        if ours is not None:
-            assert dtype_name(ours) == dtype_name(leaf), f"grad {i} dtype must be the input's"
-            assert ours.grad_fn is None, f"grad {i} must not be recorded without create_graph"
-        assert_close(to_numpy(ours), to_numpy(theirs), f"grad {i}", **tolerance_for(leaf))
+    compare_with_torch(row.program, row_inputs(row), float_dtype, rng_for(row), torch_program=row.torch_program,
+                       compare_grad_fn=row.compare_grad_fn)
 
 
 @pytest.mark.parametrize("row", [r for r in DIFFERENTIABLE_ROWS if r.finite_differences], ids=lambda r: r.id)
