@@ -210,10 +210,13 @@ def _big_leaf(megabytes: int) -> np.ndarray:
 
 
 def _single_message(stub: pb_grpc.GradwireServiceStub, x: np.ndarray) -> np.ndarray:
-    response = stub.Compute(pb.ComputeRequest(
-        graph=pb.Graph(leaves=[pb.Leaf(id="x", value=_tensor(x), requires_grad=True)],
-                       nodes=[_node("s", "sum", "x")]),
-        roots=[pb.Root(id="s")], return_grads=["x"]))
+    # Filled in place: protobuf copies a submessage handed to a constructor, once per level of nesting.
+    request = pb.ComputeRequest(roots=[pb.Root(id="s")], return_grads=["x"])
+    request.graph.nodes.append(_node("s", "sum", "x"))
+    leaf = request.graph.leaves.add(id="x", requires_grad=True)
+    leaf.value.dtype, leaf.value.shape[:] = pb.DTYPE_FLOAT32, x.shape
+    leaf.value.data = x.tobytes()
+    response = stub.Compute(request)
     return np.frombuffer(response.grads[0].tensor.data, np.float32)
 
 

@@ -1,7 +1,9 @@
 """Tensors on the wire: proto Tensor <-> numpy array, raw little-endian row-major bytes.
 
 Decoding checks the dtype, the shape and len(data) == prod(shape) * itemsize before touching the data,
-then views the bytes with numpy.frombuffer: no copy, and the array is read-only.
+then views the bytes with numpy.frombuffer: no copy beyond the one protobuf makes when a bytes field is
+read, and the array is read-only. Encoding fills a message in place: protobuf copies a submessage
+passed to a constructor, which for a large tensor is a copy per level of nesting.
 """
 
 from __future__ import annotations
@@ -64,12 +66,13 @@ def expected_nbytes(header: pb.Tensor, what: str) -> int:
 def decode(message: pb.Tensor, what: str) -> np.ndarray:
     """The array a Tensor message holds, sharing its bytes (read-only). `what` names it in errors."""
     nbytes = expected_nbytes(message, what)
-    if len(message.data) != nbytes:
+    data = message.data  # protobuf (upb) makes a new bytes object on every read: read it once
+    if len(data) != nbytes:
         raise invalid(
-            f"{what}: data has {len(message.data)} bytes but shape {list(message.shape)} of "
+            f"{what}: data has {len(data)} bytes but shape {list(message.shape)} of "
             f"{dtype_name(message.dtype, what)} needs {nbytes}"
         )
-    return from_bytes(message.data, message.dtype, tuple(message.shape), what)
+    return from_bytes(data, message.dtype, tuple(message.shape), what)
 
 
 def from_bytes(data: "bytes | bytearray | memoryview | np.ndarray", dtype_enum: int, shape: tuple[int, ...],
@@ -86,13 +89,20 @@ def from_bytes(data: "bytes | bytearray | memoryview | np.ndarray", dtype_enum: 
 
 def encode(array: np.ndarray, *, with_data: bool = True) -> pb.Tensor:
     """The Tensor message of an array (C order, little-endian); only dtype and shape if not with_data."""
+    message = pb.Tensor()
+    encode_into(message, array, with_data=with_data)
+    return message
+
+
+def encode_into(message: pb.Tensor, array: np.ndarray, *, with_data: bool = True) -> None:
+    """Fills a Tensor message (e.g. one inside a response) from an array."""
     dtype_enum = DTYPE_ENUMS.get(array.dtype.name)
     if dtype_enum is None:
         raise TypeError(f"no wire dtype for numpy {array.dtype}")
-    message = pb.Tensor(dtype=dtype_enum, shape=array.shape)
+    message.dtype = dtype_enum
+    message.shape[:] = array.shape
     if with_data:
         message.data = to_bytes(array)
-    return message
 
 
 def to_bytes(array: np.ndarray) -> bytes:

@@ -42,24 +42,27 @@ def infos(items: Iterable[tuple[str, Any]]) -> list[pb.ValueInfo]:
 
 
 class TensorPacker:
-    """Encodes tensors into NamedTensors while the response stays under the message cap."""
+    """Adds NamedTensors to a response's repeated field while the response stays under the message cap."""
 
     def __init__(self, max_message_bytes: int, *, can_defer: bool) -> None:
         self.bytes_left = max(0, max_message_bytes - ENVELOPE_BYTES)
         self.limit = max_message_bytes
         self.can_defer = can_defer
 
-    def pack(self, value_id: str, tensor: Any) -> pb.NamedTensor:
+    def pack(self, into: Any, value_id: str, tensor: Any) -> None:
+        """Appends `tensor` (None allowed) as a NamedTensor to the repeated field `into`."""
         if tensor is None:
-            return pb.NamedTensor(id=value_id, is_none=True)
+            into.add(id=value_id, is_none=True)
+            return
         array = tensor.detach().numpy()
-        if array.nbytes <= self.bytes_left:
-            self.bytes_left -= array.nbytes
-            return pb.NamedTensor(id=value_id, tensor=codec.encode(array))
-        if not self.can_defer:
+        fits = array.nbytes <= self.bytes_left
+        if not fits and not self.can_defer:
             raise exhausted(
                 f"returning {value_id!r} ({format_bytes(array.nbytes)}) would pass the message limit of "
                 f"{format_bytes(self.limit)}; use a session and DownloadTensor for large results",
                 node_id=value_id,
             )
-        return pb.NamedTensor(id=value_id, tensor=codec.encode(array, with_data=False), deferred=True)
+        item = into.add(id=value_id, deferred=not fits)
+        codec.encode_into(item.tensor, array, with_data=fits)
+        if fits:
+            self.bytes_left -= array.nbytes

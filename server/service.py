@@ -72,11 +72,15 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
 
-    def _values(self, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> list[pb.NamedTensor]:
-        return [packer.pack(value_id, scope.resolve(value_id, "return_values")) for value_id in ids]
+    @staticmethod
+    def _values(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
+        for value_id in ids:
+            packer.pack(into, value_id, scope.resolve(value_id, "return_values"))
 
-    def _grads(self, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> list[pb.NamedTensor]:
-        return [packer.pack(value_id, scope.resolve(value_id, "return_grads").grad) for value_id in ids]
+    @staticmethod
+    def _grads(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
+        for value_id in ids:
+            packer.pack(into, value_id, scope.resolve(value_id, "return_grads").grad)
 
     def _budget(self):
         return request_budget(self.config.max_request_bytes, 0)
@@ -91,11 +95,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
         ]
         packer = self._packer(can_defer=False)
-        response = pb.ComputeResponse(
-            values=self._values(request.return_values, scope, packer),
-            grads=self._grads(grad_ids, scope, packer),
-            info=responses.infos(scope.new.items()),
-        )
+        response = pb.ComputeResponse(info=responses.infos(scope.new.items()))
+        self._values(response.values, request.return_values, scope, packer)
+        self._grads(response.grads, grad_ids, scope, packer)
         self.uploads.consume(built.upload_ids)
         return response
 
@@ -107,25 +109,28 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self.sessions.check_new(session_id)
         scope = graph.Scope({})
         built = self._build(request.graph, scope, session=True)
-        values = self._values(request.return_values, scope, self._packer())
+        response = pb.CreateSessionResponse(info=responses.infos(scope.new.items()))
+        self._values(response.values, request.return_values, scope, self._packer())
         session = self.sessions.add(session_id, scope.new, request.ttl_seconds)
         self.uploads.consume(built.upload_ids)
         context.send_initial_metadata(((SESSION_ID_METADATA, session.session_id),))
         log.debug("session %s created with %d values", session.session_id, len(scope.new))
-        return pb.CreateSessionResponse(session_id=session.session_id, info=responses.infos(scope.new.items()),
-                                        values=values)
+        response.session_id = session.session_id
+        return response
 
     @rpc_errors
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
             built = self._build(request.graph, scope, session=True)
-            values = self._values(request.return_values, scope, self._packer())
+            response = pb.ExtendResponse()
+            self._values(response.values, request.return_values, scope, self._packer())
             self.sessions.resize(session, [*session.values.values(), *scope.new.values()], refuse_over_cap=True)
             session.values.update(scope.new)
             self.uploads.consume(built.upload_ids)
             changed = [(value_id, scope.value(value_id)) for value_id in built.new_ids + built.changed_ids]
-            return pb.ExtendResponse(info=responses.infos(changed), values=values)
+            response.info.extend(responses.infos(changed))
+            return response
 
     @rpc_errors
     def Backward(self, request: pb.BackwardRequest, context: grpc.ServicerContext) -> pb.BackwardResponse:
@@ -139,7 +144,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             grad_ids = list(request.return_grads) or gradients.leaves_with_grad(scope, request.inputs)
-            return pb.BackwardResponse(grads=self._grads(grad_ids, scope, self._packer()))
+            response = pb.BackwardResponse()
+            self._grads(response.grads, grad_ids, scope, self._packer())
+            return response
 
     @rpc_errors
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
@@ -147,21 +154,26 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             scope = graph.Scope(session.values)
             with self._budget():
                 results = gradients.grad(scope, request)
+            response = pb.GradResponse()
             packer = self._packer()
-            grads = [packer.pack(value_id, result) for value_id, result in zip(request.inputs, results)]
+            for value_id, result in zip(request.inputs, results):
+                packer.pack(response.grads, value_id, result)
             joined = {value_id: result for value_id, result in zip(request.result_ids, results) if result is not None}
             if joined:
                 session.values.update(joined)
                 self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
-            return pb.GradResponse(grads=grads, info=responses.infos(joined.items()))
+                response.info.extend(responses.infos(joined.items()))
+            return response
 
     @rpc_errors
     def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
             packer = self._packer()
-            return pb.ReadResponse(values=self._values(request.values, scope, packer),
-                                   grads=self._grads(request.grads, scope, packer))
+            response = pb.ReadResponse()
+            self._values(response.values, request.values, scope, packer)
+            self._grads(response.grads, request.grads, scope, packer)
+            return response
 
     @rpc_errors
     def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:

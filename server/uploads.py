@@ -74,10 +74,11 @@ class UploadStore:
         for part in parts:
             if part.WhichOneof("part") != "chunk":
                 raise invalid("an upload has one header, first; every later message is a chunk")
-            end = received + len(part.chunk)
+            chunk = part.chunk  # each read of a bytes field is a copy: read it once
+            end = received + len(chunk)
             if end > len(buffer):
                 raise invalid(f"upload overflows its header's size of {len(buffer)} bytes")
-            buffer[received:end] = np.frombuffer(part.chunk, dtype=np.uint8)
+            buffer[received:end] = np.frombuffer(chunk, dtype=np.uint8)
             received = end
         if received != len(buffer):
             raise invalid(f"upload ended after {received} of {len(buffer)} bytes")
