@@ -64,9 +64,11 @@ def image(engine: Any) -> Any:
 
 def start_container(engine: Any, image: Any) -> tuple[Any, str]:
     """A running container of the image with its gRPC port published on loopback, and that target."""
+    # Locked down as deploy/k8s/deployment.yaml runs it: read-only root, no capabilities, no setuid.
     container = engine.containers.run(
         image.id, detach=True, environment={"GRADWIRE_GRACE_SECONDS": str(GRACE_SECONDS)},
-        ports={CONTAINER_PORT: ("127.0.0.1", None)})
+        ports={CONTAINER_PORT: ("127.0.0.1", None)},
+        read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"])
     container.reload()
     host_port = container.ports[CONTAINER_PORT][0]["HostPort"]
     target = f"127.0.0.1:{host_port}"
