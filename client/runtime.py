@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
+# Roots of a backward this small come back with the flush before it (losses are printed afterwards).
+SMALL_VALUE_ELEMENTS = 1024
+
+
 class Runtime:
     """One connection's state: transport, catalogue, current session, grad mode, random generator."""
 
@@ -216,7 +220,9 @@ class Runtime:
                 # The wire cannot tell an empty list from no list, so this check is the SDK's.
                 raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
             request.inputs.extend(self.graph_value(t, session).id for t in _as_list(inputs))
-        response = session.call("Backward", request)
+        small_roots = [t._value for t in tensors if t._value is not None and t._value.meta.shape is not None
+                       and int(np.prod(t._value.meta.shape)) <= SMALL_VALUE_ELEMENTS]
+        response = session.call("Backward", request, piggyback=small_roots)
         session.store_grads(response.grads)
 
     def grad(self, outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
@@ -285,7 +291,9 @@ class Runtime:
             request.zero.append(value.id)
         if clear:
             request.clear.append(value.id)
-        session.call("UpdateGrads", request)
+        # Pending work is independent of .grad (a grad used in an op was captured as a leaf), so it
+        # stays pending unless the server has not seen this value yet.
+        session.call("UpdateGrads", request, flush=not value.sent)
         state = value.grad
         state.version += 1
         if clear:

@@ -252,10 +252,16 @@ class Session:
         self.pending_leaves.clear()
         self.pending_nodes.clear()
 
-    def call(self, method: str, request: Any) -> Any:
-        """A session call (Backward, Grad, Read, UpdateGrads) after sending what is pending."""
+    def call(self, method: str, request: Any, *, piggyback: Iterable[Value] = (), flush: bool = True) -> Any:
+        """A session call (Backward, Grad, Read, UpdateGrads), after sending what is pending unless
+        `flush` is False (for calls that only touch values the server already has).
+
+        The values in `piggyback` come back with that flush, if there is one (a loss printed after
+        its backward then costs nothing); they never cost a call of their own.
+        """
         with self.lock:
-            self.flush()
+            if flush:
+                self.flush(piggyback if self.has_pending else ())
             try:
                 return self.transport.call(method, request, session_id=self.id)
             except SessionLostError as error:
@@ -306,7 +312,7 @@ class Session:
         """Brings value.grad up to date (one Read, or a download when it is large)."""
         state = value.grad
         if not state.known:
-            response = self.call("Read", pb.ReadRequest(session_id=self.id, grads=[value.id]))
+            response = self.call("Read", pb.ReadRequest(session_id=self.id, grads=[value.id]), flush=False)
             self.store_grads(response.grads)
             state.known = True
         if state.deferred:

@@ -36,10 +36,41 @@ def test_tutorial_round_trips(client):
     recorded, text = rpcs_during(client, lambda: (out.backward(), str(a.grad))[1])
     assert recorded == {"Backward": 1}
     assert text == "tensor([30., 36.])"
-    # A value nobody asked for yet is one Read, then cached.
+    # The loss came back with the flush before the first backward.
     recorded, value = rpcs_during(client, lambda: (out.item(), out.item())[0])
-    assert recorded == {"Read": 1}
+    assert recorded == {}
     assert value == pytest.approx(((2 + 3) ** 2 * 3 + (3 + 3) ** 2 * 3) / 2)
+    # A value nobody asked for yet is one Read, then cached.
+    b = a * 2
+    b.tolist()
+    recorded, values = rpcs_during(client, lambda: (b.tolist(), (a + 3).tolist()))
+    assert recorded == {"Extend": 1}  # (a + 3) was pending: its value rode on the flush
+    assert values == ([4.0, 6.0], [5.0, 6.0])
+
+
+def test_a_training_step_costs_three_calls(client):
+    """loss.backward(), print(loss), an update under no_grad and zero_grad: Extend, Backward, UpdateGrads."""
+    x = client.tensor([[1., 2.], [3., 4.]])
+    y = client.tensor([1., 2.])
+    w = client.tensor([0.1, -0.2], requires_grad=True)
+    client.ops()
+
+    def step():
+        nonlocal w
+        loss = ((x @ w - y) ** 2).mean()
+        loss.backward()
+        loss_value = loss.item()
+        with client.no_grad():
+            w -= 0.01 * w.grad
+        w.grad.zero_()
+        return loss_value
+
+    first_loss = step()
+    parameter = w
+    recorded, second_loss = rpcs_during(client, step)
+    assert recorded == {"Extend": 1, "Backward": 1, "UpdateGrads": 1}
+    assert w is parameter and w.is_leaf and w.requires_grad  # updated in place, as in torch
+    assert second_loss < first_loss
 
 
 def tutorial_graph(client):

@@ -71,9 +71,11 @@ def test_tls_metadata_and_session_id_reach_the_server_on_every_call(recorded_tls
                 metadata=token, timeout=30) as torch:
         a = torch.tensor([2., 3.], requires_grad=True)
         out = ((a + 3) * (a + 3) * 3).mean()
+        doubled = a * 2
         out.backward(retain_graph=True)
         assert a.grad.tolist() == [15.0, 18.0]
-        assert out.item() == pytest.approx(91.5)
+        assert out.item() == pytest.approx(91.5)  # came back with the graph
+        assert doubled.tolist() == [4.0, 6.0]
         a.grad = None
         session_id = torch.session_id
     methods = [method for method, _ in recorder.calls]
