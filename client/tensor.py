@@ -266,9 +266,10 @@ class Tensor:
         return operators.extreme(self._runtime, "min", "minimum", self, dim, keepdim)
 
     def t(self) -> Tensor:
-        if self.ndim < 2:
-            return self
-        return self._call_op("transpose", dim0=0, dim1=1)
+        op = self._runtime.catalogue.methods.get("t")
+        if op is not None:
+            return self._runtime.apply(op, [self], {})
+        return self if self.ndim < 2 else self._call_op("transpose", dim0=0, dim1=1)
 
     @property
     def T(self) -> Tensor:
