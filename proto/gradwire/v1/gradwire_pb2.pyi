@@ -662,21 +662,30 @@ class ExtendRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     GRAPH_FIELD_NUMBER: _builtins.int
     RETURN_VALUES_FIELD_NUMBER: _builtins.int
+    RELEASE_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     @_builtins.property
     def graph(self) -> Global___Graph: ...
     @_builtins.property
     def return_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def release(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids the caller no longer uses (its tensors were garbage-collected). After building `graph`, the
+        server forgets these names; a tensor still needed by the graph (saved for backward) or by another
+        name lives on. Unknown ids are ignored. Keeps a long session, such as a training loop, bounded.
+        """
+
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         graph: Global___Graph | None = ...,
         return_values: _abc.Iterable[_builtins.str] | None = ...,
+        release: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "return_values", b"return_values", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "release", b"release", "return_values", b"return_values", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
