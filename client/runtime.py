@@ -252,6 +252,7 @@ class Runtime:
                 results.append(self.leaf(np.array(array)))
                 continue
             value = Value(session, result_id, Meta())
+            value.names.append(session.name(result_id))
             value.sent = True
             value.cache = array
             session.values[result_id] = value

@@ -34,8 +34,8 @@ DEFAULT_REQUEST_BUDGET = 3 << 20
 class Value:
     """One value of a session: its id, what is known of it, and any local copy of its data."""
 
-    __slots__ = ("id", "session", "meta", "leaf_array", "leaf_requires_grad", "sent", "error", "cache", "grad", "view_of_leaf",
-                 "__weakref__")
+    __slots__ = ("id", "session", "meta", "leaf_array", "leaf_requires_grad", "sent", "error", "cache", "grad",
+                 "view_of_leaf", "names", "__weakref__")
 
     def __init__(self, session: Session, value_id: str, meta: Meta) -> None:
         self.id = value_id
@@ -49,6 +49,8 @@ class Value:
         self.grad = GradState()
         # Is this a view of a leaf that requires grad (in-place changes to it are refused)?
         self.view_of_leaf = False
+        # The server-side names this value keeps alive (its own, and those of in-place nodes on it).
+        self.names: list[Name] = []
 
     def check_usable(self) -> None:
         if self.session.lost is not None:
@@ -56,6 +58,16 @@ class Value:
         if self.error is not None:
             kind = type(self.error) if type(self.error) in TORCH_ERROR_TYPES.values() else RuntimeError
             raise kind(f"this tensor could not be computed: {self.error}") from self.error
+
+
+class Name:
+    """A server-side name (a leaf or node id). When no Value holds it any more, the session queues
+    it for release, and the next Extend tells the server to forget it."""
+
+    __slots__ = ("id", "__weakref__")
+
+    def __init__(self, value_id: str) -> None:
+        self.id = value_id
 
 
 @dataclass
@@ -89,6 +101,8 @@ class Session:
         self.pending_leaves: list[Value] = []
         self.pending_nodes: list[PendingNode] = []
         self.values: weakref.WeakValueDictionary[str, Value] = weakref.WeakValueDictionary()
+        # Ids whose Names died, to release with the next Extend (appended from finalizers).
+        self.released: list[str] = []
         self._ids = itertools.count()
         self.lock = threading.RLock()
 
@@ -97,11 +111,17 @@ class Session:
     def new_id(self) -> str:
         return f"v{next(self._ids)}"
 
+    def name(self, value_id: str) -> Name:
+        name = Name(value_id)
+        weakref.finalize(name, self.released.append, value_id)
+        return name
+
     def add_leaf(self, array: np.ndarray, requires_grad: bool) -> Value:
         meta = Meta(tuple(array.shape), dtypes.from_numpy(array.dtype), requires_grad, True, "")
         value = Value(self, self.new_id(), meta)
         value.leaf_array = array
         value.leaf_requires_grad = requires_grad
+        value.names.append(self.name(value.id))
         value.cache = array
         with self.lock:
             self.values[value.id] = value
@@ -111,8 +131,10 @@ class Session:
     def add_node(self, message: pb.Node, metas: list[Meta], refs: Iterable[str]) -> list[Value]:
         """Records a node (message.id already set) whose outputs have the given metadata."""
         outputs = []
+        name = self.name(message.id)  # one name for all outputs: released when all of them are gone
         for k, meta in enumerate(metas):
             value = Value(self, message.id if k == 0 else f"{message.id}:{k}", meta)
+            value.names.append(name)
             outputs.append(value)
         with self.lock:
             for value in outputs:
@@ -124,6 +146,7 @@ class Session:
         """Records an in-place node: its id becomes another name of the target it changes."""
         with self.lock:
             self.values[message.id] = target
+            target.names.append(self.name(message.id))
             self.pending_nodes.append(PendingNode(message, [target], set(refs)))
             # The data of the target and of anything sharing its memory changes: drop local copies.
             for value in list(self.values.values()):
@@ -184,9 +207,12 @@ class Session:
         graph = pb.Graph(leaves=leaves, nodes=[pending.message for pending in self.pending_nodes])
         return_ids = [value.id for value in wanted]
         if self.created:
+            release = list(self.released)
             response = self.transport.call(
-                "Extend", pb.ExtendRequest(session_id=self.id, graph=graph, return_values=return_ids),
+                "Extend",
+                pb.ExtendRequest(session_id=self.id, graph=graph, return_values=return_ids, release=release),
                 session_id=self.id)
+            del self.released[:len(release)]  # finalizers only ever append
         else:
             response = self.transport.call(
                 "CreateSession",
