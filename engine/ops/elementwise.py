@@ -90,6 +90,31 @@ def _pow_name(node) -> str:
     return "PowBackward2" if scalar_base else "PowBackward0" if scalar_exponent else "PowBackward1"
 
 
+def _integer_power(base, exponent):
+    """Integers to negative integer powers, as torch computes them: 1 and -1 stay units, the rest give 0."""
+    negative = np.asarray(exponent) < 0
+    unit = np.abs(base) == 1
+    odd = np.asarray(exponent) % 2 == 1
+    safe = np.power(base, np.where(negative, 0, exponent))
+    return np.where(negative, np.where(unit, np.where((base == -1) & odd, -1, 1), 0), safe).astype(safe.dtype)
+
+
+def _pow_forward(arrays: list, attrs: dict):
+    base, exponent = arrays
+    integral = np.asarray(base).dtype.kind in "iub" and np.asarray(exponent).dtype.kind in "iub"
+    if integral and np.any(np.asarray(exponent) < 0):
+        if is_scalar(exponent):
+            raise InvalidArgumentRuntimeError("Integers to negative integer powers are not allowed.")
+        return _integer_power(np.asarray(base), exponent)
+    return _quiet(np.power)(arrays, attrs)
+
+
+def _sign(x):
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype)  # torch: sign(nan) == 0
+
+
 def _pow_base_vjp(F, g, ctx):
     base, exponent = ctx.inputs
     # d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (so 0**0 gives 0, not 0 * inf), as torch does.
@@ -137,7 +162,7 @@ binary("div", np.true_divide,
        rule=promotion.promote_to_float, quiet=True, operators=("__truediv__",), reflected=("__rtruediv__",),
        summary="a / b (true division: integers give floats)")
 register(OpDef(
-    name="pow", forward=_quiet(np.power),
+    name="pow", forward=_pow_forward,
     vjps=(_pow_base_vjp, _pow_exponent_vjp),
     grad_fn=_pow_name, dtype_rule=promotion.promote, saves_all_inputs=True, saves_output=True,
     min_inputs=2, max_inputs=2, out_shape=_broadcast, methods=("pow",), functions=("pow",),
@@ -155,9 +180,10 @@ unary("exp", np.exp, lambda F, g, c: g * c.output, "ExpBackward0", saves_output=
 unary("log", np.log, lambda F, g, c: g / c.inputs[0], "LogBackward0", saves_input=True)
 unary("sqrt", np.sqrt, lambda F, g, c: g / (2 * c.output), "SqrtBackward0", saves_output=True,
       summary="sqrt; the gradient at 0 is inf, as in torch")
-unary("abs", np.abs, lambda F, g, c: g * F.sign(c.inputs[0]), "AbsBackward0", rule=promotion.same,
+unary("abs", np.abs, lambda F, g, c: g * F.sign(c.inputs[0]), "AbsBackward0",
+      rule=_refusing_bool(promotion.same, "abs() is not implemented for bool tensors; convert with .int() first"),
       saves_input=True, summary="|x|; the gradient at 0 is 0")
-unary("sign", np.sign, lambda F, g, c: g * 0, "SignBackward0", rule=promotion.same,
+unary("sign", _sign, lambda F, g, c: g * 0, "SignBackward0", rule=promotion.same,
       summary="sign(x); its gradient is 0")
 unary("sin", np.sin, lambda F, g, c: g * F.cos(c.inputs[0]), "SinBackward0", saves_input=True)
 unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), "CosBackward0", saves_input=True)
@@ -165,7 +191,8 @@ unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackw
 unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
       saves_output=True)
 unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
-      "ReluBackward0", rule=promotion.same, saves_output=True, summary="max(x, 0); the gradient at 0 is 0")
+      "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
+      saves_output=True, summary="max(x, 0); the gradient at 0 is 0")
 
 
 # ---------------------------------------------------------------- clamp, maximum, minimum, where

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import promotion
-from ..errors import ArgumentError, IndexOutOfRange
+from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 
 DIM = AttrSpec("dim", "integer|ints")
@@ -13,8 +13,11 @@ KEEPDIM = AttrSpec("keepdim", "boolean", default=False)
 
 
 def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
-    """dim (None, an int or ints, negatives allowed) as sorted non-negative numpy axes; None = all."""
-    if dim is None:
+    """dim (None, an int or ints, negatives allowed) as sorted non-negative numpy axes; None = all.
+
+    An empty tuple also means all dims, as torch's sum(dim=()) and mean(dim=[]) do.
+    """
+    if dim is None or dim == ():
         return None
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     rank = max(ndim, 1)
@@ -112,16 +115,41 @@ def _product_of_others(x: np.ndarray, dim) -> np.ndarray:
     return np.moveaxis(others.reshape([x.shape[a] for a in axes] + kept), range(len(axes)), axes)
 
 
+def _correction(attrs: dict) -> int:
+    """Bessel's correction: `correction`, or torch's older spelling unbiased=True/False."""
+    unbiased, correction = attrs["unbiased"], attrs["correction"]
+    if unbiased is not None and correction is not None:
+        raise ArgumentError("var(): give either unbiased or correction, not both")
+    if unbiased is not None:
+        return int(unbiased)
+    return 1 if correction is None else correction
+
+
 def _var_forward(arrays: list, attrs: dict):
     x = arrays[0]
-    return np.var(x, axis=axes_of(attrs["dim"], x.ndim), ddof=attrs["correction"], keepdims=attrs["keepdim"])
+    with np.errstate(all="ignore"):  # fewer elements than the correction: inf/nan, as in torch
+        return np.var(x, axis=axes_of(attrs["dim"], x.ndim), ddof=_correction(attrs), keepdims=attrs["keepdim"])
+
+
+def _var_parse(args, kwargs):
+    """var(dim, unbiased, keepdim) and var(unbiased) as torch accepts them, plus keyword correction."""
+    tensor, *rest = args
+    if rest and isinstance(rest[0], bool):
+        kwargs["unbiased"] = rest.pop(0)
+    for name, value in zip(("dim", "unbiased", "keepdim"), rest):
+        if name in kwargs:
+            raise ArgumentError(f"var() got multiple values for argument '{name}'")
+        kwargs[name] = value
+    if len(rest) > 3:
+        raise ArgumentError("var() takes at most 3 positional arguments after the tensor")
+    return [tensor], kwargs
 
 
 def _var_vjp(F, g, c):
     x = c.inputs[0]
     dim = c.attrs["dim"]
-    mean = F.mean(x, dim=axes_of(dim, x.ndim) if dim is not None else None, keepdim=True)
-    scale = 2.0 / (_count(c.input_shapes[0], dim) - c.attrs["correction"])
+    mean = F.mean(x, dim=axes_of(dim, x.ndim), keepdim=True)
+    scale = 2.0 / (_count(c.input_shapes[0], dim) - _correction(c.attrs))
     return expand_reduced(F, g, c.input_shapes[0], dim, c.attrs["keepdim"]) * (x - mean) * scale
 
 
@@ -132,13 +160,28 @@ def _extreme_full_vjp(F, g, c):
     return F.where(ties, g / F.sum(ties), 0.0)
 
 
-def _extreme_dim_forward(pick):
+def _extreme_full_forward(name: str, full):
+    def forward(arrays: list, attrs: dict):
+        if arrays[0].size == 0:
+            raise InvalidArgumentRuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                f"Specify the reduction dim with the 'dim' argument."
+            )
+        return full(arrays[0])
+
+    return forward
+
+
+def _extreme_dim_forward(name: str, pick):
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
         dim = attrs["dim"]
         if x.ndim == 0:
+            axes_of(dim, 0)  # validates dim (0 or -1)
             return x.copy(), np.zeros((), dtype=np.int64)
         axis = axes_of(dim, x.ndim)[0]
+        if x.shape[axis] == 0:
+            raise IndexOutOfRange(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         indices = pick(x, axis=axis, keepdims=True)
         values = np.take_along_axis(x, indices, axis=axis)
         if not attrs["keepdim"]:
@@ -169,6 +212,8 @@ def _softmax_axis(x: np.ndarray, dim: int) -> tuple[int, ...]:
 def _softmax_forward(arrays: list, attrs: dict):
     x = arrays[0]
     axis = _softmax_axis(x, attrs["dim"])
+    if x.size == 0:
+        return x.copy()
     shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
@@ -176,16 +221,19 @@ def _softmax_forward(arrays: list, attrs: dict):
 def _log_softmax_forward(arrays: list, attrs: dict):
     x = arrays[0]
     axis = _softmax_axis(x, attrs["dim"])
+    if x.size == 0:
+        return x.copy()
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, saves_output=False,
-              extra_attrs=(), summary="") -> None:
+              extra_attrs=(), parse=None, summary="") -> None:
     register(OpDef(
         name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=rule,
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        attrs=(DIM, KEEPDIM) + tuple(extra_attrs), methods=(name,), functions=(name,), summary=summary,
+        attrs=(DIM, KEEPDIM) + tuple(extra_attrs), methods=(name,), functions=(name,), parse=parse,
+        summary=summary,
     ))
 
 
@@ -203,20 +251,20 @@ reduction("prod", _prod_forward, _prod_vjp, _dim_variant("ProdBackward0", "ProdB
           rule=promotion.sum_like, saves_input=True, saves_output=True,
           summary="product; exact gradients with zeros")
 reduction("var", _var_forward, _var_vjp, "VarBackward0", rule=promotion.floating_only, saves_input=True,
-          extra_attrs=(AttrSpec("correction", "integer", default=1),),
-          summary="variance with Bessel's correction by default")
+          extra_attrs=(AttrSpec("correction", "integer"), AttrSpec("unbiased", "boolean")),
+          parse=_var_parse, summary="variance with Bessel's correction by default (unbiased=False: none)")
 
 
 def extreme(name: str, full, pick) -> None:
     """max or min: over everything (ties share the gradient), and along a dim with indices."""
     title = name.capitalize()
     register(OpDef(
-        name=name, forward=lambda arrays, attrs: full(arrays[0]), vjps=(_extreme_full_vjp,),
+        name=name, forward=_extreme_full_forward(name, full), vjps=(_extreme_full_vjp,),
         grad_fn=f"{title}Backward1", dtype_rule=promotion.same, saves_inputs=(0,), saves_output=True,
         summary=f"{name} over all elements; ties share the gradient evenly",
     ))
     register(OpDef(
-        name=f"{name}_dim", forward=_extreme_dim_forward(pick), vjps=(_extreme_dim_vjp,),
+        name=f"{name}_dim", forward=_extreme_dim_forward(name, pick), vjps=(_extreme_dim_vjp,),
         grad_fn=f"{title}Backward0", dtype_rule=promotion.same, saves_inputs=(0,),
         attrs=(AttrSpec("dim", "integer", required=True), KEEPDIM), num_outputs=2,
         summary=f"{name} along a dim: (values, indices); the gradient goes to the returned index",

@@ -67,6 +67,8 @@ def _squeeze_forward(arrays: list, attrs: dict):
     x = arrays[0]
     if attrs["dim"] is None:
         return np.squeeze(x)
+    if attrs["dim"] == ():
+        return x.view()  # squeeze(()) squeezes nothing
     axes = tuple(a for a in axes_of(attrs["dim"], x.ndim) if x.shape[a] == 1)  # torch ignores non-1 dims
     return np.squeeze(x, axis=axes) if axes else x.view()
 

@@ -256,6 +256,8 @@ for name in ("sum", "mean", "prod"):
     row(name, "function", inputs(normal((3, 4))), lambda m, a, name=name: getattr(m, name)(a, 1))
 row("sum", "int_input", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: k.sum(0))
 row("sum", "bool_input", inputs(lambda r: r.random((3, 4)) > 0.5), lambda m, k: k.sum())
+row("sum", "dims_empty_means_all", inputs(normal((3, 4))), lambda m, a: a.sum(dim=()))
+row("mean", "dims_empty_list_means_all", inputs(normal((2, 3))), lambda m, a: a.mean([], keepdim=True))
 row("sum", "negative_dims", inputs(normal((2, 3, 4))), lambda m, a: a.sum(dim=(-1, 0), keepdim=True))
 row("mean", "dims_list", inputs(normal((2, 3, 4))), lambda m, a: a.mean([0, 2]))
 row("prod", "one_zero", inputs(fixed([[1.5, 0.0, 2.0], [3.0, -1.0, 0.5]])), lambda m, a: a.prod(1))
@@ -269,6 +271,9 @@ for label, call in {"all": lambda m, a: a.var(), "dim1": lambda m, a: a.var(1),
     for shape in ((3, 4), (2, 3, 4)):
         row("var", f"{label}_{shape_label(shape)}", inputs(normal(shape)), call)
 row("var", "correction2", inputs(normal((5,))), lambda m, a: a.var(correction=2))
+row("var", "unbiased_false", inputs(normal((3, 4))), lambda m, a: a.var(1, unbiased=False))
+row("var", "positional_unbiased_keepdim", inputs(normal((3, 4))), lambda m, a: a.var(0, False, True))
+row("var", "only_unbiased", inputs(normal((3, 4))), lambda m, a: a.var(False))
 
 for name in ("max", "min"):
     for shape in ((3, 4), (3, 1), (), (2, 3, 4)):
@@ -330,6 +335,7 @@ row("squeeze", "dim", inputs(normal((1, 4))), lambda m, a: a.squeeze(0))
 row("squeeze", "dim_not_one", inputs(normal((3, 1))), lambda m, a: a.squeeze(0))
 row("squeeze", "negative_dim", inputs(normal((3, 1))), lambda m, a: a.squeeze(-1))
 row("squeeze", "dims_tuple", inputs(normal((1, 3, 1))), lambda m, a: a.squeeze((0, 2)))
+row("squeeze", "dims_empty", inputs(normal((1, 3, 1))), lambda m, a: a.squeeze(()))
 row("squeeze", "0d", inputs(normal(())), lambda m, a: a.squeeze())
 row("squeeze", "function", inputs(normal((1, 4))), lambda m, a: m.squeeze(a))
 row("unsqueeze", "front", inputs(normal((3, 4))), lambda m, a: a.unsqueeze(0))

@@ -85,6 +85,12 @@ ERRORS = {
     "where_float_condition": ([M34], lambda m, a: m.where(a, a, a)),
     "neg_of_bool": ([BOOLS], lambda m, b: -b),
     "sub_of_bools": ([BOOLS, BOOLS], lambda m, a, b: a - b),
+    "abs_of_bool": ([BOOLS], lambda m, b: b.abs()),
+    "relu_of_bool": ([BOOLS], lambda m, b: b.relu()),
+    "int_to_negative_power": ([INTS], lambda m, k: k ** -1),
+    # empty reductions
+    "max_of_empty": ([np.zeros((0, 3))], lambda m, a: a.max()),
+    "min_dim_of_empty": ([np.zeros((0, 3))], lambda m, a: a.min(0)),
     # indices
     "index_past_end": ([M34], lambda m, a: a[5]),
     "negative_index_past_start": ([M34], lambda m, a: a[:, -5]),
@@ -103,6 +109,7 @@ ERRORS = {
     "clamp_without_bounds": ([M34], lambda m, a: a.clamp()),
     "prod_of_two_dims": ([M34], lambda m, a: a.prod(dim=(0, 1))),
     "sum_float_dim": ([M34], lambda m, a: a.sum(dim=1.5)),
+    "var_unbiased_and_correction": ([M34], lambda m, a: a.var(0, unbiased=False, correction=1)),
     "cat_of_nothing": ([], lambda m: m.cat([])),
     "stack_of_nothing": ([], lambda m: m.stack([])),
     # in place

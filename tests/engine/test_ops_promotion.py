@@ -76,6 +76,13 @@ CASES: dict[str, tuple[list, object]] = {
     "eq_i64_f32": ([I64, F32], lambda m, a, b: a == b),
     "lt_bool_scalar": ([BOOL], lambda m, a: a < 0.5),
     "and_bool": ([BOOL, BOOL[::-1].copy()], lambda m, a, b: a & b),
+    # edge values
+    "sign_of_nan": ([np.array([np.nan, -0.0, 2.0])], lambda m, a: a.sign()),
+    "int_tensor_negative_powers": ([np.array([2, 1, -1, -1, 0]), np.array([-1, -2, -3, -2, 1])],
+                                   lambda m, a, b: a ** b),
+    "softmax_of_empty": ([np.zeros((0, 3))], lambda m, a: a.softmax(0)),
+    "sum_of_empty": ([np.zeros((0, 3))], lambda m, a: a.sum(0)),
+    "var_of_one": ([np.ones(1)], lambda m, a: a.var()),
     # casts
     "f32.to_i64": ([F32], lambda m, a: a.to(m.int64)),
     "f64.to_f16": ([F64], lambda m, a: a.half()),
