@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: test demo serve proto proto-check bench bench-quick clean
+.PHONY: test demo serve proto proto-check bench bench-quick container-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+
+## container-test: the container test through podman, on a machine with no Docker engine (needs root)
+container-test: $(STAMP)
+	deploy/podman-local.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
