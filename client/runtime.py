@@ -224,6 +224,8 @@ class Runtime:
                        and int(np.prod(t._value.meta.shape)) <= SMALL_VALUE_ELEMENTS]
         response = session.call("Backward", request, piggyback=small_roots)
         session.store_grads(response.grads)
+        for value in list(session.retaining_grad):
+            value.grad.known = False  # Backward returns leaves' grads only: read this one on access
 
     def grad(self, outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
              retain_graph: bool | None, create_graph: bool, allow_unused: bool,

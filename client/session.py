@@ -103,6 +103,8 @@ class Session:
         self.values: weakref.WeakValueDictionary[str, Value] = weakref.WeakValueDictionary()
         # Ids whose Names died, to release with the next Extend (appended from finalizers).
         self.released: list[str] = []
+        # Non-leaves after retain_grad(): backward fills their .grad, which Backward does not return.
+        self.retaining_grad: weakref.WeakSet[Value] = weakref.WeakSet()
         self._ids = itertools.count()
         self.lock = threading.RLock()
 

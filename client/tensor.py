@@ -186,6 +186,11 @@ class Tensor:
         if op is None:
             raise NotImplementedError("retain_grad(): this server's op catalogue has no 'retain_grad' op")
         self._runtime.apply(op, [self], {})
+        self._value.session.retaining_grad.add(self._value)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._grad_of is None and self._value in self._value.session.retaining_grad
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs: Any = None) -> None:
@@ -330,6 +335,8 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
