@@ -74,12 +74,9 @@ def refs_of(node: pb.Node) -> Iterator[str]:
 
 def operands(node: pb.Node, resolve: Resolve) -> list[Any]:
     values: list[Any] = []
-    for position, operand in enumerate(node.inputs):
+    for operand in node.inputs:
         kind = operand.WhichOneof("operand")
-        if kind == "ref":
-            values.append(resolve(operand.ref, f"node {node.id!r} input {position}"))
-        else:
-            values.append(getattr(operand, kind))
+        values.append(resolve(operand.ref, f"node {node.id!r}") if kind == "ref" else getattr(operand, kind))
     return values
 
 

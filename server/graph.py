@@ -31,8 +31,10 @@ ID_PATTERN = re.compile(r"[^\s:]{1,256}")
 
 def split_ref(ref: str) -> tuple[str, int]:
     """'out:1' -> ('out', 1); 'out' -> ('out', 0)."""
-    base, separator, suffix = ref.rpartition(":")
-    if separator and suffix.isdigit():
+    if ":" not in ref:
+        return ref, 0
+    base, _, suffix = ref.rpartition(":")
+    if suffix.isdigit():
         return base, int(suffix)
     return ref, 0
 
@@ -77,7 +79,9 @@ class Built:
 
 @dataclass
 class CheckedGraph:
-    graph: pb.Graph
+    # Lists, not the repeated fields: every walk over a protobuf repeated field makes new wrappers.
+    leaves: list[pb.Leaf]
+    nodes: list[pb.Node]
     leaf_arrays: list[np.ndarray]
     ops: list[Any]
     upload_ids: list[str]
@@ -93,9 +97,10 @@ class CheckedGraph:
 
 def check(graph: pb.Graph, scope: Scope, uploads: UploadStore) -> CheckedGraph:
     """Phase 1: everything that can be checked without running an op."""
-    defined_here = [leaf.id for leaf in graph.leaves] + [node.id for node in graph.nodes]
+    leaves, nodes = list(graph.leaves), list(graph.nodes)
+    leaf_ids, node_ids = [leaf.id for leaf in leaves], [node.id for node in nodes]
     seen: set[str] = set()
-    for value_id in defined_here:
+    for value_id in leaf_ids + node_ids:
         if not ID_PATTERN.fullmatch(value_id):
             raise invalid(f"id {value_id!r} must be 1 to 256 characters without spaces or ':'", node_id=value_id)
         if value_id in seen or value_id in scope:
@@ -104,7 +109,7 @@ def check(graph: pb.Graph, scope: Scope, uploads: UploadStore) -> CheckedGraph:
 
     leaf_arrays: list[np.ndarray] = []
     upload_ids: list[str] = []
-    for leaf in graph.leaves:
+    for leaf in leaves:
         source = leaf.WhichOneof("source")
         if source == "value":
             leaf_arrays.append(codec.decode(leaf.value, f"leaf {leaf.id!r}"))
@@ -115,35 +120,34 @@ def check(graph: pb.Graph, scope: Scope, uploads: UploadStore) -> CheckedGraph:
             raise invalid(f"leaf {leaf.id!r} has neither a value nor an upload_id", node_id=leaf.id)
 
     # Outputs of each id defined so far in this request (leaves have one).
-    outputs_here = {leaf.id: 1 for leaf in graph.leaves}
-    later = {node.id for node in graph.nodes}
+    outputs_here = dict.fromkeys(leaf_ids, 1)
+    later = set(node_ids)
     ops = []
-    for node in graph.nodes:
+    for node, node_id in zip(nodes, node_ids):
         try:
             op = ge.registry.get(node.op)
         except UnknownOpError as error:
-            raise from_engine(error, node_id=node.id, context=f"node {node.id!r}") from None
+            raise from_engine(error, node_id=node_id, context=f"node {node_id!r}") from None
         attributes.check_node(node, op)
-        later.discard(node.id)
+        later.discard(node_id)
         for ref in attributes.refs_of(node):
-            _check_ref(ref, node.id, outputs_here, later, scope)
-        outputs_here[node.id] = op.num_outputs
+            _check_ref(ref, node_id, outputs_here, later, scope)
+        outputs_here[node_id] = op.num_outputs
         ops.append(op)
-    return CheckedGraph(graph, leaf_arrays, ops, upload_ids)
+    return CheckedGraph(leaves, nodes, leaf_arrays, ops, upload_ids)
 
 
 def _check_ref(ref: str, node_id: str, outputs_here: dict[str, int], later: set[str], scope: Scope) -> None:
     base, output = split_ref(ref)
-    where = f"node {node_id!r}"
     if base in outputs_here:
         if output >= outputs_here[base]:
-            raise invalid(f"{where} refers to {ref!r} but {base!r} has {outputs_here[base]} output(s)",
+            raise invalid(f"node {node_id!r} refers to {ref!r} but {base!r} has {outputs_here[base]} output(s)",
                           node_id=node_id)
     elif base == node_id or base in later:
-        raise invalid(f"{where} refers to {ref!r}, which is defined later: nodes run in program order, "
+        raise invalid(f"node {node_id!r} refers to {ref!r}, which is defined later: nodes run in program order, "
                       "so a forward reference (or a cycle) cannot be evaluated", node_id=node_id)
     else:
-        scope.resolve(ref, where, node_id)
+        scope.resolve(ref, f"node {node_id!r}", node_id)
 
 
 def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
@@ -153,7 +157,7 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
     in-place op) read-only leaves are copied so in-place ops can write to them.
     """
     built = Built(upload_ids=list(checked.upload_ids))
-    for leaf, array in zip(checked.graph.leaves, checked.leaf_arrays):
+    for leaf, array in zip(checked.leaves, checked.leaf_arrays):
         if writable_leaves and not array.flags.writeable:
             array = array.copy()
         with with_node(leaf.id, f"leaf {leaf.id!r}"):
@@ -162,7 +166,7 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
                 tensor.requires_grad_(True)
         scope.new[leaf.id] = tensor
         built.new_ids.append(leaf.id)
-    for node, op in zip(checked.graph.nodes, checked.ops):
+    for node, op in zip(checked.nodes, checked.ops):
         try:
             result = _apply(node, attributes.operands(node, scope.resolve),
                             attributes.attributes(node, op, scope.resolve))
