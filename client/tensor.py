@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
     from .session import Session, Value
 
+
 class GradFn:
     """What `tensor.grad_fn` returns: the name of the backward function (`name()`)."""
 
@@ -66,7 +67,7 @@ class Tensor:
             return self._value
         owner = self._grad_of
         if self._value is None or self._grad_version != owner.grad.version:
-            self._value = self._runtime.leaf(self._grad_array()).__getattribute__("_value")
+            self._value = self._runtime.leaf(self._grad_array())._value
             self._grad_version = owner.grad.version
         return self._value
 
@@ -150,12 +151,11 @@ class Tensor:
             return None
         value = self._value
         value.check_usable()
-        if not value.sent:
-            return None  # the server has not seen it yet, so no backward has reached it
-        if self._meta("is_leaf") is False and self._meta("requires_grad"):
-            _warn_non_leaf_grad()
-        value.session.read_grad(value)
+        if value.sent:  # else the server has not seen it, so no backward has reached it
+            value.session.read_grad(value)
         if value.grad.array is None:
+            if self._meta("is_leaf") is False and not self.retains_grad:
+                _warn_non_leaf_grad()
             _GRAD_PROXIES.pop(value, None)
             return None
         proxy = _GRAD_PROXIES.get(value)
@@ -177,7 +177,6 @@ class Tensor:
             return
         if not isinstance(new, Tensor):
             raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(new).__name__}")
-        value.session.flush()
         self._runtime.update_grads(value, set_to=new._data_copy())
         _GRAD_PROXIES[value] = new if new._grad_of is value else self._new_grad_proxy(value)
 
