@@ -70,20 +70,23 @@ def test_tls_metadata_and_session_id_reach_the_server_on_every_call(recorded_tls
     with Client(address, credentials=grpc.ssl_channel_credentials(root_certificates=cert),
                 metadata=token, timeout=30) as torch:
         a = torch.tensor([2., 3.], requires_grad=True)
-        out = ((a + 3) * (a + 3) * 3).mean()
+        big = torch.ones(1 << 20, requires_grad=True)  # 4 MiB: streamed up
+        out = ((a + 3) * (a + 3) * 3).mean() + big.sum() * 0
         doubled = a * 2
         out.backward(retain_graph=True)
         assert a.grad.tolist() == [15.0, 18.0]
         assert out.item() == pytest.approx(91.5)  # came back with the graph
+        assert big.grad.shape == (1 << 20,)
         assert doubled.tolist() == [4.0, 6.0]
         a.grad = None
         session_id = torch.session_id
     methods = [method for method, _ in recorder.calls]
-    assert methods == ["ListOps", "CreateSession", "Backward", "Read", "UpdateGrads", "CloseSession"]
+    assert methods == ["ListOps", "UploadTensor", "CreateSession", "Backward", "Read", "UpdateGrads",
+                       "CloseSession"]
     for method, metadata in recorder.calls:
         assert metadata.get("authorization") == "Bearer test-token", method
         assert metadata.get("x-team") == "autograd", method
-        if method != "ListOps":
+        if method not in ("ListOps", "UploadTensor"):  # the calls that belong to no session
             assert metadata.get("gradwire-session-id") == session_id, method
 
 
