@@ -185,5 +185,8 @@ class Client:
         function.__doc__ = op.summary
         return function
 
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._runtime.catalogue.functions))
+
     def __repr__(self) -> str:
         return f"gradwire.client.Client({self.address!r})"

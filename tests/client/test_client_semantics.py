@@ -403,6 +403,23 @@ def grad_scaled_in_place(t):
     return a.grad
 
 
+def requires_grad_after_the_leaf_was_sent(t):
+    x = t.tensor([1., 2.])
+    before = (x * 2).tolist()
+    x.requires_grad_()
+    (x * x).sum().backward()
+    return before, x.grad, x.is_leaf
+
+
+def masked_and_fancy_assignment(t):
+    x = t.tensor([1., 2., 3., 4.], requires_grad=True)
+    a = x * 1
+    a[a > 2] = 0
+    a[t.tensor([0, 1])] = a[t.tensor([1, 0])] * 10
+    a.sum().backward()
+    return a, x.grad
+
+
 # ------------------------------------------------------------------ autograd.grad
 def grad_returns_tuple(t):
     x = t.tensor([2., 3.], requires_grad=True)
@@ -510,7 +527,8 @@ PROGRAMS = [
     int_results_cut_the_graph, saved_value_changed_in_place, setitem_on_leaf_requiring_grad,
     inplace_on_view_of_leaf, setitem_under_no_grad, no_grad_results, copyslices_zeroes_overwritten,
     copyslices_chain, inplace_arithmetic_on_a_non_leaf, inplace_arithmetic_on_a_leaf_requiring_grad,
-    sgd_steps_under_no_grad, sgd_steps_through_data, grad_scaled_in_place, grad_returns_tuple, grad_unused_input, grad_allow_unused, batched_jacobian,
+    sgd_steps_under_no_grad, sgd_steps_through_data, grad_scaled_in_place,
+    requires_grad_after_the_leaf_was_sent, masked_and_fancy_assignment, grad_returns_tuple, grad_unused_input, grad_allow_unused, batched_jacobian,
     second_derivative, broadcast_sums_back, integer_mean,
     *[second_backward(e) for e in ["(a+3).sum()", "(a-1).sum()", "(-a).sum()", "a.sum()", "(a*a).sum()",
                                    "(a*2).sum()", "a.exp().sum()", "(a**2).sum()", "a.sigmoid().sum()"]],
