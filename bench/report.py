@@ -64,6 +64,15 @@ def fits_text(curves: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def service_text(rows: list[dict]) -> str:
+    """p50, p99 and calls/s of both sides of each latency row (over all its repetitions)."""
+    def stats(numbers: dict[str, float]) -> str:
+        return f"p50 {numbers['p50_ms']:.2f} ms, p99 {numbers['p99_ms']:.2f} ms, {numbers['calls_per_s']:,.0f} calls/s"
+
+    return "\n".join(f"{r['workload']}: {stats(r['extra']['gradwire_stats'])} | "
+                     f"echo: {stats(r['extra']['baseline_stats'])}" for r in rows if "gradwire_stats" in r["extra"])
+
+
 def summary_text(rows: list[dict], record: dict[str, Any]) -> str:
     targeted = [r for r in rows if r["target_met"] is not None]
     missed = [r["workload"] for r in targeted if not r["target_met"]]

@@ -27,7 +27,7 @@ from typing import Any, Callable  # noqa: E402
 
 from bench import growth, large, serving  # noqa: E402
 from bench.plan import PLANS, Plan  # noqa: E402
-from bench.report import fits_text, machine, summary_text, table, write_json  # noqa: E402
+from bench.report import fits_text, machine, service_text, summary_text, table, write_json  # noqa: E402
 from bench.rows import row  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None, write: Callable[[str], None] = print) ->
     write(table(record["rows"]))
     if record["growth_curves"]:
         write(fits_text(record["growth_curves"]))
+    if service := service_text(record["rows"]):
+        write(service)
     write(summary_text(record["rows"], record))
     write(f"wrote {record['json']}" + (f" and {record['chart']}" if "chart" in record else ""))
     return 0
