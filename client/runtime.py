@@ -111,6 +111,7 @@ class Runtime:
         node = pb.Node(id=session.new_id(), op=op.name, no_grad=not grad_enabled)
         refs: list[str] = []
         metas: list[Any] = []
+        source: Value | None = None  # operand 0's value, which a view op's result shares memory with
 
         def ref_of(item: Any) -> str | None:
             if not isinstance(item, tensor_class):
@@ -122,6 +123,7 @@ class Runtime:
         for operand in operands:
             if isinstance(operand, tensor_class):
                 value = self.graph_value(operand, session)
+                source = source or value
                 node.inputs.add(ref=value.id)
                 refs.append(value.id)
                 metas.append(value.meta)
@@ -144,9 +146,7 @@ class Runtime:
         except WillFail:
             outputs, will_fail = [Meta() for _ in range(op.outputs)], True
         values = session.add_node(node, outputs, refs)
-        first = operands[0] if operands else None
-        if op.view and isinstance(first, tensor_class):
-            source = first._value
+        if op.view and source is not None:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
         if will_fail:
             session.flush()
@@ -167,10 +167,10 @@ class Runtime:
             target.meta = meta
             target.leaf_requires_grad = bool(meta.requires_grad)
             return target_tensor
+        target.meta = meta
         session.add_inplace(node, target, refs)
         if will_fail:
-            session.flush()
-        target.meta = meta
+            session.flush()  # raises the server's error (or, if it accepts, fills in the metadata)
         return target_tensor
 
     def _session_of(self, operands: Sequence[Any]) -> Session:
