@@ -84,12 +84,11 @@ def encode_attr(name: str, kind: str, value: Any, ref_of: Callable[[Any], str | 
 
 
 def _as_int(name: str, value: Any) -> int:
+    """An int from an int, a numpy integer or a one-element integer tensor (as torch accepts)."""
+    if hasattr(value, "shape") and hasattr(value, "item"):
+        value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        item = getattr(value, "item", None)
-        if item is not None and not isinstance(value, (bool, np.bool_)) and hasattr(value, "shape"):
-            value = item()
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"argument '{name}' must be an integer, not {type(value).__name__}")
+        raise TypeError(f"argument '{name}' must be an integer, not {type(value).__name__}")
     return int(value)
 
 
