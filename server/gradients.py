@@ -81,12 +81,6 @@ def _check_result_ids(request: pb.GradRequest, scope: Scope) -> None:
         seen.add(value_id)
 
 
-def grad_of(tensor: Any) -> Any:
-    """tensor.grad for leaves and tensors that retain grad; None (without reading it, which warns as in
-    torch) for other non-leaves, whose .grad is only set by backward(inputs=[...])."""
-    return tensor.grad if tensor.is_leaf or tensor.retains_grad else None
-
-
 def leaves_with_grad(scope: Scope, inputs: Sequence[str]) -> list[str]:
     """The default set of grads to return: the inputs if given, else every leaf that has a .grad."""
     if inputs:

@@ -19,7 +19,6 @@ from typing import Any, Callable, Iterable, Iterator
 import grpc
 
 from .budget import RetainedBytes
-from .gradients import grad_of
 from .errors import RequestError, exhausted, invalid, not_found
 
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -36,6 +35,12 @@ def tensors_of(values: Iterable[Any]) -> Iterator[Any]:
             yield from value
         else:
             yield value
+
+
+def grad_of(tensor: Any) -> Any:
+    """tensor.grad for leaves and tensors that retain grad; None (without reading it, which warns as in
+    torch) for other non-leaves, whose .grad is only set by backward(inputs=[...])."""
+    return tensor.grad if tensor.is_leaf or tensor.retains_grad else None
 
 
 def retained_bytes(values: Iterable[Any]) -> int:

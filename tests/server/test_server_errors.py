@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gradwire.v1 import gradwire_pb2 as pb
-from server_helpers import DType, arrays, graph, index, infos, leaf, node, raises_status, root
+from server_helpers import DType, arrays, graph, index, leaf, node, raises_status, root
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 BASE_GRAPH = graph(

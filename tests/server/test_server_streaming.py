@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradwire.v1 import gradwire_pb2 as pb
-from server_helpers import arrays, graph, node, raises_status, root, tensor, to_array
+from server_helpers import arrays, node, raises_status, root, tensor, to_array
 
 MiB = 1 << 20
 
