@@ -3,6 +3,8 @@ At a cap new work is refused with RESOURCE_EXHAUSTED; live sessions are never ev
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import numpy as np
 
@@ -81,3 +83,21 @@ def test_message_size_limit_is_configurable(start_server):
     response = default_stub.Compute(pb.ComputeRequest(graph=graph(leaf("x", np.ones(1 << 21))),
                                                       return_values=["x"]))  # 16 MiB: above gRPC's 4 MiB default
     assert arrays(response.values)["x"].sum() == 1 << 21
+
+
+def _eventually(condition, attempts: int = 200) -> bool:
+    for _ in range(attempts):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_the_reaper_frees_idle_sessions_and_uploads_without_being_asked(start_server):
+    server, stub, _ = start_server(session_ttl=1.0)
+    _create(stub, leaf("x", np.zeros(1000)))
+    stub.UploadTensor(iter([pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_BOOL, shape=[10])),
+                            pb.UploadTensorRequest(chunk=bytes(10))]))
+    assert server.sessions.retained.used == 4000 + 10
+    # no call names the session again: only the background reaper can free it
+    assert _eventually(lambda: len(server.sessions) == 0 and server.sessions.retained.used == 0)
