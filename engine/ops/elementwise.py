@@ -139,8 +139,7 @@ def _refusing_bool(rule, message: str):
     """A dtype rule refusing any bool operand (torch has no -x or a - b for bools), with torch's message."""
 
     def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        if any(d is dtypes.bool_ or (d is None and isinstance(x, (bool, np.bool_)))
-               for d, x in zip(operand_dtypes, operands)):
+        if dtypes.bool_ in operand_dtypes or any(isinstance(x, (bool, np.bool_)) for x in operands):
             raise DTypeRuntimeError(message)
         return rule(operand_dtypes, operands, attrs)
 

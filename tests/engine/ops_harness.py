@@ -139,8 +139,9 @@ def assert_close(actual: np.ndarray | None, expected: np.ndarray | None, what: s
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what, equal_nan=True)
 
 
-# By the dtype of the values compared: float16 results only agree to a few digits; others exactly.
-TOLERANCE = {"float16": dict(rtol=1e-3, atol=1e-3), "float32": dict(rtol=2e-5, atol=2e-5),
+# By the dtype compared: torch computes float16 ops in float32 and rounds once, numpy rounds each
+# step, so float16 agrees to a few units in the last place; integers and bools exactly.
+TOLERANCE = {"float16": dict(rtol=1e-2, atol=2e-3), "float32": dict(rtol=2e-5, atol=2e-5),
              "float64": dict(rtol=1e-10, atol=1e-12)}
 EXACT = dict(rtol=0, atol=0)
 

@@ -70,6 +70,16 @@ def test_forward_and_gradients_match_torch(row, float_dtype):
                        compare_grad_fn=row.compare_grad_fn)
 
 
+# float16 on the first row of each op (its dtypes and rough values; the maths is checked above).
+FIRST_ROW_OF_EACH_OP = list({r.op: r for r in reversed(ROWS)}.values())
+
+
+@pytest.mark.parametrize("row", FIRST_ROW_OF_EACH_OP, ids=lambda r: r.id)
+def test_float16_matches_torch(row):
+    compare_with_torch(row.program, row_inputs(row), np.float16, rng_for(row), torch_program=row.torch_program,
+                       compare_grad_fn=row.compare_grad_fn)
+
+
 @pytest.mark.parametrize("row", [r for r in DIFFERENTIABLE_ROWS if r.finite_differences], ids=lambda r: r.id)
 def test_gradients_match_central_differences(row):
     inputs = row_inputs(row)
