@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 OURS, THEIRS, TARGET = "tab:blue", "tab:gray", "tab:red"
 
@@ -20,6 +21,13 @@ def _rows(record: dict[str, Any], group: str) -> list[dict]:
 
 def _wrap(label: str, width: int = 30) -> str:
     return "\n".join(textwrap.wrap(label, width))
+
+
+def _plain_log_ticks(*axes: Any) -> None:
+    """Ticks of a log axis as plain numbers: the default 10^x labels go through the (slow) mathtext parser."""
+    for axis in axes:
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _ratio_bars(axis: Any, rows: list[dict], title: str, target: float | None, invert: bool = False) -> None:
@@ -44,6 +52,8 @@ def _growth(axis: Any, curve: dict[str, Any]) -> None:
         axis.loglog(curve["sizes"], curve["median_s"][side], "o-", color=colour,
                     label=f"{side}: slope {fit['loglog_exponent']:.2f}, "
                           f"{fit['slope_s_per_unit'] * 1e6:.3g} us/{curve['unit'].rstrip('s')}")
+    _plain_log_ticks(axis.xaxis, axis.yaxis)
+    axis.tick_params(which="both", labelsize=7)
     axis.set_xlabel(curve["unit"], fontsize=8)
     axis.set_ylabel("seconds (median)", fontsize=8)
     axis.set_title(f"growth: {curve['label']}", fontsize=9)
@@ -63,6 +73,8 @@ def _bars(axis: Any, labels: list[str], sides: list[dict], colours: list[str], t
     axis.set_ylabel(unit, fontsize=8)
     if log:
         axis.set_yscale("log")
+        _plain_log_ticks(axis.yaxis)
+        axis.tick_params(which="both", labelsize=7)
     axis.set_title(title, fontsize=9)
 
 
@@ -105,7 +117,7 @@ def draw(record: dict[str, Any], path: Path) -> Path:
     info = record["machine"]
     figure.suptitle(f"gradwire benchmarks, {record['mode']} mode, {record['timestamp']} - {info['cpu']}, "
                     f"{info['cores']} cores, load {info['load_average_at_start'][0]:.1f}", fontsize=11)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.11, right=0.98, bottom=0.09, top=0.93, wspace=0.55, hspace=0.3)  # tight_layout: a second render
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90)
     plt.close(figure)
