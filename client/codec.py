@@ -74,6 +74,8 @@ def encode_attr(name: str, kind: str, value: Any, ref_of: Callable[[Any], str | 
         return pb.AttrValue(ints=pb.Ints(values=[_as_int(name, item) for item in value]))
     if "integer" in kinds and not isinstance(value, (float, np.floating)):
         return pb.AttrValue(integer=_as_int(name, value))
+    if "real" in kinds and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return pb.AttrValue(integer=int(value))  # an int bound keeps an int tensor int (clamp), as in torch
     if "real" in kinds and is_python_scalar(value):
         return pb.AttrValue(real=float(value))
     if "text" in kinds and isinstance(value, str):

@@ -476,6 +476,8 @@ PROMOTIONS = [
     "t.tensor([1, 2], dtype=t.int32) + t.tensor(5.)",
     "t.tensor([1., 2.], dtype=t.float16) + 2.5",
     "t.tensor(1) + 2",
+    "t.tensor([1, 5]).clamp(max=2.5)",
+    "t.tensor([1., 5.]).clamp(0, 2)",
 ]
 
 
