@@ -31,7 +31,8 @@ class RetainedBytes:
         return self._used
 
     def reserve(self, nbytes: int, what: str) -> None:
-        """Counts nbytes more, or raises RESOURCE_EXHAUSTED (changing nothing) if that passes the cap."""
+        """Counts nbytes more, or raises RESOURCE_EXHAUSTED (changing nothing) if that passes the cap.
+        A negative nbytes releases."""
         with self._lock:
             if nbytes > 0 and self._used + nbytes > self.limit:
                 raise exhausted(

@@ -111,8 +111,8 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         built = self._build(request.graph, scope, session=True)
         response = pb.CreateSessionResponse(info=responses.infos(scope.new.items()))
         self._values(response.values, request.return_values, scope, self._packer())
-        session = self.sessions.add(session_id, scope.new, request.ttl_seconds)
-        self.uploads.consume(built.upload_ids)
+        with self.uploads.transfer(built.upload_ids) as reserved:
+            session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved)
         context.send_initial_metadata(((SESSION_ID_METADATA, session.session_id),))
         log.debug("session %s created with %d values", session.session_id, len(scope.new))
         response.session_id = session.session_id
@@ -125,9 +125,10 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             built = self._build(request.graph, scope, session=True)
             response = pb.ExtendResponse()
             self._values(response.values, request.return_values, scope, self._packer())
-            self.sessions.resize(session, [*session.values.values(), *scope.new.values()], refuse_over_cap=True)
+            with self.uploads.transfer(built.upload_ids) as reserved:
+                self.sessions.resize(session, [*session.values.values(), *scope.new.values()],
+                                     refuse_over_cap=True, already_reserved=reserved)
             session.values.update(scope.new)
-            self.uploads.consume(built.upload_ids)
             changed = [(value_id, scope.value(value_id)) for value_id in built.new_ids + built.changed_ids]
             response.info.extend(responses.infos(changed))
             return response

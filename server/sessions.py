@@ -104,12 +104,16 @@ class SessionStore:
                 "close sessions or retry later"
             )
 
-    def add(self, session_id: str, values: dict[str, Any], ttl_seconds: float) -> Session:
-        """Registers a built session, checking the id, the count cap and the bytes cap atomically."""
+    def add(self, session_id: str, values: dict[str, Any], ttl_seconds: float, *,
+            already_reserved: int = 0) -> Session:
+        """Registers a built session, checking the id, the count cap and the bytes cap atomically.
+
+        already_reserved: bytes of its values reserved before (uploads handed over), not counted twice.
+        """
         nbytes = retained_bytes(values.values())
         with self._lock:
             self._check_new_locked(session_id)
-            self.retained.reserve(nbytes, "a new session")
+            self.retained.reserve(nbytes - already_reserved, "a new session")
             session = Session(
                 session_id=session_id or self._unused_id(), ttl=ttl_seconds or self.default_ttl,
                 values=values, retained=nbytes, last_used=self._clock(),
@@ -151,16 +155,18 @@ class SessionStore:
             finally:
                 session.last_used = self._clock()
 
-    def resize(self, session: Session, values: Iterable[Any], *, refuse_over_cap: bool) -> None:
+    def resize(self, session: Session, values: Iterable[Any], *, refuse_over_cap: bool,
+               already_reserved: int = 0) -> None:
         """Re-counts what the session retains (values being what it will hold after the call).
 
         With refuse_over_cap, growth past the cap raises RESOURCE_EXHAUSTED and changes nothing; without
         it (after work that cannot be undone, like a backward), the growth is only recorded.
+        already_reserved: bytes of the new values reserved before (uploads handed over).
         """
         if session.closed:
             return
         nbytes = retained_bytes(values)
-        growth = nbytes - session.retained
+        growth = nbytes - session.retained - already_reserved
         if growth > 0 and refuse_over_cap:
             self.retained.reserve(growth, f"session {session.session_id}")
         elif growth > 0:

@@ -8,11 +8,12 @@ consumed by the first graph that uses it, and expires after the idle TTL if none
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -92,8 +93,27 @@ class UploadStore:
                             f"after {self.ttl:g} s)")
         return upload.array
 
+    @contextlib.contextmanager
+    def transfer(self, upload_ids: Iterable[str]) -> Iterator[int]:
+        """Hands uploads to a session with their reserved bytes (yielded, for the session's count).
+
+        If the block raises, the uploads go back to the store untouched; otherwise they are gone and
+        their reservation belongs to the session, so the bytes are never counted twice.
+        """
+        wanted = list(dict.fromkeys(upload_ids))
+        with self._lock:
+            taken = [self._uploads.pop(upload_id) for upload_id in wanted if upload_id in self._uploads]
+        try:
+            if len(taken) != len(wanted):
+                raise not_found(f"an upload of this request expired while it ran (after {self.ttl:g} s)")
+            yield sum(upload.nbytes for upload in taken)
+        except BaseException:
+            with self._lock:
+                self._uploads.update((upload.upload_id, upload) for upload in taken)
+            raise
+
     def consume(self, upload_ids: Iterable[str]) -> None:
-        """Forgets uploads a committed graph now owns (their bytes move to the session's count)."""
+        """Forgets uploads a one-shot request used, releasing their bytes."""
         with self._lock:
             for upload_id in upload_ids:
                 upload = self._uploads.pop(upload_id, None)

@@ -101,3 +101,32 @@ def test_the_reaper_frees_idle_sessions_and_uploads_without_being_asked(start_se
     assert server.sessions.retained.used == 4000 + 10
     # no call names the session again: only the background reaper can free it
     assert _eventually(lambda: len(server.sessions) == 0 and server.sessions.retained.used == 0)
+
+
+def test_an_upload_handed_to_a_session_is_counted_once(start_server):
+    server, stub, _ = start_server(max_session_bytes=1000 * KiB)
+    data = np.ones(600 * KiB, np.uint8).tobytes()
+    upload_id = stub.UploadTensor(iter([
+        pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_BOOL, shape=[len(data)])),
+        pb.UploadTensorRequest(chunk=data)])).upload_id
+    session_id = stub.CreateSession(pb.CreateSessionRequest(graph=pb.Graph(
+        leaves=[pb.Leaf(id="x", upload_id=upload_id)]))).session_id  # 600 + 600 would pass the cap
+    assert server.sessions.retained.used == len(data)
+    stub.CloseSession(pb.CloseSessionRequest(session_id=session_id))
+    assert server.sessions.retained.used == 0
+
+
+def test_a_refused_session_leaves_its_upload_usable(start_server):
+    server, stub, _ = start_server(max_session_bytes=1000 * KiB)
+    x = np.ones(150 * KiB, np.float32)  # 600 KiB
+    upload_id = stub.UploadTensor(iter([pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=x.shape)),
+                                        pb.UploadTensorRequest(chunk=x.tobytes())])).upload_id
+    too_big = pb.CreateSessionRequest(graph=pb.Graph(leaves=[pb.Leaf(id="x", upload_id=upload_id),
+                                                             leaf("y", x)]))
+    with raises_status(EXHAUSTED, "a new session"):  # refused when registering, after the graph was built
+        stub.CreateSession(too_big)
+    session = stub.CreateSession(pb.CreateSessionRequest(
+        graph=pb.Graph(leaves=[pb.Leaf(id="x", upload_id=upload_id)], nodes=[node("s", "sum", "x")]),
+        return_values=["s"]))
+    assert arrays(session.values)["s"] == x.size
+    assert server.sessions.retained.used == x.nbytes
