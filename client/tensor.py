@@ -260,6 +260,17 @@ class Tensor:
             return self
         return self._runtime.apply(self._runtime.catalogue.op("to"), [self], {"dtype": dtype})
 
+    def cpu(self) -> Tensor:
+        """Tensors live on the server's CPU: torch code's `.cpu()` is a no-op here."""
+        return self
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
     def type(self, dtype: Any = None) -> Any:
         return f"gradwire.{self.dtype.name}" if dtype is None else self.to(dtype)
 
