@@ -12,7 +12,7 @@ from .. import modes, promotion
 from ..errors import IndexOutOfRange, InplaceError, ShapeError
 from ..graph import Node
 from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name
-from ..registry import AttrSpec, OpDef, register
+from ..registry import OPS, AttrSpec, OpDef, register
 from ..tensor import Tensor, edge_of
 
 INDEX = AttrSpec("index", "index", required=True)
@@ -86,11 +86,7 @@ def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
     check_inplace_allowed(target, op.name)
     value_is_tensor = isinstance(value, Tensor)
     records = modes._state.grad_enabled and (target._requires_grad or (value_is_tensor and value._requires_grad))
-    if records and target._base is not None:
-        raise InplaceError(
-            f"{op.name}: writing into a view of a tensor that is part of a graph is not supported; "
-            "write into the base tensor, or into a .clone() of the view"
-        )
+    base_index = _index_in_base(target, index, op) if records and target._base is not None else None
     source = value._data if value_is_tensor else value
     if value_is_tensor and source.dtype != target._data.dtype:
         source = source.astype(target._data.dtype)
@@ -106,13 +102,58 @@ def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
     except ValueError as error:
         raise ShapeError(f"{op.name}: {error}") from None
     target._version[0] += 1
-    if records:
+    if base_index is not None:
+        _record_write_through_view(target, base_index, value)
+    elif records:
         operands = [target, value]
         node = Node(op, (edge_of(target), edge_of(value) if value_is_tensor else None),
                     {"index": index}, operands, target.shape)
         target.grad_fn = node
         target._requires_grad = True
     return target
+
+
+def _positions_in_base(view: Tensor) -> np.ndarray | None:
+    """For each element of `view`, its flat position in its base's array (None where strides can't say)."""
+    base_array = view._base._data
+    if base_array.ndim == 0 or not base_array.flags.c_contiguous:
+        return None
+    itemsize = base_array.itemsize
+    offset = view._data.__array_interface__["data"][0] - base_array.__array_interface__["data"][0]
+    if offset % itemsize or any(stride % itemsize for stride in view._data.strides):
+        return None
+    flat = np.arange(base_array.size, dtype=np.int64)
+    strides = tuple(stride // itemsize * flat.itemsize for stride in view._data.strides)
+    return np.lib.stride_tricks.as_strided(flat[offset // itemsize:], shape=view.shape, strides=strides).copy()
+
+
+def _index_in_base(view: Tensor, index: tuple, op: OpDef) -> tuple:
+    """The index into the base that `view[index]` denotes (an integer array per base dim)."""
+    positions = _positions_in_base(view)
+    if positions is None:
+        raise InplaceError(
+            f"{op.name}: writing into this view of a tensor that is part of a graph is not supported; "
+            "write into the base tensor, or into a .clone() of the view"
+        )
+    try:
+        selected = positions[index]
+    except IndexError as error:
+        raise IndexOutOfRange(str(error)) from None
+    return np.unravel_index(selected, view._base.shape)
+
+
+def _record_write_through_view(view: Tensor, base_index: tuple, value) -> None:
+    """Writing into a view changes its base: the base gets a CopySlices node (as if base[base_index] = value
+    had been written), and the view now reads the base again, so a later use of it sees the new values."""
+    base = view._base
+    value_is_tensor = isinstance(value, Tensor)
+    node = Node(COPY_SLICES, (edge_of(base), edge_of(value) if value_is_tensor else None),
+                {"index": base_index}, [base, value], base.shape)
+    base.grad_fn = node
+    base._requires_grad = True
+    every_element = np.unravel_index(_positions_in_base(view), base.shape)
+    view.grad_fn = Node(OPS["getitem"], (node,), {"index": every_element}, [base], view.shape)
+    view._requires_grad = True
 
 
 def _setitem_forward(operands: list, attrs: dict):
@@ -126,6 +167,12 @@ SETITEM = register(OpDef(
           lambda F, g, c: F.getitem(g, index=c.attrs["index"])),
     grad_fn=lambda node: setitem_grad_fn_name(node.attrs["index"]), min_inputs=2, max_inputs=2, attrs=(INDEX,), inplace=True,
     summary="target[index] = value, in place (grad_fn CopySlices)",
+))
+# setitem written into a view lands in the view's base: the same VJPs, always named CopySlices.
+COPY_SLICES = register(OpDef(
+    name="copy_slices", forward=lambda operands, attrs: write_inplace(operands[0], attrs["index"], operands[1], COPY_SLICES),
+    vjps=SETITEM.vjps, grad_fn="torch::autograd::CopySlices", min_inputs=2, max_inputs=2, attrs=(INDEX,),
+    inplace=True, summary="base[index] = value, in place, as a write into a view of base records it",
 ))
 ZERO = register(OpDef(
     name="zero_", forward=lambda operands, attrs: write_inplace(operands[0], (Ellipsis,), 0, ZERO),

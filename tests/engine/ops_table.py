@@ -468,6 +468,26 @@ def _zeroed(m, a):
     return target
 
 
+
+
+def _chained_assign(m, a):
+    n = m.zeros(2, 3, dtype=a.dtype)
+    n[1][2] = a[0] * 2
+    return n
+
+
+row("copy_slices", "chained_index", inputs(normal((2,))), _chained_assign)
+row("copy_slices", "direct", inputs(normal((3, 4)), normal((2,))),
+    lambda m, a, v: m.apply("copy_slices", [a * 1, v], {"index": ([0, 2], [1, 3])}),
+    torch_program=lambda m, a, v: _copy_slices_torch(a, v))
+
+
+def _copy_slices_torch(a, v):
+    target = a * 1
+    target[0:3:2][[0, 1], [1, 3]] = v
+    return target
+
+
 row("zero_", "after_mul", inputs(normal((3, 4))), _zeroed)
 row("zero_", "then_add", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: _zeroed(m, a) + b)
 row("requires_grad_", "detached", inputs(normal((3, 4))),

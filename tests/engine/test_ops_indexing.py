@@ -121,6 +121,64 @@ def test_setitem_matches_torch(label):
     compare_with_torch(program, inputs, np.float64, rng)
 
 
+def _into_row_of_zeros(m, a):
+    n = m.zeros(3, 5, dtype=a.dtype)
+    n[1][2] = a[0, 0, 0] * 2
+    n[2][1:4] = a[1, 1, :3]
+    return n
+
+
+def _into_transpose(m, a, v):
+    b = a * 1
+    b[0].t()[1] = v
+    return b
+
+
+def _into_view_of_view(m, a, v):
+    b = a * 1
+    rows = b[1:]
+    rows[:, 1][0] = v
+    return b * b.sum()
+
+
+def _zero_a_view(m, a):
+    b = a * 1
+    b[0].zero_()
+    return b
+
+
+def _into_reshaped(m, a):
+    b = a * 2
+    b.view(60)[7] = 3.0
+    return b
+
+
+def _view_used_after_write(m, a, v):
+    b = a * 1
+    row = b[2]
+    row[1] = v
+    return (row * row).sum() + b.sum()
+
+
+THROUGH_VIEWS = {
+    "row_of_zeros": (_into_row_of_zeros, None),
+    "transpose_of_select": (_into_transpose, (4,)),
+    "view_of_view": (_into_view_of_view, (5,)),
+    "zero_a_view": (_zero_a_view, None),
+    "reshaped": (_into_reshaped, None),
+    "view_used_after_write": (_view_used_after_write, (5,)),
+}
+
+
+@pytest.mark.parametrize("label", list(THROUGH_VIEWS))
+def test_writing_into_a_view_changes_its_base_as_in_torch(label):
+    """x[i][j] = v and writes into other views land in the base (CopySlices), gradients included."""
+    program, value_shape = THROUGH_VIEWS[label]
+    rng = rng_for(label)
+    inputs = [rng.standard_normal(SHAPE)] + ([rng.standard_normal(value_shape)] if value_shape else [])
+    compare_with_torch(program, inputs, np.float64, rng)
+
+
 def _target_and_value(m, dtype):
     target = m.zeros(3, 4, dtype=m.float64)
     value = m.tensor([1.0, 2.0, 3.0, 4.0], dtype=dtype, requires_grad=True)
