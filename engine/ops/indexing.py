@@ -2,6 +2,8 @@
 
 Index assignment makes the target a non-leaf whose grad_fn is CopySlices, chained on each assignment:
 the overwritten values get zero gradient and the assigned value gets the gradient of the slots it fills.
+Writing into a view (`n[0][1] = v`) is recorded on the view's base, at the base positions the view's
+strides point to, as torch's CopySlices does.
 """
 
 from __future__ import annotations
