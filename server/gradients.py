@@ -89,3 +89,31 @@ def leaves_with_grad(scope: Scope, inputs: Sequence[str]) -> list[str]:
         value_id for value_id, value in scope.items()
         if not isinstance(value, tuple) and value.is_leaf and value.grad is not None
     ]
+
+
+def update_grads(scope: Scope, request: pb.UpdateGradsRequest) -> None:
+    """x.grad = tensor, x.grad.zero_(), x.grad = None; every id and tensor is checked before any applies."""
+    assignments = [(scope.resolve(item.id, "set"), item) for item in request.set]
+    new_grads = [_checked_grad(tensor, item) for tensor, item in assignments]
+    zeroed = [scope.resolve(value_id, "zero") for value_id in request.zero]
+    cleared = [scope.resolve(value_id, "clear") for value_id in request.clear]
+    for (tensor, item), new_grad in zip(assignments, new_grads):
+        with with_node(item.id, f"setting the grad of {item.id!r}"):
+            tensor.grad = new_grad
+    for tensor in zeroed:
+        if tensor.grad is not None:  # like optimizer.zero_grad(set_to_none=False)
+            tensor.grad.zero_()
+    for tensor in cleared:
+        tensor.grad = None
+
+
+def _checked_grad(tensor: Any, item: pb.NamedTensor) -> Any:
+    """A writable engine tensor for `x.grad = value`, refused unless shape and dtype match x's."""
+    array = codec.decode(item.tensor, f"grad for {item.id!r}")
+    if tuple(array.shape) != tuple(tensor.shape) or array.dtype != tensor.dtype.numpy:
+        raise invalid(
+            f"assigned grad for {item.id!r} has shape {list(array.shape)} and dtype {array.dtype} but the "
+            f"tensor has shape {list(tensor.shape)} and dtype {tensor.dtype.name}",
+            node_id=item.id, error_type="RuntimeError",
+        )
+    return ge.from_numpy(array.copy())

@@ -18,7 +18,7 @@ from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from . import codec, gradients, graph, responses
 from .budget import request_budget
 from .config import MiB, ServerConfig
-from .errors import invalid, rpc_errors, rpc_stream_errors, with_node
+from .errors import invalid, rpc_errors, rpc_stream_errors
 from .sessions import SessionStore
 from .uploads import UploadStore
 
@@ -179,19 +179,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
-            scope = graph.Scope(session.values)
-            assignments = [(scope.resolve(item.id, "set"), item) for item in request.set]
-            new_grads = [_checked_grad(tensor, item) for tensor, item in assignments]
-            zeroed = [scope.resolve(value_id, "zero") for value_id in request.zero]
-            cleared = [scope.resolve(value_id, "clear") for value_id in request.clear]
-            for (tensor, item), new_grad in zip(assignments, new_grads):
-                with with_node(item.id, f"setting the grad of {item.id!r}"):
-                    tensor.grad = new_grad
-            for tensor in zeroed:
-                if tensor.grad is not None:  # like optimizer.zero_grad(set_to_none=False)
-                    tensor.grad.zero_()
-            for tensor in cleared:
-                tensor.grad = None
+            gradients.update_grads(graph.Scope(session.values), request)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             return pb.UpdateGradsResponse()
 
@@ -229,14 +217,3 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for chunk in codec.iter_chunks(array, chunk_bytes):
                 yield pb.DownloadTensorResponse(chunk=chunk)
 
-
-def _checked_grad(tensor: Any, item: pb.NamedTensor) -> Any:
-    """A writable engine tensor for `x.grad = value`, refused unless shape and dtype match x's."""
-    array = codec.decode(item.tensor, f"grad for {item.id!r}")
-    if tuple(array.shape) != tuple(tensor.shape) or array.dtype != tensor.dtype.numpy:
-        raise invalid(
-            f"assigned grad for {item.id!r} has shape {list(array.shape)} and dtype {array.dtype} but the "
-            f"tensor has shape {list(tensor.shape)} and dtype {tensor.dtype.name}",
-            node_id=item.id, error_type="RuntimeError",
-        )
-    return ge.from_numpy(array.copy())
