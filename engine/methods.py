@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from . import dtypes
 from .dispatch import apply, apply_op
+from .errors import ShapeError
 from .indexing import normalise_index
 from .registry import OPS, OpDef
 from .tensor import Tensor, is_scalar
@@ -114,6 +115,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
 
 
 def _transpose_last(self: Tensor) -> Tensor:
+    if self.ndim < 2:
+        raise ShapeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
     return apply("transpose", [self], {"dim0": -2, "dim1": -1})
 
 

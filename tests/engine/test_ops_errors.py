@@ -61,6 +61,7 @@ ERRORS = {
     "permute_repeated_dim": ([M34], lambda m, a: a.permute(0, 0)),
     "permute_wrong_count": ([M34], lambda m, a: a.permute(1, 0, 2)),
     "t_of_3d": ([np.ones((2, 3, 4))], lambda m, a: a.t()),
+    "mT_of_vector": ([np.ones(3)], lambda m, a: a.mT),
     "cat_shape_mismatch": ([M34, np.ones((3, 2))], lambda m, a, b: m.cat([a, b])),
     "cat_rank_mismatch": ([M34, np.ones(4)], lambda m, a, b: m.cat([a, b])),
     "stack_shape_mismatch": ([M34, np.ones((4, 3))], lambda m, a, b: m.stack([a, b])),
