@@ -2,6 +2,7 @@
 
 On either signal (also as PID 1 in a container, where Python ignores SIGTERM without a handler):
 health turns NOT_SERVING, new calls are refused and in-flight ones get the grace period to finish.
+A second signal stops at once.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = config.address.rsplit(":", 1)[0]
     log.info("gradwire server listening on %s:%d", host, port)
 
+    signals_seen = []
+
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("%s: stopping, in-flight calls get %g s", signal.Signals(signum).name, config.grace_seconds)
-        server.stop(config.grace_seconds)
+        signals_seen.append(signum)
+        if len(signals_seen) == 1:
+            log.info("%s: stopping, in-flight calls get %g s", signal.Signals(signum).name, config.grace_seconds)
+            server.stop(config.grace_seconds)
+        else:  # a second signal: do not wait for the grace period
+            log.info("%s again: stopping now", signal.Signals(signum).name)
+            server.stop(0)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

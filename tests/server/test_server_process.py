@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -130,3 +131,32 @@ def test_sigint_stops_the_server_cleanly(server_process):
     pb_grpc.GradwireServiceStub(running.channel).ListOps(pb.ListOpsRequest())
     running.process.send_signal(signal.SIGINT)
     assert running.process.wait(timeout=30) == 0
+
+
+def test_a_second_signal_does_not_wait_for_the_grace_period(server_process):
+    running = server_process(GRADWIRE_GRACE_SECONDS="600")
+    first_chunk_sent, never = threading.Event(), threading.Event()
+
+    def parts():
+        yield pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[4]))
+        yield pb.UploadTensorRequest(chunk=bytes(8))
+        first_chunk_sent.set()
+        never.wait(60)  # this call would hold a 600 s grace period
+
+    in_flight = pb_grpc.GradwireServiceStub(running.channel).UploadTensor.future(parts())
+    assert first_chunk_sent.wait(30)
+    running.process.send_signal(signal.SIGTERM)
+    assert _eventually_logged(running, "SIGTERM: stopping")
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(timeout=30) == 0
+    with pytest.raises(grpc.RpcError):
+        in_flight.result(timeout=30)
+    never.set()
+
+
+def _eventually_logged(running: ServerProcess, text: str, attempts: int = 300) -> bool:
+    for _ in range(attempts):
+        if any(text in line for line in running.log):
+            return True
+        time.sleep(0.05)
+    return False
