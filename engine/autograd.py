@@ -198,7 +198,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         retain_graph = create_graph
     seeds = [_seed(r, g, i, False, create_graph) for i, (r, g) in enumerate(zip(roots, gradients))]
     targets = _target_nodes(inputs, "backward") if inputs is not None else None
-    with modes.set_grad_enabled(create_graph):
+    with modes.set_grad_enabled(create_graph), np.errstate(all="ignore"):  # inf/nan silently, as torch
         arrived, retained, executed = _run(roots, seeds, targets, create_graph)
     # Commit: nothing above wrote any state.
     if inputs is not None:
@@ -240,7 +240,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         passes = [seeds]
     results: list[list] = []
     executed: list = []
-    with modes.set_grad_enabled(create_graph):
+    with modes.set_grad_enabled(create_graph), np.errstate(all="ignore"):  # inf/nan silently, as torch
         for pass_seeds in passes:
             arrived, _, executed_now = _run(roots, pass_seeds, targets, create_graph)
             executed.extend(executed_now)
