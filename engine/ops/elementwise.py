@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import dtypes, promotion
-from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
+from ..errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import is_scalar
 
@@ -226,14 +226,25 @@ def _tie_weight(F, mine, other):
     return (mine > other) + (mine == other) * 0.5
 
 
+def _tensors_only(name: str):
+    """maximum/minimum take two tensors in torch (a Python number is a TypeError there)."""
+
+    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        if None in operand_dtypes:
+            raise ArgumentError(f"{name}(): both arguments must be Tensors; use clamp() with a number")
+        return promotion.promote(operand_dtypes, operands, attrs)
+
+    return rule
+
+
 binary("maximum", np.maximum,
        lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1]),
        lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0]), "MaximumBackward0",
-       summary="elementwise max; ties split the gradient evenly")
+       rule=_tensors_only("maximum"), summary="elementwise max; ties split the gradient evenly")
 binary("minimum", np.minimum,
        lambda F, g, c: g * _tie_weight(F, -c.inputs[0], -c.inputs[1]),
        lambda F, g, c: g * _tie_weight(F, -c.inputs[1], -c.inputs[0]), "MinimumBackward0",
-       summary="elementwise min; ties split the gradient evenly")
+       rule=_tensors_only("minimum"), summary="elementwise min; ties split the gradient evenly")
 
 register(OpDef(
     name="where", forward=_plain(np.where),

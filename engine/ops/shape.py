@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import promotion
-from ..errors import InvalidValueError, ShapeError
+from ..errors import ArgumentError, InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .reductions import axes_of
 
@@ -191,17 +191,35 @@ _view("expand", _expand_forward, lambda F, g, c: g, "ExpandBackward0",
       attrs=(AttrSpec("shape", "ints", required=True),), parse=shape_args("shape"),
       summary="broadcast to a larger shape without copying (-1 keeps a size)")
 
+def _tensor_list(name: str):
+    """parse for cat/stack: cat(tensors, dim=0), the list also accepted as the keyword `tensors`."""
+
+    def parse(args, kwargs):
+        args = list(args)
+        tensors = kwargs.pop("tensors") if "tensors" in kwargs else args.pop(0) if args else None
+        if tensors is None or not isinstance(tensors, (list, tuple)):
+            raise ArgumentError(f"{name}(): expected a list or tuple of Tensors as the first argument")
+        if args:
+            if "dim" in kwargs or len(args) > 1:
+                raise ArgumentError(f"{name}() takes a list of tensors and one dim")
+            kwargs["dim"] = args[0]
+        return list(tensors), kwargs
+
+    return parse
+
+
 register(OpDef(
     name="cat", forward=_cat_forward, variadic_vjp=_cat_vjp, grad_fn="CatBackward0",
     dtype_rule=_non_empty("torch.cat(): expected a non-empty list of Tensors", InvalidValueError),
     min_inputs=0, max_inputs=-1,
     attrs=(AttrSpec("dim", "integer", default=0),), functions=("cat", "concatenate"), out_shape=_cat_shape,
+    parse=_tensor_list("cat"),
     summary="concatenate along an existing dim",
 ))
 register(OpDef(
     name="stack", forward=_stack_forward, variadic_vjp=_stack_vjp, grad_fn="StackBackward0",
     dtype_rule=_non_empty("stack expects a non-empty TensorList", ShapeError), min_inputs=0, max_inputs=-1,
-    attrs=(AttrSpec("dim", "integer", default=0),), functions=("stack",),
+    attrs=(AttrSpec("dim", "integer", default=0),), functions=("stack",), parse=_tensor_list("stack"),
     out_shape=lambda shapes, attrs: (len(shapes),) + tuple(shapes[0]),
     summary="stack along a new dim",
 ))

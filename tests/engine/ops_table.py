@@ -355,6 +355,8 @@ row("cat", "one_constant", inputs(normal((3, 4)), fixed(np.ones((1, 4), dtype=np
     lambda m, a, k: m.cat([a, k.to(a.dtype)], 0))
 row("cat", "concatenate", inputs(normal((2,)), normal((3,))), lambda m, a, b: m.concatenate([a, b]))
 row("cat", "mixed_dtypes", inputs(normal((2, 2)), fixed([[1, 2]])), lambda m, a, k: m.cat([a, k]))
+row("cat", "tensors_keyword", inputs(normal((2,)), normal((3,))), lambda m, a, b: m.cat(tensors=(a, b), dim=0))
+row("stack", "tensors_keyword", inputs(normal((2,)), normal((2,))), lambda m, a, b: m.stack(tensors=[a, b]))
 row("cat", "same_tensor", inputs(normal((2, 3))), lambda m, a: m.cat([a, a * 2, a], 1))
 row("stack", "dim0", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: m.stack([a, b]))
 row("stack", "dim1", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: m.stack((a, b), dim=1))

@@ -107,6 +107,9 @@ ERRORS = {
     "setitem_index_past_end": ([M34], _assign(7, 1.0)),
     "setitem_negative_step": ([M34], _assign(slice(None, None, -1), 1.0)),
     # arguments
+    "maximum_with_number": ([M34], lambda m, a: m.maximum(a, 2.0)),
+    "minimum_with_number": ([M34], lambda m, a: m.minimum(1, a)),
+    "cat_of_a_tensor": ([M34], lambda m, a: m.cat(a)),
     "clamp_without_bounds": ([M34], lambda m, a: a.clamp()),
     "prod_of_two_dims": ([M34], lambda m, a: a.prod(dim=(0, 1))),
     "sum_float_dim": ([M34], lambda m, a: a.sum(dim=1.5)),
