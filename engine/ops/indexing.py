@@ -153,8 +153,18 @@ def _record_write_through_view(view: Tensor, base_index: tuple, value) -> None:
                 {"index": base_index}, [base, value], base.shape)
     base.grad_fn = node
     base._requires_grad = True
-    every_element = np.unravel_index(_positions_in_base(view), base.shape)
-    view.grad_fn = Node(OPS["getitem"], (node,), {"index": every_element}, [base], view.shape)
+    regenerate_view_grad_fn(view)
+
+
+def regenerate_view_grad_fn(view: Tensor) -> None:
+    """Make a view read its base's current grad_fn (after the base changed in place), as torch regenerates
+    the grad_fn of a view whose version moved. The view becomes base[positions] in the graph."""
+    base = view._base
+    positions = _positions_in_base(view)
+    if positions is None or base.grad_fn is None:
+        return
+    every_element = np.unravel_index(positions, base.shape)
+    view.grad_fn = Node(OPS["getitem"], (base.grad_fn,), {"index": every_element}, [base], view.shape)
     view._requires_grad = True
 
 
