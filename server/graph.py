@@ -160,9 +160,9 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
     for leaf, array in zip(checked.leaves, checked.leaf_arrays):
         if writable_leaves and not array.flags.writeable:
             array = array.copy()
-        with with_node(leaf.id, f"leaf {leaf.id!r}"):
-            tensor = ge.from_numpy(array)
-            if leaf.requires_grad:
+        tensor = ge.from_numpy(array)
+        if leaf.requires_grad:
+            with with_node(leaf.id, f"leaf {leaf.id!r}"):  # only floating-point tensors can require grad
                 tensor.requires_grad_(True)
         scope.new[leaf.id] = tensor
         built.new_ids.append(leaf.id)

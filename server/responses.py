@@ -19,8 +19,9 @@ from .errors import exhausted
 ENVELOPE_BYTES = 1 << 20
 
 
-def value_info(value_id: str, tensor: Any) -> pb.ValueInfo:
-    return pb.ValueInfo(
+def add_value_info(into: Any, value_id: str, tensor: Any) -> None:
+    """Appends the ValueInfo of a tensor to the repeated field `into` (filled in place: no copy)."""
+    into.add(
         id=value_id,
         dtype=codec.DTYPE_ENUMS[tensor.dtype.name],
         shape=tensor.shape,
@@ -30,15 +31,14 @@ def value_info(value_id: str, tensor: Any) -> pb.ValueInfo:
     )
 
 
-def infos(items: Iterable[tuple[str, Any]]) -> list[pb.ValueInfo]:
+def add_infos(into: Any, items: Iterable[tuple[str, Any]]) -> None:
     """ValueInfo of each (id, value); an op with several outputs gives "id:0", "id:1", ..."""
-    result = []
     for value_id, value in items:
         if isinstance(value, tuple):
-            result.extend(value_info(f"{value_id}:{k}", tensor) for k, tensor in enumerate(value))
+            for k, tensor in enumerate(value):
+                add_value_info(into, f"{value_id}:{k}", tensor)
         else:
-            result.append(value_info(value_id, value))
-    return result
+            add_value_info(into, value_id, value)
 
 
 class TensorPacker:

@@ -95,7 +95,8 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
         ]
         packer = self._packer(can_defer=False)
-        response = pb.ComputeResponse(info=responses.infos(scope.new.items()))
+        response = pb.ComputeResponse()
+        responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, packer)
         self._grads(response.grads, grad_ids, scope, packer)
         self.uploads.consume(built.upload_ids)
@@ -109,7 +110,8 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self.sessions.check_new(session_id)
         scope = graph.Scope({})
         built = self._build(request.graph, scope, session=True)
-        response = pb.CreateSessionResponse(info=responses.infos(scope.new.items()))
+        response = pb.CreateSessionResponse()
+        responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, self._packer())
         with self.uploads.transfer(built.upload_ids) as reserved:
             session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved)
@@ -130,7 +132,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                                      refuse_over_cap=True, already_reserved=reserved)
             session.values.update(scope.new)
             changed = [(value_id, scope.value(value_id)) for value_id in built.new_ids + built.changed_ids]
-            response.info.extend(responses.infos(changed))
+            responses.add_infos(response.info, changed)
             return response
 
     @rpc_errors
@@ -163,7 +165,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             if joined:
                 session.values.update(joined)
                 self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
-                response.info.extend(responses.infos(joined.items()))
+                responses.add_infos(response.info, joined.items())
             return response
 
     @rpc_errors
