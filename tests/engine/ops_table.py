@@ -282,7 +282,7 @@ for name in ("max", "min"):
     row(name, "ties", inputs(fixed([[1.0, 3.0, 3.0], [0.0, 3.0, 2.0]])),
         lambda m, a, name=name: getattr(a, name)() if name == "max" else getattr(-a, name)(),
         finite_differences=False)
-    row(f"{name}imum", "via_max_min", inputs(normal((3, 4)), normal((1, 4))),
+    row({"max": "maximum", "min": "minimum"}[name], f"via_{name}", inputs(normal((3, 4)), normal((1, 4))),
         lambda m, a, b, name=name: getattr(a, name)(b))
     dim_op = f"{name}_dim"
     for shape in ((3, 4), (2, 3, 4)):
@@ -436,14 +436,6 @@ SETITEM_FORMS = {
 }
 for label, (index, value_shape) in SETITEM_FORMS.items():
     row("setitem", label, inputs(normal((3, 4)), normal(value_shape)), assign(index))
-row("setitem", "scalar_value", inputs(normal((3, 4))), assign((slice(None), 1)))
-row("setitem", "mask_from_values", inputs(normal((3, 4))),
-    lambda m, a: _assign_mask(m, a))
-row("setitem", "into_zeros", inputs(normal((2,))), lambda m, a: _tutorial_assign(m, a))
-row("setitem", "chained_overwrite", inputs(normal((4,)), normal(())), lambda m, a, b: _overwrite(m, a, b))
-row("setitem", "int_value_into_float", inputs(normal((3,))), assign(0, lambda: 7))
-
-
 def _assign_mask(m, a):
     target = a * 2
     target[a > 0] = 0.0
@@ -464,32 +456,34 @@ def _overwrite(m, a, b):
     return target
 
 
-def _zeroed(m, a):
-    target = a * 3
-    target.zero_()
-    return target
-
-
-
-
 def _chained_assign(m, a):
     n = m.zeros(2, 3, dtype=a.dtype)
     n[1][2] = a[0] * 2
     return n
 
 
-row("copy_slices", "chained_index", inputs(normal((2,))), _chained_assign)
-row("copy_slices", "direct", inputs(normal((3, 4)), normal((2,))),
-    lambda m, a, v: m.apply("copy_slices", [a * 1, v], {"index": ([0, 2], [1, 3])}),
-    torch_program=lambda m, a, v: _copy_slices_torch(a, v))
-
-
 def _copy_slices_torch(a, v):
+    """torch's spelling of copy_slices on rows 0 and 2: a write into a view of the target."""
     target = a * 1
     target[0:3:2][[0, 1], [1, 3]] = v
     return target
 
 
+def _zeroed(m, a):
+    target = a * 3
+    target.zero_()
+    return target
+
+
+row("setitem", "scalar_value", inputs(normal((3, 4))), assign((slice(None), 1)))
+row("setitem", "mask_from_values", inputs(normal((3, 4))), _assign_mask)
+row("setitem", "into_zeros", inputs(normal((2,))), _tutorial_assign)
+row("setitem", "chained_overwrite", inputs(normal((4,)), normal(())), _overwrite)
+row("setitem", "int_value_into_float", inputs(normal((3,))), assign(0, lambda: 7))
+row("copy_slices", "chained_index", inputs(normal((2,))), _chained_assign)
+row("copy_slices", "direct", inputs(normal((3, 4)), normal((2,))),
+    lambda m, a, v: m.apply("copy_slices", [a * 1, v], {"index": ([0, 2], [1, 3])}),
+    torch_program=lambda m, a, v: _copy_slices_torch(a, v))
 row("zero_", "after_mul", inputs(normal((3, 4))), _zeroed)
 row("zero_", "then_add", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: _zeroed(m, a) + b)
 row("requires_grad_", "detached", inputs(normal((3, 4))),
