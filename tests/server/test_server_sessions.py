@@ -146,3 +146,26 @@ def test_a_session_can_start_empty(stub):
                                                                      node("y", "sqrt", "x"))))
     response = stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[root("y")]))
     assert arrays(response.grads)["x"] == pytest.approx([0.25])
+
+
+def test_an_sgd_step_in_place_under_no_grad(stub):
+    # w -= lr * w.grad, as an optimizer does it: an in-place write to a leaf that requires grad,
+    # allowed inside no_grad; the next forward (an Extend) sees the new weights.
+    session_id = _create(stub, leaf("w", [1.0, -2.0], requires_grad=True), node("sq", "mul", "w", "w"),
+                         node("loss", "sum", "sq"))
+    grad = arrays(stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[root("loss")])).grads)["w"]
+    stub.Extend(pb.ExtendRequest(session_id=session_id, graph=graph(
+        leaf("step", 0.1 * grad), node("w_new", "sub", "w", "step", no_grad=True),
+        node("update", "setitem", "w", "w_new", index=index(Ellipsis), no_grad=True),
+        node("sq2", "mul", "w", "w"), node("loss2", "sum", "sq2"))))
+    stub.UpdateGrads(pb.UpdateGradsRequest(session_id=session_id, clear=["w"]))
+    response = stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[root("loss2")]))
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    (w * w).sum().backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+    w.grad = None
+    (w * w).sum().backward()
+    np.testing.assert_allclose(arrays(response.grads)["w"], w.grad.numpy())
+    values = arrays(stub.Read(pb.ReadRequest(session_id=session_id, values=["w"])).values)
+    np.testing.assert_allclose(values["w"], w.detach().numpy())
