@@ -3,18 +3,26 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
+# Non-Python tools the tests use (buf for proto lint), installed from npm into .tools/
+TOOLS   := .tools
+BUF_VERSION := 1.75.0
+TOOLS_STAMP := $(TOOLS)/.installed-stamp
 
 .PHONY: test demo serve proto proto-check bench bench-quick container-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test,dev]'
+	$(VENV)/bin/pip install --quiet -e '.[test,dev,bench]'
 	touch $(STAMP)
 
+$(TOOLS_STAMP):
+	npm install --silent --no-save --no-package-lock --prefix $(TOOLS) @bufbuild/buf@$(BUF_VERSION)
+	touch $(TOOLS_STAMP)
+
 ## test: the whole test suite (what .ci/run calls)
-test: $(STAMP)
-	$(PY) -m pytest -q
+test: $(STAMP) $(TOOLS_STAMP)
+	PATH="$(abspath $(TOOLS))/node_modules/.bin:$$PATH" $(PY) -m pytest -q
 
 ## demo: the main job: a server on the embedded default plus the tutorial through the SDK
 demo: $(STAMP)
@@ -43,4 +51,4 @@ container-test: $(STAMP)
 	deploy/podman-local.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS) build *.egg-info .pytest_cache
