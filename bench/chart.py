@@ -117,7 +117,8 @@ def draw(record: dict[str, Any], path: Path) -> Path:
     info = record["machine"]
     figure.suptitle(f"gradwire benchmarks, {record['mode']} mode, {record['timestamp']} - {info['cpu']}, "
                     f"{info['cores']} cores, load {info['load_average_at_start'][0]:.1f}", fontsize=11)
-    figure.subplots_adjust(left=0.11, right=0.98, bottom=0.09, top=0.93, wspace=0.55, hspace=0.3)  # tight_layout: a second render
+    # Fixed margins: tight_layout would render the whole figure once more.
+    figure.subplots_adjust(left=0.11, right=0.98, bottom=0.09, top=0.93, wspace=0.55, hspace=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90)
     plt.close(figure)
