@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import collections
+import io
+import sys
 
 import numpy as np
+import pytest
 
 from gradwire.client import Client
 from gradwire.client.progress import progress_bar
@@ -47,3 +50,22 @@ def test_progress_bar_is_off_when_stderr_is_not_a_terminal(capsys):
     bar.update(1 << 29)
     bar.close()
     assert capsys.readouterr().err == ""
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal(monkeypatch):
+    pytest.importorskip("tqdm", reason="tqdm draws the bars")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    bar = progress_bar(64 << 20, "upload v1")
+    bar.update(32 << 20)
+    bar.refresh()
+    drawn = terminal.getvalue()
+    bar.close()
+    assert "upload v1" in drawn and "50%" in drawn
