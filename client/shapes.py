@@ -117,6 +117,22 @@ def transpose(shapes: list[Shape], attrs: dict) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def t(shapes: list[Shape], attrs: dict) -> tuple[int, ...]:
+    if len(shapes[0]) > 2:
+        raise WillFail  # t() expects a tensor with <= 2 dimensions
+    return tuple(reversed(shapes[0]))
+
+
+def fixed_rank_matmul(ranks: tuple[int, int]):
+    """mm (2, 2), bmm (3, 3), mv (2, 1), dot (1, 1): matmul with the ranks checked, no broadcasting."""
+    def rule(shapes: list[Shape], attrs: dict) -> tuple[int, ...]:
+        if (len(shapes[0]), len(shapes[1])) != ranks or (ranks == (3, 3) and shapes[0][0] != shapes[1][0]):
+            raise WillFail
+        return matmul(shapes, attrs)
+
+    return rule
+
+
 def permute(shapes: list[Shape], attrs: dict) -> tuple[int, ...]:
     shape = shapes[0]
     order = _dims(attrs["dims"], len(shape))

@@ -133,5 +133,6 @@ def test_local_metadata_agrees_with_the_server(expression, client):
 def test_common_ops_are_fully_inferred(client):
     t = client
     x = t.tensor([[1., 2.], [3., 4.]], requires_grad=True)
-    results = [x + 1, x * x, (x - 2).exp(), x.sum(), x.mean(1), x @ x, x.view(4), x[0], x.T, t.cat([x, x])]
+    results = [x + 1, x * x, (x - 2).exp(), x.sum(), x.mean(1), x @ x, x.view(4), x[0], x.T, t.cat([x, x]),
+               t.mm(x, x), x.t(), x[:, 1:], x.unsqueeze(0), t.where(x > 1, x, 0.), x.max(), x.softmax(0)]
     assert all(r._value.meta.complete for r in results)

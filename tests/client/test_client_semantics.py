@@ -499,6 +499,7 @@ GRAD_FN_EXPRESSIONS = [
     "x.unsqueeze(0)", "m[None]", "m.softmax(0)", "m.permute(1, 0)", "m.transpose(0, 1)", "x.clone()",
     "t.exp(x)", "t.sqrt(x)", "t.tanh(m)", "t.minimum(x, y)", "t.sum(m, 1)", "t.matmul(m, x)", "t.abs(x)",
     "t.max(m, 1)[0]", "t.where(m > 2, m, 0.)", "t.stack([x, y], 1)", "t.cat([m, m], 1)", "x.double() * 2", "m.t()",
+    "t.mm(m, m)", "t.mv(m, x)", "t.dot(x, y)", "t.bmm(b, b)", "x.t()",
 ]
 
 
