@@ -93,8 +93,7 @@ def _large(axis: Any, rows: list[dict], memory: list[dict]) -> None:
     _bars(axis, ["single message", "streamed", "raw loopback TCP"],
           [single["gradwire"], streamed["gradwire"], single["baseline"]], [OURS, OURS, THEIRS],
           _wrap(single["workload"].split(":")[0], 60) + ", MB/s", single["unit"], log=True)
-    axis.set_xlabel("\n".join(f"{r['workload'].split(' (')[0]}: {r['ratio']:.1f}x the leaf "
-                              f"(1st round trip: {r['extra']['first_call_multiple']:.1f}x)" for r in memory),
+    axis.set_xlabel("\n".join(f"{r['workload'].split(' (')[0]}: {r['ratio']:.1f}x the leaf" for r in memory),
                     fontsize=7)
 
 

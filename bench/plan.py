@@ -32,17 +32,17 @@ class Plan:
 FULL = Plan(
     name="full", engine_quick=False, engine_shrink=1,
     node_sizes=(1_000, 2_000, 4_000, 8_000, 16_000), element_sizes=(1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22),
-    growth_repeats=5, latency_calls=400, latency_repeats=5, concurrencies=(1, 8),
-    mlp=(256, 1024, 2), session_k=10, session_repeats=5, jacobian_outputs=64, jacobian_repeats=5,
-    transfer_mib=256, chunk_mib=4, transfer_repeats=3,
+    growth_repeats=7, latency_calls=400, latency_repeats=7, concurrencies=(1, 8),
+    mlp=(256, 1024, 2), session_k=10, session_repeats=7, jacobian_outputs=64, jacobian_repeats=7,
+    transfer_mib=256, chunk_mib=4, transfer_repeats=4,
 )
 
 QUICK = Plan(
     name="quick", engine_quick=True, engine_shrink=1,
-    node_sizes=(500, 1_000, 2_000, 4_000), element_sizes=(1 << 14, 1 << 16, 1 << 18, 1 << 20),
-    growth_repeats=3, latency_calls=200, latency_repeats=3, concurrencies=(1, 8),
-    mlp=(64, 256, 3), session_k=10, session_repeats=3, jacobian_outputs=32, jacobian_repeats=3,
-    transfer_mib=32, chunk_mib=4, transfer_repeats=2,
+    node_sizes=(1_000, 2_000, 4_000, 8_000), element_sizes=(1 << 14, 1 << 16, 1 << 18, 1 << 20),
+    growth_repeats=3, latency_calls=300, latency_repeats=3, concurrencies=(1, 8),
+    mlp=(256, 1024, 2), session_k=10, session_repeats=3, jacobian_outputs=32, jacobian_repeats=3,
+    transfer_mib=64, chunk_mib=4, transfer_repeats=2,
 )
 
 # For the smoke test: every code path, sizes too small to mean anything.
