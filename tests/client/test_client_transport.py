@@ -1,7 +1,7 @@
-"""credentials, metadata and the session id travel with every call.
+"""What reaches the server: credentials, metadata and the session id on every call, released ids.
 
 The gradwire servicer is assembled here into a grpc.Server with a TLS port and a server interceptor
-that records each call's metadata, so the test sees exactly what reached the server.
+that records each call's metadata and unary request, so the tests see exactly what the server got.
 """
 
 from __future__ import annotations
@@ -23,18 +23,29 @@ from gradwire.server.uploads import UploadStore
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 
-class MetadataRecorder(grpc.ServerInterceptor):
-    """Remembers (method, metadata) of every call."""
+class CallRecorder(grpc.ServerInterceptor):
+    """Remembers (method, metadata) of every call and (method, request) of every unary one."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[tuple[str, object]] = []
         self._lock = threading.Lock()
 
     def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method.rsplit("/", 1)[-1]
         with self._lock:
-            self.calls.append((handler_call_details.method.rsplit("/", 1)[-1],
-                               dict(handler_call_details.invocation_metadata)))
-        return continuation(handler_call_details)
+            self.calls.append((method, dict(handler_call_details.invocation_metadata)))
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+
+        def recording(request, context):
+            with self._lock:
+                self.requests.append((method, request))
+            return handler.unary_unary(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(recording, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)
 
 
 @pytest.fixture
@@ -55,7 +66,7 @@ def recorded_tls_server(tls_files):
     retained = RetainedBytes(config.max_session_bytes)
     servicer = GradwireServicer(config, SessionStore(config.session_ttl, config.max_sessions, retained),
                                 UploadStore(config.session_ttl, config.max_request_bytes, retained))
-    recorder = MetadataRecorder()
+    recorder = CallRecorder()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=[recorder])
     pb_grpc.add_GradwireServiceServicer_to_server(servicer, server)
     port = server.add_secure_port("localhost:0", grpc.ssl_server_credentials([(key, cert)]))
@@ -95,3 +106,19 @@ def test_plaintext_client_cannot_talk_to_a_tls_server(recorded_tls_server):
     with Client(address, timeout=5) as torch:
         with pytest.raises(ConnectionError, match=address):
             torch.ops()
+
+
+def test_dropped_tensors_are_released_with_the_next_extend(recorded_tls_server):
+    address, cert, recorder = recorded_tls_server
+    with Client(address, credentials=grpc.ssl_channel_credentials(root_certificates=cert)) as torch:
+        a = torch.tensor([1., 2.], requires_grad=True)
+        doubled = a * 2
+        total = doubled.sum()
+        dropped = {doubled._value.id, total._value.id}
+        total.backward()
+        del doubled, total
+        kept = a * 3
+        assert kept.tolist() == [3.0, 6.0]
+        live = {a._value.id, kept._value.id}
+    (extend,) = [request for method, request in recorder.requests if method == "Extend"]
+    assert set(extend.release) == dropped and not live & set(extend.release)
