@@ -85,6 +85,8 @@ class PendingNode:
     message: pb.Node
     outputs: list[Value]
     refs: set[str] = field(default_factory=set)
+    # An in-place node's own id: a second name of its target, needed only until its response is read.
+    alias: Name | None = None
 
 
 class Session:
@@ -148,8 +150,7 @@ class Session:
         """Records an in-place node: its id becomes another name of the target it changes."""
         with self.lock:
             self.values[message.id] = target
-            target.names.append(self.name(message.id))
-            self.pending_nodes.append(PendingNode(message, [target], set(refs)))
+            self.pending_nodes.append(PendingNode(message, [target], set(refs), alias=self.name(message.id)))
             # The data of the target and of anything sharing its memory changes: drop local copies.
             for value in list(self.values.values()):
                 if value.leaf_array is None:
@@ -229,10 +230,13 @@ class Session:
         for pending in self.pending_nodes:
             for value in pending.outputs:
                 value.sent = True
-        self.pending_leaves.clear()
-        self.pending_nodes.clear()
+        sent_nodes = self.pending_nodes
+        self.pending_leaves, self.pending_nodes = [], []
         self.apply_info(response.info)
         self._store_values(response.values)
+        for pending in sent_nodes:
+            if pending.alias is not None:  # dropping it queues the alias for release
+                self.values.pop(pending.alias.id, None)
 
     def _leaf_message(self, value: Value, inline_left: int) -> tuple[pb.Leaf, int]:
         """The Leaf message of a pending leaf: inline while the request budget lasts, else uploaded."""

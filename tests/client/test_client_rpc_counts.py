@@ -136,3 +136,17 @@ def test_common_ops_are_fully_inferred(client):
     results = [x + 1, x * x, (x - 2).exp(), x.sum(), x.mean(1), x @ x, x.view(4), x[0], x.T, t.cat([x, x]),
                t.mm(x, x), x.t(), x[:, 1:], x.unsqueeze(0), t.where(x > 1, x, 0.), x.max(), x.softmax(0)]
     assert all(r._value.meta.complete for r in results)
+
+
+def test_the_sdk_keeps_no_trace_of_dropped_tensors(client):
+    """Per-step temporaries and in-place node ids are forgotten locally (and queued for release)."""
+    x = client.tensor([[1., 2.], [3., 4.]])
+    w = client.tensor([0.1, -0.2], requires_grad=True)
+    session = client._runtime.session
+    sizes = []
+    for _ in range(20):
+        ((x @ w) ** 2).mean().backward()
+        w.data -= 0.01 * w.grad
+        w.grad = None
+        sizes.append(len(session.values))
+    assert sizes[-1] <= sizes[2] and len(w._value.names) == 1
