@@ -169,3 +169,22 @@ def test_an_sgd_step_in_place_under_no_grad(stub):
     np.testing.assert_allclose(arrays(response.grads)["w"], w.grad.numpy())
     values = arrays(stub.Read(pb.ReadRequest(session_id=session_id, values=["w"])).values)
     np.testing.assert_allclose(values["w"], w.detach().numpy())
+
+
+def test_extend_releases_names_the_client_dropped(start_server):
+    server, stub, _ = start_server()
+    big = np.ones(1000, np.float32)
+    session_id = _create(stub, leaf("a", big, requires_grad=True), node("b", "mul", "a", 2.0),
+                         node("c", "mul", "b", "b"), node("loss", "sum", "c"))
+    before = server.sessions.retained.used
+    stub.Extend(pb.ExtendRequest(session_id=session_id, graph=graph(node("d", "mul", "loss", 1.0)),
+                                 release=["b", "c", "d", "never-existed"]))
+    assert server.sessions.retained.used == before - 2 * big.nbytes  # b and c no longer counted; d never was
+    for released in ("b", "c", "d"):
+        with raises_status(grpc.StatusCode.INVALID_ARGUMENT, f"unknown id '{released}'"):
+            stub.Read(pb.ReadRequest(session_id=session_id, values=[released]))
+    # the graph still holds what it saved: backward through the released nodes works
+    response = stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[root("loss")]))
+    np.testing.assert_array_equal(arrays(response.grads)["a"], 8 * big)
+    # and a released name is free to be defined again
+    stub.Extend(pb.ExtendRequest(session_id=session_id, graph=graph(node("b", "neg", "a"))))
