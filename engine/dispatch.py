@@ -58,6 +58,7 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
         base = operands[0]
         main._version = base._version
         main._base = base._base if base._base is not None else base
+        main._view_version = base._version[0]
     if any_requires_grad and op.differentiable and modes._state.grad_enabled and main._dtype.is_floating_point:
         record(op, operands, attrs, main)
     return outputs

@@ -24,7 +24,7 @@ class Tensor:
     """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
 
     __slots__ = (
-        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_retains_grad",
+        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_view_version", "_retains_grad",
         "_accumulator", "__weakref__",
     )
 
@@ -51,6 +51,7 @@ class Tensor:
         self._grad: Tensor | None = None
         self._version = [0]  # shared with views of the same storage
         self._base: Tensor | None = None
+        self._view_version = 0  # the base's version when this view's grad_fn was made
         self._retains_grad = False
         self._accumulator: AccumulateGrad | None = None
 
@@ -239,6 +240,8 @@ class Tensor:
 
 def edge_of(tensor: Tensor) -> Any:
     """Where a gradient for `tensor` goes: its grad_fn, or the AccumulateGrad of a leaf."""
+    if tensor._base is not None and tensor._version[0] != tensor._view_version:
+        _refresh_view(tensor)
     if tensor.grad_fn is not None:
         return tensor.grad_fn
     if not tensor._requires_grad:
@@ -246,6 +249,15 @@ def edge_of(tensor: Tensor) -> Any:
     if tensor._accumulator is None:
         tensor._accumulator = AccumulateGrad(tensor)
     return tensor._accumulator
+
+
+def _refresh_view(view: Tensor) -> None:
+    """The base changed in place since this view was made: like torch, read the base's new grad_fn."""
+    from .ops.indexing import regenerate_view_grad_fn
+
+    view._view_version = view._version[0]
+    if view._base._requires_grad:
+        regenerate_view_grad_fn(view)
 
 
 def grad_enabled() -> bool:

@@ -530,3 +530,17 @@ def test_grad_wrt_a_non_leaf_does_not_need_values_below_it():
 
     ours, theirs = both(program)
     assert ours == theirs == [[2.0, 2.0]]
+
+
+def test_a_view_made_before_an_inplace_write_sees_the_write():
+    def program(t):
+        a = t.tensor(np.arange(12.).reshape(3, 4), requires_grad=True)
+        b = a * 1
+        rows = b[1:]
+        b[1, 1] = 0.0  # rows shares b's memory: its gradient must skip the overwritten slot
+        (rows * 1).sum().backward()
+        return a.grad
+
+    ours, theirs = both(program)
+    assert ours == theirs
+    assert ours[1][1] == 0.0
