@@ -7,6 +7,7 @@ A second signal stops at once.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # e.g. the engine's torch-like warnings go to the log, once per place
     server, port = create_server(config=config)
+    # Start-up objects (modules, the op registry) never die: keep them out of every garbage collection,
+    # which the engine's reference cycles (tensor <-> backward node) otherwise trigger often.
+    gc.freeze()
     host = config.address.rsplit(":", 1)[0]
     log.info("gradwire server listening on %s:%d", host, port)
 
