@@ -127,14 +127,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             built = self._build(request.graph, scope, session=True)
             response = pb.ExtendResponse()
             self._values(response.values, request.return_values, scope, self._packer())
-            kept = {**session.values, **scope.new}
-            for value_id in request.release:  # names the client dropped; the graph keeps what it saved
-                kept.pop(value_id, None)
             with self.uploads.transfer(built.upload_ids) as reserved:
-                self.sessions.resize(session, kept.values(), refuse_over_cap=True, already_reserved=reserved)
-            session.values.update(scope.new)
-            for value_id in request.release:
-                session.values.pop(value_id, None)
+                self.sessions.commit(session, scope.new, release=request.release, refuse_over_cap=True,
+                                     already_reserved=reserved)
             changed = [(value_id, scope.value(value_id)) for value_id in built.new_ids + built.changed_ids]
             responses.add_infos(response.info, changed)
             return response
@@ -167,8 +162,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                 packer.pack(response.grads, value_id, result)
             joined = {value_id: result for value_id, result in zip(request.result_ids, results) if result is not None}
             if joined:
-                session.values.update(joined)
-                self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
+                self.sessions.commit(session, joined, refuse_over_cap=False)
                 responses.add_infos(response.info, joined.items())
             return response
 

@@ -175,6 +175,16 @@ class SessionStore:
             self.retained.release(-growth)
         session.retained = nbytes
 
+    def commit(self, session: Session, new_values: dict[str, Any], *, release: Iterable[str] = (),
+               refuse_over_cap: bool, already_reserved: int = 0) -> None:
+        """Adds a call's new values to the session and forgets the released names, recounting its bytes
+        (see resize); with refuse_over_cap, growth past the cap raises and the session is unchanged."""
+        kept = {**session.values, **new_values}
+        for value_id in release:  # names the client dropped; the graph keeps whatever it saved
+            kept.pop(value_id, None)
+        self.resize(session, kept.values(), refuse_over_cap=refuse_over_cap, already_reserved=already_reserved)
+        session.values = kept
+
     # ------------------------------------------------------------ ending
 
     def close(self, session_id: str) -> None:
