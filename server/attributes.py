@@ -15,7 +15,7 @@ import gradwire.engine as ge
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec
-from .errors import invalid
+from .errors import RequestError, invalid
 
 Resolve = Callable[[str, str], Any]  # (ref, what) -> Tensor
 
@@ -51,6 +51,12 @@ def check_node(node: pb.Node, op: Any) -> None:
         if given is None or given not in accepted_kinds(spec.kind):
             raise invalid(f"{where}: attribute {name!r} takes {spec.kind}, got {given or 'nothing'}",
                           node_id=node.id, error_type="TypeError")
+        if given in ("dtype", "index"):
+            try:
+                _check_value(value, f"node {node.id!r} attribute {name!r}")
+            except RequestError as error:
+                error.node_id = node.id
+                raise
     for spec in op.attrs:
         if spec.required and spec.name not in node.attrs:
             raise invalid(f"{where} is missing required attribute {spec.name!r} ({spec.kind})",
@@ -58,6 +64,16 @@ def check_node(node: pb.Node, op: Any) -> None:
     for position, operand in enumerate(node.inputs):
         if operand.WhichOneof("operand") is None:
             raise invalid(f"{where}: input {position} is empty", node_id=node.id)
+
+
+def _check_value(value: pb.AttrValue, what: str) -> None:
+    """A dtype or index attribute decodes (inline index tensors included), before anything runs."""
+    if value.WhichOneof("value") == "dtype":
+        codec.dtype_name(value.dtype, what)
+        return
+    for k, item in enumerate(value.index.items):
+        if item.WhichOneof("item") in ("tensor", None):
+            _index_item(item, f"{what} item {k}", resolve=None)  # type: ignore[arg-type]
 
 
 def refs_of(node: pb.Node) -> Iterator[str]:
