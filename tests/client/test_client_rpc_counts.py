@@ -150,3 +150,27 @@ def test_the_sdk_keeps_no_trace_of_dropped_tensors(client):
         w.grad = None
         sizes.append(len(session.values))
     assert sizes[-1] <= sizes[2] and len(w._value.names) == 1
+
+
+def test_a_long_loop_keeps_the_session_bounded(server, client):
+    """Tensors the program dropped are released with the next Extend: the session does not grow."""
+    x = client.tensor([[1., 2.], [3., 4.]])
+    w = client.tensor([0.1, -0.2], requires_grad=True)
+
+    def step():
+        loss = ((x @ w) ** 2).mean()
+        loss.backward()
+        with client.no_grad():
+            w.data -= 0.01 * w.grad
+        w.grad = None
+
+    def session_size():
+        with server.sessions.use(client.session_id) as session:
+            return len(session.values)
+
+    for _ in range(3):
+        step()
+    size_after_warmup = session_size()
+    for _ in range(30):
+        step()
+    assert session_size() <= size_after_warmup
