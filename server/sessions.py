@@ -4,10 +4,12 @@ A session maps value ids to engine tensors (a tuple for ops with several outputs
 behind a lock; every call on one session also holds that session's own lock, so calls on one session run
 one at a time while different sessions run in parallel. Sessions expire after an idle TTL; a cap on their
 number and on the bytes they retain refuses new ones (RESOURCE_EXHAUSTED) and never evicts live ones.
+NOT_FOUND says whether a recent session expired (after how long), was closed, or is unknown.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
 import secrets
@@ -22,6 +24,11 @@ from .budget import RetainedBytes
 from .errors import RequestError, exhausted, invalid, not_found
 
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+ENDED_REMEMBERED = 10_000
+
+
+def _expired(session: "Session") -> str:
+    return f"expired after {session.ttl:g} s idle"
 
 
 def new_session_id() -> str:
@@ -79,6 +86,8 @@ class SessionStore:
         self.retained = retained
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        # Why recent sessions ended, so NOT_FOUND can tell expired from closed from unknown.
+        self._ended: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -129,9 +138,8 @@ class SessionStore:
     # ------------------------------------------------------------ using
 
     def _missing(self, session_id: str) -> RequestError:
-        return not_found(
-            f"session {session_id} not found (unknown or expired after {self.default_ttl:g} s idle)"
-        )
+        why = self._ended.get(session_id) or f"unknown, or expired after {self.default_ttl:g} s idle"
+        return not_found(f"session {session_id} not found ({why})")
 
     @contextlib.contextmanager
     def use(self, session_id: str) -> Iterator[Session]:
@@ -142,7 +150,7 @@ class SessionStore:
             session = self._sessions.get(session_id)
             if (session is not None and self._clock() - session.last_used > session.ttl
                     and not session.lock.locked()):
-                self._remove_locked(session)
+                self._remove_locked(session, _expired(session))
                 session = None
         if session is None:
             raise self._missing(session_id)
@@ -192,10 +200,13 @@ class SessionStore:
             session = self._sessions.get(session_id)
             if session is None:
                 raise self._missing(session_id)
-            self._remove_locked(session)
+            self._remove_locked(session, "closed")
 
-    def _remove_locked(self, session: Session) -> None:
+    def _remove_locked(self, session: Session, why: str) -> None:
         self._sessions.pop(session.session_id, None)
+        self._ended[session.session_id] = why
+        while len(self._ended) > ENDED_REMEMBERED:
+            self._ended.popitem(last=False)
         session.closed = True
         self.retained.release(session.retained)
         session.retained = 0
@@ -206,10 +217,10 @@ class SessionStore:
         with self._lock:
             idle = [s for s in self._sessions.values() if now - s.last_used > s.ttl and not s.lock.locked()]
             for session in idle:
-                self._remove_locked(session)
+                self._remove_locked(session, _expired(session))
         return len(idle)
 
     def close_all(self) -> None:
         with self._lock:
             for session in list(self._sessions.values()):
-                self._remove_locked(session)
+                self._remove_locked(session, "the server stopped")

@@ -128,16 +128,18 @@ def test_session_id_travels_as_metadata(stub):
         stub.CreateSession(pb.CreateSessionRequest(session_id=session_id))
 
 
-def test_closed_and_expired_sessions_are_not_found(stub):
+def test_closed_expired_and_unknown_sessions_are_not_found_and_say_which(stub):
     session_id = _create(stub, leaf("x", [1.0]))
     stub.CloseSession(pb.CloseSessionRequest(session_id=session_id))
-    with raises_status(grpc.StatusCode.NOT_FOUND, f"session {session_id} not found", "expired"):
+    with raises_status(grpc.StatusCode.NOT_FOUND, f"session {session_id} not found (closed)"):
         stub.Read(pb.ReadRequest(session_id=session_id, values=["x"]))
     short_lived = _create(stub, leaf("x", [1.0]), ttl_seconds=1)
     stub.Read(pb.ReadRequest(session_id=short_lived, values=["x"]))
     time.sleep(1.3)
-    with raises_status(grpc.StatusCode.NOT_FOUND, short_lived):
+    with raises_status(grpc.StatusCode.NOT_FOUND, f"session {short_lived} not found (expired after 1 s idle)"):
         stub.Read(pb.ReadRequest(session_id=short_lived, values=["x"]))
+    with raises_status(grpc.StatusCode.NOT_FOUND, "not found (unknown, or expired after 600 s idle)"):
+        stub.Read(pb.ReadRequest(session_id="e" * 32, values=["x"]))
 
 
 def test_a_session_can_start_empty(stub):
