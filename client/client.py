@@ -17,10 +17,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import grpc
 
-from . import dtypes, factories
+from . import dtypes, factories, operators
 from .autograd import Autograd
 from .runtime import Runtime
-from .operators import extreme
 from .tensor import Tensor
 from .transport import Transport
 
@@ -163,10 +162,18 @@ class Client:
 
     # ------------------------------------------------------------ module functions
     def max(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return extreme(self._runtime, "max", "maximum", tensor, dim, keepdim)
+        return operators.extreme(self._runtime, "max", "maximum", tensor, dim, keepdim)
 
     def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return extreme(self._runtime, "min", "minimum", tensor, dim, keepdim)
+        return operators.extreme(self._runtime, "min", "minimum", tensor, dim, keepdim)
+
+    def clamp(self, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return operators.clamp(self._runtime, tensor, min, max)
+
+    clip = clamp
+
+    def var(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return operators.var(self._runtime, tensor, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         """Module functions (exp, cat, stack, where, maximum, ...) from the server's catalogue."""

@@ -1,7 +1,8 @@
 """Python's operator protocol and torch's overloaded methods on the SDK Tensor.
 
 Which op a Python operator means is the catalogue's business (its `operators` and
-`reflected_operators` spellings): the SDK only knows Python's own protocol. In-place operators
+`reflected_operators` spellings): the SDK only knows Python's own protocol, and torch's few signatures
+that depend on argument types (max(dim) vs max(), clamp with number or tensor bounds, var(unbiased)). In-place operators
 (x += y) have no op of their own on the wire; they run as a copy, the op, and an index assignment of
 the whole tensor, which keeps torch's in-place rules (version bump, refused on a leaf that requires
 grad outside no_grad) and its gradients; only the grad_fn name differs (CopySlices, not AddBackward0).
@@ -107,6 +108,9 @@ def install(base: type) -> None:
     for name, binary in INPLACE_OPERATORS.items():
         setattr(base, name, _inplace_operator(name, binary, base))
     base.__abs__ = lambda self: self._call_op("abs")
+    # Overloads torch resolves by argument type, which the catalogue's arity cannot express.
+    base.clamp = base.clip = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max)
+    base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
 
@@ -146,3 +150,32 @@ class ValuesIndices(tuple):
     @property
     def indices(self) -> Tensor:
         return self[1]
+
+
+def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch."""
+    op = runtime.catalogue.op("clamp")
+    given = {name: bound for name, bound in (("min", min), ("max", max)) if bound is not None}
+    tensors = [name for name, bound in given.items() if isinstance(bound, runtime.tensor_class)]
+    if not tensors:
+        return runtime.apply(op, [tensor], given)
+    if len(tensors) != len(given):
+        raise TypeError("clamp(): min and max must both be Tensors or both be numbers")
+    if op.attr("tensor_bounds") is None:
+        raise NotImplementedError("clamp() with tensor bounds: this server's clamp takes numbers only")
+    which = "both" if len(tensors) == 2 else tensors[0]
+    return runtime.apply(op, [tensor, *given.values()], {"tensor_bounds": which})
+
+
+def var(runtime: Runtime, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """torch's var(dim=None, unbiased=True, keepdim=False, *, correction=None), and var(unbiased)."""
+    rest = list(args)
+    if rest and isinstance(rest[0], bool):
+        kwargs["unbiased"] = rest.pop(0)
+    if len(rest) > 3:
+        raise TypeError("var() takes at most 3 positional arguments after the tensor")
+    for name, value in zip(("dim", "unbiased", "keepdim"), rest):
+        if name in kwargs:
+            raise TypeError(f"var() got multiple values for argument '{name}'")
+        kwargs[name] = value
+    return runtime.apply(runtime.catalogue.op("var"), [tensor], kwargs)

@@ -478,6 +478,8 @@ PROMOTIONS = [
     "t.tensor(1) + 2",
     "t.tensor([1, 5]).clamp(max=2.5)",
     "t.tensor([1., 5.]).clamp(0, 2)",
+    "t.tensor([1., 5.]).clip(max=2)",
+    "t.clamp(t.tensor([1., 5.]), 2., 4.)",
 ]
 
 
@@ -500,6 +502,8 @@ GRAD_FN_EXPRESSIONS = [
     "t.exp(x)", "t.sqrt(x)", "t.tanh(m)", "t.minimum(x, y)", "t.sum(m, 1)", "t.matmul(m, x)", "t.abs(x)",
     "t.max(m, 1)[0]", "t.where(m > 2, m, 0.)", "t.stack([x, y], 1)", "t.cat([m, m], 1)", "x.double() * 2", "m.t()",
     "t.mm(m, m)", "t.mv(m, x)", "t.dot(x, y)", "t.bmm(b, b)", "x.t()",
+    "x.clamp(min=y)", "t.clamp(m, x, y)", "m.var()", "m.var(0)", "m.var(0, False)", "m.var(False)",
+    "m.var(1, True, True)", "m.var(dim=0, correction=0)",
 ]
 
 
