@@ -17,6 +17,9 @@ from ..tensor import is_scalar
 
 
 def _broadcast(shapes: list, attrs: dict) -> tuple:
+    widest = max(shapes, key=len)
+    if all(shape == widest or shape == () for shape in shapes):  # the common case, without numpy's cost
+        return widest
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
@@ -194,33 +197,7 @@ unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c
       saves_output=True, summary="max(x, 0); the gradient at 0 is 0")
 
 
-# ---------------------------------------------------------------- clamp, maximum, minimum, where
-def _clamp_forward(arrays: list, attrs: dict):
-    x = arrays[0]
-    low, high = attrs["min"], attrs["max"]
-    if low is None and high is None:
-        raise InvalidArgumentRuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return np.clip(x, low, high).astype(x.dtype)
-
-
-def _clamp_vjp(F, g, c):
-    x = c.inputs[0]
-    low, high = c.attrs["min"], c.attrs["max"]
-    inside = (x >= low) if low is not None else None
-    if high is not None:
-        inside = (x <= high) if inside is None else F.logical_and(inside, x <= high)
-    return g * inside
-
-
-register(OpDef(
-    name="clamp", forward=_clamp_forward, vjps=(_clamp_vjp,), grad_fn="ClampBackward1",
-    dtype_rule=promotion.with_scalar_attrs("min", "max"), saves_inputs=(0,),
-    attrs=(AttrSpec("min", "real|none"), AttrSpec("max", "real|none")),
-    methods=("clamp", "clip"), functions=("clamp", "clip"),
-    summary="clamp(x, min, max); the gradient flows where min <= x <= max",
-))
-
-
+# ---------------------------------------------------------------- maximum, minimum, where (clamp: clamp.py)
 def _tie_weight(F, mine, other):
     """1 where this side wins, 1/2 where the two tie (torch splits ties evenly), 0 where it loses."""
     return (mine > other) + (mine == other) * 0.5

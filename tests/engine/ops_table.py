@@ -166,6 +166,17 @@ row("clamp", "clip", inputs(normal((3, 4))), lambda m, a: a.clip(-1, 1))
 row("clamp", "at_bounds", inputs(fixed([-1.0, -0.5, 0.0, 0.5, 1.0])), lambda m, a: a.clamp(-0.5, 0.5),
     finite_differences=False)
 row("clamp", "int_bounds", inputs(normal((3, 4))), lambda m, a: a.clamp(-1, 1))
+for low_shape, high_shape in (((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (3, 4))):
+    row("clamp", f"tensor_bounds_{shape_label(low_shape, high_shape)}",
+        inputs(normal((3, 4)), normal(low_shape), lambda r, s=high_shape: r.standard_normal(s) + 1.5),
+        lambda m, a, low, high: a.clamp(low, high))
+row("clamp", "tensor_min", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, low: m.clamp(a, min=low))
+row("clamp", "tensor_max", inputs(normal((3, 1)), normal((3, 4))), lambda m, a, high: a.clip(max=high))
+row("clamp", "tensor_bounds_crossed", inputs(normal((3, 4)), fixed(np.ones(4)), fixed(-np.ones(4))),
+    lambda m, a, low, high: a.clamp(low, high))
+row("clamp", "tensor_bounds_at_ties",
+    inputs(fixed([-1.0, 0.0, 1.0, 0.0, 2.0]), fixed([0.0, 0.0, 0.0, 1.0, 1.0]), fixed([1.0, 1.0, 1.0, 1.0, 1.0])),
+    lambda m, a, low, high: a.clamp(low, high), finite_differences=False)
 row("clamp", "int_tensor_float_bound", inputs(fixed([-3, 0, 3])), lambda m, k: k.clamp(-1.5, 1.5))
 
 WHERE_SHAPES = [((3, 4), (3, 4), (3, 4)), ((3, 4), (3, 1), (1, 4)), ((3, 1), (), (1, 4)),

@@ -110,6 +110,8 @@ ERRORS = {
     "maximum_with_number": ([M34], lambda m, a: m.maximum(a, 2.0)),
     "minimum_with_number": ([M34], lambda m, a: m.minimum(1, a)),
     "cat_of_a_tensor": ([M34], lambda m, a: m.cat(a)),
+    "clamp_tensor_and_number": ([M34, np.zeros(4)], lambda m, a, low: a.clamp(low, 0.5)),
+    "clamp_bounds_do_not_broadcast": ([M34, np.zeros(3)], lambda m, a, low: a.clamp(min=low)),
     "clamp_without_bounds": ([M34], lambda m, a: a.clamp()),
     "prod_of_two_dims": ([M34], lambda m, a: a.prod(dim=(0, 1))),
     "sum_float_dim": ([M34], lambda m, a: a.sum(dim=1.5)),
