@@ -6,6 +6,7 @@ Every Tensor method, operator and module function ends here, and so does the ser
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -46,8 +47,8 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
         _as_compute_array(x, compute_dtype) if dtype is not None else x for x, dtype in zip(operands, dtypes)
     ]
     if op.out_shape is not None and modes._state.budget_left is not None:
-        out_shape = op.out_shape([np.shape(a) for a in arrays], attrs)
-        modes.charge(int(np.prod(out_shape, dtype=np.int64)) * result_dtype.itemsize, f"{op.name}{list(out_shape)}")
+        out_shape = op.out_shape([a.shape if type(a) is np.ndarray else () for a in arrays], attrs)
+        modes.charge(math.prod(out_shape) * result_dtype.itemsize, lambda: f"{op.name}{list(out_shape)}")
     raw = op.forward(arrays, attrs)
     if op.num_outputs > 1:
         outputs = tuple(_wrap(value, result_dtype if i == 0 else None) for i, value in enumerate(raw))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import BudgetExceededError
 
@@ -68,14 +68,16 @@ def memory_budget(max_bytes: int) -> Iterator[None]:
         _state.budget_left, _state.budget_total = previous
 
 
-def charge(nbytes: int, what: str) -> None:
-    """Account for an allocation of `nbytes` made for `what`; raise if over the budget in force."""
+def charge(nbytes: int, what: str | Callable[[], str]) -> None:
+    """Account for an allocation of `nbytes` made for `what` (a label, or a function making one only
+    when needed); raise if over the budget in force."""
     left = _state.budget_left
     if left is None:
         return
     if nbytes > left:
+        label = what() if callable(what) else what
         raise BudgetExceededError(
-            f"{what} would allocate {nbytes:,} bytes, but only {left:,} of this request's memory "
+            f"{label} would allocate {nbytes:,} bytes, but only {left:,} of this request's memory "
             f"budget of {_state.budget_total:,} bytes are left; send smaller tensors or raise the "
             "server's budget"
         )
