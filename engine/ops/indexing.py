@@ -154,6 +154,7 @@ def _record_write_through_view(view: Tensor, base_index: tuple, value) -> None:
     base.grad_fn = node
     base._requires_grad = True
     regenerate_view_grad_fn(view)
+    view._view_version = view._version[0]  # already reads the new base
 
 
 def regenerate_view_grad_fn(view: Tensor) -> None:

@@ -138,7 +138,7 @@ def _into_view_of_view(m, a, v):
     b = a * 1
     rows = b[1:]
     rows[:, 1][0] = v
-    return b * b.sum()
+    return b * rows.sum()  # rows was made before the write: it must see it
 
 
 def _zero_a_view(m, a):
