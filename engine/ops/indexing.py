@@ -14,7 +14,7 @@ from .. import modes, promotion
 from ..errors import IndexOutOfRange, InplaceError, ShapeError
 from ..graph import Node
 from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name
-from ..registry import OPS, AttrSpec, OpDef, register
+from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor, edge_of
 
 INDEX = AttrSpec("index", "index", required=True)
@@ -45,12 +45,18 @@ def _index_zero_forward(arrays: list, attrs: dict):
     return out
 
 
-register(OpDef(
+GETITEM = register(OpDef(
     name="getitem", forward=_getitem_forward,
     vjps=(lambda F, g, c: F.index_backward(g, shape=c.input_shapes[0], index=c.attrs["index"]),),
     grad_fn=lambda node: grad_fn_name(node.attrs["index"]), dtype_rule=promotion.same, attrs=(INDEX,),
     view=True, out_shape=lambda shapes, attrs: (result_size_bound(shapes[0], attrs["index"]),),
     summary="x[index]: ints, slices, None, Ellipsis, integer and boolean tensors",
+))
+# How a view reads its base again after the base changed in place (torch regenerates it as an as_strided).
+VIEW_OF_BASE = register(OpDef(
+    name="view_of_base", forward=_getitem_forward, vjps=GETITEM.vjps, grad_fn="AsStridedBackward0",
+    dtype_rule=promotion.same, attrs=(INDEX,), view=True,
+    summary="base[positions] for a view whose base changed in place (grad_fn AsStridedBackward0)",
 ))
 register(OpDef(
     name="index_backward", forward=_index_backward_forward,
@@ -165,7 +171,7 @@ def regenerate_view_grad_fn(view: Tensor) -> None:
     if positions is None or base.grad_fn is None:
         return
     every_element = np.unravel_index(positions, base.shape)
-    view.grad_fn = Node(OPS["getitem"], (base.grad_fn,), {"index": every_element}, [base], view.shape)
+    view.grad_fn = Node(VIEW_OF_BASE, (base.grad_fn,), {"index": every_element}, [base], view.shape)
     view._requires_grad = True
 
 

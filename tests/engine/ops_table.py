@@ -491,6 +491,27 @@ row("setitem", "mask_from_values", inputs(normal((3, 4))), _assign_mask)
 row("setitem", "into_zeros", inputs(normal((2,))), _tutorial_assign)
 row("setitem", "chained_overwrite", inputs(normal((4,)), normal(())), _overwrite)
 row("setitem", "int_value_into_float", inputs(normal((3,))), assign(0, lambda: 7))
+
+
+def _view_made_before_write(m, a, v):
+    b = a * 1
+    rows = b[1:]
+    b[1, 1:3] = v
+    return rows * 2
+
+
+def _written_view(m, a, v):
+    b = a * 1
+    row = b[2]
+    row[::2] = v
+    return row * b[2]
+
+
+row("view_of_base", "stale_view", inputs(normal((3, 4)), normal((2,))), _view_made_before_write)
+row("view_of_base", "written_view", inputs(normal((3, 4)), normal(())), _written_view)
+row("view_of_base", "direct", inputs(normal((3, 4))),
+    lambda m, a: m.apply("view_of_base", [a], {"index": ([1, 1], [0, 3])}),
+    torch_program=lambda m, a: a[[1, 1], [0, 3]], compare_grad_fn=False)
 row("copy_slices", "chained_index", inputs(normal((2,))), _chained_assign)
 row("copy_slices", "direct", inputs(normal((3, 4)), normal((2,))),
     lambda m, a, v: m.apply("copy_slices", [a * 1, v], {"index": ([0, 2], [1, 3])}),
