@@ -1,4 +1,4 @@
-"""Elementwise ops: arithmetic, unary math, comparisons, clamp, maximum/minimum, where, casts.
+"""Elementwise ops: arithmetic, unary math, comparisons, maximum/minimum, where, casts (clamp: clamp.py).
 
 Each entry: the numpy forward, one VJP per input (before broadcast reduction, which the engine does),
 the dtype rule and PyTorch's grad_fn name.
@@ -112,12 +112,6 @@ def _pow_forward(arrays: list, attrs: dict):
     return _quiet(np.power)(arrays, attrs)
 
 
-def _sign(x):
-    if x.dtype.kind != "f":
-        return np.sign(x)
-    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype)  # torch: sign(nan) == 0
-
-
 def _pow_base_vjp(F, g, ctx):
     base, exponent = ctx.inputs
     # d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (so 0**0 gives 0, not 0 * inf), as torch does.
@@ -178,6 +172,12 @@ register(OpDef(
 ))
 
 # ---------------------------------------------------------------- unary math
+def _sign(x):
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype)  # torch: sign(nan) == 0
+
+
 unary("exp", np.exp, lambda F, g, c: g * c.output, "ExpBackward0", saves_output=True)
 unary("log", np.log, lambda F, g, c: g / c.inputs[0], "LogBackward0", saves_input=True)
 unary("sqrt", np.sqrt, lambda F, g, c: g / (2 * c.output), "SqrtBackward0", saves_output=True,
