@@ -26,7 +26,10 @@ def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
             raise IndexOutOfRange(
                 f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})"
             )
-    return tuple(sorted(d % rank for d in dims)) if ndim else ()
+    axes = tuple(sorted(d % rank for d in dims))
+    if len(set(axes)) != len(axes):
+        raise InvalidArgumentRuntimeError(f"dims {list(dims)}: a dim appears multiple times in the list of dims")
+    return axes if ndim else ()
 
 
 def with_kept_dims(F, reduced, input_shape: tuple, dim, keepdim: bool):

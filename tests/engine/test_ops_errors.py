@@ -69,6 +69,7 @@ ERRORS = {
     # dims out of range
     "sum_dim": ([M34], lambda m, a: a.sum(dim=2)),
     "mean_negative_dim": ([M34], lambda m, a: a.mean(-3)),
+    "sum_repeated_dim": ([M34], lambda m, a: a.sum(dim=(1, -1))),
     "max_dim": ([M34], lambda m, a: a.max(dim=2)),
     "softmax_dim": ([M34], lambda m, a: a.softmax(2)),
     "transpose_dim": ([M34], lambda m, a: a.transpose(0, 2)),
