@@ -14,7 +14,7 @@ from .. import promotion
 from ..errors import ArgumentError, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor
-from .elementwise import check_broadcast
+from .checks import check_broadcast, check_tensors
 
 TENSOR_BOUNDS = ("", "min", "max", "both")
 
@@ -25,6 +25,8 @@ def _bounds(values: list, attrs: dict) -> tuple:
     if which not in TENSOR_BOUNDS:
         raise ArgumentError(f"clamp(): tensor_bounds must be one of {TENSOR_BOUNDS[1:]}, not {which!r}")
     if not which:
+        if len(values) != 1:
+            raise ArgumentError(f"clamp(): {len(values)} operands need tensor_bounds 'min', 'max' or 'both'")
         return values[0], attrs["min"], attrs["max"]
     expected = 3 if which == "both" else 2
     if len(values) != expected:
@@ -95,6 +97,7 @@ def _parse(args, kwargs):
 
 
 def _dtype_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+    check_tensors("clamp", operand_dtypes, operands)
     if attrs["tensor_bounds"]:
         return promotion.promote(operand_dtypes, operands, attrs)
     return promotion.with_scalar_attrs("min", "max")(operand_dtypes, operands, attrs)

@@ -11,9 +11,10 @@ import math
 import numpy as np
 
 from .. import dtypes, promotion
-from ..errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
+from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import is_scalar
+from .checks import check_broadcast, tensors_only
 
 
 def _broadcast(shapes: list, attrs: dict) -> tuple:
@@ -25,23 +26,6 @@ def _broadcast(shapes: list, attrs: dict) -> tuple:
     except ValueError:
         check_broadcast(shapes)
         raise
-
-
-def check_broadcast(shapes: list) -> None:
-    """torch's error (a RuntimeError naming the dim) for operand shapes that do not broadcast."""
-    ndim = max(len(s) for s in shapes)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    names = "ab" if len(shapes) == 2 else [str(i) for i in range(len(shapes))]
-    for dim in range(ndim):
-        sizes = [s[dim] for s in padded]
-        widest = int(np.argmax(sizes))
-        for position, size in enumerate(sizes):
-            if size not in (1, sizes[widest]):
-                raise ShapeError(
-                    f"The size of tensor {names[position]} ({size}) must match the size of tensor "
-                    f"{names[widest]} ({sizes[widest]}) at non-singleton dimension {dim} "
-                    f"(shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast)"
-                )
 
 
 def _quiet(function):
@@ -82,7 +66,7 @@ def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote
 def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float, saves_input=False,
           saves_output=False, summary: str = "") -> OpDef:
     return register(OpDef(
-        name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=rule,
+        name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
         methods=(name,), functions=(name,), summary=summary,
     ))
@@ -108,6 +92,7 @@ def _pow_forward(arrays: list, attrs: dict):
     if integral and np.any(np.asarray(exponent) < 0):
         if is_scalar(exponent):
             raise InvalidArgumentRuntimeError("Integers to negative integer powers are not allowed.")
+        check_broadcast([np.shape(base), np.shape(exponent)])
         return _integer_power(np.asarray(base), exponent)
     return _quiet(np.power)(arrays, attrs)
 
@@ -166,13 +151,15 @@ register(OpDef(
 ))
 register(OpDef(
     name="neg", forward=_quiet(np.negative), vjps=(lambda F, g, c: -g,), grad_fn="NegBackward0",
-    dtype_rule=_refusing_bool(promotion.same, "Negation, the `-` operator, on a bool tensor is not supported. "
+    dtype_rule=_refusing_bool(tensors_only("neg", promotion.same), "Negation, the `-` operator, on a bool tensor is not supported. "
                               "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
     methods=("neg",), functions=("neg",), operators=("__neg__",), summary="-x",
 ))
 
 # ---------------------------------------------------------------- unary math
 def _sign(x):
+    if x.dtype == np.bool_:
+        return x.copy()  # torch: sign of a bool tensor is itself
     if x.dtype.kind != "f":
         return np.sign(x)
     return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype)  # torch: sign(nan) == 0
@@ -198,35 +185,25 @@ unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c
 
 
 # ---------------------------------------------------------------- maximum, minimum, where (clamp: clamp.py)
-def _tie_weight(F, mine, other):
+def _tie_weight(F, mine, other, largest: bool):
     """1 where this side wins, 1/2 where the two tie (torch splits ties evenly), 0 where it loses."""
-    return (mine > other) + (mine == other) * 0.5
-
-
-def _tensors_only(name: str):
-    """maximum/minimum take two tensors in torch (a Python number is a TypeError there)."""
-
-    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        if None in operand_dtypes:
-            raise ArgumentError(f"{name}(): both arguments must be Tensors; use clamp() with a number")
-        return promotion.promote(operand_dtypes, operands, attrs)
-
-    return rule
+    wins = (mine > other) if largest else (mine < other)
+    return wins + (mine == other) * 0.5
 
 
 binary("maximum", np.maximum,
-       lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1]),
-       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0]), "MaximumBackward0",
-       rule=_tensors_only("maximum"), summary="elementwise max; ties split the gradient evenly")
+       lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1], largest=True),
+       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0], largest=True), "MaximumBackward0",
+       rule=tensors_only("maximum", promotion.promote, positions=None), summary="elementwise max; ties split the gradient evenly")
 binary("minimum", np.minimum,
-       lambda F, g, c: g * _tie_weight(F, -c.inputs[0], -c.inputs[1]),
-       lambda F, g, c: g * _tie_weight(F, -c.inputs[1], -c.inputs[0]), "MinimumBackward0",
-       rule=_tensors_only("minimum"), summary="elementwise min; ties split the gradient evenly")
+       lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1], largest=False),
+       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0], largest=False), "MinimumBackward0",
+       rule=tensors_only("minimum", promotion.promote, positions=None), summary="elementwise min; ties split the gradient evenly")
 
 register(OpDef(
     name="where", forward=_plain(np.where),
     vjps=(None, lambda F, g, c: F.where(c.inputs[0], g, 0.0), lambda F, g, c: F.where(c.inputs[0], 0.0, g)),
-    grad_fn="WhereBackward0", dtype_rule=promotion.where, saves_inputs=(0,), min_inputs=3, max_inputs=3,
+    grad_fn="WhereBackward0", dtype_rule=tensors_only("where", promotion.where), saves_inputs=(0,), min_inputs=3, max_inputs=3,
     out_shape=_broadcast, functions=("where",), summary="where(condition, a, b)",
 ))
 
@@ -258,11 +235,11 @@ register(OpDef(
 # ---------------------------------------------------------------- casts
 register(OpDef(
     name="to", forward=lambda arrays, attrs: arrays[0].astype(attrs["dtype"].numpy, copy=True), vjps=(lambda F, g, c: g,),
-    grad_fn="ToCopyBackward0", dtype_rule=promotion.cast, attrs=(AttrSpec("dtype", "dtype", required=True),),
+    grad_fn="ToCopyBackward0", dtype_rule=tensors_only("to", promotion.cast), attrs=(AttrSpec("dtype", "dtype", required=True),),
     summary="cast to another dtype (the gradient is cast back)",
 ))
 register(OpDef(
     name="clone", forward=lambda arrays, attrs: np.array(arrays[0], copy=True), vjps=(lambda F, g, c: g,),
-    grad_fn="CloneBackward0", dtype_rule=promotion.same, methods=("clone",), functions=("clone",),
+    grad_fn="CloneBackward0", dtype_rule=tensors_only("clone", promotion.same), methods=("clone",), functions=("clone",),
     summary="a copy that is part of the graph",
 ))

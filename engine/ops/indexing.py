@@ -11,64 +11,75 @@ from __future__ import annotations
 import numpy as np
 
 from .. import modes, promotion
-from ..errors import IndexOutOfRange, InplaceError, ShapeError
+from ..errors import ArgumentError, IndexOutOfRange, InplaceError, ShapeError
 from ..graph import Node
 from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor, edge_of
+from .checks import tensors_only
 
 INDEX = AttrSpec("index", "index", required=True)
 
 
-def _getitem_forward(arrays: list, attrs: dict):
+def _indexing(what: str, action):
+    """Run an indexing step, turning numpy's IndexError/ValueError into the engine's (torch's) classes."""
     try:
-        return arrays[0][attrs["index"]]
+        return action()
     except IndexError as error:
         raise IndexOutOfRange(str(error)) from None
+    except (ValueError, TypeError) as error:  # TypeError: numpy's "boolean index ... requires" shapes
+        raise ShapeError(f"{what}: {error}") from None
+
+
+def _getitem_forward(arrays: list, attrs: dict):
+    return _indexing("getitem", lambda: arrays[0][attrs["index"]])
 
 
 def _index_backward_forward(arrays: list, attrs: dict):
     """zeros(shape) with `g` added at `index` (repeated indices accumulate)."""
     g = arrays[0]
+    if any(n < 0 for n in attrs["shape"]):
+        raise ArgumentError(f"index_backward(): negative size in shape {list(attrs['shape'])}")
     out = np.zeros(attrs["shape"], dtype=g.dtype)
     if has_arrays(attrs["index"]):
-        np.add.at(out, attrs["index"], g)
+        _indexing("index_backward", lambda: np.add.at(out, attrs["index"], g))
     else:
-        out[attrs["index"]] = g
+        _indexing("index_backward", lambda: out.__setitem__(attrs["index"], g))
     return out
 
 
 def _index_zero_forward(arrays: list, attrs: dict):
     """A copy of `g` with the slots at `index` set to zero (the gradient of overwritten values)."""
     out = np.array(arrays[0], copy=True)
-    out[attrs["index"]] = 0
+    _indexing("index_zero", lambda: out.__setitem__(attrs["index"], 0))
     return out
 
 
 GETITEM = register(OpDef(
     name="getitem", forward=_getitem_forward,
     vjps=(lambda F, g, c: F.index_backward(g, shape=c.input_shapes[0], index=c.attrs["index"]),),
-    grad_fn=lambda node: grad_fn_name(node.attrs["index"]), dtype_rule=promotion.same, attrs=(INDEX,),
+    grad_fn=lambda node: grad_fn_name(node.attrs["index"]), dtype_rule=tensors_only("getitem", promotion.same),
+    attrs=(INDEX,),
     view=True, out_shape=lambda shapes, attrs: (result_size_bound(shapes[0], attrs["index"]),),
     summary="x[index]: ints, slices, None, Ellipsis, integer and boolean tensors",
 ))
 # How a view reads its base again after the base changed in place (torch regenerates it as an as_strided).
 VIEW_OF_BASE = register(OpDef(
     name="view_of_base", forward=_getitem_forward, vjps=GETITEM.vjps, grad_fn="AsStridedBackward0",
-    dtype_rule=promotion.same, attrs=(INDEX,), view=True,
+    dtype_rule=tensors_only("view_of_base", promotion.same), attrs=(INDEX,), view=True,
     summary="base[positions] for a view whose base changed in place (grad_fn AsStridedBackward0)",
 ))
 register(OpDef(
     name="index_backward", forward=_index_backward_forward,
     vjps=(lambda F, g, c: F.getitem(g, index=c.attrs["index"]),), grad_fn="IndexPutBackward0",
-    dtype_rule=promotion.same, attrs=(AttrSpec("shape", "ints", required=True), INDEX),
+    dtype_rule=tensors_only("index_backward", promotion.same), attrs=(AttrSpec("shape", "ints", required=True), INDEX),
     out_shape=lambda shapes, attrs: attrs["shape"],
     summary="zeros(shape) with the operand added at index (the gradient of getitem)",
 ))
 register(OpDef(
     name="index_zero", forward=_index_zero_forward,
     vjps=(lambda F, g, c: F.index_zero(g, index=c.attrs["index"]),), grad_fn="IndexFillBackward0",
-    dtype_rule=promotion.same, attrs=(INDEX,),
+    dtype_rule=tensors_only("index_zero", promotion.same), attrs=(INDEX,),
     summary="a copy with the slots at index set to zero (the gradient of overwritten values)",
 ))
 
@@ -91,6 +102,8 @@ def check_inplace_allowed(target: Tensor, what: str) -> None:
 
 def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
     """target[index] = value, then bump the version and chain a backward node if grad flows."""
+    if not isinstance(target, Tensor):
+        raise ArgumentError(f"{op.name}(): the target must be a Tensor, not {type(target).__name__}")
     check_inplace_allowed(target, op.name)
     value_is_tensor = isinstance(value, Tensor)
     records = modes._state.grad_enabled and (target._requires_grad or (value_is_tensor and value._requires_grad))
@@ -103,12 +116,7 @@ def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location (it is an expand()ed view); clone() the tensor before writing into it"
         )
-    try:
-        target._data[index] = source
-    except IndexError as error:
-        raise IndexOutOfRange(str(error)) from None
-    except ValueError as error:
-        raise ShapeError(f"{op.name}: {error}") from None
+    _indexing(op.name, lambda: target._data.__setitem__(index, source))
     target._version[0] += 1
     if base_index is not None:
         _record_write_through_view(target, base_index, value)
@@ -193,13 +201,19 @@ COPY_SLICES = register(OpDef(
     vjps=SETITEM.vjps, grad_fn="torch::autograd::CopySlices", min_inputs=2, max_inputs=2, attrs=(INDEX,),
     inplace=True, summary="base[index] = value, in place, as a write into a view of base records it",
 ))
+def _leaf_flag(target, flag: bool):
+    if not isinstance(target, Tensor):
+        raise ArgumentError(f"requires_grad_(): the target must be a Tensor, not {type(target).__name__}")
+    return target.requires_grad_(flag)
+
+
 ZERO = register(OpDef(
     name="zero_", forward=lambda operands, attrs: write_inplace(operands[0], (Ellipsis,), 0, ZERO),
     vjps=(lambda F, g, c: g * 0,), grad_fn="ZeroBackward0", inplace=True, methods=("zero_",),
     summary="fill with zeros, in place",
 ))
 register(OpDef(
-    name="requires_grad_", forward=lambda operands, attrs: operands[0].requires_grad_(attrs["requires_grad"]),
+    name="requires_grad_", forward=lambda operands, attrs: _leaf_flag(operands[0], attrs["requires_grad"]),
     inplace=True, differentiable=False, attrs=(AttrSpec("requires_grad", "boolean", default=True),),
     summary="set requires_grad of a leaf, in place",
 ))

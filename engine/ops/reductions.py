@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import promotion
 from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
+from .checks import tensors_only
 
 DIM = AttrSpec("dim", "integer|ints")
 KEEPDIM = AttrSpec("keepdim", "boolean", default=False)
@@ -152,7 +155,8 @@ def _var_vjp(F, g, c):
     x = c.inputs[0]
     dim = c.attrs["dim"]
     mean = F.mean(x, dim=axes_of(dim, x.ndim), keepdim=True)
-    scale = 2.0 / (_count(c.input_shapes[0], dim) - _correction(c.attrs))
+    degrees_of_freedom = _count(c.input_shapes[0], dim) - _correction(c.attrs)
+    scale = 2.0 / degrees_of_freedom if degrees_of_freedom > 0 else math.inf  # nan gradients, as torch
     return expand_reduced(F, g, c.input_shapes[0], dim, c.attrs["keepdim"]) * (x - mean) * scale
 
 
@@ -233,7 +237,7 @@ def _log_softmax_forward(arrays: list, attrs: dict):
 def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, saves_output=False,
               extra_attrs=(), parse=None, summary="") -> None:
     register(OpDef(
-        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=rule,
+        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
         attrs=(DIM, KEEPDIM) + tuple(extra_attrs), methods=(name,), functions=(name,), parse=parse,
         summary=summary,
@@ -263,12 +267,12 @@ def extreme(name: str, full, pick) -> None:
     title = name.capitalize()
     register(OpDef(
         name=name, forward=_extreme_full_forward(name, full), vjps=(_extreme_full_vjp,),
-        grad_fn=f"{title}Backward1", dtype_rule=promotion.same, saves_inputs=(0,), saves_output=True,
+        grad_fn=f"{title}Backward1", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,), saves_output=True,
         summary=f"{name} over all elements; ties share the gradient evenly",
     ))
     register(OpDef(
         name=f"{name}_dim", forward=_extreme_dim_forward(name, pick), vjps=(_extreme_dim_vjp,),
-        grad_fn=f"{title}Backward0", dtype_rule=promotion.same, saves_inputs=(0,),
+        grad_fn=f"{title}Backward0", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,),
         attrs=(AttrSpec("dim", "integer", required=True), KEEPDIM), num_outputs=2,
         summary=f"{name} along a dim: (values, indices); the gradient goes to the returned index",
     ))
@@ -280,14 +284,14 @@ extreme("min", np.min, np.argmin)
 register(OpDef(
     name="softmax", forward=_softmax_forward,
     vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
-    grad_fn="SoftmaxBackward0", dtype_rule=promotion.floating_only, saves_output=True,
+    grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", promotion.floating_only), saves_output=True,
     attrs=(AttrSpec("dim", "integer", required=True),), methods=("softmax",), functions=("softmax",),
     summary="softmax along dim",
 ))
 register(OpDef(
     name="log_softmax", forward=_log_softmax_forward,
     vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
-    grad_fn="LogSoftmaxBackward0", dtype_rule=promotion.floating_only, saves_output=True,
+    grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", promotion.floating_only), saves_output=True,
     attrs=(AttrSpec("dim", "integer", required=True),), methods=("log_softmax",), functions=("log_softmax",),
     summary="log(softmax(x)) along dim, computed stably",
 ))

@@ -11,6 +11,7 @@ import numpy as np
 from .. import promotion
 from ..errors import ArgumentError, InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
+from .checks import check_tensors, tensors_only
 from .reductions import axes_of
 
 
@@ -148,6 +149,7 @@ def _non_empty(message: str, error: type):
     def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
         if not operands:
             raise error(message)
+        check_tensors("cat/stack", operand_dtypes, operands)
         return promotion.promote_tensors(operand_dtypes, operands, attrs)
 
     return rule
@@ -162,7 +164,8 @@ def _cat_shape(shapes: list, attrs: dict) -> tuple:
 
 def _view(name: str, forward, vjp, grad_fn, attrs=(), parse=None, methods=None, summary="") -> None:
     register(OpDef(
-        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=promotion.same, attrs=attrs,
+        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, promotion.same),
+        attrs=attrs,
         view=True, methods=(name,) if methods is None else methods, functions=(name,), parse=parse,
         summary=summary,
     ))

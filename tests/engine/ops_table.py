@@ -282,6 +282,10 @@ for label, call in {"all": lambda m, a: a.var(), "dim1": lambda m, a: a.var(1),
     for shape in ((3, 4), (2, 3, 4)):
         row("var", f"{label}_{shape_label(shape)}", inputs(normal(shape)), call)
 row("var", "correction2", inputs(normal((5,))), lambda m, a: a.var(correction=2))
+row("var", "one_element", inputs(normal((1,))), lambda m, a: a.var(), finite_differences=False,
+    second_order=False)  # nan gradients; torch records no second derivative for them
+row("minimum", "with_bool_tensor", inputs(normal((3, 4)), lambda r: r.random((3, 4)) > 0.5),
+    lambda m, a, k: m.minimum(a, k))
 row("var", "unbiased_false", inputs(normal((3, 4))), lambda m, a: a.var(1, unbiased=False))
 row("var", "positional_unbiased_keepdim", inputs(normal((3, 4))), lambda m, a: a.var(0, False, True))
 row("var", "only_unbiased", inputs(normal((3, 4))), lambda m, a: a.var(False))

@@ -83,6 +83,8 @@ CASES: dict[str, tuple[list, object]] = {
     "softmax_of_empty": ([np.zeros((0, 3))], lambda m, a: a.softmax(0)),
     "sum_of_empty": ([np.zeros((0, 3))], lambda m, a: a.sum(0)),
     "var_of_one": ([np.ones(1)], lambda m, a: a.var()),
+    "sign_of_bool": ([BOOL], lambda m, a: a.sign()),
+    "minimum_bool_f32": ([BOOL, F32], lambda m, a, b: m.minimum(a, b)),
     # casts
     "f32.to_i64": ([F32], lambda m, a: a.to(m.int64)),
     "f64.to_f16": ([F64], lambda m, a: a.half()),

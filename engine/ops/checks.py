@@ -1,0 +1,45 @@
+"""Checks shared by the op families: torch's errors for operands that do not broadcast, and for Python
+numbers where an op takes only Tensors (`exp(2)`, `cat([1.5])`), before numpy sees them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArgumentError, ShapeError
+
+
+def check_broadcast(shapes: list) -> None:
+    """torch's error (a RuntimeError naming the dim) for operand shapes that do not broadcast."""
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    names = "ab" if len(shapes) == 2 else [str(i) for i in range(len(shapes))]
+    for dim in range(ndim):
+        sizes = [s[dim] for s in padded]
+        widest = int(np.argmax(sizes))
+        for position, size in enumerate(sizes):
+            if size not in (1, sizes[widest]):
+                raise ShapeError(
+                    f"The size of tensor {names[position]} ({size}) must match the size of tensor "
+                    f"{names[widest]} ({sizes[widest]}) at non-singleton dimension {dim} "
+                    f"(shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast)"
+                )
+
+
+def check_tensors(name: str, operand_dtypes: list, operands: list, positions=None) -> None:
+    """ArgumentError (TypeError, as torch) when an operand at `positions` (default: all) is a number."""
+    for position, dtype in enumerate(operand_dtypes):
+        if dtype is None and (positions is None or position in positions):
+            raise ArgumentError(
+                f"{name}(): argument {position} must be a Tensor, not {type(operands[position]).__name__}; "
+                "wrap numbers with tensor(...)"
+            )
+
+
+def tensors_only(name: str, rule, positions=(0,)):
+    """`rule` (a dtype rule) after checking that the operands at `positions` are Tensors (None: all)."""
+
+    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        check_tensors(name, operand_dtypes, operands, positions)
+        return rule(operand_dtypes, operands, attrs)
+
+    return checked
