@@ -220,12 +220,15 @@ class Runtime:
                 # The wire cannot tell an empty list from no list, so this check is the SDK's.
                 raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
             request.inputs.extend(self.graph_value(t, session).id for t in _as_list(inputs))
+        elif session.retaining_grad and "retain_grad" not in self.catalogue.ops:
+            request.inputs.extend(_inputs_with_retained(session))
         small_roots = [t._value for t in tensors if t._value is not None and t._value.meta.shape is not None
                        and int(np.prod(t._value.meta.shape)) <= SMALL_VALUE_ELEMENTS]
         response = session.call("Backward", request, piggyback=small_roots)
         session.store_grads(response.grads)
-        for value in list(session.retaining_grad):
-            value.grad.known = False  # Backward returns leaves' grads only: read this one on access
+        if "retain_grad" in self.catalogue.ops:
+            for value in list(session.retaining_grad):
+                value.grad.known = False  # Backward returns leaves' grads only: read this one on access
 
     def grad(self, outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
              retain_graph: bool | None, create_graph: bool, allow_unused: bool,
@@ -307,6 +310,15 @@ class Runtime:
             state.array = np.zeros_like(state.array)
         else:
             state.known = False
+
+
+def _inputs_with_retained(session: Session) -> list[str]:
+    """retain_grad() without a server op: backward(inputs=...) naming every live leaf that requires grad
+    plus the retained non-leaves gives the same .grad everywhere the program can still look (torch and
+    the engine leave an input the roots do not reach untouched)."""
+    live = {value for value in session.values.values() if value.error is None}
+    leaves = [value for value in live if value.meta.is_leaf and value.meta.requires_grad]
+    return [value.id for value in leaves + list(session.retaining_grad)]
 
 
 def _as_list(tensors: Any) -> list[Any]:

@@ -181,10 +181,14 @@ class Tensor:
         _GRAD_PROXIES[value] = new if new._grad_of is value else self._new_grad_proxy(value)
 
     def retain_grad(self) -> None:
+        """Backward will fill this non-leaf's .grad too (a no-op on a leaf that requires grad)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.is_leaf:
+            return
         op = self._runtime.catalogue.ops.get("retain_grad")
-        if op is None:
-            raise NotImplementedError("retain_grad(): this server's op catalogue has no 'retain_grad' op")
-        self._runtime.apply(op, [self], {})
+        if op is not None:
+            self._runtime.apply(op, [self], {})
         self._value.session.retaining_grad.add(self._value)
 
     @property

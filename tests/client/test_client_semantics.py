@@ -563,17 +563,22 @@ def test_the_tutorial_numbers(client):
     assert plain(broadcast_sums_back(client)) == [[[18.0, 22.0, 26.0]], [[3.0], [12.0], [21.0], [30.0]]]
 
 
-def test_retain_grad_follows_the_catalogue(client):
-    """retain_grad needs a 'retain_grad' op on the server; without one the SDK says so clearly."""
-    def program(t):
-        a = t.tensor([1., 2.], requires_grad=True)
-        c = a * 3
-        c.retain_grad()
-        (c * c).sum().backward()
-        return c.grad, a.grad
+def retained_non_leaf_grad(t):
+    a = t.tensor([1., 2.], requires_grad=True)
+    unreached = t.tensor([3.], requires_grad=True)
+    b = a * 2
+    c = a * 3
+    c.retain_grad()
+    (c * c).sum().backward(retain_graph=True)
+    first = (c.grad.clone(), a.grad.clone(), c.retains_grad, b.retains_grad)
+    (c * b).sum().backward()
+    return first, c.grad, a.grad, unreached.grad, b.grad
 
-    if "retain_grad" in client.ops():
-        assert_same(program, client)
-    else:
-        with pytest.raises(NotImplementedError, match="retain_grad"):
-            program(client)
+
+def retain_grad_needs_requires_grad(t):
+    t.tensor([1., 2.]).retain_grad()
+
+
+def test_retain_grad_as_in_torch(client):
+    assert_same(retained_non_leaf_grad, client)
+    assert_same(retain_grad_needs_requires_grad, client)
