@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.engine import elementwise_chain, scalar_chain
 from bench.plan import Plan
-from bench.rows import Target, repeat, row
+from bench.rows import Target, interleaved, row
 
 GROUP = "engine growth"
 ENGINE_TARGET = Target("<= 2.0", ratio_max=2.0)
@@ -35,8 +35,7 @@ def _sweep(label: str, unit_name: str, sizes: tuple[int, ...], inputs_for: Any, 
     rows, medians = [], {"gradwire": [], "torch": []}
     for size in sizes:
         inputs = inputs_for(size)
-        ours = repeat(lambda: workload(ge, inputs), repeats)
-        theirs = repeat(lambda: workload(torch, inputs), repeats)
+        ours, theirs = interleaved([lambda: workload(ge, inputs), lambda: workload(torch, inputs)], repeats)
         rows.append(row(GROUP, f"{label}, {size:,} {unit_name}", "ms", [s * 1e3 for s in ours],
                         "torch", [s * 1e3 for s in theirs], ENGINE_TARGET, size=size, size_unit=unit_name))
         medians["gradwire"].append(rows[-1]["gradwire"]["median"] / 1e3)

@@ -1,14 +1,15 @@
 """Large tensors: MB/s moving a big leaf up and its gradient down, and the server's peak memory meanwhile.
 
-Three ways, the first two through bench.service's helpers: one Compute message each way (the server's
-message cap raised above the tensor), streamed chunks (UploadTensor + DownloadTensor, the cap far below
-the tensor so only streaming can move it), and raw loopback TCP as the machine's floor. Each gRPC way
-gets a fresh server subprocess, so its peak resident memory (VmHWM in /proc/<pid>/status) belongs to
-that way alone; the figure is quoted as a multiple of the leaf's size.
+Three ways, taking turns, the first two through bench.service's helpers: one Compute message each way
+(the server's message cap raised above the tensor), streamed chunks (UploadTensor + DownloadTensor, the
+cap far below the tensor so only streaming can move it), and raw loopback TCP as the machine's floor.
+Each gRPC way has a server subprocess of its own, so its peak resident memory (VmHWM in
+/proc/<pid>/status) belongs to that way alone; the figure is quoted as a multiple of the leaf's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +17,7 @@ import grpc
 import numpy as np
 
 from bench.plan import Plan
-from bench.rows import Target, repeat, row
+from bench.rows import Target, interleaved, row
 from bench.service import (CHANNEL_OPTIONS, MiB, _big_leaf, _single_message, _streamed, _tcp_round_trip,
                            gradwire_server_process)
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
@@ -32,23 +33,27 @@ def memory_kib(pid: int, field: str) -> int:
     raise KeyError(f"{field} not in /proc/{pid}/status")
 
 
-def _measure_way(flags: list[str], move: Callable[[pb_grpc.GradwireServiceStub, np.ndarray], np.ndarray],
-                 x: np.ndarray, warmup_mib: int, repeats: int) -> tuple[list[float], dict[str, float]]:
-    """Seconds per round trip of x on a fresh server, and that server's memory in MiB.
+class Way:
+    """One gRPC way of moving the leaf, on a server subprocess of its own so its memory is its own."""
 
-    A warm-up with the first warmup_mib of x runs the path's code and connects, cheaper than a full one.
-    """
-    with gradwire_server_process(*flags) as (address, process), \
-            grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
-        stub = pb_grpc.GradwireServiceStub(channel)
-        move(stub, x[:warmup_mib * MiB // x.itemsize])
-        idle_mib = memory_kib(process.pid, "VmRSS") / 1024
-        grad = move(stub, x)
+    def __init__(self, stack: contextlib.ExitStack, flags: list[str],
+                 move: Callable[[pb_grpc.GradwireServiceStub, np.ndarray], np.ndarray]) -> None:
+        address, self.process = stack.enter_context(gradwire_server_process(*flags))
+        channel = stack.enter_context(grpc.insecure_channel(address, options=CHANNEL_OPTIONS))
+        self.stub, self.move = pb_grpc.GradwireServiceStub(channel), move
+        self.memory: dict[str, float] = {}
+
+    def mib(self, field: str) -> float:
+        return memory_kib(self.process.pid, field) / 1024
+
+    def first_round_trip(self, x: np.ndarray, warmup_mib: int) -> None:
+        """A warm-up on the first warmup_mib of x (the code and connection, cheaper than a full one),
+        then one checked round trip of x; notes the idle memory and the peak after that round trip."""
+        self.move(self.stub, x[:warmup_mib * MiB // x.itemsize])
+        self.memory["idle_rss_mib"] = self.mib("VmRSS")
+        grad = self.move(self.stub, x)
         assert grad.shape == x.shape and bool(np.all(grad == 1.0)), "wrong gradient"
-        first_peak_mib = memory_kib(process.pid, "VmHWM") / 1024
-        seconds = repeat(lambda: move(stub, x), repeats, warmup=0)
-        peak_mib = memory_kib(process.pid, "VmHWM") / 1024
-    return seconds, {"idle_rss_mib": idle_mib, "first_call_peak_rss_mib": first_peak_mib, "peak_rss_mib": peak_mib}
+        self.memory["first_call_peak_rss_mib"] = self.mib("VmHWM")
 
 
 def run(plan: Plan) -> list[dict]:
@@ -64,14 +69,20 @@ def run(plan: Plan) -> list[dict]:
     stream_cap_mib = 2 * plan.chunk_mib + 2
     warmup_mib = stream_cap_mib + 1
     assert plan.transfer_mib > warmup_mib, f"a {plan.transfer_mib} MiB leaf is too small to need streaming"
-    single, single_memory = _measure_way(["--max-message-bytes", f"{2 * plan.transfer_mib + 16}MiB"],
-                                         _single_message, x, warmup_mib, plan.transfer_repeats)
     chunk = plan.chunk_mib * MiB
-    streamed, streamed_memory = _measure_way(["--max-message-bytes", f"{stream_cap_mib}MiB"],
-                                             lambda stub, leaf: _streamed(stub, leaf, chunk), x,
-                                             warmup_mib, plan.transfer_repeats)
-    _tcp_round_trip(warmup_mib * MiB)
-    tcp = repeat(lambda: _tcp_round_trip(x.nbytes), plan.transfer_repeats, warmup=0)
+    with contextlib.ExitStack() as stack:
+        single_way = Way(stack, ["--max-message-bytes", f"{2 * plan.transfer_mib + 16}MiB"], _single_message)
+        streamed_way = Way(stack, ["--max-message-bytes", f"{stream_cap_mib}MiB"],
+                           lambda stub, leaf: _streamed(stub, leaf, chunk))
+        for way in (single_way, streamed_way):
+            way.first_round_trip(x, warmup_mib)
+        _tcp_round_trip(warmup_mib * MiB)
+        single, streamed, tcp = interleaved([lambda: single_way.move(single_way.stub, x),
+                                             lambda: streamed_way.move(streamed_way.stub, x),
+                                             lambda: _tcp_round_trip(x.nbytes)], plan.transfer_repeats, warmup=0)
+        for way in (single_way, streamed_way):
+            way.memory["peak_rss_mib"] = way.mib("VmHWM")
+    single_memory, streamed_memory = single_way.memory, streamed_way.memory
 
     rows = [
         row(GROUP, f"{label}: single message", "MB/s", rates(single), "raw loopback TCP", rates(tcp),

@@ -53,8 +53,14 @@ def timed(function: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def repeat(function: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
-    """Seconds per call over `repeats` calls, after `warmup` untimed ones."""
+def interleaved(functions: Sequence[Callable[[], Any]], repeats: int, warmup: int = 1) -> list[list[float]]:
+    """Seconds per call of each function, the functions taking turns, so noise on a busy machine falls on
+    all of them alike rather than on whichever ran while it lasted."""
     for _ in range(warmup):
-        function()
-    return [timed(function) for _ in range(repeats)]
+        for function in functions:
+            function()
+    samples: list[list[float]] = [[] for _ in functions]
+    for _ in range(repeats):
+        for function, own in zip(functions, samples):
+            own.append(timed(function))
+    return samples

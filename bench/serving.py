@@ -17,7 +17,7 @@ import grpc
 import numpy as np
 
 from bench.plan import Plan
-from bench.rows import Target, repeat, row
+from bench.rows import Target, interleaved, row
 from bench.service import (CHANNEL_OPTIONS, ECHO_METHOD, _node, _tensor, echo_server, gradwire_server,
                            mlp_graph, tutorial_request)
 from gradwire.v1 import gradwire_pb2 as pb
@@ -122,9 +122,10 @@ def session_vs_recompute_rows(stub: pb_grpc.GradwireServiceStub, plan: Plan) -> 
         for _ in range(k):
             stub.Compute(compute)
 
-    every_call = repeat(lambda: retained_session(weights, False), plan.session_repeats)
-    read_once = repeat(lambda: retained_session([f"b{depth - 1}"], True), plan.session_repeats)
-    theirs = [s * 1e3 for s in repeat(recompute, plan.session_repeats)]
+    every_call, read_once, recomputed = interleaved(
+        [lambda: retained_session(weights, False), lambda: retained_session([f"b{depth - 1}"], True), recompute],
+        plan.session_repeats)
+    theirs = [s * 1e3 for s in recomputed]
     label = f"k={k} backward, MLP {batch}x{width}x{depth} ({graph.ByteSize() / (1 << 20):.1f} MiB): session"
     target = Target("<= 0.33 (>= 3x faster)", ratio_max=1 / 3)
     return [
@@ -156,8 +157,8 @@ def jacobian_row(stub: pb_grpc.GradwireServiceStub, plan: Plan) -> dict:
     expected = (1 - np.tanh(w @ x) ** 2)[:, None] * w
     assert np.allclose(batched, single) and np.allclose(batched, expected, atol=1e-5), "Jacobians disagree"
 
-    ours = repeat(lambda: grad(identity, True), plan.jacobian_repeats)
-    theirs = repeat(lambda: [grad(identity[i], False) for i in range(n)], plan.jacobian_repeats)
+    ours, theirs = interleaved([lambda: grad(identity, True), lambda: [grad(identity[i], False) for i in range(n)]],
+                               plan.jacobian_repeats)
     stub.CloseSession(pb.CloseSessionRequest(session_id=session_id))
     return row("sessions", f"Jacobian {n}x{n}: 1 batched-seed Grad", "ms", [s * 1e3 for s in ours],
                f"{n} single-seed Grad", [s * 1e3 for s in theirs])
