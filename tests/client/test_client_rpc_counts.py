@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from test_client_semantics import GRAD_FN_EXPRESSIONS
+from client_expressions import GRAD_FN_EXPRESSIONS
 
 
 def rpcs_during(client, action):
