@@ -59,6 +59,33 @@ def _int(value: Any, what: str) -> int:
         raise DTypeError(f"{what} must be an integer, not {type(value).__name__}") from None
 
 
+def torch_order(array: np.ndarray, index: tuple) -> tuple[np.ndarray, tuple]:
+    """(view, rest) such that view[rest] is torch's array[index].
+
+    torch applies integer indices as selections before any tensor index, while numpy counts an int
+    next to an array as one more advanced index (x[0, 1:3, mask] is (2, 3) in torch, (3, 2) in numpy).
+    When both kinds are present, the ints are applied first as a basic (viewing) index, so reads and
+    writes through the returned view reach `array`.
+    """
+    if not has_arrays(index) or not any(isinstance(item, int) for item in index):
+        return array, index
+    selects: list = []
+    rest: list = []
+    for item in index:
+        if isinstance(item, int):
+            selects.append(item)
+        elif item is None:
+            rest.append(item)
+        elif item is Ellipsis:
+            selects.append(item)
+            rest.append(item)
+        else:
+            consumed = item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
+            selects.extend([slice(None)] * consumed)
+            rest.append(item)
+    return array[tuple(selects)], tuple(rest)
+
+
 def has_arrays(index: tuple) -> bool:
     return any(isinstance(item, np.ndarray) for item in index)
 

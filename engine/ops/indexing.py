@@ -13,7 +13,7 @@ import numpy as np
 from .. import modes, promotion
 from ..errors import ArgumentError, IndexOutOfRange, InplaceError, ShapeError
 from ..graph import Node
-from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name
+from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name, torch_order
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor, edge_of
 from .checks import tensors_only
@@ -32,7 +32,8 @@ def _indexing(what: str, action):
 
 
 def _getitem_forward(arrays: list, attrs: dict):
-    return _indexing("getitem", lambda: arrays[0][attrs["index"]])
+    view, rest = _indexing("getitem", lambda: torch_order(arrays[0], attrs["index"]))
+    return _indexing("getitem", lambda: view[rest])
 
 
 def _index_backward_forward(arrays: list, attrs: dict):
@@ -41,17 +42,19 @@ def _index_backward_forward(arrays: list, attrs: dict):
     if any(n < 0 for n in attrs["shape"]):
         raise ArgumentError(f"index_backward(): negative size in shape {list(attrs['shape'])}")
     out = np.zeros(attrs["shape"], dtype=g.dtype)
-    if has_arrays(attrs["index"]):
-        _indexing("index_backward", lambda: np.add.at(out, attrs["index"], g))
+    view, rest = _indexing("index_backward", lambda: torch_order(out, attrs["index"]))
+    if has_arrays(rest):
+        _indexing("index_backward", lambda: np.add.at(view, rest, g))
     else:
-        _indexing("index_backward", lambda: out.__setitem__(attrs["index"], g))
+        _indexing("index_backward", lambda: view.__setitem__(rest, g))
     return out
 
 
 def _index_zero_forward(arrays: list, attrs: dict):
     """A copy of `g` with the slots at `index` set to zero (the gradient of overwritten values)."""
     out = np.array(arrays[0], copy=True)
-    _indexing("index_zero", lambda: out.__setitem__(attrs["index"], 0))
+    view, rest = _indexing("index_zero", lambda: torch_order(out, attrs["index"]))
+    _indexing("index_zero", lambda: view.__setitem__(rest, 0))
     return out
 
 
@@ -116,7 +119,8 @@ def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location (it is an expand()ed view); clone() the tensor before writing into it"
         )
-    _indexing(op.name, lambda: target._data.__setitem__(index, source))
+    view, rest = _indexing(op.name, lambda: torch_order(target._data, index))
+    _indexing(op.name, lambda: view.__setitem__(rest, source))
     target._version[0] += 1
     if base_index is not None:
         _record_write_through_view(target, base_index, value)
@@ -152,7 +156,8 @@ def _index_in_base(view: Tensor, index: tuple, op: OpDef) -> tuple:
             "write into the base tensor, or into a .clone() of the view"
         )
     try:
-        selected = positions[index]
+        selectable, rest = torch_order(positions, index)
+        selected = selectable[rest]
     except IndexError as error:
         raise IndexOutOfRange(str(error)) from None
     return np.unravel_index(selected, view._base.shape)

@@ -22,6 +22,9 @@ def _mask(m, a):
 
 GETITEM = {
     "int": lambda m, a: a[1],
+    # torch applies ints before tensor indices; numpy would move the mask's dim first
+    "int_slice_mask": lambda m, a: a[0, 1:3, m.tensor([True, False, True, True, False])],
+    "int_list_int": lambda m, a: a[1, [0, 2], 3],
     "negative_int": lambda m, a: a[-1],
     "two_ints": lambda m, a: a[1, 2],
     "three_ints": lambda m, a: a[1, 2, 3],
@@ -110,6 +113,7 @@ SETITEM = {
     "mask_full_scalar": _write(lambda m, a: a > 0.3, value=0.0),
     "mask_first_dim": _write(lambda m, a: m.tensor([True, False, True]), (4, 5)),
     "mask_two_dims_scalar": _write(lambda m, a: _mask(m, a), value=-1.0),
+    "int_slice_mask": _write(lambda m, a: (0, slice(1, 3), m.tensor([True, False, True, True, False])), (2, 3)),
 }
 
 
