@@ -19,13 +19,55 @@ if TYPE_CHECKING:
 
 
 class SavedTensor:
-    """A tensor saved for backward, with the version it had then."""
+    """An input saved for backward, with the version it had then."""
 
     __slots__ = ("tensor", "version")
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
         self.version = tensor._version[0]
+
+    def current_version(self) -> int:
+        return self.tensor._version[0]
+
+    def describe(self) -> str:
+        return f"{self.tensor.dtype.name} tensor of shape {list(self.tensor.shape)}"
+
+    def unpack(self, node: Node, as_tensor: bool) -> Any:
+        return self.tensor if as_tensor else self.tensor._data
+
+
+class SavedOutput:
+    """A node's own output, saved as its array and version counter, not as the Tensor.
+
+    The output Tensor refers to the node (its grad_fn); saving the Tensor itself would make a cycle that
+    only the garbage collector frees, keeping large arrays alive after the caller dropped them. As in
+    torch, the Tensor is rebuilt around the same array when create_graph needs one.
+    """
+
+    __slots__ = ("data", "version_box", "version")
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.data = tensor._data
+        self.version_box = tensor._version
+        self.version = tensor._version[0]
+
+    def current_version(self) -> int:
+        return self.version_box[0]
+
+    def describe(self) -> str:
+        return f"{self.data.dtype} tensor of shape {list(self.data.shape)}"
+
+    def unpack(self, node: Node, as_tensor: bool) -> Any:
+        if not as_tensor:
+            return self.data
+        from .tensor import Tensor
+
+        output = Tensor._from_array(self.data)
+        output._version = self.version_box
+        output.grad_fn = node
+        output._requires_grad = True
+        return output
 
 
 class Node:
@@ -46,7 +88,7 @@ class Node:
         self.input_shapes = tuple(x._data.shape if hasattr(x, "_data") else () for x in operands)
         self.input_dtypes = tuple(x._dtype if hasattr(x, "_data") else None for x in operands)
         self.saved_inputs: tuple | None = None
-        self.saved_output: SavedTensor | None = None
+        self.saved_output: SavedOutput | None = None
         self.has_saved = False
         self.freed = False
         self.retained_tensors: list | None = None
@@ -62,7 +104,7 @@ class Node:
             self.saved_inputs = tuple(saved)
             self.has_saved = True
         if op.saves_output:
-            self.saved_output = SavedTensor(output)
+            self.saved_output = SavedOutput(output)
             self.has_saved = True
 
     @property
@@ -90,12 +132,11 @@ class Node:
             )
         entries = list(self.saved_inputs or ()) + [self.saved_output]
         for entry in entries:
-            if isinstance(entry, SavedTensor) and entry.tensor._version[0] != entry.version:
-                tensor = entry.tensor
+            if isinstance(entry, (SavedTensor, SavedOutput)) and entry.current_version() != entry.version:
                 raise InplaceModifiedError(
                     "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{tensor.dtype.name} tensor of shape {list(tensor.shape)}], "
-                    f"saved by {self.name()}, is at version {tensor._version[0]}; expected version "
+                    f"inplace operation: [{entry.describe()}], "
+                    f"saved by {self.name()}, is at version {entry.current_version()}; expected version "
                     f"{entry.version} instead. Hint: change the tensor after backward, or change a "
                     ".clone() of it instead."
                 )
@@ -137,8 +178,8 @@ class Ctx:
 
     def __init__(self, node: Node, as_tensors: bool) -> None:
         def unpack(entry: Any) -> Any:
-            if isinstance(entry, SavedTensor):
-                return entry.tensor if as_tensors else entry.tensor._data
+            if isinstance(entry, (SavedTensor, SavedOutput)):
+                return entry.unpack(node, as_tensors)
             return entry
 
         self.node = node

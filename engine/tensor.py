@@ -7,6 +7,7 @@ this class holds only state and the non-op API (backward, grad, requires_grad, c
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,7 @@ class Tensor:
         self._base: Tensor | None = None
         self._view_version = 0  # the base's version when this view's grad_fn was made
         self._retains_grad = False
-        self._accumulator: AccumulateGrad | None = None
+        self._accumulator: weakref.ref[AccumulateGrad] | None = None
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -153,8 +154,6 @@ class Tensor:
         retained = self.grad_fn.retained_tensors
         if retained is None:
             retained = self.grad_fn.retained_tensors = []
-        import weakref
-
         retained.append(weakref.ref(self))
 
     @property
@@ -246,9 +245,13 @@ def edge_of(tensor: Tensor) -> Any:
         return tensor.grad_fn
     if not tensor._requires_grad:
         return None
-    if tensor._accumulator is None:
-        tensor._accumulator = AccumulateGrad(tensor)
-    return tensor._accumulator
+    # The leaf holds its AccumulateGrad weakly (the graph holds it strongly), as torch does, so that a leaf
+    # and its sink do not form a cycle that keeps the leaf's arrays alive until a garbage collection.
+    accumulator = tensor._accumulator() if tensor._accumulator is not None else None
+    if accumulator is None:
+        accumulator = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(accumulator)
+    return accumulator
 
 
 def _refresh_view(view: Tensor) -> None:
