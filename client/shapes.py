@@ -191,11 +191,15 @@ def expand(shapes: list[Shape], attrs: dict) -> tuple[int, ...]:
 
 
 def getitem(shapes: list[Shape], attrs: dict) -> tuple[int, ...]:
-    """numpy's indexing rules are torch's for these items: index a zero-strided stand-in array."""
+    """Index a zero-strided stand-in array: numpy's rules are torch's, except where integers and index
+    arrays mix (torch applies the integers first), which is left to the server."""
     index = attrs["index"]
     items = index if isinstance(index, tuple) else (index,)
     if not all(isinstance(item, _LOCAL_INDEX_ITEMS) for item in items):
         raise LookupError  # a tensor of the graph: its values decide the shape
+    arrays = [item for item in items if isinstance(item, (list, np.ndarray))]
+    if arrays and len(arrays) < len([item for item in items if not isinstance(item, (slice, type(Ellipsis)))]):
+        raise LookupError
     stand_in = np.broadcast_to(np.zeros((), np.int8), shapes[0])
     items = tuple(np.asarray(item) if isinstance(item, list) else item for item in items)
     try:

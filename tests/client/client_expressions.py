@@ -9,7 +9,7 @@ GRAD_FN_EXPRESSIONS = [
     "t.stack([x, y])", "t.where(x > 1, x, y)", "t.maximum(x, y)", "m.max()", "m.max(1)[0]", "x.clamp(min=1.5)",
     "x.unsqueeze(0)", "m[None]", "m.softmax(0)", "m.permute(1, 0)", "m.transpose(0, 1)", "x.clone()",
     "t.exp(x)", "t.sqrt(x)", "t.tanh(m)", "t.minimum(x, y)", "t.sum(m, 1)", "t.matmul(m, x)", "t.abs(x)",
-    "t.max(m, 1)[0]", "t.where(m > 2, m, 0.)", "t.stack([x, y], 1)", "t.cat([m, m], 1)", "x.double() * 2", "m.t()",
+    "t.max(m, 1)[0]", "t.where(m > 2, m, 0.)", "t.stack([x, y], 1)", "t.cat([m, m], 1)", "x.double() * 2", "m.t()", "b[0, :, [1, 0]]", "b[[0, 1], :, 0]", "b[:, [1], [0]]",
     "t.mm(m, m)", "t.mv(m, x)", "t.dot(x, y)", "t.bmm(b, b)", "x.t()",
     "x.clamp(min=y)", "t.clamp(m, x, y)", "m.var()", "m.var(0)", "m.var(0, False)", "m.var(False)",
     "m.var(1, True, True)", "m.var(dim=0, correction=0)",
