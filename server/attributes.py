@@ -108,8 +108,6 @@ def attributes(node: pb.Node, op: Any, resolve: Resolve) -> dict[str, Any]:
 
 def _attribute(value: pb.AttrValue, spec_kind: str, what: str, resolve: Resolve) -> Any:
     kind = value.WhichOneof("value")
-    if kind == "integer" and "integer" not in spec_kind.split("|"):
-        return float(value.integer)
     if kind == "ints":
         return tuple(value.ints.values)
     if kind == "dtype":

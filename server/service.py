@@ -203,8 +203,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_stream_errors
     def DownloadTensor(self, request: pb.DownloadTensorRequest,
                        context: grpc.ServicerContext) -> Iterator[pb.DownloadTensorResponse]:
+        limit = self.config.max_message_bytes
         chunk_bytes = min(request.chunk_bytes or DEFAULT_CHUNK_BYTES,
-                          self.config.max_message_bytes - responses.ENVELOPE_BYTES)
+                          max(limit - responses.ENVELOPE_BYTES, limit // 2))  # a chunk plus its envelope fits
         # The session stays locked while streaming, so no call can change the tensor half-way.
         with self.sessions.use(session_id_of(request, context)) as session:
             tensor = graph.Scope(session.values).resolve(request.id, "download")

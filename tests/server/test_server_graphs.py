@@ -81,3 +81,11 @@ def test_a_deep_chain(stub):
     _, grads, _ = _compute(stub, leaf("x", [1.0], np.float64, requires_grad=True), *chain,
                            roots=[root(f"n{depth - 1}")])
     assert grads["x"][0] == pytest.approx(1.001 ** depth, rel=1e-12)
+
+
+def test_integer_bounds_keep_an_integer_tensor_integer(stub):
+    response = stub.Compute(pb.ComputeRequest(
+        graph=graph(leaf("a", [[-3, 0, 5]], np.int32), node("c", "clamp", "a", min=-1, max=2)),
+        return_values=["c"]))
+    assert infos(response.info)["c"].dtype == pb.DTYPE_INT32  # as torch: int32.clamp(-1, 2) is int32
+    np.testing.assert_array_equal(arrays(response.values)["c"], [[-1, 0, 2]])

@@ -124,3 +124,13 @@ def test_a_256_mib_tensor_streams_up_and_its_grad_down(stub):
     grad, _ = download(stub, session_id, "x", grad=True, chunk_bytes=8 * MiB)
     np.testing.assert_array_equal(grad, 2 * x)
     stub.CloseSession(pb.CloseSessionRequest(session_id=session_id))
+
+
+def test_download_works_under_a_message_limit_of_one_mib(start_server):
+    _, stub, _ = start_server(max_message_bytes=MiB)
+    x = np.arange(MiB // 8, dtype=np.float64)  # 1 MiB: over the limit with its envelope
+    session = stub.CreateSession(pb.CreateSessionRequest(graph=pb.Graph(
+        leaves=[_upload_leaf("x", upload(stub, x, chunk_bytes=MiB // 4))])))
+    value, chunks = download(stub, session.session_id, "x", chunk_bytes=MiB)
+    np.testing.assert_array_equal(value, x)
+    assert chunks > 1
