@@ -16,7 +16,7 @@ from .attrs import normalise_attrs
 from .errors import ArgumentError
 from .graph import Node
 from .registry import OpDef, get
-from .tensor import Tensor, edge_of, is_scalar
+from .tensor import Tensor, edge_of, is_scalar, refresh_view
 
 
 def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None = None) -> Any:
@@ -30,6 +30,8 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
     any_requires_grad = False
     for position, value in enumerate(operands):
         if isinstance(value, Tensor):
+            if value._base is not None and value._version[0] != value._view_version:
+                refresh_view(value)  # its base was written in place since: it may now require grad
             dtypes.append(value._dtype)
             any_requires_grad = any_requires_grad or value._requires_grad
         elif is_scalar(value):

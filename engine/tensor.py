@@ -96,6 +96,8 @@ class Tensor:
     # ------------------------------------------------------------------ requires_grad
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._version[0] != self._view_version:
+            refresh_view(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -240,7 +242,7 @@ class Tensor:
 def edge_of(tensor: Tensor) -> Any:
     """Where a gradient for `tensor` goes: its grad_fn, or the AccumulateGrad of a leaf."""
     if tensor._base is not None and tensor._version[0] != tensor._view_version:
-        _refresh_view(tensor)
+        refresh_view(tensor)
     if tensor.grad_fn is not None:
         return tensor.grad_fn
     if not tensor._requires_grad:
@@ -254,7 +256,7 @@ def edge_of(tensor: Tensor) -> Any:
     return accumulator
 
 
-def _refresh_view(view: Tensor) -> None:
+def refresh_view(view: Tensor) -> None:
     """The base changed in place since this view was made: like torch, read the base's new grad_fn."""
     from .ops.indexing import regenerate_view_grad_fn
 

@@ -544,3 +544,17 @@ def test_a_view_made_before_an_inplace_write_sees_the_write():
     ours, theirs = both(program)
     assert ours == theirs
     assert ours[1][1] == 0.0
+
+
+def test_a_view_of_a_plain_tensor_requires_grad_once_its_base_is_written_with_one():
+    def program(t):
+        m = t.tensor([2., 3.], requires_grad=True)
+        n = t.zeros(2)
+        v = n[0:1]
+        n[0] = m[0] ** 2
+        w = v * 3
+        w.sum().backward()
+        return v.requires_grad, w.requires_grad, m.grad
+
+    ours, theirs = both(program)
+    assert ours == theirs == [True, True, [12.0, 0.0]]
