@@ -85,8 +85,15 @@ class Node:
         self.attrs = attrs
         self.output_shape = output_shape
         # A Python scalar operand has shape () and dtype None.
-        self.input_shapes = tuple(x._data.shape if hasattr(x, "_data") else () for x in operands)
-        self.input_dtypes = tuple(x._dtype if hasattr(x, "_data") else None for x in operands)
+        shapes, dtypes = [], []
+        for x in operands:
+            if hasattr(x, "_data"):
+                shapes.append(x._data.shape)
+                dtypes.append(x._dtype)
+            else:
+                shapes.append(())
+                dtypes.append(None)
+        self.input_shapes, self.input_dtypes = tuple(shapes), tuple(dtypes)
         self.saved_inputs: tuple | None = None
         self.saved_output: SavedOutput | None = None
         self.has_saved = False
@@ -174,18 +181,19 @@ class AccumulateGrad:
 class Ctx:
     """What a VJP sees: saved inputs and output (arrays or Tensors, per backward mode), attrs, shapes."""
 
-    __slots__ = ("inputs", "output", "attrs", "input_shapes", "output_shape", "scalar_mask", "node")
+    __slots__ = ("inputs", "output", "attrs", "input_shapes", "output_shape", "node")
 
     def __init__(self, node: Node, as_tensors: bool) -> None:
-        def unpack(entry: Any) -> Any:
-            if isinstance(entry, (SavedTensor, SavedOutput)):
-                return entry.unpack(node, as_tensors)
-            return entry
-
         self.node = node
-        self.inputs = tuple(unpack(e) for e in node.saved_inputs) if node.saved_inputs else ()
-        self.output = unpack(node.saved_output) if node.saved_output is not None else None
+        saved_inputs = node.saved_inputs
+        if saved_inputs:
+            self.inputs = tuple(
+                entry.unpack(node, as_tensors) if type(entry) is SavedTensor else entry for entry in saved_inputs
+            )
+        else:
+            self.inputs = ()
+        saved_output = node.saved_output
+        self.output = saved_output.unpack(node, as_tensors) if saved_output is not None else None
         self.attrs = node.attrs
         self.input_shapes = node.input_shapes
         self.output_shape = node.output_shape
-        self.scalar_mask = node.scalar_mask
