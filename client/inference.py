@@ -134,6 +134,7 @@ RULES: dict[str, tuple[ShapeRule, DTypeRule]] = {
     "dot": (shapes.fixed_rank_matmul((1, 1)), _dtype_matmul),
     "t": (shapes.t, _dtype_same),
     "reshape": (shapes.view, _dtype_same),
+    "view": (shapes.view, _dtype_same),  # also refused server-side where strides would need a copy
     "expand": (shapes.expand, _dtype_same),
     "getitem": (shapes.getitem, _dtype_same),
     "transpose": (shapes.transpose, _dtype_same),

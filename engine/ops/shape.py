@@ -37,6 +37,17 @@ def _reshape_forward(arrays: list, attrs: dict):
         raise ShapeError(f"shape '{list(attrs['shape'])}' is invalid for input of size {x.size}") from None
 
 
+def _view_forward(arrays: list, attrs: dict):
+    """Like reshape, but never copies: torch refuses a view whose strides would need one."""
+    x = _reshape_forward(arrays, attrs)  # checks the size
+    if not np.may_share_memory(x, arrays[0]) and x.size:
+        raise ShapeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension spans "
+            "across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return x
+
+
 def _dim(d: int, ndim: int) -> int:
     return axes_of(d, ndim)[0] if ndim else 0
 
@@ -176,8 +187,11 @@ def _reshape_back(F, g, c):
 
 
 _view("reshape", _reshape_forward, _reshape_back, "ViewBackward0",
-      attrs=(AttrSpec("shape", "ints", required=True),), parse=shape_args("shape"), methods=("reshape", "view"),
-      summary="the same values in a new shape (-1 infers one size)")
+      attrs=(AttrSpec("shape", "ints", required=True),), parse=shape_args("shape"),
+      summary="the same values in a new shape (-1 infers one size); copies when the strides need it")
+_view("view", _view_forward, _reshape_back, "ViewBackward0",
+      attrs=(AttrSpec("shape", "ints", required=True),), parse=shape_args("shape"),
+      summary="the same memory in a new shape (-1 infers one size); refused where it would need a copy")
 _view("transpose", _transpose_forward, lambda F, g, c: F.transpose(g, dim0=c.attrs["dim0"], dim1=c.attrs["dim1"]),
       "TransposeBackward0", attrs=(AttrSpec("dim0", "integer", required=True),
                                    AttrSpec("dim1", "integer", required=True)),

@@ -56,6 +56,7 @@ ERRORS = {
     "reshape_wrong_size": ([M34], lambda m, a: a.reshape(5)),
     "reshape_two_inferred": ([M34], lambda m, a: a.reshape(-1, -1)),
     "view_wrong_size": ([M34], lambda m, a: a.view(2, 5)),
+    "view_needing_a_copy": ([M34], lambda m, a: a.t().view(12)),
     "expand_non_singleton": ([M34], lambda m, a: a.expand(2, 4)),
     "expand_fewer_dims": ([M34], lambda m, a: a.expand(4)),
     "permute_repeated_dim": ([M34], lambda m, a: a.permute(0, 0)),
