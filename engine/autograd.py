@@ -72,8 +72,8 @@ def _seed(root: Tensor, gradient: Any, position: int, batched: bool, as_tensor: 
     return seed if as_tensor else seed._data
 
 
-def _collect(root_nodes: list) -> tuple[list, dict]:
-    """Nodes reachable from the roots in topological order (roots first), and their in-degrees."""
+def _collect(root_nodes: list) -> list:
+    """Nodes reachable from the roots in topological order (roots first)."""
     in_degree: dict[Any, int] = {}
     seen = set(root_nodes)
     stack = list(root_nodes)
@@ -86,8 +86,7 @@ def _collect(root_nodes: list) -> tuple[list, dict]:
             if child not in seen:
                 seen.add(child)
                 stack.append(child)
-    remaining = dict(in_degree)
-    ready = [n for n in dict.fromkeys(root_nodes) if remaining.get(n, 0) == 0]
+    ready = [n for n in dict.fromkeys(root_nodes) if in_degree.get(n, 0) == 0]
     order = []
     while ready:
         node = ready.pop()
@@ -95,10 +94,10 @@ def _collect(root_nodes: list) -> tuple[list, dict]:
         for child in node.next_edges:
             if child is None:
                 continue
-            remaining[child] -= 1
-            if remaining[child] == 0:
+            in_degree[child] -= 1
+            if in_degree[child] == 0:
                 ready.append(child)
-    return order, in_degree
+    return order
 
 
 def _needed(order: list, targets: dict) -> set:
@@ -117,7 +116,7 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
     buffers: dict[Any, Any] = {}
     for node, seed in zip(root_nodes, seeds):
         buffers[node] = buffers[node] + seed if node in buffers else seed
-    order, _ = _collect(root_nodes)
+    order = _collect(root_nodes)
     needed = _needed(order, targets) if targets is not None else None
     arrived: dict[Any, Any] = {}
     retained: dict[Any, Any] = {}
@@ -275,5 +274,5 @@ def _result(tensor: Tensor, per_pass: list, batched: bool, create_graph: bool) -
 def iter_graph(tensor: Tensor) -> Iterable[Any]:
     """The nodes of a tensor's backward graph in topological order (for tools and tests)."""
     node = edge_of(tensor)
-    return _collect([node])[0] if node is not None else []
+    return _collect([node]) if node is not None else []
 

@@ -16,7 +16,7 @@ from .attrs import normalise_attrs
 from .errors import ArgumentError
 from .graph import Node
 from .registry import OpDef, get
-from .tensor import Tensor, edge_of, is_scalar, refresh_view
+from .tensor import Tensor, edge_of, is_scalar, sync_view
 
 
 def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None = None) -> Any:
@@ -30,8 +30,7 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
     any_requires_grad = False
     for position, value in enumerate(operands):
         if isinstance(value, Tensor):
-            if value._base is not None and value._version[0] != value._view_version:
-                refresh_view(value)  # its base was written in place since: it may now require grad
+            sync_view(value)  # a view whose base was written in place may now require grad
             dtypes.append(value._dtype)
             any_requires_grad = any_requires_grad or value._requires_grad
         elif is_scalar(value):
@@ -74,7 +73,7 @@ def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor
         edge_of(x) if type(x) is Tensor and (variadic or (i < len(vjps) and vjps[i] is not None)) else None
         for i, x in enumerate(operands)
     )
-    node = Node(op, edges, attrs, operands, output.shape)
+    node = Node(op, edges, attrs, operands)
     node.save(operands, output)
     output.grad_fn = node
     output._requires_grad = True

@@ -75,15 +75,14 @@ class Node:
 
     __slots__ = (
         "op", "next_edges", "attrs", "input_shapes", "input_dtypes",
-        "saved_inputs", "saved_output", "has_saved", "freed", "retained_tensors", "output_shape",
+        "saved_inputs", "saved_output", "has_saved", "freed", "retained_tensors",
         "__weakref__",
     )
 
-    def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list, output_shape: tuple) -> None:
+    def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list) -> None:
         self.op = op
         self.next_edges = next_edges
         self.attrs = attrs
-        self.output_shape = output_shape
         # A Python scalar operand has shape () and dtype None.
         shapes, dtypes = [], []
         for x in operands:
@@ -181,7 +180,7 @@ class AccumulateGrad:
 class Ctx:
     """What a VJP sees: saved inputs and output (arrays or Tensors, per backward mode), attrs, shapes."""
 
-    __slots__ = ("inputs", "output", "attrs", "input_shapes", "output_shape", "node")
+    __slots__ = ("inputs", "output", "attrs", "input_shapes", "node")
 
     def __init__(self, node: Node, as_tensors: bool) -> None:
         self.node = node
@@ -196,4 +195,3 @@ class Ctx:
         self.output = saved_output.unpack(node, as_tensors) if saved_output is not None else None
         self.attrs = node.attrs
         self.input_shapes = node.input_shapes
-        self.output_shape = node.output_shape

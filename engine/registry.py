@@ -18,10 +18,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ArgumentError, UnknownOpError
 
-# Kinds of attribute values, as the catalogue and the wire name them.
-ATTR_KINDS = ("integer", "real", "boolean", "text", "ints", "dtype", "index", "real|none", "integer|ints")
-
-
 @dataclass(frozen=True)
 class AttrSpec:
     name: str

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, modes
+from . import dtypes
 from .errors import AutogradError, DTypeRuntimeError, InvalidValueError
 from .graph import AccumulateGrad
 
@@ -96,8 +96,7 @@ class Tensor:
     # ------------------------------------------------------------------ requires_grad
     @property
     def requires_grad(self) -> bool:
-        if self._base is not None and self._version[0] != self._view_version:
-            refresh_view(self)
+        sync_view(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -211,7 +210,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise AutogradError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise AutogradError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -241,8 +240,7 @@ class Tensor:
 
 def edge_of(tensor: Tensor) -> Any:
     """Where a gradient for `tensor` goes: its grad_fn, or the AccumulateGrad of a leaf."""
-    if tensor._base is not None and tensor._version[0] != tensor._view_version:
-        refresh_view(tensor)
+    sync_view(tensor)
     if tensor.grad_fn is not None:
         return tensor.grad_fn
     if not tensor._requires_grad:
@@ -256,14 +254,14 @@ def edge_of(tensor: Tensor) -> Any:
     return accumulator
 
 
-def refresh_view(view: Tensor) -> None:
-    """The base changed in place since this view was made: like torch, read the base's new grad_fn."""
+def sync_view(view: Tensor) -> None:
+    """If `view` is a view whose base changed in place since its grad_fn was made, like torch, read the
+    base's new grad_fn (the view may now require grad)."""
+    if view._base is None or view._version[0] == view._view_version:
+        return
     from .ops.indexing import regenerate_view_grad_fn
 
     view._view_version = view._version[0]
     if view._base._requires_grad:
         regenerate_view_grad_fn(view)
 
-
-def grad_enabled() -> bool:
-    return modes._state.grad_enabled

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from gradwire.v1 import gradwire_pb2 as pb
-
 from . import codec
 from .budget import format_bytes
 from .errors import exhausted

@@ -96,11 +96,14 @@ def _parse(args, kwargs):
     return [x, *(given[name] for name in ("min", "max") if name in given)], {**kwargs, "tensor_bounds": which}
 
 
+_PROMOTE_WITH_BOUNDS = promotion.with_scalar_attrs("min", "max")
+
+
 def _dtype_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
     check_tensors("clamp", operand_dtypes, operands)
     if attrs["tensor_bounds"]:
         return promotion.promote(operand_dtypes, operands, attrs)
-    return promotion.with_scalar_attrs("min", "max")(operand_dtypes, operands, attrs)
+    return _PROMOTE_WITH_BOUNDS(operand_dtypes, operands, attrs)
 
 
 def _out_shape(shapes: list, attrs: dict) -> tuple:

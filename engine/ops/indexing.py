@@ -127,7 +127,7 @@ def write_inplace(target: Tensor, index: tuple, value, op: OpDef) -> Tensor:
     elif records:
         operands = [target, value]
         node = Node(op, (edge_of(target), edge_of(value) if value_is_tensor else None),
-                    {"index": index}, operands, target.shape)
+                    {"index": index}, operands)
         target.grad_fn = node
         target._requires_grad = True
     return target
@@ -169,7 +169,7 @@ def _record_write_through_view(view: Tensor, base_index: tuple, value) -> None:
     base = view._base
     value_is_tensor = isinstance(value, Tensor)
     node = Node(COPY_SLICES, (edge_of(base), edge_of(value) if value_is_tensor else None),
-                {"index": base_index}, [base, value], base.shape)
+                {"index": base_index}, [base, value])
     base.grad_fn = node
     base._requires_grad = True
     regenerate_view_grad_fn(view)
@@ -184,7 +184,7 @@ def regenerate_view_grad_fn(view: Tensor) -> None:
     if positions is None or base.grad_fn is None:
         return
     every_element = np.unravel_index(positions, base.shape)
-    view.grad_fn = Node(VIEW_OF_BASE, (base.grad_fn,), {"index": every_element}, [base], view.shape)
+    view.grad_fn = Node(VIEW_OF_BASE, (base.grad_fn,), {"index": every_element}, [base])
     view._requires_grad = True
 
 
