@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Sequence
 
-from .app import create_server
+from .app import AddressInUseError, create_server
 from .config import load_config
 
 log = logging.getLogger("gradwire.server")
@@ -24,7 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=config.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # e.g. the engine's torch-like warnings go to the log, once per place
-    server, port = create_server(config=config)
+    try:
+        server, port = create_server(config=config)
+    except AddressInUseError as error:
+        log.error("%s", error)
+        return 1
     # Start-up objects (modules, the op registry) never die: keep them out of every garbage collection,
     # which the engine's reference cycles (tensor <-> backward node) otherwise trigger often.
     gc.freeze()
