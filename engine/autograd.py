@@ -9,11 +9,12 @@ nothing.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 import numpy as np
 
-from . import modes
+from . import budget, modes
 from .broadcast import reduce_to_shape
 from .errors import AutogradError
 from .graph import AccumulateGrad, Ctx, Node
@@ -121,6 +122,8 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
     arrived: dict[Any, Any] = {}
     retained: dict[Any, Any] = {}
     executed: list[Node] = []
+    state = modes._state
+    metered = state.budget_left is not None or state.work_left is not None or state.interrupt is not None
     for node in order:
         grad = buffers.pop(node, None)
         if grad is None or (needed is not None and node not in needed):
@@ -142,6 +145,9 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
         if not children:
             continue
         node.check_saved()
+        if metered:
+            charged = budget.charge_backward_step(node, math.prod(F.shape(grad)),
+                                                  [p for p, _ in children], _itemsize(grad), not create_graph)
         ctx = Ctx(node, as_tensors=create_graph)
         op = node.op
         for position, child in children:
@@ -153,7 +159,14 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
             existing = buffers.get(child)
             buffers[child] = input_grad if existing is None else existing + input_grad
         executed.append(node)
+        if metered and charged and node not in arrived:
+            modes.refund(_itemsize(grad) * math.prod(F.shape(grad)))  # this node's gradient is consumed
     return arrived, retained, executed
+
+
+def _itemsize(grad: Any) -> int:
+    data = getattr(grad, "_data", grad)
+    return data.dtype.itemsize if hasattr(data, "dtype") else 8
 
 
 def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:

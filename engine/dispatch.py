@@ -6,12 +6,11 @@ Every Tensor method, operator and module function ends here, and so does the ser
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import modes
+from . import budget, modes
 from .attrs import normalise_attrs
 from .errors import ArgumentError
 from .graph import Node
@@ -42,15 +41,19 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
             )
     attrs = normalise_attrs(op, attrs)
     if op.inplace:
+        if modes._state.work_left is not None or modes._state.interrupt is not None:
+            budget.charge_inplace(op, operands)
         return op.forward(operands, attrs)  # in-place ops work on the Tensors and keep their own books
     compute_dtype, result_dtype = op.dtype_rule(dtypes, operands, attrs)
+    state = modes._state
+    metered = state.budget_left is not None or state.work_left is not None or state.interrupt is not None
+    charged = budget.charge_op(op, operands, dtypes, compute_dtype, result_dtype, attrs) if metered else None
     arrays = [
         _as_compute_array(x, compute_dtype) if dtype is not None else x for x, dtype in zip(operands, dtypes)
     ]
-    if op.out_shape is not None and modes._state.budget_left is not None:
-        out_shape = op.out_shape([a.shape if type(a) is np.ndarray else () for a in arrays], attrs)
-        modes.charge(math.prod(out_shape) * result_dtype.itemsize, lambda: f"{op.name}{list(out_shape)}")
     raw = op.forward(arrays, attrs)
+    if charged is not None:
+        budget.settle(charged, raw, arrays)
     if op.num_outputs > 1:
         outputs = tuple(_wrap(value, result_dtype if i == 0 else None) for i, value in enumerate(raw))
         main = outputs[0]

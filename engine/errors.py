@@ -79,3 +79,9 @@ class BudgetExceededError(GradwireError, RuntimeError):
     """An op would allocate more than the memory budget in force allows."""
 
     status = "RESOURCE_EXHAUSTED"
+
+
+class WorkExceededError(GradwireError, RuntimeError):
+    """An op would touch more elements than the work bound in force allows."""
+
+    status = "RESOURCE_EXHAUSTED"

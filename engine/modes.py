@@ -1,4 +1,4 @@
-"""Thread-local modes: grad mode (no_grad / enable_grad) and the memory budget.
+"""Thread-local modes: grad mode (no_grad / enable_grad), the memory and work budgets, the interrupt check.
 
 Both are per thread, like torch's grad mode, so a server thread's request never sees another's.
 """
@@ -9,7 +9,7 @@ import contextlib
 import threading
 from typing import Callable, Iterator
 
-from .errors import BudgetExceededError
+from .errors import BudgetExceededError, WorkExceededError
 
 
 class _ThreadState(threading.local):
@@ -17,6 +17,10 @@ class _ThreadState(threading.local):
         self.grad_enabled = True
         self.budget_left: int | None = None
         self.budget_total: int | None = None
+        self.work_left: int | None = None
+        self.work_total: int | None = None
+        # Called between ops and between backward nodes; raises to stop the request (deadline, cancel).
+        self.interrupt: Callable[[], None] | None = None
 
 
 _state = _ThreadState()
@@ -82,3 +86,38 @@ def charge(nbytes: int, what: str | Callable[[], str]) -> None:
             "server's budget"
         )
     _state.budget_left = left - nbytes
+
+
+@contextlib.contextmanager
+def work_budget(max_elements: int | None, interrupt: Callable[[], None] | None = None) -> Iterator[None]:
+    """Refuse any op (or backward step) inside that would touch more than `max_elements` elements in
+    total, before it runs; call `interrupt` between ops and backward nodes (it raises to stop)."""
+    previous = (_state.work_left, _state.work_total, _state.interrupt)
+    _state.work_left = _state.work_total = None if max_elements is None else int(max_elements)
+    _state.interrupt = interrupt
+    try:
+        yield
+    finally:
+        _state.work_left, _state.work_total, _state.interrupt = previous
+
+
+def charge_work(elements: int, what: str | Callable[[], str]) -> None:
+    """Account for `elements` elements read or written by one step; raise if past the work bound."""
+    if _state.interrupt is not None:
+        _state.interrupt()
+    left = _state.work_left
+    if left is None:
+        return
+    if elements > left:
+        label = what() if callable(what) else what
+        raise WorkExceededError(
+            f"{label} would touch {elements:,} elements, but only {left:,} of this request's work bound "
+            f"of {_state.work_total:,} elements are left; send smaller tensors or split the request"
+        )
+    _state.work_left = left - elements
+
+
+def refund(nbytes: int) -> None:
+    """Give back part of a charge (an upper bound charged before an op ran that turned out smaller)."""
+    if _state.budget_left is not None and nbytes > 0:
+        _state.budget_left += nbytes

@@ -12,19 +12,24 @@ import threading
 from concurrent import futures
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection
 
 from gradwire.v1 import gradwire_pb2 as pb
-from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
+from . import wire
 from .budget import RetainedBytes
-from .config import ServerConfig
+from .config import MiB, ServerConfig
 from .service import GradwireServicer
 from .sessions import SessionStore
+from .streams import StreamGate
 from .uploads import UploadStore
 
 log = logging.getLogger("gradwire.server")
+
+class AddressInUseError(OSError):
+    """The server could not bind its address (most often: another process listens there)."""
+
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["GradwireService"].full_name
 
@@ -35,24 +40,37 @@ class GradwireServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         retained = RetainedBytes(config.max_session_bytes)
-        self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained)
+        self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained,
+                                     max_ttl=config.max_session_ttl, max_per_caller=config.max_sessions_per_caller)
+        # Streams never take more than half the workers, so unary calls always find one.
+        self.streams = StreamGate(min(config.max_streams, max(1, config.workers // 2)),
+                                  config.max_streams_per_caller, config.stream_idle_seconds)
         self.uploads = UploadStore(config.session_ttl, config.max_request_bytes, retained)
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
-            ("grpc.max_receive_message_length", config.max_message_bytes),
+            # A request cannot use more than its budget (plus framing): refuse larger ones at the
+            # transport, before their bytes are read (a huge message holds up gRPC for everyone).
+            ("grpc.max_receive_message_length", min(config.max_message_bytes, config.max_request_bytes + MiB)),
+            ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
         ]
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers,
                                                                   thread_name_prefix="gradwire"),
                                        options=options)
-        pb_grpc.add_GradwireServiceServicer_to_server(
-            GradwireServicer(config, self.sessions, self.uploads), self.grpc_server)
+        self._health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health")
+        self.grpc_server.add_generic_rpc_handlers(
+            (wire.gradwire_handler(GradwireServicer(config, self.sessions, self.uploads, self.streams)),))
         self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
+        self.grpc_server.add_generic_rpc_handlers((wire.health_handler(self.health, self._health_pool),))
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
-        self.port = self.grpc_server.add_insecure_port(config.address)
+        try:
+            self.port = self.grpc_server.add_insecure_port(config.address)
+        except RuntimeError as error:  # grpcio raises when the address cannot be bound
+            raise AddressInUseError(f"cannot listen on {config.address}: {error}; is another server "
+                                    "already using this port?") from None
         if self.port == 0:
-            raise OSError(f"cannot listen on {config.address}")
+            raise AddressInUseError(f"cannot listen on {config.address}; is another server already using "
+                                    "this port?")
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
         self._started = False
@@ -76,6 +94,8 @@ class GradwireServer:
 
         def release_when_done() -> None:
             done.wait()
+            self.streams.close()
+            self._health_pool.shutdown(wait=False)
             self.sessions.close_all()
             self.uploads.clear()
 

@@ -30,6 +30,7 @@ DTYPE_ENUMS: dict[str, int] = {name: value for value, name in DTYPE_NAMES.items(
 NUMPY_DTYPES: dict[int, np.dtype] = {value: np.dtype(name).newbyteorder("<") for value, name in DTYPE_NAMES.items()}
 
 MAX_RANK = 64
+MAX_ELEMENTS = 1 << 60
 
 
 def dtype_name(dtype_enum: int, what: str) -> str:
@@ -53,6 +54,10 @@ def checked_shape(shape: "list[int] | tuple[int, ...]", what: str) -> tuple[int,
         raise invalid(f"{what}: rank {len(shape)} exceeds {MAX_RANK}")
     if any(size < 0 for size in shape):
         raise invalid(f"{what}: shape {list(shape)} has a negative size")
+    # numpy cannot even describe an empty array whose other sizes multiply past its index range (a
+    # non-empty one is refused by its byte count).
+    if 0 in shape and math.prod(size for size in shape if size) > MAX_ELEMENTS:
+        raise invalid(f"{what}: shape {list(shape)} is too large (its non-zero sizes multiply past 2**60)")
     return tuple(int(size) for size in shape)
 
 

@@ -58,6 +58,16 @@ class ServerConfig:
     max_request_bytes: int = 2 * GiB
     # gRPC send/receive limit; protobuf cannot encode 2 GiB or more.
     max_message_bytes: int = 256 * MiB
+    # Elements one request may read and write in total (each op's operands and result), checked up front.
+    max_request_work: int = 1 << 32
+    # Longest idle TTL a caller may ask for; longer ones are clamped to it.
+    max_session_ttl: float = 86400.0
+    max_sessions_per_caller: int = 256
+    # Seconds a streaming call may wait for its peer (to send the next chunk or read the last) before it ends.
+    stream_idle_seconds: float = 30.0
+    # Streaming calls (uploads and downloads) at once, in all and per caller; beyond, RESOURCE_EXHAUSTED.
+    max_streams: int = 8
+    max_streams_per_caller: int = 4
     # Seconds in-flight calls get to finish after SIGTERM/SIGINT.
     grace_seconds: float = 30.0
     log_level: str = "INFO"
@@ -79,6 +89,17 @@ _SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
      "bytes one request may allocate"),
     ("max_message_bytes", "--max-message-bytes", "GRADWIRE_MAX_MESSAGE_BYTES", _positive(parse_bytes),
      "largest gRPC message sent or received"),
+    ("max_request_work", "--max-request-work", "GRADWIRE_MAX_REQUEST_WORK", _positive(int),
+     "elements one request may read and write in total"),
+    ("max_session_ttl", "--max-session-ttl", "GRADWIRE_MAX_SESSION_TTL", _positive(float),
+     "longest session TTL a caller may ask for (longer ones are clamped)"),
+    ("max_sessions_per_caller", "--max-sessions-per-caller", "GRADWIRE_MAX_SESSIONS_PER_CALLER", _positive(int),
+     "most live sessions of one caller"),
+    ("stream_idle_seconds", "--stream-idle-seconds", "GRADWIRE_STREAM_IDLE_SECONDS", _positive(float),
+     "seconds a stream may wait for its peer before it is ended"),
+    ("max_streams", "--max-streams", "GRADWIRE_MAX_STREAMS", _positive(int), "most streaming calls at once"),
+    ("max_streams_per_caller", "--max-streams-per-caller", "GRADWIRE_MAX_STREAMS_PER_CALLER", _positive(int),
+     "most streaming calls of one caller at once"),
     ("grace_seconds", "--grace-seconds", "GRADWIRE_GRACE_SECONDS", float, "seconds in-flight calls get on stop"),
     ("log_level", "--log-level", "GRADWIRE_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
 )

@@ -20,6 +20,8 @@ import grpc
 
 from gradwire.engine.errors import GradwireError
 
+from .echo import bounded_message, trailer_value
+
 log = logging.getLogger("gradwire.server")
 
 ERROR_TYPE_KEY = "gradwire-error-type"
@@ -63,16 +65,34 @@ def with_node(node_id: str, context: str) -> Iterator[None]:
         yield
     except GradwireError as error:
         raise from_engine(error, node_id=node_id, context=context) from error
+    except NUMPY_VALUE_ERRORS as error:
+        raise from_numpy_error(error, node_id=node_id, context=context) from error
+
+
+def from_numpy_error(error: Exception, *, node_id: str = "", context: str = "") -> RequestError:
+    """A caller's value numpy cannot represent (a Python number out of an integer dtype's range, a shape
+    numpy cannot hold): torch's RuntimeError, INVALID_ARGUMENT."""
+    if isinstance(error, OverflowError):
+        detail = f"value cannot be converted to the tensor's dtype without overflow ({error})"
+    else:
+        detail = str(error)
+    error_type = "IndexError" if isinstance(error, IndexError) else "RuntimeError"
+    return invalid(f"{context}: {detail}" if context else detail, node_id=node_id, error_type=error_type)
+
+
+# Errors numpy raises for caller values (not server bugs: a number out of a dtype's range, a result of
+# rank 65, a shape numpy cannot hold): they come back INVALID_ARGUMENT.
+NUMPY_VALUE_ERRORS = (OverflowError, ValueError, IndexError)
 
 
 def _abort(context: grpc.ServicerContext, error: RequestError) -> None:
     trailers = []
     if error.error_type:
-        trailers.append((ERROR_TYPE_KEY, error.error_type))
+        trailers.append((ERROR_TYPE_KEY, trailer_value(error.error_type)))
     if error.node_id:
-        trailers.append((NODE_ID_KEY, error.node_id))
+        trailers.append((NODE_ID_KEY, trailer_value(error.node_id)))
     context.set_trailing_metadata(tuple(trailers))
-    context.abort(error.code, error.message)
+    context.abort(error.code, bounded_message(error.message))
 
 
 def _as_request_error(error: Exception, method: str) -> RequestError:

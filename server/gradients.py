@@ -12,6 +12,7 @@ import gradwire.engine as ge
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec
+from .echo import shown
 from .errors import invalid, with_node
 from .graph import ID_PATTERN, Scope
 
@@ -56,6 +57,11 @@ def grad(scope: Scope, request: pb.GradRequest) -> tuple[Any, ...]:
     if not request.inputs:
         raise invalid("grad needs at least one input")
     _check_result_ids(request, scope)
+    if request.is_grads_batched:
+        for root, seed in zip(request.outputs, seeds or [None] * len(request.outputs)):
+            if seed is not None and (seed.ndim == 0 or seed.shape[0] == 0):
+                raise invalid(f"is_grads_batched: the grad_output of {shown(root.id)} needs a batch dimension "
+                              f"of at least 1, got shape {list(seed.shape)}", error_type="RuntimeError")
     inputs = _inputs(request.inputs, scope, "grad")
     retain_graph = request.retain_graph if request.HasField("retain_graph") else None
     with with_node(_node_of(request.outputs), "grad"):
@@ -74,7 +80,8 @@ def _check_result_ids(request: pb.GradRequest, scope: Scope) -> None:
     seen: set[str] = set()
     for value_id in request.result_ids:
         if not ID_PATTERN.fullmatch(value_id):
-            raise invalid(f"result id {value_id!r} must be 1 to 256 characters without spaces or ':'",
+            raise invalid(f"result id {shown(value_id)} must be 1 to 256 printable ASCII characters without "
+                          "spaces or ':'",
                           node_id=value_id)
         if value_id in seen or value_id in scope:
             raise invalid(f"duplicate id {value_id!r}", node_id=value_id)

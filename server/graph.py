@@ -1,7 +1,7 @@
 """Building a request's graph into a session (or a one-shot scope) with the engine.
 
-Two phases, so that a rejected request changes nothing (one exception: an engine error in a node after
-an in-place node changed a value the session already held; that change stays, and the error says so):
+Two phases, so that a rejected request changes nothing (in-place nodes that wrote to a session's values
+are undone by rollback.Undo, here when a node fails, by the caller when a later step refuses):
 1. check: ids (non-empty, unique, no ':'), ops against the registry, arity and attribute kinds, every
    reference naming an earlier value (a later one is a forward reference, the only way to write a cycle),
    "id:k" within the op's outputs, and every inline tensor decoded. Nothing runs.
@@ -23,10 +23,13 @@ from gradwire.engine.errors import GradwireError, UnknownOpError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec
-from .errors import RequestError, from_engine, invalid, with_node
+from .echo import shown
+from .errors import NUMPY_VALUE_ERRORS, RequestError, from_engine, from_numpy_error, invalid, with_node
+from .rollback import Undo
 from .uploads import UploadStore
 
-ID_PATTERN = re.compile(r"[^\s:]{1,256}")
+# Printable ASCII without spaces or ':' (ids travel in the gradwire-node-id trailer).
+ID_PATTERN = re.compile(r"[!-9;-~]{1,256}")
 
 
 def split_ref(ref: str) -> tuple[str, int]:
@@ -75,6 +78,7 @@ class Built:
     new_ids: list[str] = field(default_factory=list)
     changed_ids: list[str] = field(default_factory=list)
     upload_ids: list[str] = field(default_factory=list)
+    undo: Undo = field(default_factory=Undo)
 
 
 @dataclass
@@ -102,7 +106,8 @@ def check(graph: pb.Graph, scope: Scope, uploads: UploadStore) -> CheckedGraph:
     seen: set[str] = set()
     for value_id in leaf_ids + node_ids:
         if not ID_PATTERN.fullmatch(value_id):
-            raise invalid(f"id {value_id!r} must be 1 to 256 characters without spaces or ':'", node_id=value_id)
+            raise invalid(f"id {shown(value_id)} must be 1 to 256 printable ASCII characters without spaces "
+                          "or ':'", node_id=value_id)
         if value_id in seen or value_id in scope:
             raise invalid(f"duplicate id {value_id!r}", node_id=value_id)
         seen.add(value_id)
@@ -166,23 +171,36 @@ def run(checked: CheckedGraph, scope: Scope, *, writable_leaves: bool) -> Built:
                 tensor.requires_grad_(True)
         scope.new[leaf.id] = tensor
         built.new_ids.append(leaf.id)
-    for node, op in zip(checked.nodes, checked.ops):
-        try:
-            result = _apply(node, attributes.operands(node, scope.resolve),
-                            attributes.attributes(node, op, scope.resolve))
-        except RequestError as error:
-            if built.changed_ids:  # the one case a rejected request leaves a trace: say so
-                error.message += (f" (earlier in-place nodes of this request already changed "
-                                  f"{', '.join(map(repr, built.changed_ids))}; those changes were kept)")
-            raise
-        scope.new[node.id] = result
-        built.new_ids.append(node.id)
-        if op.inplace:
-            built.changed_ids.extend(
-                value_id for value_id, value in scope.committed.items()
-                if value is result and value_id not in built.changed_ids
-            )
+    fresh = {id(tensor) for tensor in scope.new.values()}
+    try:
+        for node, op in zip(checked.nodes, checked.ops):
+            _run_node(node, op, scope, built, fresh)
+    except BaseException:
+        built.undo.restore()
+        raise
     return built
+
+
+def _run_node(node: pb.Node, op: Any, scope: Scope, built: Built, fresh: set[int]) -> None:
+    operands = attributes.operands(node, scope.resolve)
+    attrs = attributes.attributes(node, op, scope.resolve)
+    if op.inplace and operands:
+        built.undo.before_inplace(operands[0], fresh, lambda: _tensors(scope.committed.values()))
+    result = _apply(node, operands, attrs)
+    scope.new[node.id] = result
+    built.new_ids.append(node.id)
+    if op.inplace:
+        built.changed_ids.extend(
+            value_id for value_id, value in scope.committed.items()
+            if value is result and value_id not in built.changed_ids
+        )
+    else:  # memory this request made: in-place writes to it need no undo
+        fresh.update(id(tensor) for tensor in (result if isinstance(result, tuple) else (result,)))
+
+
+def _tensors(values: Any) -> Any:
+    for value in values:
+        yield from value if isinstance(value, tuple) else (value,)
 
 
 def _apply(node: pb.Node, operands: list[Any], attrs: dict[str, Any]) -> Any:
@@ -194,3 +212,5 @@ def _apply(node: pb.Node, operands: list[Any], attrs: dict[str, Any]) -> Any:
         return ge.apply(node.op, operands, attrs)
     except GradwireError as error:
         raise from_engine(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
+    except NUMPY_VALUE_ERRORS as error:
+        raise from_numpy_error(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error

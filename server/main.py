@@ -13,10 +13,12 @@ import signal
 import sys
 from typing import Sequence
 
-from .app import create_server
+from .app import AddressInUseError, create_server
 from .config import load_config
 
 log = logging.getLogger("gradwire.server")
+
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,10 +26,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=config.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # e.g. the engine's torch-like warnings go to the log, once per place
-    server, port = create_server(config=config)
+    try:
+        server, port = create_server(config=config)
+    except AddressInUseError as error:
+        log.error("%s", error)
+        return 1
     # Start-up objects (modules, the op registry) never die: keep them out of every garbage collection,
     # which the engine's reference cycles (tensor <-> backward node) otherwise trigger often.
     gc.freeze()
+    # Hand the GIL over more often than every 5 ms: with every worker busy, the health check (and the
+    # gRPC poller thread that hands it over) otherwise waits for the GIL behind each of them in turn.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     host = config.address.rsplit(":", 1)[0]
     log.info("gradwire server listening on %s:%d", host, port)
 

@@ -16,16 +16,21 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 from . import codec, gradients, graph, responses
-from .budget import request_budget
+from .callers import caller_of
 from .config import MiB, ServerConfig
+from .echo import shown
 from .errors import invalid, rpc_errors, rpc_stream_errors
+from .limits import metered
 from .sessions import SessionStore
+from .streams import StreamGate
 from .uploads import UploadStore
 
 log = logging.getLogger("gradwire.server")
 
 SESSION_ID_METADATA = "gradwire-session-id"
 DEFAULT_CHUNK_BYTES = 4 * MiB
+# Smaller download chunks are raised to this: one message per byte would hold a worker for ever.
+MIN_CHUNK_BYTES = 64 << 10
 
 
 def session_id_of(request: Any, context: grpc.ServicerContext) -> str:
@@ -33,7 +38,7 @@ def session_id_of(request: Any, context: grpc.ServicerContext) -> str:
     from_metadata = next((value for key, value in context.invocation_metadata() or ()
                           if key == SESSION_ID_METADATA), "")
     if request.session_id and from_metadata and request.session_id != from_metadata:
-        raise invalid(f"session id {request.session_id!r} in the request differs from {from_metadata!r} "
+        raise invalid(f"session id {shown(request.session_id)} in the request differs from {shown(from_metadata)} "
                       f"in the {SESSION_ID_METADATA} metadata")
     return request.session_id or from_metadata
 
@@ -52,19 +57,22 @@ def op_info(op: Any) -> pb.OpInfo:
 
 
 class GradwireServicer(pb_grpc.GradwireServiceServicer):
-    def __init__(self, config: ServerConfig, sessions: SessionStore, uploads: UploadStore) -> None:
+    def __init__(self, config: ServerConfig, sessions: SessionStore, uploads: UploadStore,
+                 streams: StreamGate | None = None) -> None:
         self.config = config
         self.sessions = sessions
         self.uploads = uploads
+        self.streams = streams or StreamGate(config.max_streams, config.max_streams_per_caller,
+                                             config.stream_idle_seconds)
         self._catalogue = pb.ListOpsResponse(ops=[op_info(op) for op in ge.registry.OPS.values()])
 
     # ------------------------------------------------------------ helpers
 
-    def _build(self, request_graph: pb.Graph, scope: graph.Scope, *, session: bool,
-               roots: Sequence[pb.Root] = ()) -> graph.Built:
-        """Checks then runs a graph (and a one-shot backward from roots) within one request budget."""
+    def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
+               session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
+        """Checks then runs a graph (and a one-shot backward from roots) within one request's limits."""
         checked = graph.check(request_graph, scope, self.uploads)
-        with request_budget(self.config.max_request_bytes, checked.leaf_bytes):
+        with metered(self.config, context, checked.leaf_bytes):
             built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
@@ -83,15 +91,13 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         for value_id in ids:
             packer.pack(into, value_id, scope.resolve(value_id, "return_grads").grad)
 
-    def _budget(self):
-        return request_budget(self.config.max_request_bytes, 0)
 
     # ------------------------------------------------------------ one-shot
 
     @rpc_errors
     def Compute(self, request: pb.ComputeRequest, context: grpc.ServicerContext) -> pb.ComputeResponse:
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, session=False, roots=request.roots)
+        built = self._build(request.graph, scope, context, session=False, roots=request.roots)
         grad_ids = list(request.return_grads) or [
             leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
         ]
@@ -108,14 +114,16 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def CreateSession(self, request: pb.CreateSessionRequest, context: grpc.ServicerContext) -> pb.CreateSessionResponse:
         session_id = session_id_of(request, context)
-        self.sessions.check_new(session_id)
+        caller = caller_of(context)
+        self.sessions.check_new(session_id, caller)
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, session=True)
+        built = self._build(request.graph, scope, context, session=True)
         response = pb.CreateSessionResponse()
         responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, self._packer())
         with self.uploads.transfer(built.upload_ids) as reserved:
-            session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved)
+            session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved,
+                                        caller=caller)
         context.send_initial_metadata(((SESSION_ID_METADATA, session.session_id),))
         log.debug("session %s created with %d values", session.session_id, len(scope.new))
         response.session_id = session.session_id
@@ -125,12 +133,16 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
-            built = self._build(request.graph, scope, session=True)
-            response = pb.ExtendResponse()
-            self._values(response.values, request.return_values, scope, self._packer())
-            with self.uploads.transfer(built.upload_ids) as reserved:
-                self.sessions.commit(session, scope.new, release=request.release, refuse_over_cap=True,
-                                     already_reserved=reserved)
+            built = self._build(request.graph, scope, context, session=True)
+            try:  # a refusal from here on undoes the request's in-place writes
+                response = pb.ExtendResponse()
+                self._values(response.values, request.return_values, scope, self._packer())
+                with self.uploads.transfer(built.upload_ids) as reserved:
+                    self.sessions.commit(session, scope.new, release=request.release, refuse_over_cap=True,
+                                         already_reserved=reserved)
+            except BaseException:
+                built.undo.restore()
+                raise
             changed = [(value_id, scope.value(value_id)) for value_id in built.new_ids + built.changed_ids]
             responses.add_infos(response.info, changed)
             return response
@@ -142,7 +154,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for value_id in request.return_grads:
                 scope.resolve(value_id, "return_grads")
             retain_graph = request.retain_graph if request.HasField("retain_graph") else None
-            with self._budget():
+            with metered(self.config, context):
                 gradients.backward(scope, request.roots, retain_graph=retain_graph,
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
@@ -155,7 +167,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
-            with self._budget():
+            with metered(self.config, context):
                 results = gradients.grad(scope, request)
             response = pb.GradResponse()
             packer = self._packer()
@@ -198,17 +210,20 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def UploadTensor(self, request_iterator: Iterator[pb.UploadTensorRequest],
                      context: grpc.ServicerContext) -> pb.UploadTensorResponse:
-        upload = self.uploads.receive(request_iterator)
+        with self.streams.open(context, caller_of(context), "an UploadTensor stream") as stream:
+            upload = self.uploads.receive(stream.watch(request_iterator))
         return pb.UploadTensorResponse(upload_id=upload.upload_id, received_bytes=upload.nbytes)
 
     @rpc_stream_errors
     def DownloadTensor(self, request: pb.DownloadTensorRequest,
                        context: grpc.ServicerContext) -> Iterator[pb.DownloadTensorResponse]:
         limit = self.config.max_message_bytes
-        chunk_bytes = min(request.chunk_bytes or DEFAULT_CHUNK_BYTES,
+        chunk_bytes = min(max(request.chunk_bytes or DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES),
                           max(limit - responses.ENVELOPE_BYTES, limit // 2))  # a chunk plus its envelope fits
-        # The session stays locked while streaming, so no call can change the tensor half-way.
-        with self.sessions.use(session_id_of(request, context)) as session:
+        # The session stays locked while streaming, so no call can change the tensor half-way; a client
+        # that stops reading is ended after the stream idle time (streams.py), which frees the lock.
+        with self.streams.open(context, caller_of(context), "a DownloadTensor stream") as stream, \
+                self.sessions.use(session_id_of(request, context)) as session:
             tensor = graph.Scope(session.values).resolve(request.id, "download")
             if request.grad:
                 tensor = tensor.grad
@@ -216,6 +231,8 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                     raise invalid(f"{request.id!r} has no grad (None)", node_id=request.id)
             array = tensor.detach().numpy()
             yield pb.DownloadTensorResponse(header=codec.encode(array, with_data=False))
+            stream.touch()
             for chunk in codec.iter_chunks(array, chunk_bytes):
                 yield pb.DownloadTensorResponse(chunk=chunk)
+                stream.touch()
 

@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterable, Iterator
 import grpc
 
 from .budget import RetainedBytes
+from .echo import shown
+from .footprint import footprint
 from .errors import RequestError, exhausted, invalid, not_found
 
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -51,18 +53,8 @@ def grad_of(tensor: Any) -> Any:
 
 
 def retained_bytes(values: Iterable[Any]) -> int:
-    """Bytes held by the named tensors and their .grad (each tensor counted once)."""
-    seen: set[int] = set()
-    total = 0
-    for tensor in tensors_of(values):
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        total += tensor.nbytes
-        grad = grad_of(tensor)
-        if grad is not None:
-            total += grad.nbytes
-    return total
+    """Bytes held by the named tensors, their .grad and the backward graph behind them (footprint.py)."""
+    return footprint(values)
 
 
 @dataclass(eq=False)
@@ -72,6 +64,7 @@ class Session:
     values: dict[str, Any]
     retained: int = 0
     last_used: float = 0.0
+    caller: str = ""
     closed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,9 +73,13 @@ class SessionStore:
     """All live sessions of one server."""
 
     def __init__(self, default_ttl: float, max_sessions: int, retained: RetainedBytes,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, max_ttl: float | None = None,
+                 max_per_caller: int | None = None) -> None:
         self.default_ttl = default_ttl
+        self.max_ttl = max_ttl if max_ttl is not None else max(default_ttl, 86400.0)
         self.max_sessions = max_sessions
+        self.max_per_caller = max_per_caller or max_sessions
+        self._per_caller: collections.Counter[str] = collections.Counter()
         self.retained = retained
         self._clock = clock
         self._sessions: dict[str, Session] = {}
@@ -95,15 +92,15 @@ class SessionStore:
 
     # ------------------------------------------------------------ creating
 
-    def check_new(self, session_id: str) -> None:
+    def check_new(self, session_id: str, caller: str = "") -> None:
         """Fails fast (before a graph is built) if a session with this id could not be added."""
         with self._lock:
-            self._check_new_locked(session_id)
+            self._check_new_locked(session_id, caller)
 
-    def _check_new_locked(self, session_id: str) -> None:
+    def _check_new_locked(self, session_id: str, caller: str) -> None:
         if session_id:
             if not SESSION_ID_PATTERN.fullmatch(session_id):
-                raise invalid(f"session id {session_id!r} must be 32 lowercase hex digits (128 random bits)")
+                raise invalid(f"session id {shown(session_id)} must be 32 lowercase hex digits (128 random bits)")
             if session_id in self._sessions:
                 raise RequestError(grpc.StatusCode.ALREADY_EXISTS, f"session {session_id} already exists",
                                    error_type="ValueError")
@@ -112,22 +109,29 @@ class SessionStore:
                 f"the server holds its maximum of {self.max_sessions} sessions (GRADWIRE_MAX_SESSIONS); "
                 "close sessions or retry later"
             )
+        if self._per_caller[caller] >= self.max_per_caller:
+            raise exhausted(
+                f"this caller holds its maximum of {self.max_per_caller} sessions "
+                "(GRADWIRE_MAX_SESSIONS_PER_CALLER); close sessions or retry later"
+            )
 
     def add(self, session_id: str, values: dict[str, Any], ttl_seconds: float, *,
-            already_reserved: int = 0) -> Session:
-        """Registers a built session, checking the id, the count cap and the bytes cap atomically.
+            already_reserved: int = 0, caller: str = "") -> Session:
+        """Registers a built session, checking the id, the count caps and the bytes cap atomically.
 
+        ttl_seconds: 0 for the default; more than max_ttl is clamped to it.
         already_reserved: bytes of its values reserved before (uploads handed over), not counted twice.
         """
         nbytes = retained_bytes(values.values())
         with self._lock:
-            self._check_new_locked(session_id)
+            self._check_new_locked(session_id, caller)
             self.retained.reserve(nbytes - already_reserved, "a new session")
             session = Session(
-                session_id=session_id or self._unused_id(), ttl=ttl_seconds or self.default_ttl,
-                values=values, retained=nbytes, last_used=self._clock(),
+                session_id=session_id or self._unused_id(), ttl=min(ttl_seconds or self.default_ttl, self.max_ttl),
+                values=values, retained=nbytes, last_used=self._clock(), caller=caller,
             )
             self._sessions[session.session_id] = session
+            self._per_caller[caller] += 1
             return session
 
     def _unused_id(self) -> str:
@@ -148,8 +152,7 @@ class SessionStore:
             raise invalid("session_id is required (in the request or the gradwire-session-id metadata)")
         with self._lock:
             session = self._sessions.get(session_id)
-            if (session is not None and self._clock() - session.last_used > session.ttl
-                    and not session.lock.locked()):
+            if session is not None and self._clock() - session.last_used > session.ttl:
                 self._remove_locked(session, _expired(session))
                 session = None
         if session is None:
@@ -170,18 +173,21 @@ class SessionStore:
         With refuse_over_cap, growth past the cap raises RESOURCE_EXHAUSTED and changes nothing; without
         it (after work that cannot be undone, like a backward), the growth is only recorded.
         already_reserved: bytes of the new values reserved before (uploads handed over).
+        A session closed or expired while the call ran answers NOT_FOUND (and the caller commits nothing):
+        the count and the closing happen under the store's lock, so no reservation is ever left behind.
         """
-        if session.closed:
-            return
         nbytes = retained_bytes(values)
-        growth = nbytes - session.retained - already_reserved
-        if growth > 0 and refuse_over_cap:
-            self.retained.reserve(growth, f"session {session.session_id}")
-        elif growth > 0:
-            self.retained.force(growth)
-        else:
-            self.retained.release(-growth)
-        session.retained = nbytes
+        with self._lock:
+            if session.closed:
+                raise self._missing(session.session_id)
+            growth = nbytes - session.retained - already_reserved
+            if growth > 0 and refuse_over_cap:
+                self.retained.reserve(growth, f"session {session.session_id}")
+            elif growth > 0:
+                self.retained.force(growth)
+            else:
+                self.retained.release(-growth)
+            session.retained = nbytes
 
     def commit(self, session: Session, new_values: dict[str, Any], *, release: Iterable[str] = (),
                refuse_over_cap: bool, already_reserved: int = 0) -> None:
@@ -203,7 +209,10 @@ class SessionStore:
             self._remove_locked(session, "closed")
 
     def _remove_locked(self, session: Session, why: str) -> None:
-        self._sessions.pop(session.session_id, None)
+        if self._sessions.pop(session.session_id, None) is not None:
+            self._per_caller[session.caller] -= 1
+            if self._per_caller[session.caller] <= 0:
+                del self._per_caller[session.caller]
         self._ended[session.session_id] = why
         while len(self._ended) > ENDED_REMEMBERED:
             self._ended.popitem(last=False)
@@ -212,10 +221,11 @@ class SessionStore:
         session.retained = 0
 
     def expire(self) -> int:
-        """Drops sessions idle past their TTL (not those in a call right now); returns how many."""
+        """Drops sessions idle past their TTL, counted from the start or end of their last call (so a
+        session held by a stuck call expires too; that call then answers NOT_FOUND); returns how many."""
         now = self._clock()
         with self._lock:
-            idle = [s for s in self._sessions.values() if now - s.last_used > s.ttl and not s.lock.locked()]
+            idle = [s for s in self._sessions.values() if now - s.last_used > s.ttl]
             for session in idle:
                 self._remove_locked(session, _expired(session))
         return len(idle)

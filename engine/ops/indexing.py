@@ -69,7 +69,7 @@ GETITEM = register(OpDef(
 # How a view reads its base again after the base changed in place (torch regenerates it as an as_strided).
 VIEW_OF_BASE = register(OpDef(
     name="view_of_base", forward=_getitem_forward, vjps=GETITEM.vjps, grad_fn="AsStridedBackward0",
-    dtype_rule=tensors_only("view_of_base", promotion.same), attrs=(INDEX,), view=True,
+    dtype_rule=tensors_only("view_of_base", promotion.same), attrs=(INDEX,), view=True, out_shape=GETITEM.out_shape,
     summary="base[positions] for a view whose base changed in place (grad_fn AsStridedBackward0)",
 ))
 register(OpDef(

@@ -35,6 +35,16 @@ def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
     return axes if ndim else ()
 
 
+def reduced_shape(shapes: list, attrs: dict) -> tuple[int, ...]:
+    """The result shape of a reduction over attrs' dim (all dims if None), kept as 1 with keepdim."""
+    shape = tuple(shapes[0])
+    axes = axes_of(attrs.get("dim"), len(shape))
+    axes = range(len(shape)) if axes is None else axes
+    if attrs.get("keepdim"):
+        return tuple(1 if i in axes else size for i, size in enumerate(shape))
+    return tuple(size for i, size in enumerate(shape) if i not in axes)
+
+
 def with_kept_dims(F, reduced, input_shape: tuple, dim, keepdim: bool):
     """A reduced value reshaped so its reduced dims are size 1 again (a no-op when keepdim was set)."""
     if keepdim:
@@ -240,7 +250,7 @@ def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, save
         name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
         attrs=(DIM, KEEPDIM) + tuple(extra_attrs), methods=(name,), functions=(name,), parse=parse,
-        summary=summary,
+        out_shape=reduced_shape, summary=summary,
     ))
 
 
@@ -268,12 +278,13 @@ def extreme(name: str, full, pick) -> None:
     register(OpDef(
         name=name, forward=_extreme_full_forward(name, full), vjps=(_extreme_full_vjp,),
         grad_fn=f"{title}Backward1", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,), saves_output=True,
+        out_shape=lambda shapes, attrs: (),
         summary=f"{name} over all elements; ties share the gradient evenly",
     ))
     register(OpDef(
         name=f"{name}_dim", forward=_extreme_dim_forward(name, pick), vjps=(_extreme_dim_vjp,),
         grad_fn=f"{title}Backward0", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,),
-        attrs=(AttrSpec("dim", "integer", required=True), KEEPDIM), num_outputs=2,
+        attrs=(AttrSpec("dim", "integer", required=True), KEEPDIM), num_outputs=2, out_shape=reduced_shape,
         summary=f"{name} along a dim: (values, indices); the gradient goes to the returned index",
     ))
 
@@ -285,6 +296,7 @@ register(OpDef(
     name="softmax", forward=_softmax_forward,
     vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
     grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", promotion.floating_only), saves_output=True,
+    out_shape=lambda shapes, attrs: tuple(shapes[0]),
     attrs=(AttrSpec("dim", "integer", required=True),), methods=("softmax",), functions=("softmax", "nn.functional.softmax"),
     summary="softmax along dim",
 ))
@@ -292,6 +304,7 @@ register(OpDef(
     name="log_softmax", forward=_log_softmax_forward,
     vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
     grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", promotion.floating_only), saves_output=True,
+    out_shape=lambda shapes, attrs: tuple(shapes[0]),
     attrs=(AttrSpec("dim", "integer", required=True),), methods=("log_softmax",), functions=("log_softmax", "nn.functional.log_softmax"),
     summary="log(softmax(x)) along dim, computed stably",
 ))

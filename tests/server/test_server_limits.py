@@ -8,6 +8,7 @@ import time
 import grpc
 import numpy as np
 
+from gradwire.server.footprint import TENSOR_BYTES
 from gradwire.v1 import gradwire_pb2 as pb
 from server_helpers import arrays, graph, leaf, node, raises_status, root
 
@@ -98,7 +99,7 @@ def test_the_reaper_frees_idle_sessions_and_uploads_without_being_asked(start_se
     _create(stub, leaf("x", np.zeros(1000)))
     stub.UploadTensor(iter([pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_BOOL, shape=[10])),
                             pb.UploadTensorRequest(chunk=bytes(10))]))
-    assert server.sessions.retained.used == 4000 + 10
+    assert server.sessions.retained.used == 4000 + TENSOR_BYTES + 10  # the session's leaf, and the upload
     # no call names the session again: only the background reaper can free it
     assert _eventually(lambda: len(server.sessions) == 0 and server.sessions.retained.used == 0)
 
@@ -111,7 +112,7 @@ def test_an_upload_handed_to_a_session_is_counted_once(start_server):
         pb.UploadTensorRequest(chunk=data)])).upload_id
     session_id = stub.CreateSession(pb.CreateSessionRequest(graph=pb.Graph(
         leaves=[pb.Leaf(id="x", upload_id=upload_id)]))).session_id  # 600 + 600 would pass the cap
-    assert server.sessions.retained.used == len(data)
+    assert server.sessions.retained.used == len(data) + TENSOR_BYTES
     stub.CloseSession(pb.CloseSessionRequest(session_id=session_id))
     assert server.sessions.retained.used == 0
 
@@ -129,4 +130,4 @@ def test_a_refused_session_leaves_its_upload_usable(start_server):
         graph=pb.Graph(leaves=[pb.Leaf(id="x", upload_id=upload_id)], nodes=[node("s", "sum", "x")]),
         return_values=["s"]))
     assert arrays(session.values)["s"] == x.size
-    assert server.sessions.retained.used == x.nbytes + 4  # x, and s: one float32
+    assert server.sessions.retained.used == x.nbytes + 4 + 2 * TENSOR_BYTES  # x, and s: one float32

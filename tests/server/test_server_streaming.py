@@ -46,12 +46,12 @@ def _upload_leaf(value_id: str, upload_id: str, requires_grad: bool = True) -> p
 
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 def test_upload_use_and_download_in_chunks(stub):
-    x = np.arange(1000, dtype=np.float64).reshape(10, 100)
-    upload_id = upload(stub, x, chunk_bytes=777)
+    x = np.arange(100_000, dtype=np.float64).reshape(100, 1000)
+    upload_id = upload(stub, x, chunk_bytes=77_777)
     session_id = stub.CreateSession(pb.CreateSessionRequest(graph=pb.Graph(
         leaves=[_upload_leaf("x", upload_id)], nodes=[node("y", "mul", "x", "x"), node("s", "sum", "y")]))).session_id
     stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[root("s")]))
-    value, chunks = download(stub, session_id, "x", chunk_bytes=1000)
+    value, chunks = download(stub, session_id, "x", chunk_bytes=100_000)
     np.testing.assert_array_equal(value, x)
     assert chunks == 8
     grad, _ = download(stub, session_id, "x", grad=True)

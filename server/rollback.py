@@ -1,0 +1,46 @@
+"""Undoing in-place nodes of a refused request, so that a refused request changes nothing.
+
+Before an in-place node writes to memory the request did not create (a session value, or a view of
+one), the buffer it writes (the base's) is copied once, with the version counter and the autograd state
+(grad_fn, requires_grad, view version) of the base, the target and the session's other views of that
+base. `restore()` puts all of it back. The copies are charged to the request's memory budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+import gradwire.engine as ge
+
+
+class Undo:
+    def __init__(self) -> None:
+        self._saved: dict[int, tuple[Any, np.ndarray, np.ndarray, int, list[tuple[Any, Any, bool, int]]]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._saved)
+
+    def before_inplace(self, target: Any, fresh: set[int], others: Callable[[], Iterable[Any]]) -> None:
+        """Saves what an in-place write to `target` may change, unless the request made that memory."""
+        if not hasattr(target, "_data"):
+            return
+        base = target._base if target._base is not None else target
+        if id(base) in fresh or id(base) in self._saved:
+            return
+        ge.modes.charge(base._data.nbytes, "saving a session value before an in-place node")
+        views = {id(t): t for t in (base, target, *(t for t in others() if t._base is base))}
+        states = [(t, t.grad_fn, t._requires_grad, t._view_version) for t in views.values()]
+        self._saved[id(base)] = (base, base._data, base._data.copy(), base._version[0], states)
+
+    def restore(self) -> None:
+        for base, buffer, copy, version, states in self._saved.values():
+            base._data = buffer
+            np.copyto(buffer, copy)
+            base._version[0] = version
+            for tensor, grad_fn, requires_grad, view_version in states:
+                tensor.grad_fn = grad_fn
+                tensor._requires_grad = requires_grad
+                tensor._view_version = view_version
+        self._saved.clear()

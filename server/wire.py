@@ -1,0 +1,89 @@
+"""The service's method handlers, built from the proto descriptor, parsing request bytes themselves.
+
+grpcio answers INTERNAL when a request's bytes do not parse; here the handlers receive raw bytes and
+parse them, so a malformed message is INVALID_ARGUMENT naming the method. Health checks run on a
+small pool of their own, so they are answered whatever the workers are doing.
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Any, Callable, Iterator
+
+import grpc
+from google.protobuf.message import DecodeError
+from grpc_health.v1 import health_pb2
+
+from gradwire.v1 import gradwire_pb2 as pb
+
+from .errors import ERROR_TYPE_KEY, invalid
+
+SERVICE = pb.DESCRIPTOR.services_by_name["GradwireService"]
+
+
+def _parser(message_class: Any, method: str) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return message_class.FromString(data)
+        except (DecodeError, ValueError) as error:
+            raise invalid(f"{method}: the request is not a valid {message_class.DESCRIPTOR.full_name} "
+                          f"message ({error})") from None
+
+    return parse
+
+
+def _unary_request(behaviour: Callable, parse: Callable[[bytes], Any]) -> Callable:
+    def handle(data: bytes, context: grpc.ServicerContext) -> Any:
+        try:
+            request = parse(data)
+        except Exception as error:  # noqa: BLE001 - a RequestError from parse
+            context.set_trailing_metadata(((ERROR_TYPE_KEY, "ValueError"),))
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        return behaviour(request, context)
+
+    return handle
+
+
+def _stream_request(behaviour: Callable, parse: Callable[[bytes], Any]) -> Callable:
+    def handle(chunks: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        return behaviour((parse(data) for data in chunks), context)  # the servicer maps parse errors
+
+    return handle
+
+
+def gradwire_handler(servicer: Any) -> grpc.GenericRpcHandler:
+    """A generic handler for every GradwireService method of `servicer`."""
+    handlers = {}
+    for method in SERVICE.methods:
+        request_class = getattr(pb, method.input_type.name)
+        response_class = getattr(pb, method.output_type.name)
+        parse = _parser(request_class, method.name)
+        behaviour = getattr(servicer, method.name)
+        serialize = response_class.SerializeToString
+        if method.client_streaming:
+            make = (grpc.stream_stream_rpc_method_handler if method.server_streaming
+                    else grpc.stream_unary_rpc_method_handler)
+            handlers[method.name] = make(_stream_request(behaviour, parse), response_serializer=serialize)
+        else:
+            make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
+                    else grpc.unary_unary_rpc_method_handler)
+            handlers[method.name] = make(_unary_request(behaviour, parse), response_serializer=serialize)
+    return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
+
+
+def health_handler(health_servicer: Any, pool: futures.ThreadPoolExecutor) -> grpc.GenericRpcHandler:
+    """grpc.health.v1.Health with Check on its own pool (grpcio's experimental_thread_pool hook)."""
+
+    def check(request: Any, context: grpc.ServicerContext) -> Any:
+        return health_servicer.Check(request, context)
+
+    check.experimental_thread_pool = pool  # type: ignore[attr-defined]
+    handlers = {
+        "Check": grpc.unary_unary_rpc_method_handler(
+            check, request_deserializer=health_pb2.HealthCheckRequest.FromString,
+            response_serializer=health_pb2.HealthCheckResponse.SerializeToString),
+        "Watch": grpc.unary_stream_rpc_method_handler(
+            health_servicer.Watch, request_deserializer=health_pb2.HealthCheckRequest.FromString,
+            response_serializer=health_pb2.HealthCheckResponse.SerializeToString),
+    }
+    return grpc.method_handlers_generic_handler("grpc.health.v1.Health", handlers)
