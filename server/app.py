@@ -53,8 +53,8 @@ class GradwireServer:
                                                                   thread_name_prefix="gradwire"),
                                        options=options)
         self._health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health")
-        self.grpc_server.add_generic_rpc_handlers(
-            (wire.gradwire_handler(GradwireServicer(config, self.sessions, self.uploads, self.streams)),))
+        self.servicer = GradwireServicer(config, self.sessions, self.uploads, self.streams)
+        self.grpc_server.add_generic_rpc_handlers((wire.gradwire_handler(self.servicer),))
         self.health = health.HealthServicer()
         self.grpc_server.add_generic_rpc_handlers((wire.health_handler(self.health, self._health_pool),))
         reflection.enable_server_reflection(

@@ -21,6 +21,7 @@ from .config import MiB, ServerConfig
 from .echo import shown
 from .errors import invalid, rpc_errors, rpc_stream_errors
 from .limits import metered
+from .runner import GraphRunner
 from .sessions import SessionStore
 from .streams import StreamGate
 from .uploads import UploadStore
@@ -64,19 +65,15 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self.uploads = uploads
         self.streams = streams or StreamGate(config.max_streams, config.max_streams_per_caller,
                                              config.stream_idle_seconds)
+        self.runner = GraphRunner(config, uploads)
         self._catalogue = pb.ListOpsResponse(ops=[op_info(op) for op in ge.registry.OPS.values()])
 
     # ------------------------------------------------------------ helpers
 
     def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
                session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
-        """Checks then runs a graph (and a one-shot backward from roots) within one request's limits."""
-        checked = graph.check(request_graph, scope, self.uploads)
-        with metered(self.config, context, checked.leaf_bytes):
-            built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
-            if roots:
-                gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
-        return built
+        """Runs a graph (and a one-shot backward from roots) within one request's limits (runner.py)."""
+        return self.runner.build(request_graph, scope, context, session=session, roots=roots)
 
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
