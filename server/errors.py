@@ -76,11 +76,13 @@ def from_numpy_error(error: Exception, *, node_id: str = "", context: str = "") 
         detail = f"value cannot be converted to the tensor's dtype without overflow ({error})"
     else:
         detail = str(error)
-    return invalid(f"{context}: {detail}" if context else detail, node_id=node_id, error_type="RuntimeError")
+    error_type = "IndexError" if isinstance(error, IndexError) else "RuntimeError"
+    return invalid(f"{context}: {detail}" if context else detail, node_id=node_id, error_type=error_type)
 
 
-# Errors numpy raises for caller values (not server bugs): they come back INVALID_ARGUMENT.
-NUMPY_VALUE_ERRORS = (OverflowError, ValueError)
+# Errors numpy raises for caller values (not server bugs: a number out of a dtype's range, a result of
+# rank 65, a shape numpy cannot hold): they come back INVALID_ARGUMENT.
+NUMPY_VALUE_ERRORS = (OverflowError, ValueError, IndexError)
 
 
 def _abort(context: grpc.ServicerContext, error: RequestError) -> None:
