@@ -94,6 +94,7 @@ class GradwireServer:
             self._health_pool.shutdown(wait=False)
             self.sessions.close_all()
             self.uploads.clear()
+            self.servicer.prepared.clear()
 
         threading.Thread(target=release_when_done, name="gradwire-release", daemon=True).start()
         return done
@@ -106,6 +107,7 @@ class GradwireServer:
         while not self._stopping.wait(interval):
             expired = self.sessions.expire()
             stale = self.uploads.expire()
+            self.servicer.prepared.expire()
             if expired or stale:
                 log.info("expired %d idle session(s) and %d unused upload(s)", expired, stale)
 

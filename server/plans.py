@@ -90,7 +90,10 @@ def compile_plan(checked: graph.CheckedGraph) -> Plan:
             kept_node.CopyFrom(node)
             extra_bytes += kept_node.ByteSize()
         else:
-            attrs = normalise_attrs(op, attributes.attributes(node, op, _no_refs))
+            try:  # cannot fail for a graph that ran; PrepareGraph compiles before any run
+                attrs = normalise_attrs(op, attributes.attributes(node, op, _no_refs))
+            except GradwireError as error:
+                raise from_engine(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
             extra_bytes += sum(value.nbytes for value in _arrays_in(attrs))
         operands, refs = [], []
         for operand in node.inputs:
