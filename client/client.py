@@ -19,6 +19,7 @@ import grpc
 
 from . import dtypes, factories, operators
 from .autograd import Autograd
+from .compiled import CompiledFunction
 from .namespaces import ROOTS, Namespace, catalogue_function
 from .runtime import Runtime
 from .tensor import Tensor
@@ -109,6 +110,11 @@ class Client:
     def ops(self) -> list[str]:
         """The names of the server's ops."""
         return sorted(self._runtime.catalogue.ops)
+
+    def compile(self, fn: Callable[..., Any]) -> CompiledFunction:
+        """fn traced once and prepared on the server; each call sends only its arguments' values
+        (compiled.py). `.value_and_grad(*args)` also returns the grads, in the same call."""
+        return CompiledFunction(self, fn)
 
     # ------------------------------------------------------------ factories
     def tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

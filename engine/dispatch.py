@@ -23,7 +23,8 @@ def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None
     return apply_op(get(op_name), list(operands), dict(attrs or {}))
 
 
-def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
+def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalised: bool = False) -> Any:
+    """Run `op`; `normalised` attrs (already through normalise_attrs, e.g. by a compiled plan) skip it."""
     _check_arity(op, operands)
     dtypes: list[Any] = []
     any_requires_grad = False
@@ -39,7 +40,8 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
                 f"{op.name}(): operand {position} must be a Tensor or a Python number, "
                 f"not {type(value).__name__}"
             )
-    attrs = normalise_attrs(op, attrs)
+    if not normalised:
+        attrs = normalise_attrs(op, attrs)
     if op.inplace:
         if modes._state.work_left is not None or modes._state.interrupt is not None:
             budget.charge_inplace(op, operands)

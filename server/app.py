@@ -57,8 +57,8 @@ class GradwireServer:
                                                                   thread_name_prefix="gradwire"),
                                        options=options)
         self._health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health")
-        self.grpc_server.add_generic_rpc_handlers(
-            (wire.gradwire_handler(GradwireServicer(config, self.sessions, self.uploads, self.streams)),))
+        self.servicer = GradwireServicer(config, self.sessions, self.uploads, self.streams)
+        self.grpc_server.add_generic_rpc_handlers((wire.gradwire_handler(self.servicer),))
         self.health = health.HealthServicer()
         self.grpc_server.add_generic_rpc_handlers((wire.health_handler(self.health, self._health_pool),))
         reflection.enable_server_reflection(
@@ -98,6 +98,7 @@ class GradwireServer:
             self._health_pool.shutdown(wait=False)
             self.sessions.close_all()
             self.uploads.clear()
+            self.servicer.prepared.clear()
 
         threading.Thread(target=release_when_done, name="gradwire-release", daemon=True).start()
         return done
@@ -110,6 +111,7 @@ class GradwireServer:
         while not self._stopping.wait(interval):
             expired = self.sessions.expire()
             stale = self.uploads.expire()
+            self.servicer.prepared.expire()
             if expired or stale:
                 log.info("expired %d idle session(s) and %d unused upload(s)", expired, stale)
 

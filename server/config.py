@@ -36,6 +36,16 @@ def _positive(parse: Callable[[str], int | float]) -> Callable[[str], int | floa
     return parse_positive
 
 
+def _at_least_zero(parse: Callable[[str], int]) -> Callable[[str], int]:
+    def parse_count(text: str) -> int:
+        value = parse(text)
+        if value < 0:
+            raise ValueError(f"must be 0 or more, got {text!r}")
+        return value
+
+    return parse_count
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -71,6 +81,10 @@ class ServerConfig:
     # Seconds in-flight calls get to finish after SIGTERM/SIGINT.
     grace_seconds: float = 30.0
     log_level: str = "INFO"
+    # Compiled plans cached by graph structure (0 entries: no cache), and prepared graphs (PrepareGraph).
+    plan_cache_entries: int = 1024
+    plan_cache_bytes: int = 64 * MiB
+    max_prepared_graphs: int = 1024
 
     def __post_init__(self) -> None:
         if not 0 < self.max_message_bytes < 2 * GiB:
@@ -102,6 +116,12 @@ _SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
      "most streaming calls of one caller at once"),
     ("grace_seconds", "--grace-seconds", "GRADWIRE_GRACE_SECONDS", float, "seconds in-flight calls get on stop"),
     ("log_level", "--log-level", "GRADWIRE_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
+    ("plan_cache_entries", "--plan-cache-entries", "GRADWIRE_PLAN_CACHE_ENTRIES", _at_least_zero(int),
+     "compiled plans kept, by graph structure (0: none)"),
+    ("plan_cache_bytes", "--plan-cache-bytes", "GRADWIRE_PLAN_CACHE_BYTES", _at_least_zero(parse_bytes),
+     "bytes the compiled plans may take"),
+    ("max_prepared_graphs", "--max-prepared-graphs", "GRADWIRE_MAX_PREPARED_GRAPHS", _positive(int),
+     "most live prepared graphs (PrepareGraph)"),
 )
 
 

@@ -21,6 +21,9 @@ from .config import MiB, ServerConfig
 from .echo import shown
 from .errors import invalid, rpc_errors, rpc_stream_errors
 from .limits import metered
+from .prepared import PreparedStore, compile_prepared, owner_of
+from .raw_chunks import chunk_messages
+from .runner import GraphRunner
 from .sessions import SessionStore
 from .streams import StreamGate
 from .uploads import UploadStore
@@ -64,19 +67,32 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self.uploads = uploads
         self.streams = streams or StreamGate(config.max_streams, config.max_streams_per_caller,
                                              config.stream_idle_seconds)
+        self.runner = GraphRunner(config, uploads)
+        self.prepared = PreparedStore(config.session_ttl, config.max_session_ttl, config.max_prepared_graphs,
+                                      sessions.retained)
         self._catalogue = pb.ListOpsResponse(ops=[op_info(op) for op in ge.registry.OPS.values()])
 
     # ------------------------------------------------------------ helpers
 
     def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
                session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
-        """Checks then runs a graph (and a one-shot backward from roots) within one request's limits."""
-        checked = graph.check(request_graph, scope, self.uploads)
-        with metered(self.config, context, checked.leaf_bytes):
-            built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
-            if roots:
-                gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
-        return built
+        """Runs a graph (and a one-shot backward from roots) within one request's limits (runner.py)."""
+        return self.runner.build(request_graph, scope, context, session=session, roots=roots)
+
+    def _build_either(self, request: Any, scope: graph.Scope, context: grpc.ServicerContext, *, session: bool,
+                      roots: Sequence[pb.Root] = ()) -> tuple[Sequence[str], graph.Built]:
+        """Runs the request's graph, or its prepared graph (graph_id + inputs); returns its leaf ids too."""
+        if not request.graph_id:
+            if request.inputs:
+                raise invalid("inputs are the values of a prepared graph's input leaves: give graph_id too")
+            built = self._build(request.graph, scope, context, session=session, roots=roots)
+            return [leaf.id for leaf in request.graph.leaves], built
+        if request.graph.leaves or request.graph.nodes:
+            raise invalid("give either a graph or the graph_id of a prepared graph, not both")
+        prepared = self.prepared.get(request.graph_id, owner_of(context))
+        bound = prepared.bind(request.inputs, self.uploads)
+        built = self.runner.run_plan(prepared.plan, bound, scope, context, session=session, roots=roots)
+        return prepared.plan.leaf_ids, built
 
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
@@ -97,10 +113,8 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def Compute(self, request: pb.ComputeRequest, context: grpc.ServicerContext) -> pb.ComputeResponse:
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, context, session=False, roots=request.roots)
-        grad_ids = list(request.return_grads) or [
-            leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
-        ]
+        leaf_ids, built = self._build_either(request, scope, context, session=False, roots=request.roots)
+        grad_ids = list(request.return_grads) or [leaf_id for leaf_id in leaf_ids if scope.value(leaf_id).requires_grad]
         packer = self._packer(can_defer=False)
         response = pb.ComputeResponse()
         responses.add_infos(response.info, scope.new.items())
@@ -117,7 +131,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         caller = caller_of(context)
         self.sessions.check_new(session_id, caller)
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, context, session=True)
+        _, built = self._build_either(request, scope, context, session=True)
         response = pb.CreateSessionResponse()
         responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, self._packer())
@@ -201,6 +215,21 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self.sessions.close(session_id_of(request, context))
         return pb.CloseSessionResponse()
 
+    # ------------------------------------------------------------ prepared graphs
+
+    @rpc_errors
+    def PrepareGraph(self, request: pb.PrepareGraphRequest, context: grpc.ServicerContext) -> pb.PrepareGraphResponse:
+        plan, fixed, inputs, upload_ids = compile_prepared(request, self.uploads)
+        with self.uploads.transfer(upload_ids) as reserved:
+            prepared = self.prepared.add(owner_of(context), plan, fixed, inputs, request.ttl_seconds,
+                                         already_reserved=reserved)
+        return pb.PrepareGraphResponse(graph_id=prepared.graph_id, ttl_seconds=int(prepared.ttl))
+
+    @rpc_errors
+    def ReleaseGraph(self, request: pb.ReleaseGraphRequest, context: grpc.ServicerContext) -> pb.ReleaseGraphResponse:
+        self.prepared.release(request.graph_id, owner_of(context))
+        return pb.ReleaseGraphResponse()
+
     # ------------------------------------------------------------ catalogue and streaming
 
     @rpc_errors
@@ -232,7 +261,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             array = tensor.detach().numpy()
             yield pb.DownloadTensorResponse(header=codec.encode(array, with_data=False))
             stream.touch()
-            for chunk in codec.iter_chunks(array, chunk_bytes):
-                yield pb.DownloadTensorResponse(chunk=chunk)
+            for message in chunk_messages(array, chunk_bytes):  # serialized straight from the array
+                yield message  # type: ignore[misc]
                 stream.touch()
 

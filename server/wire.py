@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2
 from gradwire.v1 import gradwire_pb2 as pb
 
 from .errors import ERROR_TYPE_KEY, invalid
+from .raw_chunks import chunk_parser
 
 SERVICE = pb.DESCRIPTOR.services_by_name["GradwireService"]
 
@@ -51,6 +52,15 @@ def _stream_request(behaviour: Callable, parse: Callable[[bytes], Any]) -> Calla
     return handle
 
 
+def _message_or_bytes(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """A response serializer that passes through responses already serialized (streamed chunks)."""
+
+    def to_bytes(response: Any) -> bytes:
+        return response if type(response) is bytes else serialize(response)
+
+    return to_bytes
+
+
 def gradwire_handler(servicer: Any) -> grpc.GenericRpcHandler:
     """A generic handler for every GradwireService method of `servicer`."""
     handlers = {}
@@ -59,8 +69,9 @@ def gradwire_handler(servicer: Any) -> grpc.GenericRpcHandler:
         response_class = getattr(pb, method.output_type.name)
         parse = _parser(request_class, method.name)
         behaviour = getattr(servicer, method.name)
-        serialize = response_class.SerializeToString
+        serialize = _message_or_bytes(response_class.SerializeToString)
         if method.client_streaming:
+            parse = chunk_parser(parse)  # chunks viewed in place (raw_chunks.py)
             make = (grpc.stream_stream_rpc_method_handler if method.server_streaming
                     else grpc.stream_unary_rpc_method_handler)
             handlers[method.name] = make(_stream_request(behaviour, parse), response_serializer=serialize)

@@ -23,7 +23,7 @@ pytest.importorskip("threadpoolctl", reason="the harness needs threadpoolctl (th
 from bench import run as harness  # noqa: E402
 from bench.plan import TINY  # noqa: E402
 
-GROUPS = {"engine vs torch", "engine growth", "service vs floor", "sessions", "large tensors", "memory"}
+GROUPS = {"engine vs torch", "engine growth", "service vs floor", "sessions", "large tensors", "memory", "fast path"}
 
 
 def _check_side(side: dict) -> None:

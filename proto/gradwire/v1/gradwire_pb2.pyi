@@ -533,6 +533,12 @@ class ComputeRequest(_message.Message):
     ROOTS_FIELD_NUMBER: _builtins.int
     RETURN_VALUES_FIELD_NUMBER: _builtins.int
     RETURN_GRADS_FIELD_NUMBER: _builtins.int
+    GRAPH_ID_FIELD_NUMBER: _builtins.int
+    INPUTS_FIELD_NUMBER: _builtins.int
+    graph_id: _builtins.str
+    """Instead of `graph`: a graph from PrepareGraph, and a value for each of its input leaves (by id;
+    dtype and shape must be those declared; requires_grad comes from the prepared graph).
+    """
     @_builtins.property
     def graph(self) -> Global___Graph: ...
     @_builtins.property
@@ -547,6 +553,8 @@ class ComputeRequest(_message.Message):
     def return_grads(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tensors whose .grad to return; empty means every leaf that requires grad."""
 
+    @_builtins.property
+    def inputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Leaf]: ...
     def __init__(
         self,
         *,
@@ -554,10 +562,12 @@ class ComputeRequest(_message.Message):
         roots: _abc.Iterable[Global___Root] | None = ...,
         return_values: _abc.Iterable[_builtins.str] | None = ...,
         return_grads: _abc.Iterable[_builtins.str] | None = ...,
+        graph_id: _builtins.str = ...,
+        inputs: _abc.Iterable[Global___Leaf] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "return_grads", b"return_grads", "return_values", b"return_values", "roots", b"roots"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "graph_id", b"graph_id", "inputs", b"inputs", "return_grads", b"return_grads", "return_values", b"return_values", "roots", b"roots"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -601,6 +611,8 @@ class CreateSessionRequest(_message.Message):
     GRAPH_FIELD_NUMBER: _builtins.int
     RETURN_VALUES_FIELD_NUMBER: _builtins.int
     TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    GRAPH_ID_FIELD_NUMBER: _builtins.int
+    INPUTS_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Optional: a client-chosen id of 32 lowercase hex digits (128 random bits), so that a proxy
     hashing "gradwire-session-id" routes the create call where later calls will go. Empty: the
@@ -608,10 +620,14 @@ class CreateSessionRequest(_message.Message):
     """
     ttl_seconds: _builtins.int
     """Idle time after which the session expires; 0 means the server's default."""
+    graph_id: _builtins.str
+    """Instead of `graph`: a prepared graph and its input values, as in ComputeRequest."""
     @_builtins.property
     def graph(self) -> Global___Graph: ...
     @_builtins.property
     def return_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def inputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Leaf]: ...
     def __init__(
         self,
         *,
@@ -619,10 +635,12 @@ class CreateSessionRequest(_message.Message):
         graph: Global___Graph | None = ...,
         return_values: _abc.Iterable[_builtins.str] | None = ...,
         ttl_seconds: _builtins.int = ...,
+        graph_id: _builtins.str = ...,
+        inputs: _abc.Iterable[Global___Leaf] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "return_values", b"return_values", "session_id", b"session_id", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "graph_id", b"graph_id", "inputs", b"inputs", "return_values", b"return_values", "session_id", b"session_id", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1252,3 +1270,94 @@ class DownloadTensorResponse(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
 
 Global___DownloadTensorResponse: _TypeAlias = DownloadTensorResponse  # noqa: Y015
+
+@_typing.final
+class PrepareGraphRequest(_message.Message):
+    """---------------------------------------------------------------- prepared graphs"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRAPH_FIELD_NUMBER: _builtins.int
+    INPUTS_FIELD_NUMBER: _builtins.int
+    TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    ttl_seconds: _builtins.int
+    """Idle time after which the prepared graph expires; 0 means the server's session TTL."""
+    @_builtins.property
+    def graph(self) -> Global___Graph:
+        """Leaves named in `inputs` carry a dtype and a shape only (empty data): their values come with
+        each Compute / CreateSession. Every other leaf is fixed: its value (or upload) is given here once.
+        """
+
+    @_builtins.property
+    def inputs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        graph: Global___Graph | None = ...,
+        inputs: _abc.Iterable[_builtins.str] | None = ...,
+        ttl_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph", "inputs", b"inputs", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrepareGraphRequest: _TypeAlias = PrepareGraphRequest  # noqa: Y015
+
+@_typing.final
+class PrepareGraphResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRAPH_ID_FIELD_NUMBER: _builtins.int
+    TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    graph_id: _builtins.str
+    ttl_seconds: _builtins.int
+    """The idle TTL the server granted (a longer one asked for is clamped)."""
+    def __init__(
+        self,
+        *,
+        graph_id: _builtins.str = ...,
+        ttl_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph_id", b"graph_id", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrepareGraphResponse: _TypeAlias = PrepareGraphResponse  # noqa: Y015
+
+@_typing.final
+class ReleaseGraphRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRAPH_ID_FIELD_NUMBER: _builtins.int
+    graph_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        graph_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph_id", b"graph_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseGraphRequest: _TypeAlias = ReleaseGraphRequest  # noqa: Y015
+
+@_typing.final
+class ReleaseGraphResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseGraphResponse: _TypeAlias = ReleaseGraphResponse  # noqa: Y015

@@ -91,6 +91,16 @@ class GradwireServiceStub:
                 request_serializer=gradwire_dot_v1_dot_gradwire__pb2.DownloadTensorRequest.SerializeToString,
                 response_deserializer=gradwire_dot_v1_dot_gradwire__pb2.DownloadTensorResponse.FromString,
                 _registered_method=True)
+        self.PrepareGraph = channel.unary_unary(
+                '/gradwire.v1.GradwireService/PrepareGraph',
+                request_serializer=gradwire_dot_v1_dot_gradwire__pb2.PrepareGraphRequest.SerializeToString,
+                response_deserializer=gradwire_dot_v1_dot_gradwire__pb2.PrepareGraphResponse.FromString,
+                _registered_method=True)
+        self.ReleaseGraph = channel.unary_unary(
+                '/gradwire.v1.GradwireService/ReleaseGraph',
+                request_serializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphRequest.SerializeToString,
+                response_deserializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphResponse.FromString,
+                _registered_method=True)
 
 
 class GradwireServiceServicer:
@@ -175,6 +185,23 @@ class GradwireServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareGraph(self, request, context):
+        """Checks and compiles a graph once, some of its leaves fixed, and returns a graph_id: Compute and
+        CreateSession then take the graph_id and only the values of its input leaves. A prepared graph
+        belongs to its caller (another gets NOT_FOUND), expires after its idle TTL and counts against the
+        server's retained-bytes budget.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseGraph(self, request, context):
+        """Frees a prepared graph.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GradwireServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +259,16 @@ def add_GradwireServiceServicer_to_server(servicer, server):
                     servicer.DownloadTensor,
                     request_deserializer=gradwire_dot_v1_dot_gradwire__pb2.DownloadTensorRequest.FromString,
                     response_serializer=gradwire_dot_v1_dot_gradwire__pb2.DownloadTensorResponse.SerializeToString,
+            ),
+            'PrepareGraph': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareGraph,
+                    request_deserializer=gradwire_dot_v1_dot_gradwire__pb2.PrepareGraphRequest.FromString,
+                    response_serializer=gradwire_dot_v1_dot_gradwire__pb2.PrepareGraphResponse.SerializeToString,
+            ),
+            'ReleaseGraph': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseGraph,
+                    request_deserializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphRequest.FromString,
+                    response_serializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -533,6 +570,60 @@ class GradwireService:
             '/gradwire.v1.GradwireService/DownloadTensor',
             gradwire_dot_v1_dot_gradwire__pb2.DownloadTensorRequest.SerializeToString,
             gradwire_dot_v1_dot_gradwire__pb2.DownloadTensorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareGraph(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gradwire.v1.GradwireService/PrepareGraph',
+            gradwire_dot_v1_dot_gradwire__pb2.PrepareGraphRequest.SerializeToString,
+            gradwire_dot_v1_dot_gradwire__pb2.PrepareGraphResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseGraph(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gradwire.v1.GradwireService/ReleaseGraph',
+            gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphRequest.SerializeToString,
+            gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -78,6 +78,14 @@ class GradwireServiceStub:
     """Streams a large tensor up in chunks; the returned upload id stands in for Leaf.value."""
     DownloadTensor: _grpc.UnaryStreamMultiCallable[_gradwire_pb2.DownloadTensorRequest, _gradwire_pb2.DownloadTensorResponse]
     """Streams a large value or grad of a session down in chunks."""
+    PrepareGraph: _grpc.UnaryUnaryMultiCallable[_gradwire_pb2.PrepareGraphRequest, _gradwire_pb2.PrepareGraphResponse]
+    """Checks and compiles a graph once, some of its leaves fixed, and returns a graph_id: Compute and
+    CreateSession then take the graph_id and only the values of its input leaves. A prepared graph
+    belongs to its caller (another gets NOT_FOUND), expires after its idle TTL and counts against the
+    server's retained-bytes budget.
+    """
+    ReleaseGraph: _grpc.UnaryUnaryMultiCallable[_gradwire_pb2.ReleaseGraphRequest, _gradwire_pb2.ReleaseGraphResponse]
+    """Frees a prepared graph."""
 
 @_typing.type_check_only
 class GradwireServiceAsyncStub(GradwireServiceStub):
@@ -108,6 +116,14 @@ class GradwireServiceAsyncStub(GradwireServiceStub):
     """Streams a large tensor up in chunks; the returned upload id stands in for Leaf.value."""
     DownloadTensor: _aio.UnaryStreamMultiCallable[_gradwire_pb2.DownloadTensorRequest, _gradwire_pb2.DownloadTensorResponse]  # type: ignore[assignment]
     """Streams a large value or grad of a session down in chunks."""
+    PrepareGraph: _aio.UnaryUnaryMultiCallable[_gradwire_pb2.PrepareGraphRequest, _gradwire_pb2.PrepareGraphResponse]  # type: ignore[assignment]
+    """Checks and compiles a graph once, some of its leaves fixed, and returns a graph_id: Compute and
+    CreateSession then take the graph_id and only the values of its input leaves. A prepared graph
+    belongs to its caller (another gets NOT_FOUND), expires after its idle TTL and counts against the
+    server's retained-bytes budget.
+    """
+    ReleaseGraph: _aio.UnaryUnaryMultiCallable[_gradwire_pb2.ReleaseGraphRequest, _gradwire_pb2.ReleaseGraphResponse]  # type: ignore[assignment]
+    """Frees a prepared graph."""
 
 class GradwireServiceServicer(metaclass=_abc_1.ABCMeta):
     """The gradient service: one-shot computation, retained-graph sessions, the op catalogue and a
@@ -201,5 +217,25 @@ class GradwireServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_gradwire_pb2.DownloadTensorResponse], _abc.AsyncIterator[_gradwire_pb2.DownloadTensorResponse]]:
         """Streams a large value or grad of a session down in chunks."""
+
+    @_abc_1.abstractmethod
+    def PrepareGraph(
+        self,
+        request: _gradwire_pb2.PrepareGraphRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gradwire_pb2.PrepareGraphResponse, _abc.Awaitable[_gradwire_pb2.PrepareGraphResponse]]:
+        """Checks and compiles a graph once, some of its leaves fixed, and returns a graph_id: Compute and
+        CreateSession then take the graph_id and only the values of its input leaves. A prepared graph
+        belongs to its caller (another gets NOT_FOUND), expires after its idle TTL and counts against the
+        server's retained-bytes budget.
+        """
+
+    @_abc_1.abstractmethod
+    def ReleaseGraph(
+        self,
+        request: _gradwire_pb2.ReleaseGraphRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gradwire_pb2.ReleaseGraphResponse, _abc.Awaitable[_gradwire_pb2.ReleaseGraphResponse]]:
+        """Frees a prepared graph."""
 
 def add_GradwireServiceServicer_to_server(servicer: GradwireServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
