@@ -1,4 +1,5 @@
-"""Assembling a server: the gradwire service, grpc.health.v1, reflection, and the expiry reaper.
+"""Assembling a server: the gradwire service, grpc.health.v1, reflection, and the expiry reaper; TLS,
+the interceptors (auth, metrics, access log, tracing) and the plaintext health-only port when configured.
 
 `create_server(address) -> (server, port)` binds (port 0 picks a free one), starts and returns a
 GradwireServer; `stop(grace)` turns health to NOT_SERVING, refuses new calls and gives in-flight ones
@@ -20,8 +21,13 @@ from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 from .budget import RetainedBytes
 from .config import ServerConfig
+from .interceptors.auth import Authenticator
+from .interceptors.observe import ObservingInterceptor
+from .quotas import PrincipalQuotas
 from .service import GradwireServicer
 from .sessions import SessionStore
+from .tls import ReloadingCertificates
+from .tokens import TokenTable
 from .uploads import UploadStore
 
 log = logging.getLogger("gradwire.server")
@@ -35,7 +41,12 @@ class GradwireServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         retained = RetainedBytes(config.max_session_bytes)
-        self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained)
+        self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained,
+                                     quotas=PrincipalQuotas(config.max_sessions_per_principal,
+                                                            config.max_bytes_per_principal))
+        self.tokens = TokenTable(config.auth_tokens) if config.auth_tokens else None
+        self.certificates = (ReloadingCertificates(config.tls_cert, config.tls_key, config.tls_client_ca)
+                             if config.tls_cert else None)
         self.uploads = UploadStore(config.session_ttl, config.max_request_bytes, retained)
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
@@ -43,25 +54,62 @@ class GradwireServer:
         ]
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers,
                                                                   thread_name_prefix="gradwire"),
-                                       options=options)
+                                       options=options, interceptors=self._interceptors())
         pb_grpc.add_GradwireServiceServicer_to_server(
-            GradwireServicer(config, self.sessions, self.uploads), self.grpc_server)
+            GradwireServicer(config, self.sessions, self.uploads, features=self.features()), self.grpc_server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
-        self.port = self.grpc_server.add_insecure_port(config.address)
+        if self.certificates is not None:
+            self.port = self.grpc_server.add_secure_port(config.address, self.certificates.credentials())
+        else:
+            self.port = self.grpc_server.add_insecure_port(config.address)
         if self.port == 0:
             raise OSError(f"cannot listen on {config.address}")
+        self.health_server, self.health_port = self._health_only_server()
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
         self._started = False
+
+    def _interceptors(self) -> list[grpc.ServerInterceptor]:
+        """Outermost first: what observes calls (metrics, logs, traces) wraps what may refuse them."""
+        return [ObservingInterceptor(Authenticator(self.tokens, bool(self.config.tls_client_ca)))]
+
+    def features(self) -> list[str]:
+        """What GetServerInfo reports as enabled."""
+        config = self.config
+        enabled = {"sessions": True, "streaming": True, "tls": bool(config.tls_cert),
+                   "mtls": bool(config.tls_client_ca), "auth_tokens": bool(config.auth_tokens),
+                   "metrics": bool(config.metrics_address), "tracing": config.tracing != "off",
+                   "health_port": bool(config.health_address)}
+        return sorted(name for name, on in enabled.items() if on)
+
+    def _health_only_server(self) -> tuple[grpc.Server | None, int]:
+        """A plaintext grpc.health.v1-only port for probes that cannot speak TLS (Kubernetes' grpc probe)."""
+        if not self.config.health_address:
+            return None, 0
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health"))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        port = server.add_insecure_port(self.config.health_address)
+        if port == 0:
+            raise OSError(f"cannot listen on {self.config.health_address}")
+        return server, port
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the tokens file now and the TLS files at the next handshake."""
+        if self.tokens is not None:
+            self.tokens.reload()
+        if self.certificates is not None:
+            self.certificates.reload()
 
     def start(self) -> "GradwireServer":
         """Starts serving (a second call does nothing)."""
         if not self._started:
             self._started = True
             self.grpc_server.start()
+            if self.health_server is not None:
+                self.health_server.start()
             self._reaper.start()
             for service in ("", SERVICE_NAME):
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -76,6 +124,8 @@ class GradwireServer:
 
         def release_when_done() -> None:
             done.wait()
+            if self.health_server is not None:
+                self.health_server.stop(0)
             self.sessions.close_all()
             self.uploads.clear()
 

@@ -19,8 +19,10 @@ from . import codec, gradients, graph, responses
 from .budget import request_budget
 from .config import MiB, ServerConfig
 from .errors import invalid, rpc_errors, rpc_stream_errors
+from .principal import principal_of
 from .sessions import SessionStore
 from .uploads import UploadStore
+from .version import CONTRACT_VERSION, server_version
 
 log = logging.getLogger("gradwire.server")
 
@@ -51,10 +53,12 @@ def op_info(op: Any) -> pb.OpInfo:
 
 
 class GradwireServicer(pb_grpc.GradwireServiceServicer):
-    def __init__(self, config: ServerConfig, sessions: SessionStore, uploads: UploadStore) -> None:
+    def __init__(self, config: ServerConfig, sessions: SessionStore, uploads: UploadStore,
+                 features: Sequence[str] = ()) -> None:
         self.config = config
         self.sessions = sessions
         self.uploads = uploads
+        self.features = list(features)
         self._catalogue = pb.ListOpsResponse(ops=[op_info(op) for op in ge.registry.OPS.values()])
 
     # ------------------------------------------------------------ helpers
@@ -107,14 +111,15 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def CreateSession(self, request: pb.CreateSessionRequest, context: grpc.ServicerContext) -> pb.CreateSessionResponse:
         session_id = session_id_of(request, context)
-        self.sessions.check_new(session_id)
+        self.sessions.check_new(session_id, principal_of(context))
         scope = graph.Scope({})
         built = self._build(request.graph, scope, session=True)
         response = pb.CreateSessionResponse()
         responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, self._packer())
         with self.uploads.transfer(built.upload_ids) as reserved:
-            session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved)
+            session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved,
+                                        owner=principal_of(context))
         context.send_initial_metadata(((SESSION_ID_METADATA, session.session_id),))
         log.debug("session %s created with %d values", session.session_id, len(scope.new))
         response.session_id = session.session_id
@@ -122,7 +127,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             built = self._build(request.graph, scope, session=True)
             response = pb.ExtendResponse()
@@ -136,7 +141,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Backward(self, request: pb.BackwardRequest, context: grpc.ServicerContext) -> pb.BackwardResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             for value_id in request.return_grads:
                 scope.resolve(value_id, "return_grads")
@@ -152,7 +157,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             with self._budget():
                 results = gradients.grad(scope, request)
@@ -168,7 +173,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             packer = self._packer()
             response = pb.ReadResponse()
@@ -178,17 +183,31 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             gradients.update_grads(graph.Scope(session.values), request)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             return pb.UpdateGradsResponse()
 
     @rpc_errors
     def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.ServicerContext) -> pb.CloseSessionResponse:
-        self.sessions.close(session_id_of(request, context))
+        self.sessions.close(session_id_of(request, context), principal_of(context))
         return pb.CloseSessionResponse()
 
-    # ------------------------------------------------------------ catalogue and streaming
+    # ------------------------------------------------------------ identity, catalogue and streaming
+
+    @rpc_errors
+    def GetServerInfo(self, request: pb.GetServerInfoRequest, context: grpc.ServicerContext) -> pb.GetServerInfoResponse:
+        config = self.config
+        limits = pb.ServerLimits(
+            max_message_bytes=config.max_message_bytes, max_request_bytes=config.max_request_bytes,
+            max_session_bytes=config.max_session_bytes, max_sessions=config.max_sessions,
+            session_ttl_seconds=config.session_ttl, max_sessions_per_principal=config.max_sessions_per_principal,
+            max_bytes_per_principal=config.max_bytes_per_principal,
+        )
+        return pb.GetServerInfoResponse(
+            name="gradwire", server_version=server_version(), contract_version=CONTRACT_VERSION, limits=limits,
+            features=self.features, principal=principal_of(context), op_count=len(self._catalogue.ops),
+        )
 
     @rpc_errors
     def ListOps(self, request: pb.ListOpsRequest, context: grpc.ServicerContext) -> pb.ListOpsResponse:
@@ -207,7 +226,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         chunk_bytes = min(request.chunk_bytes or DEFAULT_CHUNK_BYTES,
                           max(limit - responses.ENVELOPE_BYTES, limit // 2))  # a chunk plus its envelope fits
         # The session stays locked while streaming, so no call can change the tensor half-way.
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             tensor = graph.Scope(session.values).resolve(request.id, "download")
             if request.grad:
                 tensor = tensor.grad

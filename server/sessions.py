@@ -5,6 +5,8 @@ behind a lock; every call on one session also holds that session's own lock, so 
 one at a time while different sessions run in parallel. Sessions expire after an idle TTL; a cap on their
 number and on the bytes they retain refuses new ones (RESOURCE_EXHAUSTED) and never evicts live ones.
 NOT_FOUND says whether a recent session expired (after how long), was closed, or is unknown.
+A session belongs to the principal that created it: to any other principal it does not exist (the same
+NOT_FOUND as for an id never seen, so no one learns which ids exist), and per-principal caps apply.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import grpc
 
 from .budget import RetainedBytes
 from .errors import RequestError, exhausted, invalid, not_found
+from .principal import ANONYMOUS
+from .quotas import PrincipalQuotas
 
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 ENDED_REMEMBERED = 10_000
@@ -74,20 +78,22 @@ class Session:
     last_used: float = 0.0
     closed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    owner: str = ANONYMOUS
 
 
 class SessionStore:
     """All live sessions of one server."""
 
     def __init__(self, default_ttl: float, max_sessions: int, retained: RetainedBytes,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, quotas: PrincipalQuotas | None = None) -> None:
         self.default_ttl = default_ttl
+        self.quotas = quotas or PrincipalQuotas()
         self.max_sessions = max_sessions
         self.retained = retained
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         # Why recent sessions ended, so NOT_FOUND can tell expired from closed from unknown.
-        self._ended: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._ended: collections.OrderedDict[str, tuple[str, str]] = collections.OrderedDict()  # why, owner
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -95,10 +101,11 @@ class SessionStore:
 
     # ------------------------------------------------------------ creating
 
-    def check_new(self, session_id: str) -> None:
+    def check_new(self, session_id: str, owner: str = ANONYMOUS) -> None:
         """Fails fast (before a graph is built) if a session with this id could not be added."""
         with self._lock:
             self._check_new_locked(session_id)
+        self.quotas.check_session(owner)
 
     def _check_new_locked(self, session_id: str) -> None:
         if session_id:
@@ -114,7 +121,7 @@ class SessionStore:
             )
 
     def add(self, session_id: str, values: dict[str, Any], ttl_seconds: float, *,
-            already_reserved: int = 0) -> Session:
+            already_reserved: int = 0, owner: str = ANONYMOUS) -> Session:
         """Registers a built session, checking the id, the count cap and the bytes cap atomically.
 
         already_reserved: bytes of its values reserved before (uploads handed over), not counted twice.
@@ -122,10 +129,15 @@ class SessionStore:
         nbytes = retained_bytes(values.values())
         with self._lock:
             self._check_new_locked(session_id)
-            self.retained.reserve(nbytes - already_reserved, "a new session")
+            self.quotas.open_session(owner, nbytes)
+            try:
+                self.retained.reserve(nbytes - already_reserved, "a new session")
+            except RequestError:
+                self.quotas.close_session(owner, nbytes)
+                raise
             session = Session(
                 session_id=session_id or self._unused_id(), ttl=ttl_seconds or self.default_ttl,
-                values=values, retained=nbytes, last_used=self._clock(),
+                values=values, retained=nbytes, last_used=self._clock(), owner=owner,
             )
             self._sessions[session.session_id] = session
             return session
@@ -137,12 +149,14 @@ class SessionStore:
 
     # ------------------------------------------------------------ using
 
-    def _missing(self, session_id: str) -> RequestError:
-        why = self._ended.get(session_id) or f"unknown, or expired after {self.default_ttl:g} s idle"
+    def _missing(self, session_id: str, owner: str) -> RequestError:
+        why, ended_owner = self._ended.get(session_id, ("", ""))
+        if not why or ended_owner != owner:  # another principal's session reads as never seen
+            why = f"unknown, or expired after {self.default_ttl:g} s idle"
         return not_found(f"session {session_id} not found ({why})")
 
     @contextlib.contextmanager
-    def use(self, session_id: str) -> Iterator[Session]:
+    def use(self, session_id: str, owner: str = ANONYMOUS) -> Iterator[Session]:
         """Holds the session (and its lock) for one call; NOT_FOUND if unknown, expired or closed."""
         if not session_id:
             raise invalid("session_id is required (in the request or the gradwire-session-id metadata)")
@@ -152,11 +166,11 @@ class SessionStore:
                     and not session.lock.locked()):
                 self._remove_locked(session, _expired(session))
                 session = None
-        if session is None:
-            raise self._missing(session_id)
+        if session is None or session.owner != owner:
+            raise self._missing(session_id, owner)
         with session.lock:
             if session.closed:
-                raise self._missing(session_id)
+                raise self._missing(session_id, owner)
             session.last_used = self._clock()
             try:
                 yield session
@@ -175,8 +189,13 @@ class SessionStore:
             return
         nbytes = retained_bytes(values)
         growth = nbytes - session.retained - already_reserved
+        self.quotas.grow(session.owner, growth, refuse_over_cap=refuse_over_cap)
         if growth > 0 and refuse_over_cap:
-            self.retained.reserve(growth, f"session {session.session_id}")
+            try:
+                self.retained.reserve(growth, f"session {session.session_id}")
+            except RequestError:
+                self.quotas.grow(session.owner, -growth, refuse_over_cap=False)
+                raise
         elif growth > 0:
             self.retained.force(growth)
         else:
@@ -195,19 +214,20 @@ class SessionStore:
 
     # ------------------------------------------------------------ ending
 
-    def close(self, session_id: str) -> None:
+    def close(self, session_id: str, owner: str = ANONYMOUS) -> None:
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is None:
-                raise self._missing(session_id)
+            if session is None or session.owner != owner:
+                raise self._missing(session_id, owner)
             self._remove_locked(session, "closed")
 
     def _remove_locked(self, session: Session, why: str) -> None:
         self._sessions.pop(session.session_id, None)
-        self._ended[session.session_id] = why
+        self._ended[session.session_id] = (why, session.owner)
         while len(self._ended) > ENDED_REMEMBERED:
             self._ended.popitem(last=False)
         session.closed = True
+        self.quotas.close_session(session.owner, session.retained)
         self.retained.release(session.retained)
         session.retained = 0
 
