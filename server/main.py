@@ -2,7 +2,7 @@
 
 On either signal (also as PID 1 in a container, where Python ignores SIGTERM without a handler):
 health turns NOT_SERVING, new calls are refused and in-flight ones get the grace period to finish.
-A second signal stops at once.
+A second signal stops at once. SIGHUP re-reads the tokens file and the TLS certificates.
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("%s again: stopping now", signal.Signals(signum).name)
             server.stop(0)
 
+    def on_hangup(_signum: int, _frame: object) -> None:
+        log.info("SIGHUP: re-reading tokens and certificates")
+        server.reload()
+
+    signal.signal(signal.SIGHUP, on_hangup)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.wait_for_termination()
