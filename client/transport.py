@@ -74,6 +74,11 @@ class Transport:
         self._raw_channel = raw
         self.stub = pb_grpc.GradwireServiceStub(grpc.intercept_channel(raw, self.counter))
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The underlying channel (for other services on the same server, e.g. grpc.health.v1)."""
+        return self._raw_channel
+
     def close(self) -> None:
         self._raw_channel.close()
 
