@@ -21,7 +21,9 @@ from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 from .budget import RetainedBytes
 from .config import ServerConfig
+from .interceptors.access_log import AccessLog
 from .interceptors.auth import Authenticator
+from .interceptors.metrics import Metrics
 from .interceptors.observe import ObservingInterceptor
 from .quotas import PrincipalQuotas
 from .service import GradwireServicer
@@ -38,8 +40,9 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["GradwireService"].full_name
 class GradwireServer:
     """A running gradwire server: the grpc.Server plus its stores, health and reaper."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, tracer_provider: object = None) -> None:
         self.config = config
+        self.tracer_provider = tracer_provider
         retained = RetainedBytes(config.max_session_bytes)
         self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained,
                                      quotas=PrincipalQuotas(config.max_sessions_per_principal,
@@ -48,6 +51,7 @@ class GradwireServer:
         self.certificates = (ReloadingCertificates(config.tls_cert, config.tls_key, config.tls_client_ca)
                              if config.tls_cert else None)
         self.uploads = UploadStore(config.session_ttl, config.max_request_bytes, retained)
+        self.metrics = Metrics(lambda: len(self.sessions), lambda: retained.used)
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
@@ -68,13 +72,24 @@ class GradwireServer:
         if self.port == 0:
             raise OSError(f"cannot listen on {config.address}")
         self.health_server, self.health_port = self._health_only_server()
+        self.metrics_server, self.metrics_port = (self.metrics.serve(config.metrics_address)
+                                                  if config.metrics_address else (None, 0))
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
         self._started = False
 
     def _interceptors(self) -> list[grpc.ServerInterceptor]:
         """Outermost first: what observes calls (metrics, logs, traces) wraps what may refuse them."""
-        return [ObservingInterceptor(Authenticator(self.tokens, bool(self.config.tls_client_ca)))]
+        observers: list = []
+        if self.config.tracing != "off":
+            from .interceptors.tracing import Tracing, console_provider
+
+            provider = self.tracer_provider or (console_provider() if self.config.tracing == "console" else None)
+            observers.append(Tracing(provider))
+        if self.config.metrics_address:
+            observers.append(self.metrics)
+        observers += [AccessLog(), Authenticator(self.tokens, bool(self.config.tls_client_ca))]
+        return [ObservingInterceptor(observer) for observer in observers]
 
     def features(self) -> list[str]:
         """What GetServerInfo reports as enabled."""
@@ -126,6 +141,8 @@ class GradwireServer:
             done.wait()
             if self.health_server is not None:
                 self.health_server.stop(0)
+            if self.metrics_server is not None:
+                self.metrics_server.shutdown()
             self.sessions.close_all()
             self.uploads.clear()
 
@@ -144,13 +161,16 @@ class GradwireServer:
                 log.info("expired %d idle session(s) and %d unused upload(s)", expired, stale)
 
 
-def create_server(address: str | None = None, config: ServerConfig | None = None) -> tuple[GradwireServer, int]:
-    """A started server on `address` (default: config's); returns it and the port it bound."""
+def create_server(address: str | None = None, config: ServerConfig | None = None, *,
+                  tracer_provider: object = None) -> tuple[GradwireServer, int]:
+    """A started server on `address` (default: config's); returns it and the port it bound.
+
+    tracer_provider: an OpenTelemetry TracerProvider for --tracing on (default: the global one)."""
     config = config or ServerConfig()
     if address is not None:
         import dataclasses
 
         config = dataclasses.replace(config, address=address)
-    server = GradwireServer(config)
+    server = GradwireServer(config, tracer_provider=tracer_provider)
     server.start()
     return server, server.port

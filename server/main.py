@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import Sequence
 
+from . import logs
 from .app import create_server
 from .config import load_config
 
@@ -21,15 +22,17 @@ log = logging.getLogger("gradwire.server")
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=config.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.log_level, config.log_format)
     logging.captureWarnings(True)  # e.g. the engine's torch-like warnings go to the log, once per place
     server, port = create_server(config=config)
     # Start-up objects (modules, the op registry) never die: keep them out of every garbage collection,
     # which the engine's reference cycles (tensor <-> backward node) otherwise trigger often.
     gc.freeze()
     host = config.address.rsplit(":", 1)[0]
-    log.info("gradwire server listening on %s:%d", host, port)
+    log.info("gradwire server listening on %s:%d%s", host, port, " (TLS)" if config.tls_cert else "")
+    if server.metrics_port:
+        log.info("Prometheus metrics at http://%s:%d/metrics", config.metrics_address.rpartition(":")[0],
+                 server.metrics_port)
 
     signals_seen = []
 

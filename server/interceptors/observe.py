@@ -26,6 +26,8 @@ class Call:
     request_bytes: int = 0
     response_bytes: int = 0
     code: grpc.StatusCode = grpc.StatusCode.OK
+    request: Any = None              # the request of a unary-request call (None for a stream)
+    response: Any = None             # the response of a unary-response call, once sent
     state: dict[str, Any] = field(default_factory=dict)  # each observer's own per-call values
 
     @property
@@ -86,8 +88,8 @@ class ObservingInterceptor(grpc.ServerInterceptor):
 def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grpc.RpcMethodHandler:
     """The same handler, with observer.begin/end around each call (any of the four kinds)."""
 
-    def start(context: grpc.ServicerContext) -> Call:
-        call = Call(method, context, _metadata(context))
+    def start(context: grpc.ServicerContext, request: Any) -> Call:
+        call = Call(method, context, _metadata(context), request=request)
         try:
             observer.begin(call)
         except BaseException:
@@ -107,7 +109,7 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
 
     def unary_response(inner: Callable[..., Any], streaming_request: bool) -> Callable[..., Any]:
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
-            call = start(context)
+            call = start(context, None if streaming_request else request)
             if streaming_request:
                 request = counted(call, request)
             else:
@@ -117,7 +119,7 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
             except BaseException:
                 finish(call, failed=True)
                 raise
-            call.response_bytes = _size(response)
+            call.response, call.response_bytes = response, _size(response)
             finish(call, failed=False)
             return response
 
@@ -125,7 +127,7 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
 
     def stream_response(inner: Callable[..., Any], streaming_request: bool) -> Callable[..., Any]:
         def behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            call = start(context)
+            call = start(context, None if streaming_request else request)
             if streaming_request:
                 request = counted(call, request)
             else:
