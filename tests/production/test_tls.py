@@ -87,3 +87,23 @@ def test_a_plaintext_health_port_serves_probes_when_tls_is_on(start_server, pki)
         with pytest.raises(grpc.RpcError) as only_health:  # the gradwire service is not on this port
             pb_grpc.GradwireServiceStub(channel).ListOps(pb.ListOpsRequest(), timeout=TIMEOUT)
         assert only_health.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def _container_healthcheck(**env: str) -> int:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "deploy" / "healthcheck.py"
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("GRADWIRE_")}
+    return subprocess.run([sys.executable, str(script)], env={**clean, **env}, capture_output=True,
+                          timeout=60).returncode
+
+
+def test_the_container_healthcheck_works_with_tls_on(start_server, pki):
+    server = start_server(tls_cert=str(pki.server_cert), tls_key=str(pki.server_key), health_address="127.0.0.1:0")
+    tls = {"GRADWIRE_ADDRESS": f"0.0.0.0:{server.port}", "GRADWIRE_TLS_CERT": str(pki.server_cert)}
+    assert _container_healthcheck(**tls, GRADWIRE_HEALTH_ADDRESS=f"0.0.0.0:{server.health_port}") == 0
+    assert _container_healthcheck(**tls, GRADWIRE_CA=str(pki.ca)) == 0  # TLS to the main port
+    assert _container_healthcheck(**tls, GRADWIRE_CA=str(pki.other_ca)) == 1
