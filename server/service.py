@@ -63,10 +63,10 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     # ------------------------------------------------------------ helpers
 
-    def _build(self, request_graph: pb.Graph, scope: graph.Scope, *, session: bool,
+    def _build(self, request_graph: pb.Graph, scope: graph.Scope, *, session: bool, owner: str,
                roots: Sequence[pb.Root] = ()) -> graph.Built:
         """Checks then runs a graph (and a one-shot backward from roots) within one request budget."""
-        checked = graph.check(request_graph, scope, self.uploads)
+        checked = graph.check(request_graph, scope, self.uploads.owned_by(owner))
         with request_budget(self.config.max_request_bytes, checked.leaf_bytes):
             built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
             if roots:
@@ -94,7 +94,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def Compute(self, request: pb.ComputeRequest, context: grpc.ServicerContext) -> pb.ComputeResponse:
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, session=False, roots=request.roots)
+        built = self._build(request.graph, scope, session=False, roots=request.roots, owner=principal_of(context))
         grad_ids = list(request.return_grads) or [
             leaf.id for leaf in request.graph.leaves if scope.value(leaf.id).requires_grad
         ]
@@ -113,7 +113,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         session_id = session_id_of(request, context)
         self.sessions.check_new(session_id, principal_of(context))
         scope = graph.Scope({})
-        built = self._build(request.graph, scope, session=True)
+        built = self._build(request.graph, scope, session=True, owner=principal_of(context))
         response = pb.CreateSessionResponse()
         responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, self._packer())
@@ -129,7 +129,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
         with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
-            built = self._build(request.graph, scope, session=True)
+            built = self._build(request.graph, scope, session=True, owner=session.owner)
             response = pb.ExtendResponse()
             self._values(response.values, request.return_values, scope, self._packer())
             with self.uploads.transfer(built.upload_ids) as reserved:
@@ -216,7 +216,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     @rpc_errors
     def UploadTensor(self, request_iterator: Iterator[pb.UploadTensorRequest],
                      context: grpc.ServicerContext) -> pb.UploadTensorResponse:
-        upload = self.uploads.receive(request_iterator)
+        upload = self.uploads.receive(request_iterator, principal_of(context))
         return pb.UploadTensorResponse(upload_id=upload.upload_id, received_bytes=upload.nbytes)
 
     @rpc_stream_errors

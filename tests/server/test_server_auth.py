@@ -171,3 +171,23 @@ def test_server_info_reports_version_limits_and_features(start_server):
     assert info.principal == "anonymous"
     assert list(info.features) == ["sessions", "streaming"]
     assert info.op_count == len(stub.ListOps(pb.ListOpsRequest()).ops)
+
+
+def test_another_principals_upload_is_unknown(secured):
+    _, stub, _ = secured()
+    parts = [pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[2])),
+             pb.UploadTensorRequest(chunk=np.array([2, 3], np.float32).tobytes())]
+    upload_id = stub.UploadTensor(iter(parts), metadata=ALICE).upload_id
+
+    def compute(metadata, name):
+        request = pb.ComputeRequest(graph=pb.Graph(
+            leaves=[pb.Leaf(id="a", upload_id=name, requires_grad=True)], nodes=[node("s", "sum", "a")]),
+            roots=[root("s")])
+        return stub.Compute(request, metadata=metadata)
+
+    with raises_status(grpc.StatusCode.NOT_FOUND) as theirs:
+        compute(BOB, upload_id)
+    with raises_status(grpc.StatusCode.NOT_FOUND) as never:
+        compute(BOB, "0" * 32)
+    assert theirs["details"].replace(upload_id, "<id>") == never["details"].replace("0" * 32, "<id>")
+    np.testing.assert_allclose(arrays(compute(ALICE, upload_id).grads)["a"], [1, 1])  # Bob's tries used nothing
