@@ -21,10 +21,10 @@ from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 from .budget import RetainedBytes
 from .config import ServerConfig
-from .interceptors.access_log import AccessLog
+from .interceptors.access_log import AccessLog, access_log_enabled
 from .interceptors.auth import Authenticator
 from .interceptors.metrics import Metrics
-from .interceptors.observe import ObservingInterceptor
+from .interceptors.observe import Observer, Observers, ObservingInterceptor
 from .quotas import PrincipalQuotas
 from .service import GradwireServicer
 from .sessions import SessionStore
@@ -79,17 +79,23 @@ class GradwireServer:
         self._started = False
 
     def _interceptors(self) -> list[grpc.ServerInterceptor]:
-        """Outermost first: what observes calls (metrics, logs, traces) wraps what may refuse them."""
-        observers: list = []
-        if self.config.tracing != "off":
+        """One interceptor running the configured observers, outermost first: what observes calls
+        (traces, metrics, the access log) wraps what may refuse them (auth). Only what is switched on
+        runs: the access log when its logger is enabled for INFO at start, auth with tokens or mTLS."""
+        config = self.config
+        observers: list[Observer] = []
+        if config.tracing != "off":
             from .interceptors.tracing import Tracing, console_provider
 
-            provider = self.tracer_provider or (console_provider() if self.config.tracing == "console" else None)
+            provider = self.tracer_provider or (console_provider() if config.tracing == "console" else None)
             observers.append(Tracing(provider))
-        if self.config.metrics_address:
+        if config.metrics_address:
             observers.append(self.metrics)
-        observers += [AccessLog(), Authenticator(self.tokens, bool(self.config.tls_client_ca))]
-        return [ObservingInterceptor(observer) for observer in observers]
+        if access_log_enabled():
+            observers.append(AccessLog())
+        if self.tokens is not None or config.tls_client_ca:
+            observers.append(Authenticator(self.tokens, bool(config.tls_client_ca)))
+        return [ObservingInterceptor(Observers(observers))] if observers else []
 
     def features(self) -> list[str]:
         """What GetServerInfo reports as enabled."""

@@ -2,7 +2,8 @@
 
 Fields: method, code, duration_ms, request_bytes, response_bytes, principal, peer, session_id, and
 node_id and message on error. Never tensor data, never a token (the authorization metadata is not read
-here at all). The line's format, text or JSON, is the server's log format (server/logs.py).
+here at all). The line's format, text or JSON, is the server's log format (server/logs.py). The
+server adds it when the "gradwire.access" logger is enabled for INFO as it starts (`--log-level`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def _session_id(call: Call) -> str:
         if isinstance(session_id, str) and session_id:
             return session_id
     return call.metadata.get(SESSION_ID_KEY, "")
+
+
+def access_log_enabled() -> bool:
+    """Whether access lines would be written (the server adds the access log only then)."""
+    return log.isEnabledFor(logging.INFO)
 
 
 class AccessLog(Observer):

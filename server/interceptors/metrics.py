@@ -28,6 +28,7 @@ CALL_LABELS = ("service", "method")
 class Metrics(Observer):
     def __init__(self, sessions_open: Callable[[], int], retained_bytes: Callable[[], int]) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
+        self._by_method: dict[tuple[str, str], tuple] = {}
         self.started = Counter("gradwire_rpc_started", "Calls started", CALL_LABELS, registry=registry)
         self.handled = Counter("gradwire_rpc_handled", "Calls finished, by status code",
                                (*CALL_LABELS, "code"), registry=registry)
@@ -47,20 +48,30 @@ class Metrics(Observer):
         Info("gradwire_build", "The server's version", registry=registry).info(
             {"version": server_version(), "contract": CONTRACT_VERSION, "python": platform.python_version()})
 
+    def _children(self, call: Call) -> tuple:
+        """The per-method metric children, looked up once per method (labels() takes a lock each time)."""
+        key = (call.service, call.name)
+        children = self._by_method.get(key)
+        if children is None:
+            children = self._by_method[key] = tuple(
+                metric.labels(*key) for metric in (self.started, self.in_flight, self.duration, self.received,
+                                                   self.sent, self.refusals))
+        return children
+
     def begin(self, call: Call) -> None:
-        labels = (call.service, call.name)
-        self.started.labels(*labels).inc()
-        self.in_flight.labels(*labels).inc()
+        started, in_flight, *_ = self._children(call)
+        started.inc()
+        in_flight.inc()
 
     def end(self, call: Call) -> None:
-        labels = (call.service, call.name)
-        self.in_flight.labels(*labels).dec()
-        self.handled.labels(*labels, call.code.name).inc()
-        self.duration.labels(*labels).observe(call.seconds)
-        self.received.labels(*labels).inc(call.request_bytes)
-        self.sent.labels(*labels).inc(call.response_bytes)
+        _, in_flight, duration, received, sent, refusals = self._children(call)
+        in_flight.dec()
+        self.handled.labels(call.service, call.name, call.code.name).inc()
+        duration.observe(call.seconds)
+        received.inc(call.request_bytes)
+        sent.inc(call.response_bytes)
         if call.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-            self.refusals.labels(*labels).inc()
+            refusals.inc()
         if call.name == "UploadTensor" and call.code == grpc.StatusCode.OK:
             self.uploads.inc()
 

@@ -72,17 +72,41 @@ def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
     return {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
 
 
+class Observers(Observer):
+    """Several observers as one: begin in order (the first wraps the rest), end in reverse order.
+    An observer that refuses a call in begin is ended, and so are those that began before it."""
+
+    def __init__(self, observers: list[Observer]) -> None:
+        self.observers = observers
+
+    def begin(self, call: Call) -> None:
+        begun = call.state.setdefault("begun", [])
+        for observer in self.observers:
+            observer.begin(call)
+            begun.append(observer)
+
+    def end(self, call: Call) -> None:
+        for observer in reversed(call.state.get("begun", self.observers)):
+            observer.end(call)
+
+
 class ObservingInterceptor(grpc.ServerInterceptor):
-    """A server interceptor that wraps every method handler with an Observer."""
+    """A server interceptor that wraps every method handler with an Observer (once per method: the
+    wrapped handlers are cached, so a call costs one wrapper whatever the number of observers)."""
 
     def __init__(self, observer: Observer) -> None:
         self.observer = observer
+        # method -> (the handler, its wrapped version); the handler is kept so its id is never reused.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = continuation(details)
         if handler is None:
             return None
-        return wrap(handler, details.method, self.observer)
+        cached = self._wrapped.get(details.method)
+        if cached is None or cached[0] is not handler:
+            cached = self._wrapped[details.method] = (handler, wrap(handler, details.method, self.observer))
+        return cached[1]
 
 
 def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grpc.RpcMethodHandler:
