@@ -22,6 +22,7 @@ from .autograd import Autograd
 from .compiled import CompiledFunction
 from .namespaces import ROOTS, Namespace, catalogue_function
 from .runtime import Runtime
+from .security import Pem, channel_credentials, token_metadata
 from .tensor import Tensor
 from .transport import Transport
 
@@ -53,8 +54,10 @@ class no_grad:  # noqa: N801 - torch's name
 class Client:
     """A connection to a gradwire server that reads like the torch module.
 
-    credentials: grpc.ChannelCredentials for TLS; metadata: pairs (or a dict) sent with every call,
-    e.g. {"authorization": "Bearer ..."}; timeout: seconds per call; max_message_bytes: the gRPC
+    token: a bearer token (sent as "authorization: Bearer <token>"); ca: the CA file (or PEM bytes) to
+    trust, which turns TLS on (tls=True alone trusts the system's CAs); client_cert and client_key: a
+    client certificate for mTLS. credentials: any grpc.ChannelCredentials instead of those; metadata:
+    pairs (or a dict) sent with every call; timeout: seconds per call; max_message_bytes: the gRPC
     message limit (set it to the server's; larger tensors are streamed).
     """
 
@@ -67,10 +70,15 @@ class Client:
     dtypes = dtypes
     DType = dtypes.DType
 
-    def __init__(self, address: str, *, credentials: grpc.ChannelCredentials | None = None,
+    def __init__(self, address: str, *, token: str | None = None, ca: Pem = None, client_cert: Pem = None,
+                 client_key: Pem = None, tls: bool = False, credentials: grpc.ChannelCredentials | None = None,
                  metadata: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
                  timeout: float | None = None, max_message_bytes: int | None = None) -> None:
         self.address = address
+        if credentials is None:
+            credentials = channel_credentials(tls=tls, ca=ca, client_cert=client_cert, client_key=client_key)
+        pairs = list(metadata.items() if isinstance(metadata, Mapping) else metadata or ())
+        metadata = pairs + list(token_metadata(token))
         transport = Transport(address, credentials=credentials, metadata=metadata, timeout=timeout,
                               max_message_bytes=max_message_bytes)
         # Each Client gets its own Tensor class, so client.Tensor(...) and isinstance work as in torch.

@@ -32,16 +32,21 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def health_status(address: str, *, timeout: float = 2.0, service: str = "") -> str:
-    """The server's grpc.health.v1 status name (SERVING, NOT_SERVING, ...), or UNREACHABLE."""
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
-        except grpc.RpcError as error:
-            return "UNREACHABLE" if error.code() in (grpc.StatusCode.UNAVAILABLE,
-                                                       grpc.StatusCode.DEADLINE_EXCEEDED) else error.code().name
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+def health_status(address: str, *, timeout: float = 2.0, service: str = "",
+                  channel: grpc.Channel | None = None) -> str:
+    """The server's grpc.health.v1 status name (SERVING, NOT_SERVING, ...), or UNREACHABLE.
+
+    channel: one to use (e.g. with TLS) instead of a plaintext channel to address."""
+    if channel is None:
+        with grpc.insecure_channel(address) as plaintext:
+            return health_status(address, timeout=timeout, service=service, channel=plaintext)
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+    except grpc.RpcError as error:
+        return "UNREACHABLE" if error.code() in (grpc.StatusCode.UNAVAILABLE,
+                                                   grpc.StatusCode.DEADLINE_EXCEEDED) else error.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
 
 def wait_until_serving(address: str, process: subprocess.Popen, deadline_seconds: float) -> None:

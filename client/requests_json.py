@@ -2,7 +2,10 @@
 
 A path is one request file or a folder of them (run in name order, as examples/json lays out a
 session's flow). The method comes from --method, else from a file name `<step>-<Method>.json`, else
-Compute. Printed: every value and grad in a response, as JSON or as a table.
+Compute. Printed: every value and grad in a response, as a table or as JSON: one object per request on
+its own line, the same shape for every method ("file", "method", "ok", "values", "grads", "info", and
+"session_id"/"upload_id" when there is one, or "error" with the status, the exception type, the
+message and the node id). Tensors are {"dtype": "float32", "shape": [2], "data": [...]}.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from google.protobuf import json_format
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import codec, dtypes
+from . import codec, dtypes, exit_codes
+from .errors import node_id_of
 from .transport import Transport
 
 METHODS = {
@@ -79,28 +83,33 @@ def decoded(transport: Transport, session_id: str, kind: str, named: pb.NamedTen
 
 def run(paths: list[Path], transport: Transport, *, method: str | None, output_format: str,
         out: TextIO | None = None) -> int:
-    """Sends each request; returns 0 when all succeeded, 1 otherwise (errors go to stderr)."""
+    """Sends each request; returns 0 when all succeeded, else the exit code of the first failure's class
+    (errors also go to stderr, with their gRPC status)."""
     out = out or sys.stdout
-    failures = 0
+    first_failure = 0
     for path in paths:
         name = method_of(path, method)
         request = load_request(path, name)
         session_id = getattr(request, "session_id", "")
-        if len(paths) > 1:
+        if len(paths) > 1 and output_format != "json":
             print(f"== {path.name} ({name})", file=out)
         try:
             response = transport.call(name, request, session_id=session_id or None)
         except Exception as error:  # noqa: BLE001 - shown, then the next request runs
-            failures += 1
-            print(f"{path.name}: {type(error).__name__}: {error}", file=sys.stderr)
+            first_failure = first_failure or exit_codes.exit_code(error)
+            print(f"{path.name}: {exit_codes.describe(error)}", file=sys.stderr)
+            if output_format == "json":
+                print(json.dumps({"file": path.name, "method": name, "ok": False, "error": {
+                    "status": exit_codes.status_name(error), "type": type(error).__name__,
+                    "message": str(error), "node_id": node_id_of(error)}}), file=out)
             continue
         rows = [(kind, named.id, decoded(transport, session_id, kind, named), named)
                 for kind, named in tensors_of(response)]
         if output_format == "json":
-            print(json.dumps(_as_json(response, rows), indent=2), file=out)
+            print(json.dumps({"file": path.name, "method": name, "ok": True, **_as_json(response, rows)}), file=out)
         else:
             print(_as_table(response, rows), file=out)
-    return 1 if failures else 0
+    return first_failure
 
 
 def _tensor_json(array: np.ndarray | None) -> Any:
@@ -116,8 +125,10 @@ def _as_json(response: Any, rows: list) -> dict:
     for extra in ("session_id", "upload_id"):
         if getattr(response, extra, ""):
             result[extra] = getattr(response, extra)
-    if getattr(response, "info", None):
-        result["info"] = [json_format.MessageToDict(info) for info in response.info]
+    result["info"] = {info.id: {"dtype": dtypes.from_wire(info.dtype).name, "shape": list(info.shape),
+                                "requires_grad": info.requires_grad, "is_leaf": info.is_leaf,
+                                "grad_fn": info.grad_fn or None}
+                      for info in getattr(response, "info", ())}
     return result
 
 

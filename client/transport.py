@@ -1,7 +1,8 @@
 """The SDK's one gRPC channel: call options on every call, errors translated, streaming transfers.
 
-Every call carries the caller's metadata (e.g. a bearer token), the deadline and, for session calls,
-the "gradwire-session-id" metadata a proxy can route by. Failures leave as the exceptions of errors.py.
+Every call carries the caller's metadata (e.g. a bearer token), the deadline, the W3C trace context
+when OpenTelemetry is installed (tracing.py) and, for session calls, the "gradwire-session-id" metadata
+a proxy can route by. Failures leave as the exceptions of errors.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import codec, dtypes
 from .counting import RpcCounter
 from .errors import translate
 from .progress import progress_bar
+from .tracing import trace_metadata
 
 SESSION_ID_KEY = "gradwire-session-id"
 # protobuf cannot encode 2 GiB; without a caller's limit the SDK accepts anything it can.
@@ -74,11 +76,16 @@ class Transport:
         self._raw_channel = raw
         self.stub = pb_grpc.GradwireServiceStub(grpc.intercept_channel(raw, self.counter))
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The underlying channel (for other services on the same server, e.g. grpc.health.v1)."""
+        return self._raw_channel
+
     def close(self) -> None:
         self._raw_channel.close()
 
     def metadata(self, session_id: str | None = None) -> tuple[tuple[str, str], ...]:
-        return self._metadata + (((SESSION_ID_KEY, session_id),) if session_id else ())
+        return self._metadata + (((SESSION_ID_KEY, session_id),) if session_id else ()) + trace_metadata()
 
     def call(self, method: str, request: Any, *, session_id: str | None = None) -> Any:
         """One unary call of the service, e.g. call("Extend", request, session_id=...)."""

@@ -1,4 +1,5 @@
-"""The tutorial of semantics.md §1 as one function over any torch-like module (a Client, or torch).
+"""The tutorial (the README's two examples and their errors) as one function over any torch-like
+module (a Client, or torch).
 
 `gradwire demo` runs it through the SDK against a fresh server and prints what each step gives.
 """

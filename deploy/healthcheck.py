@@ -1,8 +1,10 @@
 """Container health check: asks the local server's grpc.health.v1 service whether it is SERVING.
 
 Exits 0 when the overall status ("" service) is SERVING and 1 otherwise (not serving, draining after
-SIGTERM, unreachable). The port comes from GRADWIRE_ADDRESS, as the server reads it; the check always
-dials the loopback interface, whatever host the server binds.
+SIGTERM, unreachable). The port comes from GRADWIRE_HEALTH_ADDRESS (the plaintext health-only port)
+when set, else from GRADWIRE_ADDRESS, as the server reads them; the check always dials the loopback
+interface, whatever host the server binds. With TLS on the main port and no health port, it connects
+with TLS, trusting GRADWIRE_CA (default: the server's own certificate, right for a self-signed one).
 """
 
 import os
@@ -21,9 +23,22 @@ def loopback_target(address: str) -> str:
     return f"127.0.0.1:{port}"
 
 
+def channel_to_server() -> tuple[str, grpc.Channel]:
+    health_address = os.environ.get("GRADWIRE_HEALTH_ADDRESS", "").strip()
+    target = loopback_target(health_address or os.environ.get("GRADWIRE_ADDRESS", DEFAULT_ADDRESS))
+    certificate = os.environ.get("GRADWIRE_TLS_CERT", "").strip()
+    if health_address or not certificate:
+        return target, grpc.insecure_channel(target)
+    with open(os.environ.get("GRADWIRE_CA") or certificate, "rb") as file:
+        roots = file.read()
+    # The certificate names the service, not 127.0.0.1: check it against localhost.
+    options = (("grpc.ssl_target_name_override", "localhost"),)
+    return target, grpc.secure_channel(target, grpc.ssl_channel_credentials(roots), options)
+
+
 def main() -> int:
-    target = loopback_target(os.environ.get("GRADWIRE_ADDRESS", DEFAULT_ADDRESS))
-    with grpc.insecure_channel(target) as channel:
+    target, channel = channel_to_server()
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=TIMEOUT_SECONDS)

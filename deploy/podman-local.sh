@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the container test (tests/deploy/test_deploy_container.py) on a machine that has podman but no
-# Docker engine and no access to a container registry, as described in shared/reference/toolchain.md:
+# Docker engine and no access to a container registry (see the README's "Without Docker" section):
 #
 #   base     debootstrap a Debian bookworm root file system with python3 and import it as
 #            localhost/bookworm-py:local (the Dockerfile's BASE; python:3.11-slim cannot be pulled here).

@@ -1,4 +1,5 @@
-"""Assembling a server: the gradwire service, grpc.health.v1, reflection, and the expiry reaper.
+"""Assembling a server: the gradwire service, grpc.health.v1, reflection, and the expiry reaper; TLS,
+the interceptors (auth, metrics, access log, tracing) and the plaintext health-only port when configured.
 
 `create_server(address) -> (server, port)` binds (port 0 picks a free one), starts and returns a
 GradwireServer; `stop(grace)` turns health to NOT_SERVING, refuses new calls and gives in-flight ones
@@ -12,7 +13,7 @@ import threading
 from concurrent import futures
 
 import grpc
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gradwire.v1 import gradwire_pb2 as pb
@@ -20,9 +21,16 @@ from gradwire.v1 import gradwire_pb2 as pb
 from . import wire
 from .budget import RetainedBytes
 from .config import MiB, ServerConfig
+from .interceptors.access_log import AccessLog, access_log_enabled
+from .interceptors.auth import Authenticator
+from .interceptors.metrics import Metrics
+from .interceptors.observe import Observer, Observers, ObservingInterceptor
+from .quotas import PrincipalQuotas
 from .service import GradwireServicer
 from .sessions import SessionStore
 from .streams import StreamGate
+from .tls import ReloadingCertificates
+from .tokens import TokenTable
 from .uploads import UploadStore
 
 log = logging.getLogger("gradwire.server")
@@ -37,15 +45,22 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["GradwireService"].full_name
 class GradwireServer:
     """A running gradwire server: the grpc.Server plus its stores, health and reaper."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, tracer_provider: object = None) -> None:
         self.config = config
+        self.tracer_provider = tracer_provider
         retained = RetainedBytes(config.max_session_bytes)
         self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained,
-                                     max_ttl=config.max_session_ttl, max_per_caller=config.max_sessions_per_caller)
+                                     max_ttl=config.max_session_ttl, max_per_caller=config.max_sessions_per_caller,
+                                     quotas=PrincipalQuotas(config.max_sessions_per_principal,
+                                                            config.max_bytes_per_principal))
+        self.tokens = TokenTable(config.auth_tokens) if config.auth_tokens else None
+        self.certificates = (ReloadingCertificates(config.tls_cert, config.tls_key, config.tls_client_ca)
+                             if config.tls_cert else None)
         # Streams never take more than half the workers, so unary calls always find one.
         self.streams = StreamGate(min(config.max_streams, max(1, config.workers // 2)),
                                   config.max_streams_per_caller, config.stream_idle_seconds)
         self.uploads = UploadStore(config.session_ttl, config.max_request_bytes, retained)
+        self.metrics = Metrics(lambda: len(self.sessions), lambda: retained.used)
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
             # A request cannot use more than its budget (plus framing): refuse larger ones at the
@@ -55,31 +70,86 @@ class GradwireServer:
         ]
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers,
                                                                   thread_name_prefix="gradwire"),
-                                       options=options)
+                                       options=options, interceptors=self._interceptors())
         self._health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health")
-        self.servicer = GradwireServicer(config, self.sessions, self.uploads, self.streams)
+        self.servicer = GradwireServicer(config, self.sessions, self.uploads, self.streams,
+                                         features=self.features())
         self.grpc_server.add_generic_rpc_handlers((wire.gradwire_handler(self.servicer),))
         self.health = health.HealthServicer()
         self.grpc_server.add_generic_rpc_handlers((wire.health_handler(self.health, self._health_pool),))
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
         try:
-            self.port = self.grpc_server.add_insecure_port(config.address)
+            if self.certificates is not None:
+                self.port = self.grpc_server.add_secure_port(config.address, self.certificates.credentials())
+            else:
+                self.port = self.grpc_server.add_insecure_port(config.address)
         except RuntimeError as error:  # grpcio raises when the address cannot be bound
             raise AddressInUseError(f"cannot listen on {config.address}: {error}; is another server "
                                     "already using this port?") from None
         if self.port == 0:
             raise AddressInUseError(f"cannot listen on {config.address}; is another server already using "
                                     "this port?")
+        self.health_server, self.health_port = self._health_only_server()
+        self.metrics_server, self.metrics_port = (self.metrics.serve(config.metrics_address)
+                                                  if config.metrics_address else (None, 0))
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
         self._started = False
+
+    def _interceptors(self) -> list[grpc.ServerInterceptor]:
+        """One interceptor running the configured observers, outermost first: what observes calls
+        (traces, metrics, the access log) wraps what may refuse them (auth). Only what is switched on
+        runs: the access log when its logger is enabled for INFO at start, auth with tokens or mTLS."""
+        config = self.config
+        observers: list[Observer] = []
+        if config.tracing != "off":
+            from .interceptors.tracing import Tracing, console_provider
+
+            provider = self.tracer_provider or (console_provider() if config.tracing == "console" else None)
+            observers.append(Tracing(provider))
+        if config.metrics_address:
+            observers.append(self.metrics)
+        if access_log_enabled():
+            observers.append(AccessLog())
+        if self.tokens is not None or config.tls_client_ca:
+            observers.append(Authenticator(self.tokens, bool(config.tls_client_ca)))
+        return [ObservingInterceptor(Observers(observers))] if observers else []
+
+    def features(self) -> list[str]:
+        """What GetServerInfo reports as enabled."""
+        config = self.config
+        enabled = {"sessions": True, "streaming": True, "tls": bool(config.tls_cert),
+                   "mtls": bool(config.tls_client_ca), "auth_tokens": bool(config.auth_tokens),
+                   "metrics": bool(config.metrics_address), "tracing": config.tracing != "off",
+                   "health_port": bool(config.health_address)}
+        return sorted(name for name, on in enabled.items() if on)
+
+    def _health_only_server(self) -> tuple[grpc.Server | None, int]:
+        """A plaintext grpc.health.v1-only port for probes that cannot speak TLS (Kubernetes' grpc probe)."""
+        if not self.config.health_address:
+            return None, 0
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health"))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        port = server.add_insecure_port(self.config.health_address)
+        if port == 0:
+            raise OSError(f"cannot listen on {self.config.health_address}")
+        return server, port
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the tokens file now and the TLS files at the next handshake."""
+        if self.tokens is not None:
+            self.tokens.reload()
+        if self.certificates is not None:
+            self.certificates.reload()
 
     def start(self) -> "GradwireServer":
         """Starts serving (a second call does nothing)."""
         if not self._started:
             self._started = True
             self.grpc_server.start()
+            if self.health_server is not None:
+                self.health_server.start()
             self._reaper.start()
             for service in ("", SERVICE_NAME):
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -96,6 +166,10 @@ class GradwireServer:
             done.wait()
             self.streams.close()
             self._health_pool.shutdown(wait=False)
+            if self.health_server is not None:
+                self.health_server.stop(0)
+            if self.metrics_server is not None:
+                self.metrics_server.shutdown()
             self.sessions.close_all()
             self.uploads.clear()
             self.servicer.prepared.clear()
@@ -116,13 +190,16 @@ class GradwireServer:
                 log.info("expired %d idle session(s) and %d unused upload(s)", expired, stale)
 
 
-def create_server(address: str | None = None, config: ServerConfig | None = None) -> tuple[GradwireServer, int]:
-    """A started server on `address` (default: config's); returns it and the port it bound."""
+def create_server(address: str | None = None, config: ServerConfig | None = None, *,
+                  tracer_provider: object = None) -> tuple[GradwireServer, int]:
+    """A started server on `address` (default: config's); returns it and the port it bound.
+
+    tracer_provider: an OpenTelemetry TracerProvider for --tracing on (default: the global one)."""
     config = config or ServerConfig()
     if address is not None:
         import dataclasses
 
         config = dataclasses.replace(config, address=address)
-    server = GradwireServer(config)
+    server = GradwireServer(config, tracer_provider=tracer_provider)
     server.start()
     return server, server.port

@@ -36,14 +36,23 @@ def _positive(parse: Callable[[str], int | float]) -> Callable[[str], int | floa
     return parse_positive
 
 
-def _at_least_zero(parse: Callable[[str], int]) -> Callable[[str], int]:
-    def parse_count(text: str) -> int:
+def _non_negative(parse: Callable[[str], int | float]) -> Callable[[str], int | float]:
+    def parse_non_negative(text: str) -> int | float:
         value = parse(text)
         if value < 0:
-            raise ValueError(f"must be 0 or more, got {text!r}")
+            raise ValueError(f"must be 0 (no cap) or more, got {text!r}")
         return value
 
-    return parse_count
+    return parse_non_negative
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse_choice(text: str) -> str:
+        if text.lower() not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text.lower()
+
+    return parse_choice
 
 
 def _log_level(text: str) -> str:
@@ -85,10 +94,25 @@ class ServerConfig:
     plan_cache_entries: int = 1024
     plan_cache_bytes: int = 64 * MiB
     max_prepared_graphs: int = 1024
+    # Production settings (see server/security.py, server/interceptors/): empty or 0 means off.
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    auth_tokens: str = ""
+    max_sessions_per_principal: int = 0
+    max_bytes_per_principal: int = 0
+    metrics_address: str = ""
+    health_address: str = ""
+    log_format: str = "text"
+    tracing: str = "off"
 
     def __post_init__(self) -> None:
         if not 0 < self.max_message_bytes < 2 * GiB:
             raise ValueError("max_message_bytes must be between 1 and 2 GiB - 1 (protobuf's cap)")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TLS needs both --tls-cert and --tls-key")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key")
 
 
 # (field, flag, environment variable, parser, help)
@@ -116,12 +140,31 @@ _SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
      "most streaming calls of one caller at once"),
     ("grace_seconds", "--grace-seconds", "GRADWIRE_GRACE_SECONDS", float, "seconds in-flight calls get on stop"),
     ("log_level", "--log-level", "GRADWIRE_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
-    ("plan_cache_entries", "--plan-cache-entries", "GRADWIRE_PLAN_CACHE_ENTRIES", _at_least_zero(int),
+    ("plan_cache_entries", "--plan-cache-entries", "GRADWIRE_PLAN_CACHE_ENTRIES", _non_negative(int),
      "compiled plans kept, by graph structure (0: none)"),
-    ("plan_cache_bytes", "--plan-cache-bytes", "GRADWIRE_PLAN_CACHE_BYTES", _at_least_zero(parse_bytes),
+    ("plan_cache_bytes", "--plan-cache-bytes", "GRADWIRE_PLAN_CACHE_BYTES", _non_negative(parse_bytes),
      "bytes the compiled plans may take"),
     ("max_prepared_graphs", "--max-prepared-graphs", "GRADWIRE_MAX_PREPARED_GRAPHS", _positive(int),
      "most live prepared graphs (PrepareGraph)"),
+    ("tls_cert", "--tls-cert", "GRADWIRE_TLS_CERT", str, "PEM certificate chain: serve TLS (re-read when it changes)"),
+    ("tls_key", "--tls-key", "GRADWIRE_TLS_KEY", str, "PEM private key of --tls-cert"),
+    ("tls_client_ca", "--tls-client-ca", "GRADWIRE_TLS_CLIENT_CA", str,
+     "PEM CA bundle: require client certificates signed by it (mTLS)"),
+    ("auth_tokens", "--auth-tokens", "GRADWIRE_AUTH_TOKENS", str,
+     "file of 'principal:token' lines: require 'authorization: Bearer <token>' (re-read on SIGHUP)"),
+    ("max_sessions_per_principal", "--max-sessions-per-principal", "GRADWIRE_MAX_SESSIONS_PER_PRINCIPAL",
+     _non_negative(int), "most live sessions one principal may hold (0: no cap)"),
+    ("max_bytes_per_principal", "--max-bytes-per-principal", "GRADWIRE_MAX_BYTES_PER_PRINCIPAL",
+     _non_negative(parse_bytes), "bytes one principal's sessions may retain (0: no cap)"),
+    ("metrics_address", "--metrics-address", "GRADWIRE_METRICS_ADDRESS", str,
+     "host:port serving Prometheus metrics at /metrics (off when empty)"),
+    ("health_address", "--health-address", "GRADWIRE_HEALTH_ADDRESS", str,
+     "host:port of a plaintext port serving grpc.health.v1 only, for probes when TLS is on (off when empty)"),
+    ("log_format", "--log-format", "GRADWIRE_LOG_FORMAT", _choice("text", "json"),
+     "text or json: the server's log and its access log (one line per call)"),
+    ("tracing", "--tracing", "GRADWIRE_TRACING", _choice("off", "on", "console"),
+     "OpenTelemetry spans per call (needs gradwire[otel]): on uses the global tracer provider, "
+     "console prints spans to stderr"),
 )
 
 

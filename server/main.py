@@ -2,7 +2,7 @@
 
 On either signal (also as PID 1 in a container, where Python ignores SIGTERM without a handler):
 health turns NOT_SERVING, new calls are refused and in-flight ones get the grace period to finish.
-A second signal stops at once.
+A second signal stops at once. SIGHUP re-reads the tokens file and the TLS certificates.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import Sequence
 
+from . import logs
 from .app import AddressInUseError, create_server
 from .config import load_config
 
@@ -23,8 +24,7 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=config.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.log_level, config.log_format)
     logging.captureWarnings(True)  # e.g. the engine's torch-like warnings go to the log, once per place
     try:
         server, port = create_server(config=config)
@@ -38,7 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # gRPC poller thread that hands it over) otherwise waits for the GIL behind each of them in turn.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     host = config.address.rsplit(":", 1)[0]
-    log.info("gradwire server listening on %s:%d", host, port)
+    log.info("gradwire server listening on %s:%d%s", host, port, " (TLS)" if config.tls_cert else "")
+    if server.metrics_port:
+        log.info("Prometheus metrics at http://%s:%d/metrics", config.metrics_address.rpartition(":")[0],
+                 server.metrics_port)
 
     signals_seen = []
 
@@ -51,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("%s again: stopping now", signal.Signals(signum).name)
             server.stop(0)
 
+    def on_hangup(_signum: int, _frame: object) -> None:
+        log.info("SIGHUP: re-reading tokens and certificates")
+        server.reload()
+
+    signal.signal(signal.SIGHUP, on_hangup)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.wait_for_termination()

@@ -26,15 +26,15 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, graph, plans
 from .budget import RetainedBytes
-from .callers import caller_of
+from .principal import principal_of
 from .echo import shown
 from .errors import exhausted, invalid, not_found, with_node
 from .uploads import UploadStore
 
 
 def owner_of(context: grpc.ServicerContext) -> str:
-    """Who owns what a call prepares: today the caller's address (callers.py)."""
-    return caller_of(context)
+    """Who owns what a call prepares: the call's principal, as for sessions (principal.py)."""
+    return principal_of(context)
 
 
 @dataclass(eq=False)

@@ -28,14 +28,18 @@ class GraphRunner:
         self.cache = cache if cache is not None else PlanCache(config.plan_cache_entries, config.plan_cache_bytes)
 
     def build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext | None, *,
-              session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
-        """Checks (or binds to its plan) then runs a graph, and a one-shot backward from roots."""
+              session: bool, roots: Sequence[pb.Root] = (), uploads: Any = None) -> graph.Built:
+        """Checks (or binds to its plan) then runs a graph, and a one-shot backward from roots.
+
+        uploads: where leaves' upload ids are read (the caller's own uploads); the whole store if None.
+        """
+        uploads = uploads if uploads is not None else self.uploads
         key = structure_key(request_graph) if self.cache.max_entries > 0 else b""
         plan = self.cache.get(key) if key else None
         if plan is not None:
-            return self.run_plan(plan, plans.bind(plan, request_graph, scope, self.uploads), scope, context,
+            return self.run_plan(plan, plans.bind(plan, request_graph, scope, uploads), scope, context,
                                  session=session, roots=roots)
-        checked = graph.check(request_graph, scope, self.uploads)
+        checked = graph.check(request_graph, scope, uploads)
         with metered(self.config, context, checked.leaf_bytes):
             built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
             if roots:

@@ -24,9 +24,11 @@ from .limits import metered
 from .prepared import PreparedStore, compile_prepared, owner_of
 from .raw_chunks import chunk_messages
 from .runner import GraphRunner
+from .principal import principal_of
 from .sessions import SessionStore
 from .streams import StreamGate
 from .uploads import UploadStore
+from .version import CONTRACT_VERSION, server_version
 
 log = logging.getLogger("gradwire.server")
 
@@ -61,7 +63,7 @@ def op_info(op: Any) -> pb.OpInfo:
 
 class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def __init__(self, config: ServerConfig, sessions: SessionStore, uploads: UploadStore,
-                 streams: StreamGate | None = None) -> None:
+                 streams: StreamGate | None = None, features: Sequence[str] = ()) -> None:
         self.config = config
         self.sessions = sessions
         self.uploads = uploads
@@ -70,6 +72,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self.runner = GraphRunner(config, uploads)
         self.prepared = PreparedStore(config.session_ttl, config.max_session_ttl, config.max_prepared_graphs,
                                       sessions.retained)
+        self.features = list(features)
         self._catalogue = pb.ListOpsResponse(ops=[op_info(op) for op in ge.registry.OPS.values()])
 
     # ------------------------------------------------------------ helpers
@@ -77,7 +80,8 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
                session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
         """Runs a graph (and a one-shot backward from roots) within one request's limits (runner.py)."""
-        return self.runner.build(request_graph, scope, context, session=session, roots=roots)
+        return self.runner.build(request_graph, scope, context, session=session, roots=roots,
+                                 uploads=self.uploads.owned_by(principal_of(context)))
 
     def _build_either(self, request: Any, scope: graph.Scope, context: grpc.ServicerContext, *, session: bool,
                       roots: Sequence[pb.Root] = ()) -> tuple[Sequence[str], graph.Built]:
@@ -90,7 +94,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         if request.graph.leaves or request.graph.nodes:
             raise invalid("give either a graph or the graph_id of a prepared graph, not both")
         prepared = self.prepared.get(request.graph_id, owner_of(context))
-        bound = prepared.bind(request.inputs, self.uploads)
+        bound = prepared.bind(request.inputs, self.uploads.owned_by(principal_of(context)))
         built = self.runner.run_plan(prepared.plan, bound, scope, context, session=session, roots=roots)
         return prepared.plan.leaf_ids, built
 
@@ -129,7 +133,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def CreateSession(self, request: pb.CreateSessionRequest, context: grpc.ServicerContext) -> pb.CreateSessionResponse:
         session_id = session_id_of(request, context)
         caller = caller_of(context)
-        self.sessions.check_new(session_id, caller)
+        self.sessions.check_new(session_id, caller, principal_of(context))
         scope = graph.Scope({})
         _, built = self._build_either(request, scope, context, session=True)
         response = pb.CreateSessionResponse()
@@ -137,7 +141,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         self._values(response.values, request.return_values, scope, self._packer())
         with self.uploads.transfer(built.upload_ids) as reserved:
             session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved,
-                                        caller=caller)
+                                        caller=caller, owner=principal_of(context))
         context.send_initial_metadata(((SESSION_ID_METADATA, session.session_id),))
         log.debug("session %s created with %d values", session.session_id, len(scope.new))
         response.session_id = session.session_id
@@ -145,7 +149,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             built = self._build(request.graph, scope, context, session=True)
             try:  # a refusal from here on undoes the request's in-place writes
@@ -163,7 +167,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Backward(self, request: pb.BackwardRequest, context: grpc.ServicerContext) -> pb.BackwardResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             for value_id in request.return_grads:
                 scope.resolve(value_id, "return_grads")
@@ -179,7 +183,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             with metered(self.config, context):
                 results = gradients.grad(scope, request)
@@ -195,7 +199,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
             packer = self._packer()
             response = pb.ReadResponse()
@@ -205,21 +209,21 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
 
     @rpc_errors
     def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:
-        with self.sessions.use(session_id_of(request, context)) as session:
+        with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             gradients.update_grads(graph.Scope(session.values), request)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             return pb.UpdateGradsResponse()
 
     @rpc_errors
     def CloseSession(self, request: pb.CloseSessionRequest, context: grpc.ServicerContext) -> pb.CloseSessionResponse:
-        self.sessions.close(session_id_of(request, context))
+        self.sessions.close(session_id_of(request, context), principal_of(context))
         return pb.CloseSessionResponse()
 
     # ------------------------------------------------------------ prepared graphs
 
     @rpc_errors
     def PrepareGraph(self, request: pb.PrepareGraphRequest, context: grpc.ServicerContext) -> pb.PrepareGraphResponse:
-        plan, fixed, inputs, upload_ids = compile_prepared(request, self.uploads)
+        plan, fixed, inputs, upload_ids = compile_prepared(request, self.uploads.owned_by(principal_of(context)))
         with self.uploads.transfer(upload_ids) as reserved:
             prepared = self.prepared.add(owner_of(context), plan, fixed, inputs, request.ttl_seconds,
                                          already_reserved=reserved)
@@ -233,6 +237,20 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     # ------------------------------------------------------------ catalogue and streaming
 
     @rpc_errors
+    def GetServerInfo(self, request: pb.GetServerInfoRequest, context: grpc.ServicerContext) -> pb.GetServerInfoResponse:
+        config = self.config
+        limits = pb.ServerLimits(
+            max_message_bytes=config.max_message_bytes, max_request_bytes=config.max_request_bytes,
+            max_session_bytes=config.max_session_bytes, max_sessions=config.max_sessions,
+            session_ttl_seconds=config.session_ttl, max_sessions_per_principal=config.max_sessions_per_principal,
+            max_bytes_per_principal=config.max_bytes_per_principal,
+        )
+        return pb.GetServerInfoResponse(
+            name="gradwire", server_version=server_version(), contract_version=CONTRACT_VERSION, limits=limits,
+            features=self.features, principal=principal_of(context), op_count=len(self._catalogue.ops),
+        )
+
+    @rpc_errors
     def ListOps(self, request: pb.ListOpsRequest, context: grpc.ServicerContext) -> pb.ListOpsResponse:
         return self._catalogue
 
@@ -240,7 +258,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def UploadTensor(self, request_iterator: Iterator[pb.UploadTensorRequest],
                      context: grpc.ServicerContext) -> pb.UploadTensorResponse:
         with self.streams.open(context, caller_of(context), "an UploadTensor stream") as stream:
-            upload = self.uploads.receive(stream.watch(request_iterator))
+            upload = self.uploads.receive(stream.watch(request_iterator), principal_of(context))
         return pb.UploadTensorResponse(upload_id=upload.upload_id, received_bytes=upload.nbytes)
 
     @rpc_stream_errors
@@ -252,7 +270,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         # The session stays locked while streaming, so no call can change the tensor half-way; a client
         # that stops reading is ended after the stream idle time (streams.py), which frees the lock.
         with self.streams.open(context, caller_of(context), "a DownloadTensor stream") as stream, \
-                self.sessions.use(session_id_of(request, context)) as session:
+                self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             tensor = graph.Scope(session.values).resolve(request.id, "download")
             if request.grad:
                 tensor = tensor.grad

@@ -5,6 +5,8 @@ behind a lock; every call on one session also holds that session's own lock, so 
 one at a time while different sessions run in parallel. Sessions expire after an idle TTL; a cap on their
 number and on the bytes they retain refuses new ones (RESOURCE_EXHAUSTED) and never evicts live ones.
 NOT_FOUND says whether a recent session expired (after how long), was closed, or is unknown.
+A session belongs to the principal that created it: to any other principal it does not exist (the same
+NOT_FOUND as for an id never seen, so no one learns which ids exist), and per-principal caps apply.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .budget import RetainedBytes
 from .echo import shown
 from .footprint import footprint
 from .errors import RequestError, exhausted, invalid, not_found
+from .principal import ANONYMOUS
+from .quotas import PrincipalQuotas
 
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 ENDED_REMEMBERED = 10_000
@@ -67,6 +71,7 @@ class Session:
     caller: str = ""
     closed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    owner: str = ANONYMOUS
 
 
 class SessionStore:
@@ -74,8 +79,9 @@ class SessionStore:
 
     def __init__(self, default_ttl: float, max_sessions: int, retained: RetainedBytes,
                  clock: Callable[[], float] = time.monotonic, *, max_ttl: float | None = None,
-                 max_per_caller: int | None = None) -> None:
+                 max_per_caller: int | None = None, quotas: PrincipalQuotas | None = None) -> None:
         self.default_ttl = default_ttl
+        self.quotas = quotas or PrincipalQuotas()
         self.max_ttl = max_ttl if max_ttl is not None else max(default_ttl, 86400.0)
         self.max_sessions = max_sessions
         self.max_per_caller = max_per_caller or max_sessions
@@ -84,7 +90,7 @@ class SessionStore:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         # Why recent sessions ended, so NOT_FOUND can tell expired from closed from unknown.
-        self._ended: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._ended: collections.OrderedDict[str, tuple[str, str]] = collections.OrderedDict()  # why, owner
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -92,10 +98,11 @@ class SessionStore:
 
     # ------------------------------------------------------------ creating
 
-    def check_new(self, session_id: str, caller: str = "") -> None:
+    def check_new(self, session_id: str, caller: str = "", owner: str = ANONYMOUS) -> None:
         """Fails fast (before a graph is built) if a session with this id could not be added."""
         with self._lock:
             self._check_new_locked(session_id, caller)
+        self.quotas.check_session(owner)
 
     def _check_new_locked(self, session_id: str, caller: str) -> None:
         if session_id:
@@ -116,7 +123,7 @@ class SessionStore:
             )
 
     def add(self, session_id: str, values: dict[str, Any], ttl_seconds: float, *,
-            already_reserved: int = 0, caller: str = "") -> Session:
+            already_reserved: int = 0, caller: str = "", owner: str = ANONYMOUS) -> Session:
         """Registers a built session, checking the id, the count caps and the bytes cap atomically.
 
         ttl_seconds: 0 for the default; more than max_ttl is clamped to it.
@@ -125,10 +132,15 @@ class SessionStore:
         nbytes = retained_bytes(values.values())
         with self._lock:
             self._check_new_locked(session_id, caller)
-            self.retained.reserve(nbytes - already_reserved, "a new session")
+            self.quotas.open_session(owner, nbytes)
+            try:
+                self.retained.reserve(nbytes - already_reserved, "a new session")
+            except RequestError:
+                self.quotas.close_session(owner, nbytes)
+                raise
             session = Session(
                 session_id=session_id or self._unused_id(), ttl=min(ttl_seconds or self.default_ttl, self.max_ttl),
-                values=values, retained=nbytes, last_used=self._clock(), caller=caller,
+                values=values, retained=nbytes, last_used=self._clock(), caller=caller, owner=owner,
             )
             self._sessions[session.session_id] = session
             self._per_caller[caller] += 1
@@ -141,12 +153,14 @@ class SessionStore:
 
     # ------------------------------------------------------------ using
 
-    def _missing(self, session_id: str) -> RequestError:
-        why = self._ended.get(session_id) or f"unknown, or expired after {self.default_ttl:g} s idle"
+    def _missing(self, session_id: str, owner: str) -> RequestError:
+        why, ended_owner = self._ended.get(session_id, ("", ""))
+        if not why or ended_owner != owner:  # another principal's session reads as never seen
+            why = f"unknown, or expired after {self.default_ttl:g} s idle"
         return not_found(f"session {session_id} not found ({why})")
 
     @contextlib.contextmanager
-    def use(self, session_id: str) -> Iterator[Session]:
+    def use(self, session_id: str, owner: str = ANONYMOUS) -> Iterator[Session]:
         """Holds the session (and its lock) for one call; NOT_FOUND if unknown, expired or closed."""
         if not session_id:
             raise invalid("session_id is required (in the request or the gradwire-session-id metadata)")
@@ -155,11 +169,11 @@ class SessionStore:
             if session is not None and self._clock() - session.last_used > session.ttl:
                 self._remove_locked(session, _expired(session))
                 session = None
-        if session is None:
-            raise self._missing(session_id)
+        if session is None or session.owner != owner:
+            raise self._missing(session_id, owner)
         with session.lock:
             if session.closed:
-                raise self._missing(session_id)
+                raise self._missing(session_id, owner)
             session.last_used = self._clock()
             try:
                 yield session
@@ -179,10 +193,15 @@ class SessionStore:
         nbytes = retained_bytes(values)
         with self._lock:
             if session.closed:
-                raise self._missing(session.session_id)
+                raise self._missing(session.session_id, session.owner)
             growth = nbytes - session.retained - already_reserved
+            self.quotas.grow(session.owner, growth, refuse_over_cap=refuse_over_cap)
             if growth > 0 and refuse_over_cap:
-                self.retained.reserve(growth, f"session {session.session_id}")
+                try:
+                    self.retained.reserve(growth, f"session {session.session_id}")
+                except RequestError:
+                    self.quotas.grow(session.owner, -growth, refuse_over_cap=False)
+                    raise
             elif growth > 0:
                 self.retained.force(growth)
             else:
@@ -201,11 +220,11 @@ class SessionStore:
 
     # ------------------------------------------------------------ ending
 
-    def close(self, session_id: str) -> None:
+    def close(self, session_id: str, owner: str = ANONYMOUS) -> None:
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is None:
-                raise self._missing(session_id)
+            if session is None or session.owner != owner:
+                raise self._missing(session_id, owner)
             self._remove_locked(session, "closed")
 
     def _remove_locked(self, session: Session, why: str) -> None:
@@ -213,7 +232,8 @@ class SessionStore:
             self._per_caller[session.caller] -= 1
             if self._per_caller[session.caller] <= 0:
                 del self._per_caller[session.caller]
-        self._ended[session.session_id] = why
+            self.quotas.close_session(session.owner, session.retained)
+        self._ended[session.session_id] = (why, session.owner)
         while len(self._ended) > ENDED_REMEMBERED:
             self._ended.popitem(last=False)
         session.closed = True

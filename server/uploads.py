@@ -3,7 +3,8 @@
 The header (dtype and shape) comes first: its size is checked against the per-request budget and
 reserved against the server's retained-bytes cap before the buffer is allocated, so an oversized
 upload is refused without touching memory. Chunks are copied straight into that buffer. An upload is
-consumed by the first graph that uses it, and expires after the idle TTL if none does.
+consumed by the first graph that uses it, and expires after the idle TTL if none does. An upload belongs
+to the principal that sent it: to anyone else its id reads as unknown.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from . import codec
 from .budget import RetainedBytes, format_bytes
 from .errors import exhausted, invalid, not_found
+from .principal import ANONYMOUS
 
 
 @dataclass(eq=False)
@@ -30,6 +32,7 @@ class Upload:
     array: np.ndarray
     nbytes: int
     created: float
+    owner: str = ANONYMOUS
 
 
 class UploadStore:
@@ -42,7 +45,7 @@ class UploadStore:
         self._uploads: dict[str, Upload] = {}
         self._lock = threading.Lock()
 
-    def receive(self, parts: Iterable[pb.UploadTensorRequest]) -> Upload:
+    def receive(self, parts: Iterable[pb.UploadTensorRequest], owner: str = ANONYMOUS) -> Upload:
         """Reads one upload stream: a header, then chunks filling exactly prod(shape) * itemsize bytes."""
         iterator = iter(parts)
         first = next(iterator, None)
@@ -64,7 +67,7 @@ class UploadStore:
         except BaseException:
             self.retained.release(nbytes)
             raise
-        upload = Upload(secrets.token_hex(16), array, nbytes, self._clock())
+        upload = Upload(secrets.token_hex(16), array, nbytes, self._clock(), owner)
         with self._lock:
             self._uploads[upload.upload_id] = upload
         return upload
@@ -85,10 +88,14 @@ class UploadStore:
             raise invalid(f"upload ended after {received} of {len(buffer)} bytes")
         return buffer
 
-    def peek(self, upload_id: str, what: str) -> np.ndarray:
+    def owned_by(self, owner: str) -> "OwnedUploads":
+        """The view of the store that one principal's graphs read uploads through."""
+        return OwnedUploads(self, owner)
+
+    def peek(self, upload_id: str, what: str, owner: str = ANONYMOUS) -> np.ndarray:
         with self._lock:
             upload = self._uploads.get(upload_id)
-        if upload is None:
+        if upload is None or upload.owner != owner:
             raise not_found(f"{what}: upload {upload_id!r} not found (unknown, already used, or expired "
                             f"after {self.ttl:g} s)")
         return upload.array
@@ -131,3 +138,14 @@ class UploadStore:
 
     def clear(self) -> None:
         self.consume(list(self._uploads))
+
+
+@dataclass(frozen=True)
+class OwnedUploads:
+    """peek() limited to one principal's uploads."""
+
+    store: UploadStore
+    owner: str
+
+    def peek(self, upload_id: str, what: str) -> np.ndarray:
+        return self.store.peek(upload_id, what, self.owner)

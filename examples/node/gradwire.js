@@ -1,9 +1,11 @@
 // A thin Node.js client for gradwire: loads proto/gradwire/v1/gradwire.proto at run time (no generated
 // code), converts tensors to and from the wire's raw little-endian bytes, and wraps the unary calls in
-// promises. Errors reject with the gRPC status plus gradwire's trailing metadata.
+// promises. Errors reject with the gRPC status plus gradwire's trailing metadata. TLS and a bearer token
+// come from GRADWIRE_CA (and GRADWIRE_CLIENT_CERT / GRADWIRE_CLIENT_KEY for mTLS) and GRADWIRE_TOKEN.
 'use strict';
 
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -63,15 +65,35 @@ function describeError(error) {
   return error;
 }
 
+// Plaintext, or TLS when a CA file (or a client certificate) is given.
+function channelCredentials({ ca, clientCert, clientKey }) {
+  if (!ca && !clientCert) {
+    return grpc.credentials.createInsecure();
+  }
+  const read = (file) => (file ? fs.readFileSync(file) : null);
+  return grpc.credentials.createSsl(read(ca), read(clientKey), read(clientCert));
+}
+
 class GradwireClient {
-  constructor(target) {
+  // options: { ca, clientCert, clientKey, token }; each defaults to its GRADWIRE_* environment variable.
+  constructor(target, options = {}) {
+    const env = process.env;
+    const settings = {
+      ca: options.ca ?? env.GRADWIRE_CA,
+      clientCert: options.clientCert ?? env.GRADWIRE_CLIENT_CERT,
+      clientKey: options.clientKey ?? env.GRADWIRE_CLIENT_KEY,
+    };
+    this.token = options.token ?? env.GRADWIRE_TOKEN;
     const Service = loadService();
-    this.stub = new Service(target, grpc.credentials.createInsecure());
+    this.stub = new Service(target, channelCredentials(settings));
   }
 
   // Calls one unary method; a session id goes into the metadata too, so a proxy can route by it.
   call(method, request, sessionId = request.session_id) {
     const metadata = new grpc.Metadata();
+    if (this.token) {
+      metadata.set('authorization', `Bearer ${this.token}`);
+    }
     if (sessionId) {
       metadata.set(SESSION_HEADER, sessionId);
     }

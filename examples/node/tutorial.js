@@ -1,6 +1,8 @@
 // The gradwire tutorial's two examples from Node.js, printing the gradients PyTorch gives:
 //
-//   node tutorial.js [host:port]        (default: $GRADWIRE_TARGET or 127.0.0.1:50051)
+//   node tutorial.js [host:port]        (default: $GRADWIRE_ADDRESS or 127.0.0.1:50051)
+//
+// TLS and a token: GRADWIRE_CA (and GRADWIRE_CLIENT_CERT / GRADWIRE_CLIENT_KEY), GRADWIRE_TOKEN.
 //
 // 1. A session keeps the graph:  a = [2, 3] (requires grad); b = a + 3; c = b * b * 3; out = c.mean();
 //    out.backward(retain_graph=True) -> a.grad = [15, 18]; out.backward() again accumulates
@@ -78,7 +80,7 @@ async function inPlaceCompute(client) {
 }
 
 async function main() {
-  const target = process.argv[2] || process.env.GRADWIRE_TARGET || '127.0.0.1:50051';
+  const target = process.argv[2] || process.env.GRADWIRE_ADDRESS || '127.0.0.1:50051';
   const client = new GradwireClient(target);
   try {
     await retainedSession(client);

@@ -38,14 +38,14 @@ def test_health_exit_code_follows_the_status(capsys, start_server):
     assert (code, out.strip()) == (0, f"{address}: SERVING")
     server.stop(None).wait()
     code, out, _ = run_cli(capsys, "health", "--address", address, "--timeout", "2")
-    assert code == 1 and "SERVING" not in out.replace("NOT_SERVING", "")
+    assert code == 3 and out.strip() == f"{address}: UNREACHABLE"  # 3: the unreachable class
 
 
 def test_compute_replays_the_retain_graph_flow(capsys, address):
     code, out, err = run_cli(capsys, "compute", str(EXAMPLES / "5_retain_graph"), "--address", address)
-    assert code == 1  # the third backward fails, as the tutorial says
+    assert code == 5  # the third backward fails, as the tutorial says: 5 is the refused-request class
     assert "[15., 18.]" in out and "[30., 36.]" in out
-    assert "4-Backward.json: RuntimeError" in err and "retain_graph=True" in err
+    assert "4-Backward.json: FAILED_PRECONDITION RuntimeError" in err and "retain_graph=True" in err
 
 
 def test_compute_json_output_of_the_one_shot_request(capsys, address):
@@ -59,7 +59,7 @@ def test_compute_json_output_of_the_one_shot_request(capsys, address):
 @pytest.mark.parametrize("flow", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
 def test_every_example_flow_runs(flow, capsys, address):
     code, out, err = run_cli(capsys, "compute", str(EXAMPLES / flow), "--address", address)
-    assert code == (1 if flow in FAILING_FLOWS else 0), err
+    assert code == (5 if flow in FAILING_FLOWS else 0), err
     if flow in FAILING_FLOWS:
         assert "RuntimeError" in err
     else:
@@ -70,7 +70,7 @@ def test_compute_reports_a_bad_file(capsys, address, tmp_path):
     bad = tmp_path / "1-Backward.json"
     bad.write_text('{"roots": [{"idd": "x"}]}')
     code, _, err = run_cli(capsys, "compute", str(bad), "--address", address)
-    assert code == 1 and "Backward" in err and "idd" in err
+    assert code == 8 and "Backward" in err and "idd" in err  # 8: local input, nothing sent
 
 
 def test_serve_hands_over_to_the_server():

@@ -1,4 +1,5 @@
-"""Every program of semantics.md run twice, through a Client against a real server and in torch.
+"""Every program of the semantics gradwire promises (PyTorch's autograd rules) run twice, through a
+Client against a real server and in torch.
 
 Each program is written once as a function of `t` (a Client or the torch module) and returns plain
 values; the two runs must give the same values, dtypes and grad_fn names, or fail with the same

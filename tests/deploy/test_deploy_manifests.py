@@ -90,14 +90,45 @@ def test_every_environment_variable_is_one_the_server_reads_with_a_valid_value()
     server_config()  # a value the server cannot parse exits here, as the server would
 
 
-def test_probes_are_native_grpc_on_the_serving_port() -> None:
+def test_probes_are_native_grpc_on_the_plaintext_health_port() -> None:
+    """The server serves TLS on its grpc port; the kubelet's grpc probe cannot, so probes use the
+    health-only plaintext port (GRADWIRE_HEALTH_ADDRESS)."""
     container = server_container()
-    (port,) = [port["containerPort"] for port in container["ports"] if port["name"] == "grpc"]
-    assert server_config().address == f"0.0.0.0:{port}"
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    config = server_config()
+    assert config.address == f"0.0.0.0:{ports['grpc']}" and config.tls_cert and config.tls_key
+    assert config.health_address == f"0.0.0.0:{ports['health']}"
+    port = ports["health"]
     for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
         probe = container[probe_name]
         assert set(probe) & {"grpc", "httpGet", "tcpSocket", "exec"} == {"grpc"}, probe_name
         assert probe["grpc"]["port"] == port
+
+
+def test_tls_tokens_and_metrics_come_from_mounted_secrets_and_an_annotated_port() -> None:
+    pod = find("Deployment", "gradwire")["spec"]["template"]
+    container = server_container()
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    secrets = {volume["name"]: volume["secret"]["secretName"] for volume in pod["spec"]["volumes"] if "secret" in volume}
+    assert secrets == {"tls": "gradwire-tls", "tokens": "gradwire-tokens"}
+    config = server_config()
+    assert Path(config.tls_cert).parent == Path(config.tls_key).parent == Path(mounts["tls"])
+    assert Path(config.auth_tokens).parent == Path(mounts["tokens"])
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    annotations = pod["metadata"]["annotations"]
+    assert config.metrics_address == f"0.0.0.0:{ports['metrics']}"
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(ports["metrics"]) and annotations["prometheus.io/path"] == "/metrics"
+    # Envoy speaks TLS to the pods, trusting the CA of the same Secret it mounts.
+    (cluster,) = envoy_config()["static_resources"]["clusters"]
+    upstream = cluster["transport_socket"]["typed_config"]["common_tls_context"]
+    envoy_pod = find("Deployment", "gradwire-envoy")["spec"]["template"]["spec"]
+    envoy_secrets = {volume["name"]: volume["secret"]["secretName"] for volume in envoy_pod["volumes"]
+                     if "secret" in volume}
+    (envoy_container,) = envoy_pod["containers"]
+    envoy_mounts = {mount["name"]: mount["mountPath"] for mount in envoy_container["volumeMounts"]}
+    assert envoy_secrets == {"tls": "gradwire-tls"}
+    assert upstream["validation_context"]["trusted_ca"]["filename"] == f"{envoy_mounts['tls']}/ca.crt"
 
 
 def test_termination_grace_period_covers_the_servers_grace_period() -> None:
@@ -164,6 +195,7 @@ def test_envoy_config_parses_as_envoys_own_bootstrap_message() -> None:
     # The typed_config types envoy.yaml names; importing them registers them for the Any fields.
     from envoy.extensions.filters.http.router.v3 import router_pb2  # noqa: F401
     from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2  # noqa: F401
+    from envoy.extensions.transport_sockets.tls.v3 import tls_pb2  # noqa: F401
     from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401
 
     bootstrap = json_format.ParseDict(envoy_config(), bootstrap_pb2.Bootstrap())

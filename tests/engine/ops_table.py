@@ -332,7 +332,7 @@ row("view", "infer", inputs(normal((3, 4))), lambda m, a: a.view(-1, 3))
 row("reshape", "0d_to_1x1", inputs(normal(())), lambda m, a: a.reshape(1, 1))
 row("reshape", "to_0d", inputs(normal((1, 1))), lambda m, a: a.reshape(()))
 row("reshape", "function", inputs(normal((3, 4))), lambda m, a: m.reshape(a, (12,)))
-# torch names a reshape that had to copy UnsafeViewBackward0; the engine's node cannot tell (engine_bugs.md).
+# torch names a reshape that had to copy UnsafeViewBackward0; the engine's node cannot tell (a known limitation).
 row("reshape", "of_transpose", inputs(normal((3, 4))), lambda m, a: a.t().reshape(12), compare_grad_fn=False)
 row("transpose", "01", inputs(normal((3, 4))), lambda m, a: a.transpose(0, 1))
 row("transpose", "negative", inputs(normal((2, 3, 4))), lambda m, a: a.transpose(-1, -3))

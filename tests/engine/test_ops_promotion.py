@@ -24,7 +24,7 @@ DIMENSIONED = {"f16": F16, "f32": F32, "f64": F64, "i32": I32, "i64": I64, "bool
 SCALARS = {"int": 2, "float": 1.5, "bool": True}
 
 CASES: dict[str, tuple[list, object]] = {
-    # the examples semantics.md names
+    # the examples of PyTorch's promotion rules
     "f32+i64": ([F32, I64], lambda m, a, b: a + b),
     "i64/i64": ([I64, I64[::-1].copy()], lambda m, a, b: a / b),
     "i64+1.5": ([I64], lambda m, a: a + 1.5),

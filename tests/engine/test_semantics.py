@@ -1,4 +1,5 @@
-"""Every rule and example of semantics.md, run in gradwire.engine and (where installed) in torch.
+"""Every rule and example of the PyTorch semantics gradwire promises, run in gradwire.engine and
+(where installed) in torch.
 
 Each program is written once as a function of the module it runs against (`t` is torch or the engine),
 so both implementations execute the very same code and the results are compared value by value.

@@ -1,4 +1,4 @@
-"""Every tutorial program (semantics.md section 1) through the raw stubs, checked against torch."""
+"""Every tutorial program (the README's examples and their errors) through the raw stubs, checked against torch."""
 
 from __future__ import annotations
 

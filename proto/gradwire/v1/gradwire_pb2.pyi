@@ -17,7 +17,7 @@ Conventions
 - The session id may also travel as the call metadata "gradwire-session-id", so an L7 proxy can
   route every call of a session (CreateSession included, when the client chooses the id) to the
   replica that holds it.
-- Errors use the status codes of serving.md: INVALID_ARGUMENT for a malformed request,
+- Errors use these status codes: INVALID_ARGUMENT for a malformed request,
   FAILED_PRECONDITION for a valid request the session's state refuses (a freed graph, a saved value
   changed in place), NOT_FOUND for an unknown or expired session, RESOURCE_EXHAUSTED over a budget.
   Trailing metadata "gradwire-error-type" names the Python exception class PyTorch raises for the
@@ -1361,3 +1361,105 @@ class ReleaseGraphResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReleaseGraphResponse: _TypeAlias = ReleaseGraphResponse  # noqa: Y015
+
+@_typing.final
+class GetServerInfoRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServerInfoRequest: _TypeAlias = GetServerInfoRequest  # noqa: Y015
+
+@_typing.final
+class ServerLimits(_message.Message):
+    """The server's limits; a zero per-principal cap means none."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_REQUEST_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_SESSION_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_SESSIONS_FIELD_NUMBER: _builtins.int
+    SESSION_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    MAX_SESSIONS_PER_PRINCIPAL_FIELD_NUMBER: _builtins.int
+    MAX_BYTES_PER_PRINCIPAL_FIELD_NUMBER: _builtins.int
+    max_message_bytes: _builtins.int
+    max_request_bytes: _builtins.int
+    max_session_bytes: _builtins.int
+    max_sessions: _builtins.int
+    session_ttl_seconds: _builtins.float
+    max_sessions_per_principal: _builtins.int
+    max_bytes_per_principal: _builtins.int
+    def __init__(
+        self,
+        *,
+        max_message_bytes: _builtins.int = ...,
+        max_request_bytes: _builtins.int = ...,
+        max_session_bytes: _builtins.int = ...,
+        max_sessions: _builtins.int = ...,
+        session_ttl_seconds: _builtins.float = ...,
+        max_sessions_per_principal: _builtins.int = ...,
+        max_bytes_per_principal: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_bytes_per_principal", b"max_bytes_per_principal", "max_message_bytes", b"max_message_bytes", "max_request_bytes", b"max_request_bytes", "max_session_bytes", b"max_session_bytes", "max_sessions", b"max_sessions", "max_sessions_per_principal", b"max_sessions_per_principal", "session_ttl_seconds", b"session_ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServerLimits: _TypeAlias = ServerLimits  # noqa: Y015
+
+@_typing.final
+class GetServerInfoResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SERVER_VERSION_FIELD_NUMBER: _builtins.int
+    CONTRACT_VERSION_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
+    FEATURES_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    OP_COUNT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"gradwire"."""
+    server_version: _builtins.str
+    """The server's version (the Python package's)."""
+    contract_version: _builtins.str
+    """The contract's protobuf package, "gradwire.v1"."""
+    principal: _builtins.str
+    """Who the server takes the caller to be (the token's or certificate's principal, else "anonymous")."""
+    op_count: _builtins.int
+    """How many ops the catalogue (ListOps) holds."""
+    @_builtins.property
+    def limits(self) -> Global___ServerLimits: ...
+    @_builtins.property
+    def features(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Enabled features, sorted: e.g. "auth_tokens", "metrics", "mtls", "sessions", "streaming", "tls",
+        "tracing".
+        """
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        server_version: _builtins.str = ...,
+        contract_version: _builtins.str = ...,
+        limits: Global___ServerLimits | None = ...,
+        features: _abc.Iterable[_builtins.str] | None = ...,
+        principal: _builtins.str = ...,
+        op_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_version", b"contract_version", "features", b"features", "limits", b"limits", "name", b"name", "op_count", b"op_count", "principal", b"principal", "server_version", b"server_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServerInfoResponse: _TypeAlias = GetServerInfoResponse  # noqa: Y015

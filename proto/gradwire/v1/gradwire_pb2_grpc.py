@@ -101,6 +101,11 @@ class GradwireServiceStub:
                 request_serializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphRequest.SerializeToString,
                 response_deserializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphResponse.FromString,
                 _registered_method=True)
+        self.GetServerInfo = channel.unary_unary(
+                '/gradwire.v1.GradwireService/GetServerInfo',
+                request_serializer=gradwire_dot_v1_dot_gradwire__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=gradwire_dot_v1_dot_gradwire__pb2.GetServerInfoResponse.FromString,
+                _registered_method=True)
 
 
 class GradwireServiceServicer:
@@ -202,6 +207,14 @@ class GradwireServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerInfo(self, request, context):
+        """What the server is: its version, the contract version, its limits and enabled features (like
+        Triton's ServerMetadata), and the principal the server sees the caller as.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GradwireServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -269,6 +282,11 @@ def add_GradwireServiceServicer_to_server(servicer, server):
                     servicer.ReleaseGraph,
                     request_deserializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphRequest.FromString,
                     response_serializer=gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphResponse.SerializeToString,
+            ),
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=gradwire_dot_v1_dot_gradwire__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=gradwire_dot_v1_dot_gradwire__pb2.GetServerInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -624,6 +642,33 @@ class GradwireService:
             '/gradwire.v1.GradwireService/ReleaseGraph',
             gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphRequest.SerializeToString,
             gradwire_dot_v1_dot_gradwire__pb2.ReleaseGraphResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gradwire.v1.GradwireService/GetServerInfo',
+            gradwire_dot_v1_dot_gradwire__pb2.GetServerInfoRequest.SerializeToString,
+            gradwire_dot_v1_dot_gradwire__pb2.GetServerInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

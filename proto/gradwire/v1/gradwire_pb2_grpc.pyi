@@ -17,7 +17,7 @@ Conventions
 - The session id may also travel as the call metadata "gradwire-session-id", so an L7 proxy can
   route every call of a session (CreateSession included, when the client chooses the id) to the
   replica that holds it.
-- Errors use the status codes of serving.md: INVALID_ARGUMENT for a malformed request,
+- Errors use these status codes: INVALID_ARGUMENT for a malformed request,
   FAILED_PRECONDITION for a valid request the session's state refuses (a freed graph, a saved value
   changed in place), NOT_FOUND for an unknown or expired session, RESOURCE_EXHAUSTED over a budget.
   Trailing metadata "gradwire-error-type" names the Python exception class PyTorch raises for the
@@ -86,6 +86,10 @@ class GradwireServiceStub:
     """
     ReleaseGraph: _grpc.UnaryUnaryMultiCallable[_gradwire_pb2.ReleaseGraphRequest, _gradwire_pb2.ReleaseGraphResponse]
     """Frees a prepared graph."""
+    GetServerInfo: _grpc.UnaryUnaryMultiCallable[_gradwire_pb2.GetServerInfoRequest, _gradwire_pb2.GetServerInfoResponse]
+    """What the server is: its version, the contract version, its limits and enabled features (like
+    Triton's ServerMetadata), and the principal the server sees the caller as.
+    """
 
 @_typing.type_check_only
 class GradwireServiceAsyncStub(GradwireServiceStub):
@@ -124,6 +128,10 @@ class GradwireServiceAsyncStub(GradwireServiceStub):
     """
     ReleaseGraph: _aio.UnaryUnaryMultiCallable[_gradwire_pb2.ReleaseGraphRequest, _gradwire_pb2.ReleaseGraphResponse]  # type: ignore[assignment]
     """Frees a prepared graph."""
+    GetServerInfo: _aio.UnaryUnaryMultiCallable[_gradwire_pb2.GetServerInfoRequest, _gradwire_pb2.GetServerInfoResponse]  # type: ignore[assignment]
+    """What the server is: its version, the contract version, its limits and enabled features (like
+    Triton's ServerMetadata), and the principal the server sees the caller as.
+    """
 
 class GradwireServiceServicer(metaclass=_abc_1.ABCMeta):
     """The gradient service: one-shot computation, retained-graph sessions, the op catalogue and a
@@ -237,5 +245,15 @@ class GradwireServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_gradwire_pb2.ReleaseGraphResponse, _abc.Awaitable[_gradwire_pb2.ReleaseGraphResponse]]:
         """Frees a prepared graph."""
+
+    @_abc_1.abstractmethod
+    def GetServerInfo(
+        self,
+        request: _gradwire_pb2.GetServerInfoRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gradwire_pb2.GetServerInfoResponse, _abc.Awaitable[_gradwire_pb2.GetServerInfoResponse]]:
+        """What the server is: its version, the contract version, its limits and enabled features (like
+        Triton's ServerMetadata), and the principal the server sees the caller as.
+        """
 
 def add_GradwireServiceServicer_to_server(servicer: GradwireServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
