@@ -22,7 +22,7 @@ from .config import MiB, ServerConfig
 from .echo import shown
 from .errors import invalid, rpc_errors, rpc_stream_errors
 from .limits import metered
-from .sessions import SessionStore
+from .sessions import Session, SessionStore
 from .streams import StreamGate
 from .uploads import UploadStore
 
@@ -69,14 +69,17 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     # ------------------------------------------------------------ helpers
 
     def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
-               session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
+               session: bool, roots: Sequence[pb.Root] = (), held: Session | None = None) -> graph.Built:
         """Checks then runs a graph (and a one-shot backward from roots) within one request's limits."""
         checked = graph.check(request_graph, scope, self.uploads)
-        with metered(self.config, context, checked.leaf_bytes):
+        with metered(self.config, context, checked.leaf_bytes, self._progress(held)):
             built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
         return built
+
+    def _progress(self, session: Session | None):
+        return None if session is None else (lambda: self.sessions.touch(session))
 
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
@@ -133,7 +136,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
-            built = self._build(request.graph, scope, context, session=True)
+            built = self._build(request.graph, scope, context, session=True, held=session)
             try:  # a refusal from here on undoes the request's in-place writes
                 response = pb.ExtendResponse()
                 self._values(response.values, request.return_values, scope, self._packer())
@@ -154,7 +157,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for value_id in request.return_grads:
                 scope.resolve(value_id, "return_grads")
             retain_graph = request.retain_graph if request.HasField("retain_graph") else None
-            with metered(self.config, context):
+            with metered(self.config, context, on_progress=self._progress(session)):
                 gradients.backward(scope, request.roots, retain_graph=retain_graph,
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
@@ -167,7 +170,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
-            with metered(self.config, context):
+            with metered(self.config, context, on_progress=self._progress(session)):
                 results = gradients.grad(scope, request)
             response = pb.GradResponse()
             packer = self._packer()
@@ -235,4 +238,5 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for chunk in codec.iter_chunks(array, chunk_bytes):
                 yield pb.DownloadTensorResponse(chunk=chunk)
                 stream.touch()
+                self.sessions.touch(session)
 
