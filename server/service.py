@@ -1,7 +1,8 @@
 """The GradwireService servicer: each method decodes, calls the module that does the work, encodes.
 
 Graphs are built by `graph`, backward and grad run by `gradients`, sessions kept by `sessions`, uploads by
-`uploads`, responses packed by `responses`; failures become status codes in `errors`.
+`uploads`, responses packed by `responses`; per-request budgets and deadlines are `limits`, stream caps
+`streams`, the caller's identity `callers`; failures become status codes in `errors`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .prepared import PreparedStore, compile_prepared, owner_of
 from .raw_chunks import chunk_messages
 from .runner import GraphRunner
 from .principal import principal_of
-from .sessions import SessionStore
+from .sessions import Session, SessionStore
 from .streams import StreamGate
 from .uploads import UploadStore
 from .version import CONTRACT_VERSION, server_version
@@ -78,10 +79,12 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     # ------------------------------------------------------------ helpers
 
     def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
-               session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
-        """Runs a graph (and a one-shot backward from roots) within one request's limits (runner.py)."""
+               session: bool, roots: Sequence[pb.Root] = (), held: Session | None = None) -> graph.Built:
+        """Runs a graph (and a one-shot backward from roots) within one request's limits (runner.py);
+        a session held by the call is kept alive while the call makes progress."""
         return self.runner.build(request_graph, scope, context, session=session, roots=roots,
-                                 uploads=self.uploads.owned_by(principal_of(context)))
+                                 uploads=self.uploads.owned_by(principal_of(context)),
+                                 on_progress=self._progress(held))
 
     def _build_either(self, request: Any, scope: graph.Scope, context: grpc.ServicerContext, *, session: bool,
                       roots: Sequence[pb.Root] = ()) -> tuple[Sequence[str], graph.Built]:
@@ -97,6 +100,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         bound = prepared.bind(request.inputs, self.uploads.owned_by(principal_of(context)))
         built = self.runner.run_plan(prepared.plan, bound, scope, context, session=session, roots=roots)
         return prepared.plan.leaf_ids, built
+
+    def _progress(self, session: Session | None):
+        return None if session is None else (lambda: self.sessions.touch(session))
 
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
@@ -151,7 +157,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
         with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
-            built = self._build(request.graph, scope, context, session=True)
+            built = self._build(request.graph, scope, context, session=True, held=session)
             try:  # a refusal from here on undoes the request's in-place writes
                 response = pb.ExtendResponse()
                 self._values(response.values, request.return_values, scope, self._packer())
@@ -172,7 +178,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for value_id in request.return_grads:
                 scope.resolve(value_id, "return_grads")
             retain_graph = request.retain_graph if request.HasField("retain_graph") else None
-            with metered(self.config, context):
+            with metered(self.config, context, on_progress=self._progress(session)):
                 gradients.backward(scope, request.roots, retain_graph=retain_graph,
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
@@ -185,7 +191,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
         with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
-            with metered(self.config, context):
+            with metered(self.config, context, on_progress=self._progress(session)):
                 results = gradients.grad(scope, request)
             response = pb.GradResponse()
             packer = self._packer()
@@ -282,4 +288,5 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for message in chunk_messages(array, chunk_bytes):  # serialized straight from the array
                 yield message  # type: ignore[misc]
                 stream.touch()
+                self.sessions.touch(session)
 
