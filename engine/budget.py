@@ -12,7 +12,7 @@ What stays charged are the results that own new memory, so a request's intermedi
 request keeps alive until it ends, add up.
 
 Work: each op is charged the elements it reads and writes (every operand at its logical size plus its
-result), and each backward step the elements of its gradient and of its input; the interrupt check
+result; an op's own `work` rule where it does more, as a matrix product's multiply-adds), and each backward step the elements of its gradient and of its input; the interrupt check
 (deadline, cancellation) runs at each charge.
 """
 
@@ -53,7 +53,10 @@ def charge_op(op: Any, operands: list, dtypes: list, compute_dtype: Any, result_
     """Charges work and an upper bound of memory for one op; returns (bytes charged, transient bytes)."""
     out_elements = _out_elements(op, operands, attrs)
     label = lambda: f"{op.name}() on operands of {[_size(x) for x in operands]} elements"  # noqa: E731
-    work = sum(_size(x) for x in operands) + out_elements
+    if op.work is not None:
+        work = op.work([x._data.shape if hasattr(x, "_data") else () for x in operands], attrs)
+    else:
+        work = sum(_size(x) for x in operands) + out_elements
     if modes._state.budget_left is None:
         modes.charge_work(work, label)
         return 0, 0
@@ -102,7 +105,10 @@ def charge_backward_step(node: Any, grad_size: int, positions: list[int], itemsi
                          with_memory: bool) -> int:
     """Charges one backward node: work for its gradient and inputs, memory for its input gradients."""
     input_elements = sum(math.prod(node.input_shapes[p]) for p in positions)
-    modes.charge_work(grad_size + input_elements, lambda: f"the backward of {node.name()}")
+    work = grad_size + input_elements
+    if node.op.work is not None:  # each input's gradient costs about what the forward did
+        work += node.op.work(list(node.input_shapes), node.attrs) * len(positions)
+    modes.charge_work(work, lambda: f"the backward of {node.name()}")
     if not with_memory or modes._state.budget_left is None:
         return 0
     nbytes = input_elements * itemsize

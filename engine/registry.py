@@ -59,6 +59,9 @@ class OpDef:
     # out_shape(shapes, attrs) -> shape, for ops whose result can outgrow their inputs: the memory
     # budget is charged before the forward allocates. None: the result is no larger than the inputs.
     out_shape: Callable[..., tuple[int, ...]] | None = None
+    # work(shapes, attrs) -> elements of work, for ops costlier than reading their operands and writing
+    # their result (a matrix product's multiply-adds); checked against the request's work bound up front.
+    work: Callable[..., int] | None = None
     # How Python spells it: Tensor method names, module function names, operator dunders. A dotted
     # function name puts the function in that namespace: "nn.functional.relu6", "linalg.inv", "special.erf".
     methods: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import wire
 from .budget import RetainedBytes
-from .config import ServerConfig
+from .config import MiB, ServerConfig
 from .service import GradwireServicer
 from .sessions import SessionStore
 from .streams import StreamGate
@@ -42,11 +42,15 @@ class GradwireServer:
         retained = RetainedBytes(config.max_session_bytes)
         self.sessions = SessionStore(config.session_ttl, config.max_sessions, retained,
                                      max_ttl=config.max_session_ttl, max_per_caller=config.max_sessions_per_caller)
-        self.streams = StreamGate(config.max_streams, config.max_streams_per_caller, config.stream_idle_seconds)
+        # Streams never take more than half the workers, so unary calls always find one.
+        self.streams = StreamGate(min(config.max_streams, max(1, config.workers // 2)),
+                                  config.max_streams_per_caller, config.stream_idle_seconds)
         self.uploads = UploadStore(config.session_ttl, config.max_request_bytes, retained)
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
-            ("grpc.max_receive_message_length", config.max_message_bytes),
+            # A request cannot use more than its budget (plus framing): refuse larger ones at the
+            # transport, before their bytes are read (a huge message holds up gRPC for everyone).
+            ("grpc.max_receive_message_length", min(config.max_message_bytes, config.max_request_bytes + MiB)),
             ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
         ]
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers,

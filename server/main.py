@@ -18,6 +18,8 @@ from .config import load_config
 
 log = logging.getLogger("gradwire.server")
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(sys.argv[1:] if argv is None else argv)
@@ -32,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Start-up objects (modules, the op registry) never die: keep them out of every garbage collection,
     # which the engine's reference cycles (tensor <-> backward node) otherwise trigger often.
     gc.freeze()
+    # Hand the GIL over more often than every 5 ms: with every worker busy, the health check (and the
+    # gRPC poller thread that hands it over) otherwise waits for the GIL behind each of them in turn.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     host = config.address.rsplit(":", 1)[0]
     log.info("gradwire server listening on %s:%d", host, port)
 

@@ -7,6 +7,8 @@ left to the engine's broadcast reduction.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ArgumentError, DTypeRuntimeError, ShapeError
@@ -45,6 +47,13 @@ def _out_shape(shapes: list, attrs: dict) -> tuple:
     if len(b) == 1:
         out = out[:-1]
     return out
+
+
+def _work(shapes: list, attrs: dict) -> int:
+    """Multiply-adds: every result element sums over the contracted dim (a's last)."""
+    a, b = shapes
+    contracted = a[-1] if len(a) else 1
+    return math.prod(_out_shape(shapes, attrs)) * max(1, contracted) + math.prod(a) + math.prod(b)
 
 
 def _lifted(F, g, c):
@@ -158,7 +167,8 @@ def _check_mv(a: tuple, b: tuple) -> str:
 def _product(name: str, forward, grad_fn, summary: str, **spellings) -> None:
     register(OpDef(
         name=name, forward=forward, vjps=(_grad_a, _grad_b), grad_fn=grad_fn, dtype_rule=_same_dtype,
-        saves_all_inputs=True, min_inputs=2, max_inputs=2, out_shape=_out_shape, summary=summary, **spellings,
+        saves_all_inputs=True, min_inputs=2, max_inputs=2, out_shape=_out_shape, work=_work, summary=summary,
+        **spellings,
     ))
 
 

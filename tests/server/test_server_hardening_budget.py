@@ -171,3 +171,37 @@ def test_finding_2_health_answers_while_every_worker_is_busy(start_server):
         for future in futures:
             future.cancel()
     threading.Event().wait(0)  # nothing to wait for: cancelled calls stop between nodes
+
+
+def test_finding_4_a_matrix_product_is_charged_its_multiply_adds(start_server):
+    _, stub, _ = start_server(max_request_work=1 << 30)
+    # (2**11 x 2**11) @ (2**11 x 2**11) of expanded scalars: 2**33 multiply-adds from 3 floats of input
+    with raises_status(EXHAUSTED, "work bound"):
+        _compute(stub, leaf("x", [[1.0]]), node("a", "expand", "x", shape=[2048, 2048]),
+                 node("p", "matmul", "a", "a"))
+    response = _compute(stub, leaf("x", [[1.0]]), node("a", "expand", "x", shape=[256, 256]),
+                        node("p", "matmul", "a", "a"), node("s", "sum", "p"), values=["s"])
+    assert arrays(response.values)["s"] == 256 ** 3
+
+
+def _rss() -> int:
+    import resource
+
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def test_finding_5_what_sessions_are_counted_matches_the_process_memory(start_server):
+    server, stub, _ = start_server(max_session_bytes=1 << 30)
+    x = np.ones(2 * MiB, np.float32)  # 8 MiB
+    baseline_rss, baseline_count = _rss(), server.sessions.retained.used
+    session = stub.CreateSession(pb.CreateSessionRequest(graph=graph(leaf("x", x, requires_grad=True)))).session_id
+    for step in range(10):  # each step keeps an 8 MiB tensor saved by the graph, then drops its name
+        previous = f"y{step - 1}" if step else "x"
+        stub.Extend(pb.ExtendRequest(session_id=session, graph=graph(node(f"y{step}", "mul", previous, previous)),
+                                     release=[previous] if step else []))
+    counted = server.sessions.retained.used - baseline_count
+    grown = _rss() - baseline_rss
+    assert counted >= 10 * x.nbytes
+    # the stated margin: a quarter, plus 16 MiB of interpreter, gRPC and allocator slack
+    assert abs(grown - counted) <= counted // 4 + 16 * MiB, (grown / MiB, counted / MiB)

@@ -28,23 +28,31 @@ class WireFuzz:
     def __init__(self, rng: random.Random, catalogue: pb.ListOpsResponse) -> None:
         self.rng = rng
         self.ops = list(catalogue.ops)
+        self.clean = False  # set per request: no mutations, one float shape, so graphs run deeper
+
+    def odd(self, probability: float) -> bool:
+        """Whether to mutate here (never in a clean request)."""
+        return not self.clean and self.rng.random() < probability
 
     # ------------------------------------------------------------ values
 
     def shape(self) -> list[int]:
-        if self.rng.random() < 0.05:
+        if self.clean:
+            return self.rng.choice([[2, 3], [2, 3], [3], []])
+        if self.odd(0.05):
             return list(self.rng.choice(ODD_SHAPES))
         return [self.rng.randint(0, 4) for _ in range(self.rng.randint(0, 3))]
 
     def tensor(self, shape: list[int] | None = None, dtype: int | None = None) -> pb.Tensor:
         rng = self.rng
-        dtype = dtype if dtype is not None else rng.choice(list(DTYPES))
+        if dtype is None:
+            dtype = rng.choice([pb.DTYPE_FLOAT32, pb.DTYPE_FLOAT64]) if self.clean else rng.choice(list(DTYPES))
         shape = self.shape() if shape is None else shape
         size = math.prod(shape) if all(0 <= d < 64 for d in shape) and len(shape) <= 8 else 0
         array = np.random.default_rng(rng.getrandbits(32)).normal(size=size) * 3
         data = array.astype(DTYPES[dtype]).astype(np.dtype(DTYPES[dtype]).newbyteorder("<")).tobytes()
         message = pb.Tensor(dtype=dtype, shape=shape, data=data)
-        roll = rng.random()
+        roll = rng.random() if not self.clean else 1.0
         if roll < 0.04:
             message.data = data[:-1] if data else b"\x01"
         elif roll < 0.07:
@@ -54,12 +62,12 @@ class WireFuzz:
         return message
 
     def an_id(self, prefix: str) -> str:
-        if self.rng.random() < 0.03:
+        if self.odd(0.03):
             return self.rng.choice(ODD_IDS)
         return f"{prefix}{self.rng.randint(0, 10**6)}"
 
     def ref(self, ids: list[str]) -> str:
-        roll = self.rng.random()
+        roll = self.rng.random() if not self.clean else 1.0
         if roll < 0.03 or not ids:
             return self.rng.choice(ODD_IDS + ["unknown", "later"])
         if roll < 0.06:
@@ -71,23 +79,23 @@ class WireFuzz:
     def attr(self, kind: str, ids: list[str]) -> pb.AttrValue | None:
         rng = self.rng
         kinds = kind.split("|")
-        if rng.random() < 0.05:  # a value of the wrong kind
+        if self.odd(0.05):  # a value of the wrong kind
             kinds = ["integer", "real", "boolean", "text", "ints", "dtype", "index"]
         choice = rng.choice(kinds)
         if choice == "integer":
-            return pb.AttrValue(integer=rng.choice(ODD_INTS) if rng.random() < 0.1 else rng.randint(-3, 3))
+            return pb.AttrValue(integer=rng.choice(ODD_INTS) if self.odd(0.1) else rng.randint(-1, 1))
         if choice == "real":
-            return pb.AttrValue(real=rng.choice(ODD_REALS) if rng.random() < 0.2 else rng.uniform(-3, 3))
+            return pb.AttrValue(real=rng.choice(ODD_REALS) if self.odd(0.2) else rng.uniform(-3, 3))
         if choice == "boolean":
             return pb.AttrValue(boolean=rng.random() < 0.5)
         if choice == "text":
             return pb.AttrValue(text=rng.choice(["", "x", "both", "é" * 3]))
         if choice == "ints":
-            if rng.random() < 0.1:
+            if self.odd(0.1):
                 return pb.AttrValue(ints=pb.Ints(values=rng.choice(ODD_SHAPES)))
             return pb.AttrValue(ints=pb.Ints(values=[rng.randint(-2, 4) for _ in range(rng.randint(0, 3))]))
         if choice == "dtype":
-            return pb.AttrValue(dtype=rng.choice(list(DTYPES) + [0, 99]))
+            return pb.AttrValue(dtype=rng.choice(list(DTYPES) + ([] if self.clean else [0, 99])))
         if choice == "index":
             return pb.AttrValue(index=self.index(ids))
         return None  # "none": leave it out
@@ -125,27 +133,27 @@ class WireFuzz:
             leaf = graph.leaves.add(id=self.an_id("l"), value=self.tensor())
             floating = leaf.value.dtype in (pb.DTYPE_FLOAT32, pb.DTYPE_FLOAT64, pb.DTYPE_FLOAT16)
             leaf.requires_grad = rng.random() < (0.5 if floating else 0.02)
-            if rng.random() < 0.02:
+            if self.odd(0.02):
                 leaf.ClearField("value")
                 if rng.random() < 0.5:
                     leaf.upload_id = self.an_id("u")
             ids.append(leaf.id)
         for _ in range(rng.randint(1, 5) if nodes is None else nodes):
             op = rng.choice(self.ops)
-            node = graph.nodes.add(id=self.an_id("n"), op=op.name if rng.random() > 0.02 else "no_such_op")
+            node = graph.nodes.add(id=self.an_id("n"), op=op.name if not self.odd(0.02) else "no_such_op")
             node.no_grad = rng.random() < 0.15
             high = op.max_inputs if op.max_inputs >= 0 else 3
             count = rng.randint(op.min_inputs, max(op.min_inputs, high))
-            if rng.random() < 0.03:
+            if self.odd(0.03):
                 count += rng.choice([-1, 1])
             for _ in range(max(0, count)):
                 roll = rng.random()
                 if roll < 0.75:
                     node.inputs.add(ref=self.ref(ids))
                 elif roll < 0.85:
-                    node.inputs.add(real=rng.choice(ODD_REALS) if rng.random() < 0.3 else rng.uniform(-2, 2))
+                    node.inputs.add(real=rng.choice(ODD_REALS) if self.odd(0.3) else rng.uniform(-2, 2))
                 elif roll < 0.95:
-                    node.inputs.add(integer=rng.choice(ODD_INTS) if rng.random() < 0.3 else rng.randint(-3, 3))
+                    node.inputs.add(integer=rng.choice(ODD_INTS) if self.odd(0.3) else rng.randint(-3, 3))
                 else:
                     node.inputs.add(boolean=rng.random() < 0.5)
             for spec in op.attrs:
@@ -153,7 +161,7 @@ class WireFuzz:
                     value = self.attr(spec.kind, ids)
                     if value is not None:
                         node.attrs[spec.name].CopyFrom(value)
-            if rng.random() < 0.02:
+            if self.odd(0.02):
                 node.attrs["no_such_attr"].CopyFrom(pb.AttrValue(integer=1))
             ids.append(node.id)
         return graph
@@ -161,7 +169,7 @@ class WireFuzz:
     def returned(self, graph: pb.Graph, known: list[str]) -> list[str]:
         ids = [leaf.id for leaf in graph.leaves] + [node.id for node in graph.nodes] + known
         picks = self.rng.sample(ids, k=min(len(ids), self.rng.randint(0, 3)))
-        if self.rng.random() < 0.05:
+        if self.odd(0.05):
             picks.append(self.rng.choice(ODD_IDS + ["nope"]))
         return picks
 
@@ -178,13 +186,14 @@ class WireFuzz:
 
     def session_id(self, sessions: list[str]) -> str:
         roll = self.rng.random()
-        if roll < 0.05 or not sessions:
+        if (roll < 0.05 and not self.clean) or not sessions:
             return self.rng.choice(["", "0" * 32, "f" * 31, "nothex" * 6, "A" * 32, "é"])
         return self.rng.choice(sessions)
 
     def request(self, sessions: list[str], known: list[str]) -> tuple[str, Any]:
-        """One request: (method name, message)."""
+        """One request: (method name, message); about a third are clean (valid up to the engine's rules)."""
         rng = self.rng
+        self.clean = rng.random() < 0.35
         kind = rng.choices(
             ["Compute", "Extend", "Backward", "Grad", "UpdateGrads", "Read", "CreateSession", "Download",
              "Upload", "Close", "Corrupt"],
