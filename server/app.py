@@ -13,7 +13,7 @@ from concurrent import futures
 
 import grpc
 from grpc_health.v1 import health, health_pb2
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha.reflection import SERVICE_NAME as REFLECTION_SERVICE
 
 from gradwire.v1 import gradwire_pb2 as pb
 
@@ -60,9 +60,10 @@ class GradwireServer:
         self.servicer = GradwireServicer(config, self.sessions, self.uploads, self.streams)
         self.grpc_server.add_generic_rpc_handlers((wire.gradwire_handler(self.servicer),))
         self.health = health.HealthServicer()
-        self.grpc_server.add_generic_rpc_handlers((wire.health_handler(self.health, self._health_pool),))
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
+        self.grpc_server.add_generic_rpc_handlers((
+            wire.health_handler(self.health, self._health_pool, self.streams),
+            wire.reflection_handler((SERVICE_NAME, health.SERVICE_NAME, REFLECTION_SERVICE), self.streams),
+        ))
         try:
             self.port = self.grpc_server.add_insecure_port(config.address)
         except RuntimeError as error:  # grpcio raises when the address cannot be bound

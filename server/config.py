@@ -68,8 +68,9 @@ class ServerConfig:
     max_request_bytes: int = 2 * GiB
     # gRPC send/receive limit; protobuf cannot encode 2 GiB or more.
     max_message_bytes: int = 256 * MiB
-    # Elements one request may read and write in total (each op's operands and result), checked up front.
-    max_request_work: int = 1 << 32
+    # Elements one request may read and write in total (each op's operands and result; a matrix product's
+    # multiply-adds count an eighth each, BLAS being that much faster per element), checked up front.
+    max_request_work: int = 1 << 34
     # Longest idle TTL a caller may ask for; longer ones are clamped to it.
     max_session_ttl: float = 86400.0
     max_sessions_per_caller: int = 256

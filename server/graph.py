@@ -24,7 +24,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec
 from .echo import shown
-from .errors import NUMPY_VALUE_ERRORS, RequestError, from_engine, from_numpy_error, invalid, with_node
+from .errors import NUMPY_VALUE_ERRORS, from_engine, from_numpy_error, invalid, with_node
 from .rollback import Undo
 from .uploads import UploadStore
 

@@ -1,7 +1,8 @@
 """The GradwireService servicer: each method decodes, calls the module that does the work, encodes.
 
 Graphs are built by `graph`, backward and grad run by `gradients`, sessions kept by `sessions`, uploads by
-`uploads`, responses packed by `responses`; failures become status codes in `errors`.
+`uploads`, responses packed by `responses`; per-request budgets and deadlines are `limits`, stream caps
+`streams`, the caller's identity `callers`; failures become status codes in `errors`.
 """
 
 from __future__ import annotations

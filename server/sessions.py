@@ -2,8 +2,11 @@
 
 A session maps value ids to engine tensors (a tuple for ops with several outputs). The store keeps them
 behind a lock; every call on one session also holds that session's own lock, so calls on one session run
-one at a time while different sessions run in parallel. Sessions expire after an idle TTL; a cap on their
-number and on the bytes they retain refuses new ones (RESOURCE_EXHAUSTED) and never evicts live ones.
+one at a time while different sessions run in parallel. Sessions expire after an idle TTL (clamped to a
+maximum; a session held by a stuck call expires too); caps on their number (in all and per caller) and on
+the bytes they retain (footprint.py: values, grads and the graph behind them) refuse new ones
+(RESOURCE_EXHAUSTED) and never evict live ones. Byte counts change under the store's lock, and a call
+whose session closed meanwhile answers NOT_FOUND, so no reservation outlives its session.
 NOT_FOUND says whether a recent session expired (after how long), was closed, or is unknown.
 """
 
@@ -36,20 +39,6 @@ def _expired(session: "Session") -> str:
 def new_session_id() -> str:
     """128 random bits as 32 lowercase hex digits."""
     return secrets.token_hex(16)
-
-
-def tensors_of(values: Iterable[Any]) -> Iterator[Any]:
-    for value in values:
-        if isinstance(value, tuple):
-            yield from value
-        else:
-            yield value
-
-
-def grad_of(tensor: Any) -> Any:
-    """tensor.grad for leaves and tensors that retain grad; None (without reading it, which warns as in
-    torch) for other non-leaves, whose .grad is only set by backward(inputs=[...])."""
-    return tensor.grad if tensor.is_leaf or tensor.retains_grad else None
 
 
 def retained_bytes(values: Iterable[Any]) -> int:

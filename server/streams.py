@@ -1,4 +1,5 @@
-"""Streaming calls (UploadTensor, DownloadTensor) held within bounds, so workers stay free for the rest.
+"""Streaming calls (UploadTensor, DownloadTensor, health Watch, reflection) held within bounds, so workers
+stay free for the rest.
 
 - At most `max_streams` at once, and `max_per_caller` per caller; beyond, RESOURCE_EXHAUSTED at once.
 - A stream whose peer makes no progress (no next chunk arrives; a sent chunk is not read) for
@@ -26,9 +27,11 @@ T = TypeVar("T")
 class Stream:
     """One open streaming call: touch() on every message that moved."""
 
-    def __init__(self, context: grpc.ServicerContext, what: str, clock: Callable[[], float]) -> None:
+    def __init__(self, context: grpc.ServicerContext, what: str, clock: Callable[[], float],
+                 idle_limited: bool = True) -> None:
         self.context = context
         self.what = what
+        self.idle_limited = idle_limited
         self._clock = clock
         self.last_progress = clock()
 
@@ -61,8 +64,10 @@ class StreamGate:
         self._stopped.set()
 
     @contextlib.contextmanager
-    def open(self, context: grpc.ServicerContext, caller: str, what: str) -> Iterator[Stream]:
-        """A slot for one streaming call, or RESOURCE_EXHAUSTED if none is free."""
+    def open(self, context: grpc.ServicerContext, caller: str, what: str, *,
+             idle_limited: bool = True) -> Iterator[Stream]:
+        """A slot for one streaming call, or RESOURCE_EXHAUSTED if none is free. A stream that may rightly
+        stay quiet (a health Watch) is counted but not idle_limited."""
         with self._lock:
             if len(self._open) >= self.max_streams:
                 raise exhausted(f"the server already runs its maximum of {self.max_streams} streaming calls "
@@ -70,7 +75,7 @@ class StreamGate:
             if self._per_caller[caller] >= self.max_per_caller:
                 raise exhausted(f"this caller already runs its maximum of {self.max_per_caller} streaming "
                                 "calls (GRADWIRE_MAX_STREAMS_PER_CALLER); retry later")
-            stream = Stream(context, what, self._clock)
+            stream = Stream(context, what, self._clock, idle_limited)
             self._open.add(stream)
             self._per_caller[caller] += 1
             if self._watchdog is None:
@@ -90,7 +95,7 @@ class StreamGate:
         while not self._stopped.wait(interval):
             now = self._clock()
             with self._lock:
-                stalled = [s for s in self._open if now - s.last_progress > self.idle_seconds]
+                stalled = [s for s in self._open if s.idle_limited and now - s.last_progress > self.idle_seconds]
             for stream in stalled:
                 log.warning("%s made no progress for %g s: ending it", stream.what, self.idle_seconds)
                 stream.touch()  # cancel once

@@ -2,7 +2,8 @@
 
 grpcio answers INTERNAL when a request's bytes do not parse; here the handlers receive raw bytes and
 parse them, so a malformed message is INVALID_ARGUMENT naming the method. Health checks run on a
-small pool of their own, so they are answered whatever the workers are doing.
+small pool of their own, so they are answered whatever the workers are doing; health Watch and reflection
+streams count against the stream caps like uploads and downloads.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Any, Callable, Iterator
 import grpc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from .errors import ERROR_TYPE_KEY, invalid
+from .callers import caller_of
+from .errors import ERROR_TYPE_KEY, RequestError, invalid
 from .raw_chunks import chunk_parser
+from .streams import StreamGate
 
 SERVICE = pb.DESCRIPTOR.services_by_name["GradwireService"]
 
@@ -82,19 +86,52 @@ def gradwire_handler(servicer: Any) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
 
 
-def health_handler(health_servicer: Any, pool: futures.ThreadPoolExecutor) -> grpc.GenericRpcHandler:
-    """grpc.health.v1.Health with Check on its own pool (grpcio's experimental_thread_pool hook)."""
+def gated(behaviour: Callable, gate: StreamGate, what: str, *, request_streaming: bool,
+          idle_limited: bool = True) -> Callable:
+    """A response-streaming behaviour that holds a stream slot (streams.py) while it runs."""
+
+    def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            slot = gate.open(context, caller_of(context), what, idle_limited=idle_limited)
+            stream = slot.__enter__()
+        except RequestError as error:
+            context.abort(error.code, error.message)
+        try:
+            for response in behaviour(stream.watch(request) if request_streaming else request, context):
+                yield response
+                stream.touch()
+        finally:
+            slot.__exit__(None, None, None)
+
+    return handle
+
+
+def reflection_handler(service_names: Any, gate: StreamGate) -> grpc.GenericRpcHandler:
+    """Server reflection (v1alpha), its streams counted and ended when idle like the others."""
+    servicer = reflection.ReflectionServicer(service_names)
+    handlers = {"ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+        gated(servicer.ServerReflectionInfo, gate, "a reflection stream", request_streaming=True),
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString)}
+    return grpc.method_handlers_generic_handler(reflection.SERVICE_NAME, handlers)
+
+
+def health_handler(health_servicer: Any, pool: futures.ThreadPoolExecutor, gate: StreamGate) -> grpc.GenericRpcHandler:
+    """grpc.health.v1.Health with Check on its own pool (grpcio's experimental_thread_pool hook) and Watch
+    streams counted against the stream caps (they hold a worker while they wait)."""
 
     def check(request: Any, context: grpc.ServicerContext) -> Any:
         return health_servicer.Check(request, context)
 
     check.experimental_thread_pool = pool  # type: ignore[attr-defined]
+    watch = gated(health_servicer.Watch, gate, "a health Watch stream", request_streaming=False,
+                  idle_limited=False)
     handlers = {
         "Check": grpc.unary_unary_rpc_method_handler(
             check, request_deserializer=health_pb2.HealthCheckRequest.FromString,
             response_serializer=health_pb2.HealthCheckResponse.SerializeToString),
         "Watch": grpc.unary_stream_rpc_method_handler(
-            health_servicer.Watch, request_deserializer=health_pb2.HealthCheckRequest.FromString,
+            watch, request_deserializer=health_pb2.HealthCheckRequest.FromString,
             response_serializer=health_pb2.HealthCheckResponse.SerializeToString),
     }
     return grpc.method_handlers_generic_handler("grpc.health.v1.Health", handlers)

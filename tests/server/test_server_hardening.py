@@ -73,6 +73,20 @@ def test_finding_2_stalled_uploads_are_ended_and_capped(start_server):
     assert server.sessions.retained.used == 0
 
 
+def test_finding_2_streams_per_caller_are_capped(start_server):
+    _, stub, _ = start_server(workers=8, stream_idle_seconds=5.0, max_streams=4, max_streams_per_caller=1)
+    first, release_first = _stalled_upload(stub)
+    time.sleep(0.2)
+    second, release_second = _stalled_upload(stub)
+    with pytest.raises(grpc.RpcError) as caught:
+        second.result(timeout=30)
+    release_second.set()
+    assert caught.value.code() == EXHAUSTED and "GRADWIRE_MAX_STREAMS_PER_CALLER" in caught.value.details()
+    release_first.set()  # the first one ends (incomplete), freeing the caller's slot
+    with pytest.raises(grpc.RpcError):
+        first.result(timeout=30)
+
+
 def test_finding_2_a_download_nobody_reads_is_ended_and_frees_the_session(start_server):
     _, stub, _ = start_server(stream_idle_seconds=0.5, max_message_bytes=1 << 20)
     x = np.ones(8 << 20, np.float32)  # 32 MiB: far more than the flow-control windows hold

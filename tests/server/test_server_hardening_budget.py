@@ -4,8 +4,6 @@ Each test talks to a real server over loopback."""
 
 from __future__ import annotations
 
-import threading
-
 import grpc
 import numpy as np
 import pytest
@@ -169,13 +167,12 @@ def test_finding_2_health_answers_while_every_worker_is_busy(start_server):
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         for future in futures:
-            future.cancel()
-    threading.Event().wait(0)  # nothing to wait for: cancelled calls stop between nodes
+            future.cancel()  # the server stops them between nodes
 
 
 def test_finding_4_a_matrix_product_is_charged_its_multiply_adds(start_server):
-    _, stub, _ = start_server(max_request_work=1 << 30)
-    # (2**11 x 2**11) @ (2**11 x 2**11) of expanded scalars: 2**33 multiply-adds from 3 floats of input
+    _, stub, _ = start_server(max_request_work=1 << 28)
+    # (2**11 x 2**11) @ (2**11 x 2**11) of expanded scalars: 2**33 multiply-adds from one float of input
     with raises_status(EXHAUSTED, "work bound"):
         _compute(stub, leaf("x", [[1.0]]), node("a", "expand", "x", shape=[2048, 2048]),
                  node("p", "matmul", "a", "a"))
