@@ -1,7 +1,7 @@
 """The fast path (issue 14) in the harness's row shape, each side measured in the same run, taking turns:
 
 - plan cache: Compute of the tutorial graph whose structure is cached (hit) vs one the server has not seen
-  (miss: the slow path, checking and building node by node, plus compiling the plan);
+  (miss: the slow path, checking and building node by node);
 - prepared graph: Compute by graph_id with the leaf's value vs a bare gRPC echo of the same request bytes;
 - the SDK moving a large leaf (`tensor(x, requires_grad=True)`, `x.sum().backward()`, `x.grad.numpy()`)
   vs raw loopback TCP moving the same bytes both ways, and the server's peak RSS growth over the leaf.
@@ -55,7 +55,7 @@ def plan_cache_rows(plan: Plan) -> list[dict]:
         stub.Compute(hit_request)
         hits, cold = _per_repeat([lambda: stub.Compute(hit_request), lambda: stub.Compute(next(next_miss))], plan)
     return [row("fast path", "Compute, tutorial graph: plan cache hit", "p50 ms", hits,
-                "miss (checked, built, compiled)", cold)]
+                "miss (checked and built)", cold)]
 
 
 def prepared_rows(plan: Plan) -> list[dict]:

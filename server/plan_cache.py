@@ -40,15 +40,37 @@ class CacheStats:
 
 
 class PlanCache:
-    """Plans by structure key; the least recently used go first when either bound would be passed."""
+    """Plans by structure key; the least recently used go first when either bound would be passed.
+
+    A structure is compiled the second time it is seen (`seen_before`), so a stream of structures that
+    never repeat (an SDK session's Extend calls, whose ids grow) costs a key lookup, not a compilation.
+    The keys seen once are kept in an LRU of their own within the same bounds.
+    """
 
     def __init__(self, max_entries: int, max_bytes: int) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._plans: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._seen_bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = self.evictions = 0
+
+    def seen_before(self, key: bytes) -> bool:
+        """True when this (missed) key was seen once already; otherwise remembers it and says False."""
+        with self._lock:
+            if key in self._seen:
+                del self._seen[key]
+                self._seen_bytes -= len(key)
+                return True
+            if len(key) > self.max_bytes or self.max_entries <= 0:
+                return False
+            while self._seen and (len(self._seen) >= self.max_entries or self._seen_bytes + len(key) > self.max_bytes):
+                self._seen_bytes -= len(self._seen.popitem(last=False)[0])
+            self._seen[key] = None
+            self._seen_bytes += len(key)
+            return False
 
     def get(self, key: bytes) -> Any | None:
         """The plan for key (now the most recently used), or None; counts a hit or a miss."""

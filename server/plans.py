@@ -166,7 +166,8 @@ def run(plan: Plan, bound: Bound, scope: graph.Scope, *, writable_leaves: bool) 
                 for value, is_ref in zip(step.operands, step.refs)
             ]
             static = step.attrs is not None
-            attrs = step.attrs if static else attributes.attributes(step.node, step.op, scope.resolve)
+            # A copy per run: the engine keeps attrs on the backward node, and plans are shared by threads.
+            attrs = dict(step.attrs) if static else attributes.attributes(step.node, step.op, scope.resolve)
             if step.op.inplace and operands:
                 built.undo.before_inplace(operands[0], fresh, lambda: graph._tensors(committed.values()))
             result = _apply(step, operands, attrs, static)
@@ -196,8 +197,8 @@ def _apply(step: Step, operands: list[Any], attrs: dict[str, Any], normalised: b
     try:
         if step.no_grad:
             with ge.no_grad():
-                return apply_op(step.op, operands, attrs if normalised else dict(attrs), normalised=normalised)
-        return apply_op(step.op, operands, attrs if normalised else dict(attrs), normalised=normalised)
+                return apply_op(step.op, operands, attrs, normalised=normalised)
+        return apply_op(step.op, operands, attrs, normalised=normalised)
     except GradwireError as error:
         raise from_engine(error, node_id=step.node_id, context=step.context) from error
     except NUMPY_VALUE_ERRORS as error:

@@ -1,8 +1,8 @@
 """Running a request's graph: through its cached plan when its structure was seen, else checked and built.
 
-The first request of a structure takes the slow path (graph.check then graph.run) and, once it ran
-without error, its plan is compiled and cached; the next ones run the plan on their own values
-(plans.bind then plans.run). Either way the graph runs inside the request's budgets (limits.metered),
+A structure's first requests take the slow path (graph.check then graph.run); the second time one runs
+without error its plan is compiled and cached (plan_cache.py), and the next ones run the plan on their
+own values (plans.bind then plans.run). Either way the graph runs inside the request's budgets (limits.metered),
 then the one-shot backward from `roots`, if any.
 """
 
@@ -46,7 +46,7 @@ class GraphRunner:
             built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
-        if key:
+        if key and self.cache.seen_before(key):
             plan = plans.compile_plan(checked)
             self.cache.put(key, plan, plan.nbytes)
         return built

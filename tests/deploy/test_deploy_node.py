@@ -62,3 +62,16 @@ def test_node_client_reports_an_unreachable_server(node: str) -> None:
                             text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
     assert result.returncode == 1
     assert "UNAVAILABLE" in result.stderr
+
+
+def test_node_prepared_graph_sends_only_values(node: str, server_target: str) -> None:
+    run = subprocess.run([node, "prepared.js", server_target], cwd=NODE_EXAMPLE, capture_output=True, text=True,
+                         timeout=RUN_TIMEOUT_SECONDS, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    grads = re.findall(r"^prepared: a = \[([^\]]*)\] -> a\.grad = \[([^\]]*)\]$", run.stdout, flags=re.MULTILINE)
+    for a_text, grad_text in grads:
+        a = torch.tensor([float(x) for x in a_text.split(",")], requires_grad=True)
+        (3 * (a + 3) ** 2).mean().backward()
+        assert [float(x) for x in grad_text.split(",")] == a.grad.tolist()
+    assert len(grads) == 2
+    assert "prepared: after ReleaseGraph -> NOT_FOUND" in run.stdout

@@ -126,12 +126,23 @@ def _chain(length: int) -> pb.ComputeRequest:
     return pb.ComputeRequest(graph=pb.Graph(leaves=[leaf], nodes=nodes), return_values=[f"n{length - 1}"])
 
 
+def test_a_structure_is_compiled_the_second_time_it_is_seen():
+    cache = PlanCache(max_entries=2, max_bytes=100)
+    assert not cache.seen_before(b"a") and cache.seen_before(b"a") and not cache.seen_before(b"a")
+    for key in (b"b", b"c", b"d"):  # a seen-once LRU of its own, in the same bounds
+        cache.seen_before(key)
+    assert not cache.seen_before(b"b")  # forgotten: b was the oldest of three
+    assert not cache.seen_before(b"x" * 101)  # over the byte bound: never remembered
+    assert not cache.seen_before(b"x" * 101)
+
+
 def test_server_cache_counts_hits_and_misses_and_stays_bounded(start_server):
     server, stub, _ = start_server(plan_cache_entries=2)
     cache = server.servicer.runner.cache
-    for length in (1, 2, 3, 1):
+    for length in (1, 1, 2, 2, 3, 3):  # each compiled at its second sighting; the first one evicted
         stub.Compute(_chain(length))
-    assert cache.stats().entries == 2 and cache.stats().misses == 4 and cache.stats().hits == 0
+    assert cache.stats().entries == 2 and cache.stats().misses == 6 and cache.stats().hits == 0
+    assert cache.stats().evictions == 1
     first = stub.Compute(_chain(3))
     second = stub.Compute(_chain(3))
     assert cache.stats().hits == 2
@@ -151,7 +162,8 @@ def test_a_failed_request_caches_no_plan_and_keeps_its_error(start_server):
         else:
             raise AssertionError("a short leaf was accepted")
     assert server.servicer.runner.cache.stats().entries == 0
-    stub.Compute(_chain(2))  # a good request of that structure: the slow path, then cached
+    for _ in range(2):
+        stub.Compute(_chain(2))  # good requests of that structure: the slow path, then cached
     try:
         stub.Compute(bad)  # now through the plan: the same error
     except grpc.RpcError as error:

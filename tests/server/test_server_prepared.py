@@ -179,3 +179,28 @@ def test_another_callers_prepared_graph_is_not_found():
             assert grads(owner.Compute(request)) == {"a": [15.0, 18.0]}  # still the owner's
     finally:
         server.stop(None).wait()
+
+
+def test_uploads_can_be_fixed_leaves_and_inputs(start_server):
+    server, stub, _ = start_server()
+
+    def upload(array: np.ndarray) -> str:
+        parts = [pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=array.shape)),
+                 pb.UploadTensorRequest(chunk=array.tobytes()[:5]), pb.UploadTensorRequest(chunk=array.tobytes()[5:])]
+        return stub.UploadTensor(iter(parts)).upload_id
+
+    weights = np.array([1.0, -2.0, 0.5], np.float32)
+    graph = pb.Graph(leaves=[pb.Leaf(id="x", value=spec([3])), pb.Leaf(id="w", upload_id=upload(weights))],
+                     nodes=[node("y", "mul", "x", "w"), node("s", "sum", "y")])
+    graph_id = stub.PrepareGraph(pb.PrepareGraphRequest(graph=graph, inputs=["x"])).graph_id
+    held = server.sessions.retained.used
+    assert held >= weights.nbytes  # the upload's bytes now belong to the prepared graph
+    x = np.array([3.0, 4.0, 5.0], np.float32)
+    for leaf in (pb.Leaf(id="x", value=f32(x)), pb.Leaf(id="x", upload_id=upload(x))):
+        response = stub.Compute(pb.ComputeRequest(graph_id=graph_id, inputs=[leaf], return_values=["s"]))
+        assert np.frombuffer(response.values[0].tensor.data, np.float32).tolist() == [float(x @ weights)]
+    assert server.sessions.retained.used == held  # the input upload was consumed by its Compute
+    wrong = upload(np.zeros(4, np.float32))
+    code, details = code_of(lambda: stub.Compute(pb.ComputeRequest(graph_id=graph_id,
+                                                                  inputs=[pb.Leaf(id="x", upload_id=wrong)])))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "shape [4]" in details
