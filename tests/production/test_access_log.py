@@ -78,8 +78,8 @@ def test_one_json_line_per_call_for_each_outcome(start_server, tmp_path, access_
     assert ok["principal"] == "alice" and ok["request_bytes"] > 0 and ok["response_bytes"] > 0
     assert ok["peer"].startswith("ipv4:127.0.0.1:") and ok["duration_ms"] >= 0
     assert {"time", "level", "logger", "event"} <= set(ok) and ok["logger"] == "gradwire.access"
-    assert bad_op["node_id"] == "bad" and "nope" in bad_op["message"]
-    assert unauthenticated["principal"] == "anonymous" and "not valid" in unauthenticated["message"]
+    assert bad_op["node_id"] == "bad" and "nope" in bad_op["error"]
+    assert unauthenticated["principal"] == "anonymous" and "not valid" in unauthenticated["error"]
     assert created["session_id"] == "b" * 32 and lines[-1]["session_id"] == "b" * 32
     text = json.dumps(lines)
     for secret in ("wrong-secret-42", TOKEN_ALICE, "Bearer"):
