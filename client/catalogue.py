@@ -18,6 +18,7 @@ class AttrSpec:
     name: str
     kind: str
     required: bool
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class OpSpec:
     def from_message(cls, info: pb.OpInfo) -> OpSpec:
         return cls(
             name=info.name, min_inputs=info.min_inputs, max_inputs=info.max_inputs,
-            attrs=tuple(AttrSpec(a.name, a.kind, a.required) for a in info.attrs),
+            attrs=tuple(AttrSpec(a.name, a.kind, a.required, tuple(a.aliases)) for a in info.attrs),
             differentiable=info.differentiable, outputs=max(1, info.outputs), inplace=info.inplace,
             view=info.view, grad_fn=info.grad_fn, summary=info.summary, methods=tuple(info.methods),
             functions=tuple(info.functions), operators=tuple(info.operators),
@@ -51,7 +52,8 @@ class OpSpec:
         )
 
     def attr(self, name: str) -> AttrSpec | None:
-        return next((spec for spec in self.attrs if spec.name == name), None)
+        """The attribute a keyword names, by its name or one of its aliases."""
+        return next((spec for spec in self.attrs if spec.name == name or name in spec.aliases), None)
 
     def parse_call(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         """Split a Python call's arguments into operands and attributes.
@@ -77,12 +79,13 @@ class OpSpec:
         for spec, value in zip(self.attrs, rest):
             attrs[spec.name] = value
         for key, value in kwargs.items():
-            if key in attrs:
-                raise TypeError(f"{self.name}() got multiple values for argument '{key}'")
-            if self.attr(key) is None:
+            spec = self.attr(key)
+            if spec is None:
                 allowed = ", ".join(spec.name for spec in self.attrs) or "none"
                 raise TypeError(f"{self.name}() got an unexpected keyword argument '{key}' (allowed: {allowed})")
-            attrs[key] = value
+            if spec.name in attrs:
+                raise TypeError(f"{self.name}() got multiple values for argument '{spec.name}'")
+            attrs[spec.name] = value
         if len(operands) < self.min_inputs:
             raise TypeError(f"{self.name}() takes at least {self.min_inputs} operand(s), got {len(operands)}")
         return operands, attrs

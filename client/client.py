@@ -19,6 +19,7 @@ import grpc
 
 from . import dtypes, factories, operators
 from .autograd import Autograd
+from .namespaces import ROOTS, Namespace, catalogue_function
 from .runtime import Runtime
 from .security import Pem, channel_credentials, token_metadata
 from .tensor import Tensor
@@ -84,6 +85,9 @@ class Client:
         self._runtime = Runtime(transport, self.Tensor)
         self.Tensor._runtime = self._runtime
         self.autograd = Autograd(self._runtime)
+        # torch.nn, torch.linalg, torch.special: catalogue functions with dotted names (+ extras).
+        for root in ROOTS:
+            setattr(self, root, Namespace(self._runtime, root))
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -188,20 +192,14 @@ class Client:
         if name.startswith("_"):
             raise AttributeError(name)
         runtime = self.__dict__.get("_runtime")
-        op = runtime.catalogue.functions.get(name) if runtime is not None else None
-        if op is None:
+        function = catalogue_function(runtime, name) if runtime is not None else None
+        if function is None:
             raise AttributeError(f"gradwire Client has no attribute {name!r} (not in the server's op catalogue)")
-
-        def function(*args: Any, **kwargs: Any) -> Any:
-            operands, attrs = op.parse_call(args, kwargs)
-            return runtime.apply(op, operands, attrs)
-
-        function.__name__ = name
-        function.__doc__ = op.summary
         return function
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._runtime.catalogue.functions))
+        top_level = {name for name in self._runtime.catalogue.functions if "." not in name}
+        return sorted(set(super().__dir__()) | top_level)
 
     def __repr__(self) -> str:
         return f"gradwire.client.Client({self.address!r})"

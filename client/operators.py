@@ -178,4 +178,6 @@ def var(runtime: Runtime, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if name in kwargs:
             raise TypeError(f"var() got multiple values for argument '{name}'")
         kwargs[name] = value
-    return runtime.apply(runtime.catalogue.op("var"), [tensor], kwargs)
+    op = runtime.catalogue.op("var")
+    by_name = {(spec.name if (spec := op.attr(key)) else key): value for key, value in kwargs.items()}
+    return runtime.apply(op, [tensor], by_name)

@@ -19,11 +19,24 @@ from .registry import AttrSpec, OpDef
 _NO_ATTRS: dict[str, Any] = {}  # shared by every op without attributes; never written to
 
 
+def _by_canonical_name(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes keyed by their names, where the caller used an alias torch accepts (axis for dim)."""
+    canonical: dict[str, Any] = {}
+    for name, value in attrs.items():
+        key = op.canonical_attr(name)
+        if key in canonical:
+            raise ArgumentError(f"{op.name}() got multiple values for argument '{key}'")
+        canonical[key] = value
+    return canonical
+
+
 def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes with defaults filled in and each value checked and converted to its kind."""
     if not op.attrs and not attrs:
         return _NO_ATTRS
     specs = {spec.name: spec for spec in op.attrs}
+    if any(name not in specs for name in attrs):
+        attrs = _by_canonical_name(op, attrs)
     unknown = [name for name in attrs if name not in specs]
     if unknown:
         allowed = ", ".join(specs) or "none"

@@ -54,8 +54,22 @@ def _unary_operator(op: OpDef) -> Callable[..., Any]:
     return lambda self: apply_op(op, [self], {})
 
 
+# Every module function by its full spelling ("exp", "nn.functional.relu6"), filled by install().
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def namespace_functions(namespace: str) -> dict[str, Callable[..., Any]]:
+    """The functions of one namespace ("nn.functional", "linalg"), by their short names."""
+    prefix = namespace + "."
+    return {name[len(prefix):]: function for name, function in FUNCTIONS.items()
+            if name.startswith(prefix) and "." not in name[len(prefix):]}
+
+
 def install() -> dict[str, Callable[..., Any]]:
-    """Attach every op's methods and operators to Tensor; return the module-level functions."""
+    """Attach every op's methods and operators to Tensor; return the top-level module functions.
+
+    Dotted function names ("linalg.inv") are kept in FUNCTIONS for their namespace modules.
+    """
     functions: dict[str, Callable[..., Any]] = {}
     for op in OPS.values():
         for name in op.methods:
@@ -71,7 +85,9 @@ def install() -> dict[str, Callable[..., Any]]:
     for name, prop in _PROPERTIES.items():
         setattr(Tensor, name, prop)
     functions.update(max=_max, min=_min, abs=functions["abs"])
-    return functions
+    FUNCTIONS.clear()
+    FUNCTIONS.update(functions)
+    return {name: function for name, function in functions.items() if "." not in name}
 
 
 # ---------------------------------------------------------------- overloads resolved by argument

@@ -24,6 +24,8 @@ class AttrSpec:
     kind: str
     required: bool = False
     default: Any = None
+    # Other keyword spellings torch accepts for this attribute (numpy's `axis` for `dim`, `input` ...).
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class OpDef:
     # out_shape(shapes, attrs) -> shape, for ops whose result can outgrow their inputs: the memory
     # budget is charged before the forward allocates. None: the result is no larger than the inputs.
     out_shape: Callable[..., tuple[int, ...]] | None = None
-    # How Python spells it: Tensor method names, module function names, operator dunders.
+    # How Python spells it: Tensor method names, module function names, operator dunders. A dotted
+    # function name puts the function in that namespace: "nn.functional.relu6", "linalg.inv", "special.erf".
     methods: tuple[str, ...] = ()
     functions: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
@@ -92,10 +95,18 @@ class OpDef:
         for spec, value in zip(self.attrs, rest):
             attrs[spec.name] = value
         for key, value in kwargs.items():
+            key = self.canonical_attr(key)
             if key in attrs:
                 raise ArgumentError(f"{self.name}() got multiple values for argument '{key}'")
             attrs[key] = value
         return operands, attrs
+
+    def canonical_attr(self, keyword: str) -> str:
+        """The attribute a keyword names: its own name, or the attribute that lists it as an alias."""
+        for spec in self.attrs:
+            if keyword in spec.aliases:
+                return spec.name
+        return keyword
 
 
 OPS: dict[str, OpDef] = {}

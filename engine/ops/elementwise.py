@@ -64,11 +64,12 @@ def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote
 
 
 def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float, saves_input=False,
-          saves_output=False, summary: str = "") -> OpDef:
+          saves_output=False, summary: str = "", also: tuple[str, ...] = ()) -> OpDef:
+    """An elementwise op of one tensor; `also` adds function spellings such as "nn.functional.relu"."""
     return register(OpDef(
         name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        methods=(name,), functions=(name,), summary=summary,
+        methods=(name,), functions=(name, *also), summary=summary,
     ))
 
 
@@ -176,12 +177,13 @@ unary("sign", _sign, lambda F, g, c: g * 0, "SignBackward0", rule=promotion.same
       summary="sign(x); its gradient is 0")
 unary("sin", np.sin, lambda F, g, c: g * F.cos(c.inputs[0]), "SinBackward0", saves_input=True)
 unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), "CosBackward0", saves_input=True)
-unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackward0", saves_output=True)
+unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackward0", saves_output=True,
+      also=("nn.functional.tanh",))
 unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
-      saves_output=True)
+      saves_output=True, also=("nn.functional.sigmoid",))
 unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
       "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
-      saves_output=True, summary="max(x, 0); the gradient at 0 is 0")
+      saves_output=True, summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))
 
 
 # ---------------------------------------------------------------- maximum, minimum, where (clamp: clamp.py)

@@ -11,7 +11,7 @@ from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 
-DIM = AttrSpec("dim", "integer|ints")
+DIM = AttrSpec("dim", "integer|ints", aliases=("axis",))
 KEEPDIM = AttrSpec("keepdim", "boolean", default=False)
 
 
@@ -285,13 +285,13 @@ register(OpDef(
     name="softmax", forward=_softmax_forward,
     vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
     grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", promotion.floating_only), saves_output=True,
-    attrs=(AttrSpec("dim", "integer", required=True),), methods=("softmax",), functions=("softmax",),
+    attrs=(AttrSpec("dim", "integer", required=True),), methods=("softmax",), functions=("softmax", "nn.functional.softmax"),
     summary="softmax along dim",
 ))
 register(OpDef(
     name="log_softmax", forward=_log_softmax_forward,
     vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
     grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", promotion.floating_only), saves_output=True,
-    attrs=(AttrSpec("dim", "integer", required=True),), methods=("log_softmax",), functions=("log_softmax",),
+    attrs=(AttrSpec("dim", "integer", required=True),), methods=("log_softmax",), functions=("log_softmax", "nn.functional.log_softmax"),
     summary="log(softmax(x)) along dim, computed stably",
 ))

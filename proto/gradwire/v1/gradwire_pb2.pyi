@@ -1021,12 +1021,17 @@ class AttrInfo(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     REQUIRED_FIELD_NUMBER: _builtins.int
     DEFAULT_FIELD_NUMBER: _builtins.int
+    ALIASES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     kind: _builtins.str
     """integer, real, boolean, text, ints, dtype, index, or a union such as "integer|ints"."""
     required: _builtins.bool
     default: _builtins.str
     """The default, as Python would print it; empty when required."""
+    @_builtins.property
+    def aliases(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Other keyword spellings accepted for this attribute (torch's `axis` for `dim`)."""
+
     def __init__(
         self,
         *,
@@ -1034,10 +1039,11 @@ class AttrInfo(_message.Message):
         kind: _builtins.str = ...,
         required: _builtins.bool = ...,
         default: _builtins.str = ...,
+        aliases: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default", b"default", "kind", b"kind", "name", b"name", "required", b"required"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aliases", b"aliases", "default", b"default", "kind", b"kind", "name", b"name", "required", b"required"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1081,7 +1087,8 @@ class OpInfo(_message.Message):
     def methods(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """How Python spells the op, so an SDK can generate its surface from the catalogue: Tensor method
         names (exp, sum), module function names (cat, where), operator dunders (__add__) and reflected
-        operator dunders (__rsub__: `2 - x` is this op with operands [2, x]).
+        operator dunders (__rsub__: `2 - x` is this op with operands [2, x]). A dotted function name
+        lives in that namespace of torch: "nn.functional.relu6" is torch.nn.functional.relu6.
         """
 
     @_builtins.property
