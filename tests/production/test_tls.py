@@ -126,3 +126,36 @@ def test_the_sdk_with_a_client_certificate_and_a_token_over_mtls(start_server, p
     with Client(address, ca=pki.ca, token=TOKEN_ALICE, timeout=TIMEOUT) as torch:  # no client certificate
         with pytest.raises(ConnectionError):
             torch.ops()
+
+
+def _pad_to(path, size: int) -> None:
+    """PEM readers ignore text after the last END line: pad with newlines to an exact size."""
+    data = path.read_bytes()
+    assert len(data) <= size
+    path.write_bytes(data + b"\n" * (size - len(data)))
+
+
+def test_a_reload_rereads_certificates_whose_files_look_unchanged(start_server, pki, tmp_path):
+    import os
+
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    shutil.copy(pki.server_cert, cert)
+    shutil.copy(pki.server_key, key)
+    sizes = {path: path.stat().st_size + 512 for path in (cert, key)}
+    for path, size in sizes.items():
+        _pad_to(path, size)
+    stamps = {path: path.stat().st_mtime_ns for path in (cert, key)}
+    server = start_server(tls_cert=str(cert), tls_key=str(key))
+    target = f"127.0.0.1:{server.port}"
+    _info(target, channel_credentials(ca=pki.ca))
+    renewed = make_pki(tmp_path / "renewed")
+    shutil.copy(renewed.server_cert, cert)
+    shutil.copy(renewed.server_key, key)
+    for path, size in sizes.items():  # same size and time: the change cannot be seen on the files
+        _pad_to(path, size)
+        os.utime(path, ns=(stamps[path], stamps[path]))
+    assert _info(target, channel_credentials(ca=pki.ca)).name == "gradwire"  # still the old certificate
+    server.reload()  # what SIGHUP does
+    with pytest.raises(grpc.RpcError):
+        _info(target, channel_credentials(ca=pki.ca))
+    assert _info(target, channel_credentials(ca=renewed.ca)).name == "gradwire"
