@@ -115,3 +115,10 @@ def test_serve_writes_json_lines_and_reloads_on_sighup(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
         process.stderr.close()
+
+
+def test_access_log_off_writes_no_lines(start_server, access_lines):
+    server = start_server(access_log="off")
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        pb_grpc.GradwireServiceStub(channel).GetServerInfo(pb.GetServerInfoRequest())
+    assert access_lines() == []

@@ -13,6 +13,7 @@ def test_every_production_setting_reads_its_environment_variable():
         "GRADWIRE_AUTH_TOKENS": "/tokens/tokens", "GRADWIRE_MAX_SESSIONS_PER_PRINCIPAL": "8",
         "GRADWIRE_MAX_BYTES_PER_PRINCIPAL": "64MiB", "GRADWIRE_METRICS_ADDRESS": "0.0.0.0:9090",
         "GRADWIRE_HEALTH_ADDRESS": "0.0.0.0:50052", "GRADWIRE_LOG_FORMAT": "JSON", "GRADWIRE_TRACING": "console",
+        "GRADWIRE_ACCESS_LOG": "off",
     }
     config = load_config([], environ=environ)
     assert (config.tls_cert, config.tls_key, config.tls_client_ca) == ("/tls/tls.crt", "/tls/tls.key", "/tls/ca.crt")
@@ -20,6 +21,7 @@ def test_every_production_setting_reads_its_environment_variable():
         "/tokens/tokens", 8, 64 * MiB)
     assert (config.metrics_address, config.health_address, config.log_format, config.tracing) == (
         "0.0.0.0:9090", "0.0.0.0:50052", "json", "console")
+    assert config.access_log == "off"
     flags = load_config(["--log-format", "text", "--max-sessions-per-principal", "0"], environ=environ)
     assert (flags.log_format, flags.max_sessions_per_principal) == ("text", 0)
 
