@@ -50,4 +50,7 @@ def exit_code(error: BaseException) -> int:
 def describe(error: BaseException) -> str:
     """'FAILED_PRECONDITION RuntimeError: message' (the status first, when there is one)."""
     name = status_name(error)
-    return f"{name + ' ' if name else ''}{type(error).__name__}: {error}"
+    message = str(error)
+    if name and message.startswith(f"{name}: "):  # GradwireRpcError already leads with it
+        message = message[len(name) + 2:]
+    return f"{name + ' ' if name else ''}{type(error).__name__}: {message}"

@@ -5,7 +5,9 @@
 
 Modules: config (flags and GRADWIRE_* env), codec (Tensor <-> numpy), attributes and graph (building
 graphs with the engine), gradients (backward, grad), sessions, uploads, budget (byte caps), responses,
-errors (status codes), service (the thin servicer), app (assembly), main (the command).
+errors (status codes), service (the thin servicer), app (assembly), main (the command); for production:
+tls (certificates re-read on change), tokens, principal (`principal_of(context)`), quotas (per-principal
+caps), logs (text or JSON), version, and interceptors/ (auth, metrics, access_log, tracing).
 """
 
 from .app import GradwireServer, create_server

@@ -101,7 +101,7 @@ class GradwireServer:
     def _interceptors(self) -> list[grpc.ServerInterceptor]:
         """One interceptor running the configured observers, outermost first: what observes calls
         (traces, metrics, the access log) wraps what may refuse them (auth). Only what is switched on
-        runs: the access log when its logger is enabled for INFO at start, auth with tokens or mTLS."""
+        runs: the access log when on and its logger is enabled for INFO at start, auth with tokens or mTLS."""
         config = self.config
         observers: list[Observer] = []
         if config.tracing != "off":
@@ -111,7 +111,7 @@ class GradwireServer:
             observers.append(Tracing(provider))
         if config.metrics_address:
             observers.append(self.metrics)
-        if access_log_enabled():
+        if config.access_log == "on" and access_log_enabled():
             observers.append(AccessLog())
         if self.tokens is not None or config.tls_client_ca:
             observers.append(Authenticator(self.tokens, bool(config.tls_client_ca)))

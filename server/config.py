@@ -105,6 +105,7 @@ class ServerConfig:
     metrics_address: str = ""
     health_address: str = ""
     log_format: str = "text"
+    access_log: str = "on"
     tracing: str = "off"
 
     def __post_init__(self) -> None:
@@ -163,6 +164,8 @@ _SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
      "host:port of a plaintext port serving grpc.health.v1 only, for probes when TLS is on (off when empty)"),
     ("log_format", "--log-format", "GRADWIRE_LOG_FORMAT", _choice("text", "json"),
      "text or json: the server's log and its access log (one line per call)"),
+    ("access_log", "--access-log", "GRADWIRE_ACCESS_LOG", _choice("on", "off"),
+     "on: one log line per call at INFO (see --log-format); off: the server's events only"),
     ("tracing", "--tracing", "GRADWIRE_TRACING", _choice("off", "on", "console"),
      "OpenTelemetry spans per call (needs gradwire[otel]): on uses the global tracer provider, "
      "console prints spans to stderr"),

@@ -37,7 +37,8 @@ class _Enqueue(logging.handlers.QueueHandler):
     everything else, exception included, left for the formatter there."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record.msg, record.args = record.getMessage(), None
+        if not hasattr(record, "fields"):  # an access line's arguments never change: format it later
+            record.msg, record.args = record.getMessage(), None
         return record
 
 

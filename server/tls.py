@@ -32,7 +32,10 @@ class ReloadingCertificates:
         self.initial = self._configuration()
 
     def _stat(self) -> tuple:
-        return tuple((os.stat(path).st_mtime_ns, os.stat(path).st_size) for path in self.paths)
+        """What tells a changed file: modification time and size (stat follows the symlinks Kubernetes
+        swaps when it updates a mounted Secret)."""
+        stats = [os.stat(path) for path in self.paths]
+        return tuple((stat.st_mtime_ns, stat.st_size) for stat in stats)
 
     def _configuration(self) -> grpc.ServerCertificateConfiguration:
         key, chain = _read(self.key), _read(self.cert)

@@ -1,9 +1,10 @@
 """The access log: one line per call on the "gradwire.access" logger, refused calls included.
 
 Fields: method, code, duration_ms, request_bytes, response_bytes, principal, peer, session_id, and
-node_id and message on error. Never tensor data, never a token (the authorization metadata is not read
+node_id and error (the status details) on error. Never tensor data, never a token (the authorization metadata is not read
 here at all). The line's format, text or JSON, is the server's log format (server/logs.py). The
-server adds it when the "gradwire.access" logger is enabled for INFO as it starts (`--log-level`).
+server adds it when the "gradwire.access" logger is enabled for INFO as it starts (`--log-level`) and
+`--access-log` is on (the default).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ def access_log_enabled() -> bool:
     return log.isEnabledFor(logging.INFO)
 
 
+class _Line:
+    """The text form of an access line, made only when a handler formats it (in the writer thread)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return " ".join(f"{key}={value}" for key, value in self.fields.items() if key != "event" and value != "")
+
+
 class AccessLog(Observer):
     def end(self, call: Call) -> None:
         if not log.isEnabledFor(logging.INFO):
@@ -47,6 +60,5 @@ class AccessLog(Observer):
             trailers = dict(call.context.trailing_metadata() or ())
             details = call.context.details()
             fields["node_id"] = trailers.get(NODE_ID_KEY, "")
-            fields["message"] = details.decode("utf-8", "replace") if isinstance(details, bytes) else details or ""
-        text = " ".join(f"{key}={value}" for key, value in fields.items() if key != "event" and value != "")
-        log.info("%s", text, extra={"fields": fields})
+            fields["error"] = details.decode("utf-8", "replace") if isinstance(details, bytes) else details or ""
+        log.info("%s", _Line(fields), extra={"fields": fields})

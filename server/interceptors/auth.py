@@ -39,7 +39,7 @@ class Authenticator(Observer):
         """The caller's principal; aborts the call with UNAUTHENTICATED when it has none."""
         header = call.metadata.get("authorization")
         if self.tokens is not None and header is not None:
-            if not header[:len(BEARER)].lower() == BEARER:
+            if header[:len(BEARER)].lower() != BEARER:
                 call.context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                    "the authorization metadata must be 'Bearer <token>'")
             principal = self.tokens.principal(header[len(BEARER):].strip())

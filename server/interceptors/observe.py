@@ -113,7 +113,7 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
     """The same handler, with observer.begin/end around each call (any of the four kinds)."""
 
     def start(context: grpc.ServicerContext, request: Any) -> Call:
-        call = Call(method, context, _metadata(context), request=request)
+        call = Call(method, context, _metadata(context), request=request, request_bytes=_size(request))
         try:
             observer.begin(call)
         except BaseException:
@@ -136,8 +136,6 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
             call = start(context, None if streaming_request else request)
             if streaming_request:
                 request = counted(call, request)
-            else:
-                call.request_bytes = _size(request)
             try:
                 response = inner(request, context)
             except BaseException:
@@ -154,8 +152,6 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
             call = start(context, None if streaming_request else request)
             if streaming_request:
                 request = counted(call, request)
-            else:
-                call.request_bytes = _size(request)
             failed = True
             try:
                 for response in inner(request, context):

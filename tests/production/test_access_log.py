@@ -78,8 +78,8 @@ def test_one_json_line_per_call_for_each_outcome(start_server, tmp_path, access_
     assert ok["principal"] == "alice" and ok["request_bytes"] > 0 and ok["response_bytes"] > 0
     assert ok["peer"].startswith("ipv4:127.0.0.1:") and ok["duration_ms"] >= 0
     assert {"time", "level", "logger", "event"} <= set(ok) and ok["logger"] == "gradwire.access"
-    assert bad_op["node_id"] == "bad" and "nope" in bad_op["message"]
-    assert unauthenticated["principal"] == "anonymous" and "not valid" in unauthenticated["message"]
+    assert bad_op["node_id"] == "bad" and "nope" in bad_op["error"]
+    assert unauthenticated["principal"] == "anonymous" and "not valid" in unauthenticated["error"]
     assert created["session_id"] == "b" * 32 and lines[-1]["session_id"] == "b" * 32
     text = json.dumps(lines)
     for secret in ("wrong-secret-42", TOKEN_ALICE, "Bearer"):
@@ -115,3 +115,10 @@ def test_serve_writes_json_lines_and_reloads_on_sighup(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
         process.stderr.close()
+
+
+def test_access_log_off_writes_no_lines(start_server, access_lines):
+    server = start_server(access_log="off")
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        pb_grpc.GradwireServiceStub(channel).GetServerInfo(pb.GetServerInfoRequest())
+    assert access_lines() == []

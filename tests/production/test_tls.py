@@ -107,3 +107,55 @@ def test_the_container_healthcheck_works_with_tls_on(start_server, pki):
     assert _container_healthcheck(**tls, GRADWIRE_HEALTH_ADDRESS=f"0.0.0.0:{server.health_port}") == 0
     assert _container_healthcheck(**tls, GRADWIRE_CA=str(pki.ca)) == 0  # TLS to the main port
     assert _container_healthcheck(**tls, GRADWIRE_CA=str(pki.other_ca)) == 1
+
+
+def test_the_sdk_with_a_client_certificate_and_a_token_over_mtls(start_server, pki, tmp_path):
+    server = start_server(tls_cert=str(pki.server_cert), tls_key=str(pki.server_key), tls_client_ca=str(pki.ca),
+                          auth_tokens=str(write_tokens(tmp_path)))
+    address = f"127.0.0.1:{server.port}"
+    certificate = {"ca": pki.ca, "client_cert": pki.client_cert, "client_key": pki.client_key}
+    with Client(address, token=TOKEN_ALICE, timeout=TIMEOUT, **certificate) as torch:
+        m = torch.tensor([2.0, 3.0], requires_grad=True)
+        (m ** 3).sum().backward()
+        assert m.grad.tolist() == [12.0, 27.0]
+    # The certificate alone authenticates (its CN is the principal); a wrong token still fails.
+    assert _info(address, channel_credentials(**certificate)).principal == "alice"
+    with pytest.raises(grpc.RpcError) as refused:
+        _info(address, channel_credentials(**certificate), metadata=(("authorization", "Bearer nope-nope"),))
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with Client(address, ca=pki.ca, token=TOKEN_ALICE, timeout=TIMEOUT) as torch:  # no client certificate
+        with pytest.raises(ConnectionError):
+            torch.ops()
+
+
+def _pad_to(path, size: int) -> None:
+    """PEM readers ignore text after the last END line: pad with newlines to an exact size."""
+    data = path.read_bytes()
+    assert len(data) <= size
+    path.write_bytes(data + b"\n" * (size - len(data)))
+
+
+def test_a_reload_rereads_certificates_whose_files_look_unchanged(start_server, pki, tmp_path):
+    import os
+
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    shutil.copy(pki.server_cert, cert)
+    shutil.copy(pki.server_key, key)
+    sizes = {path: path.stat().st_size + 512 for path in (cert, key)}
+    for path, size in sizes.items():
+        _pad_to(path, size)
+    stamps = {path: path.stat().st_mtime_ns for path in (cert, key)}
+    server = start_server(tls_cert=str(cert), tls_key=str(key))
+    target = f"127.0.0.1:{server.port}"
+    _info(target, channel_credentials(ca=pki.ca))
+    renewed = make_pki(tmp_path / "renewed")
+    shutil.copy(renewed.server_cert, cert)
+    shutil.copy(renewed.server_key, key)
+    for path, size in sizes.items():  # same size and time: the change cannot be seen on the files
+        _pad_to(path, size)
+        os.utime(path, ns=(stamps[path], stamps[path]))
+    assert _info(target, channel_credentials(ca=pki.ca)).name == "gradwire"  # still the old certificate
+    server.reload()  # what SIGHUP does
+    with pytest.raises(grpc.RpcError):
+        _info(target, channel_credentials(ca=pki.ca))
+    assert _info(target, channel_credentials(ca=renewed.ca)).name == "gradwire"

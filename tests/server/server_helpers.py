@@ -145,6 +145,9 @@ def raises_status(code: grpc.StatusCode, *fragments: str) -> Iterator[dict]:
 
 
 def buf_command() -> str | None:
-    """buf from PATH, or from `npm install @bufbuild/buf` in the repository; None if neither."""
-    local = REPO / "node_modules" / ".bin" / "buf"
-    return shutil.which("buf") or (str(local) if local.exists() else None)
+    """buf from PATH, or from an npm install into .tools/ (the Makefile's and the README's) or the
+    repository; None if none."""
+    for local in (REPO / ".tools" / "node_modules" / ".bin" / "buf", REPO / "node_modules" / ".bin" / "buf"):
+        if local.exists():
+            return shutil.which("buf") or str(local)
+    return shutil.which("buf")
