@@ -20,6 +20,8 @@ from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 from .budget import RetainedBytes
 from .config import ServerConfig
+from .draining import DrainInterceptor
+from .replica import ReplicaHeaderInterceptor, default_replica_id
 from .service import GradwireServicer
 from .sessions import SessionStore
 from .uploads import UploadStore
@@ -41,9 +43,11 @@ class GradwireServer:
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
         ]
+        self.replica_header = ReplicaHeaderInterceptor(config.replica_id)
+        self.drain_guard = DrainInterceptor()
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers,
                                                                   thread_name_prefix="gradwire"),
-                                       options=options)
+                                       options=options, interceptors=[self.replica_header, self.drain_guard])
         pb_grpc.add_GradwireServiceServicer_to_server(
             GradwireServicer(config, self.sessions, self.uploads), self.grpc_server)
         self.health = health.HealthServicer()
@@ -53,6 +57,7 @@ class GradwireServer:
         self.port = self.grpc_server.add_insecure_port(config.address)
         if self.port == 0:
             raise OSError(f"cannot listen on {config.address}")
+        self.replica_header.replica_id = config.replica_id or default_replica_id(self.port)
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
         self._started = False
@@ -66,6 +71,13 @@ class GradwireServer:
             for service in ("", SERVICE_NAME):
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         return self
+
+    def drain(self, seconds: float) -> None:
+        """Health NOT_SERVING and no new sessions for `seconds` (calls of held sessions still served),
+        so a health-checking proxy takes this replica out of its ring before the stop."""
+        self.health.enter_graceful_shutdown()
+        self.drain_guard.draining.set()
+        self._stopping.wait(seconds)
 
     def stop(self, grace: float | None = None) -> threading.Event:
         """Health NOT_SERVING, no new calls, in-flight calls get `grace` seconds; returns a done event."""

@@ -61,6 +61,10 @@ class ServerConfig:
     # Seconds in-flight calls get to finish after SIGTERM/SIGINT.
     grace_seconds: float = 30.0
     log_level: str = "INFO"
+    # Sent as the "gradwire-replica" response header; empty: the host name plus the bound port.
+    replica_id: str = ""
+    # Seconds between health NOT_SERVING (new sessions refused) and the stop, so a proxy drains the replica.
+    drain_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.max_message_bytes < 2 * GiB:
@@ -81,6 +85,9 @@ _SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
      "largest gRPC message sent or received"),
     ("grace_seconds", "--grace-seconds", "GRADWIRE_GRACE_SECONDS", float, "seconds in-flight calls get on stop"),
     ("log_level", "--log-level", "GRADWIRE_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
+    ("replica_id", "--replica-id", "GRADWIRE_REPLICA_ID", str, "name in the gradwire-replica header (default host:port)"),
+    ("drain_seconds", "--drain-seconds", "GRADWIRE_DRAIN_SECONDS", float,
+     "seconds NOT_SERVING before the stop on SIGTERM, refusing new sessions, so a proxy drains this replica"),
 )
 
 
