@@ -19,6 +19,7 @@ import grpc
 
 from . import dtypes, factories, operators
 from .autograd import Autograd
+from .journal import DEFAULT_JOURNAL_BYTES, JournalPolicy
 from .runtime import Runtime
 from .tensor import Tensor
 from .transport import Transport
@@ -53,7 +54,9 @@ class Client:
 
     credentials: grpc.ChannelCredentials for TLS; metadata: pairs (or a dict) sent with every call,
     e.g. {"authorization": "Bearer ..."}; timeout: seconds per call; max_message_bytes: the gRPC
-    message limit (set it to the server's; larger tensors are streamed).
+    message limit (set it to the server's; larger tensors are streamed); journal_bytes: how much of
+    what each session was sent the SDK keeps to rebuild the session on another replica after its
+    replica is lost (0: never rebuild, a lost session raises SessionLostError; see journal.py).
     """
 
     float16 = half = dtypes.float16
@@ -67,10 +70,12 @@ class Client:
 
     def __init__(self, address: str, *, credentials: grpc.ChannelCredentials | None = None,
                  metadata: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
-                 timeout: float | None = None, max_message_bytes: int | None = None) -> None:
+                 timeout: float | None = None, max_message_bytes: int | None = None,
+                 journal_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
         self.address = address
         transport = Transport(address, credentials=credentials, metadata=metadata, timeout=timeout,
                               max_message_bytes=max_message_bytes)
+        transport.journal_policy = JournalPolicy(journal_bytes)  # type: ignore[attr-defined]
         # Each Client gets its own Tensor class, so client.Tensor(...) and isinstance work as in torch.
         self.Tensor: type[Tensor] = type("Tensor", (Tensor,), {"__slots__": (), "__module__": __name__})
         self._runtime = Runtime(transport, self.Tensor)
@@ -96,6 +101,11 @@ class Client:
     @property
     def rpc_total(self) -> int:
         return self._runtime.transport.counter.total()
+
+    @property
+    def session_replays(self) -> int:
+        """How many times a lost session was rebuilt from its journal (on another replica)."""
+        return self._runtime.transport.journal_policy.replays  # type: ignore[attr-defined]
 
     @property
     def session_id(self) -> str:
