@@ -6,7 +6,7 @@ UNAVAILABLE (no replica answered). The journal holds, per session, every request
 session's state and succeeded — CreateSession and Extend (leaf values and graphs, including the
 arrays of uploaded leaves), Backward, Grad and UpdateGrads — within a byte cap. On such a failure it
 opens a new session (new id, so the proxy places it on a live replica), replays the requests in their
-order, and retries the failed call once. The engine is deterministic, so the new session holds exactly
+order, and retries the failed call there (a few times at most, each on a freshly rebuilt session). The engine is deterministic, so the new session holds exactly
 the values and grads the old one had, and the program goes on as if nothing happened.
 
 Limits: ops that draw random numbers on the server draw again; a session whose journal outgrew its cap,
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 DEFAULT_JOURNAL_BYTES = 64 << 20
 # Calls that change what a session holds; Read, CloseSession and downloads do not.
 RECORDED = frozenset({"CreateSession", "Extend", "Backward", "Grad", "UpdateGrads"})
+REBUILD_ATTEMPTS = 3
+REBUILD_BACKOFF_SECONDS = 0.2
 
 
 class JournalPolicy:
@@ -81,13 +84,11 @@ class JournaledTransport:
         try:
             response = self._transport.call(method, request, session_id=session_id)
         except (SessionLostError, ServerUnavailableError) as error:
-            if method == "CloseSession" or not self._replay(error):
+            if method == "CloseSession":
                 raise
+            response = self._rebuild_and_retry(error, lambda new_id: self._transport.call(
+                method, _for_session(request, new_id), session_id=new_id))
             request = _for_session(request, self._session.id)
-            try:
-                response = self._transport.call(method, request, session_id=self._session.id)
-            except ServerUnavailableError as again:
-                raise self._lost(again, "the call failed again after the replay") from again
         self._record(method, request)
         return response
 
@@ -102,9 +103,8 @@ class JournaledTransport:
         try:
             return self._transport.download(session_id, value_id, grad=grad)
         except (SessionLostError, ServerUnavailableError) as error:
-            if not self._replay(error):
-                raise
-            return self._transport.download(self._session.id, value_id, grad=grad)
+            return self._rebuild_and_retry(
+                error, lambda new_id: self._transport.download(new_id, value_id, grad=grad))
 
     # ------------------------------------------------------------ recording
 
@@ -125,29 +125,38 @@ class JournaledTransport:
 
     # ------------------------------------------------------------ replaying
 
-    def _replay(self, error: Exception) -> bool:
-        """Rebuilds the session under a new id. False: leave `error` as it is (replay off, or no server
-        answers, so the old session may well be alive); a failed replay raises SessionLostError."""
+    def _rebuild_and_retry(self, error: Exception, retry: Callable[[str], Any]) -> Any:
+        """Rebuilds the session under a new id and retries the failed call there. A replica that is
+        draining or dying may take the new session too, so this is tried a few times, each time on a
+        fresh session (a Backward never runs twice on one). Raises `error` unchanged when replay is off,
+        or when no server answers at all (the old session may well be alive); SessionLostError when the
+        journal was capped or the rebuilt session refuses what the old one accepted."""
         if self.policy.max_bytes <= 0:
-            return False
+            raise error
         if self.overflowed:
             raise self._lost(error, f"its journal outgrew journal_bytes={self.policy.max_bytes}, so it "
                                     "could not be replayed") from error
-        session = self._session
-        with session.lock:
-            new_id = secrets.token_hex(16)
-            try:
-                for method, request in self.entries:
-                    self._transport.call(method, self._replayable(request, new_id), session_id=new_id)
-            except ServerUnavailableError:
-                if isinstance(error, ServerUnavailableError):
-                    return False
-                raise self._lost(error, "no replica answered the replay") from error
-            except Exception as failure:  # noqa: BLE001 - any refusal means the copy would differ
-                raise self._lost(error, f"its replay failed: {failure}") from failure
-            session.id = new_id
-            self.policy.count_replay()
-        return True
+        last: Exception = error
+        with self._session.lock:
+            for attempt in range(REBUILD_ATTEMPTS):
+                if attempt:
+                    time.sleep(REBUILD_BACKOFF_SECONDS * attempt)  # time for the proxy's health checks
+                new_id = secrets.token_hex(16)
+                try:
+                    for method, request in self.entries:
+                        self._transport.call(method, self._replayable(request, new_id), session_id=new_id)
+                    response = retry(new_id)
+                except (SessionLostError, ServerUnavailableError) as failure:
+                    last = failure
+                    continue
+                except Exception as failure:  # noqa: BLE001 - a refused replay: the copy would differ
+                    raise self._lost(error, f"its replay failed: {failure}") from failure
+                self._session.id = new_id
+                self.policy.count_replay()
+                return response
+        if isinstance(error, ServerUnavailableError) and isinstance(last, ServerUnavailableError):
+            raise error
+        raise self._lost(error, f"{REBUILD_ATTEMPTS} attempts failed, the last with: {last}") from last
 
     def _replayable(self, request: Any, session_id: str) -> Any:
         """A copy of a recorded request for the new session, with its uploaded leaves uploaded again."""
