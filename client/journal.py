@@ -2,7 +2,7 @@
 
 Behind a proxy, a session lives on one replica. When that replica dies or restarts, the next call of
 the session fails with NOT_FOUND (the proxy sent it to a replica that never had the session) or
-UNAVAILABLE (no replica answered). The journal holds, per session, every request that changed the
+UNAVAILABLE (no replica answered), or is cut off in flight (CANCELLED by the proxy). The journal holds, per session, every request that changed the
 session's state and succeeded — CreateSession and Extend (leaf values and graphs, including the
 arrays of uploaded leaves), Backward, Grad and UpdateGrads — within a byte cap. On such a failure it
 opens a new session (new id, so the proxy places it on a live replica), replays the requests in their
@@ -22,6 +22,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+import grpc
 import numpy as np
 
 from .errors import ServerUnavailableError, SessionLostError
@@ -33,8 +34,11 @@ if TYPE_CHECKING:
 DEFAULT_JOURNAL_BYTES = 64 << 20
 # Calls that change what a session holds; Read, CloseSession and downloads do not.
 RECORDED = frozenset({"CreateSession", "Extend", "Backward", "Grad", "UpdateGrads"})
-REBUILD_ATTEMPTS = 3
-REBUILD_BACKOFF_SECONDS = 0.2
+# A call cut off in flight (the proxy or a stopping replica reset its stream) may or may not have run:
+# the session is rebuilt rather than trusted. The SDK itself never cancels a call.
+CUT_OFF = (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN)
+REBUILD_ATTEMPTS = 5
+REBUILD_BACKOFF_SECONDS = 0.25
 
 
 class JournalPolicy:
@@ -83,8 +87,8 @@ class JournaledTransport:
             request = _for_session(request, session_id)
         try:
             response = self._transport.call(method, request, session_id=session_id)
-        except (SessionLostError, ServerUnavailableError) as error:
-            if method == "CloseSession":
+        except Exception as error:
+            if method == "CloseSession" or not _is_loss(error):
                 raise
             response = self._rebuild_and_retry(error, lambda new_id: self._transport.call(
                 method, _for_session(request, new_id), session_id=new_id))
@@ -102,7 +106,9 @@ class JournaledTransport:
     def download(self, session_id: str, value_id: str, *, grad: bool) -> np.ndarray:
         try:
             return self._transport.download(session_id, value_id, grad=grad)
-        except (SessionLostError, ServerUnavailableError) as error:
+        except Exception as error:
+            if not _is_loss(error):
+                raise
             return self._rebuild_and_retry(
                 error, lambda new_id: self._transport.download(new_id, value_id, grad=grad))
 
@@ -145,18 +151,28 @@ class JournaledTransport:
                 try:
                     for method, request in self.entries:
                         self._transport.call(method, self._replayable(request, new_id), session_id=new_id)
-                    response = retry(new_id)
-                except (SessionLostError, ServerUnavailableError) as failure:
+                except Exception as failure:  # noqa: BLE001 - sorted below
+                    if not _is_loss(failure):  # refused what the old session accepted: the copy would differ
+                        raise self._lost(error, f"its replay failed: {failure}") from failure
                     last = failure
                     continue
-                except Exception as failure:  # noqa: BLE001 - a refused replay: the copy would differ
-                    raise self._lost(error, f"its replay failed: {failure}") from failure
-                self._session.id = new_id
-                self.policy.count_replay()
+                try:
+                    response = retry(new_id)
+                except Exception as failure:  # noqa: BLE001 - sorted below
+                    if _is_loss(failure):
+                        last = failure
+                        continue
+                    self._adopt(new_id)
+                    raise  # the call's own error (e.g. a freed graph), as the old session would have said
+                self._adopt(new_id)
                 return response
         if isinstance(error, ServerUnavailableError) and isinstance(last, ServerUnavailableError):
             raise error
         raise self._lost(error, f"{REBUILD_ATTEMPTS} attempts failed, the last with: {last}") from last
+
+    def _adopt(self, new_id: str) -> None:
+        self._session.id = new_id
+        self.policy.count_replay()
 
     def _replayable(self, request: Any, session_id: str) -> Any:
         """A copy of a recorded request for the new session, with its uploaded leaves uploaded again."""
@@ -172,6 +188,12 @@ class JournaledTransport:
     def _lost(self, error: Exception, why: str) -> SessionLostError:
         return SessionLostError(self._session.id, self._transport.address,
                                 f"{error} (the SDK could not rebuild the session: {why})")
+
+
+def _is_loss(error: BaseException) -> bool:
+    """Is this the failure of a lost session or replica, rather than a refusal of the request?"""
+    return (isinstance(error, (SessionLostError, ServerUnavailableError))
+            or (getattr(error, "status", None) in CUT_OFF and not getattr(error, "node_id", "")))
 
 
 def _for_session(request: Any, session_id: str) -> Any:

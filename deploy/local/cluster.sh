@@ -56,16 +56,29 @@ wait_healthy() {
 
 start_replica() {  # start_replica ID PORT
     local id="$1" port="$2"
+    touch "$STATE/$id.log"
+    stat -c %s "$STATE/$id.log" >"$STATE/$id.log-offset"  # where this run's log starts
     GRADWIRE_REPLICA_ID="$id" GRADWIRE_DRAIN_SECONDS="$(cat "$STATE/drain-seconds")" \
         setsid "$(gradwire_bin)" serve --address "127.0.0.1:$port" >>"$STATE/$id.log" 2>&1 < /dev/null &
     echo $! >"$STATE/$id.pid"
     echo "$port" >"$STATE/$id.port"
 }
 
+wait_listening() {  # wait_listening ID: until this run of the replica logged that it listens
+    local id="$1" deadline=$((SECONDS + WAIT_SECONDS))
+    local offset
+    offset=$(($(cat "$STATE/$id.log-offset") + 1))
+    until tail -c "+$offset" "$STATE/$id.log" | grep -q "listening on"; do
+        alive "$(cat "$STATE/$id.pid")" || die "$id exited at start: $(tail -c "+$offset" "$STATE/$id.log" | tail -5)"
+        ((SECONDS < deadline)) || die "$id did not start within ${WAIT_SECONDS}s (log: $STATE/$id.log)"
+        sleep 0.1
+    done
+}
+
 replica_ids() { (cd "$STATE" 2>/dev/null && ls ./*.port 2>/dev/null | sed 's|^\./||; s|\.port$||' | sort -V) || true; }
 
 cmd_up() {
-    local replicas=2 port=50051 drain=1
+    local replicas=2 port=50051 drain=2
     while (($#)); do
         case "$1" in
             --replicas) replicas="$2"; shift 2 ;;
@@ -98,11 +111,11 @@ cmd_up() {
         esac
     done <"$HERE/haproxy.cfg.in" >"$STATE/haproxy.cfg"
     haproxy -c -q -f "$STATE/haproxy.cfg" || die "haproxy rejected $STATE/haproxy.cfg"
-    for ((k = 1; k <= replicas; k++)); do wait_healthy "127.0.0.1:$((port + k))"; done
-    haproxy -D -p "$STATE/haproxy.pid" -f "$STATE/haproxy.cfg" >>"$STATE/haproxy.log" 2>&1 \
-        || die "haproxy did not start (log: $STATE/haproxy.log)"
+    for ((k = 1; k <= replicas; k++)); do wait_listening "replica-$k"; done
+    setsid haproxy -db -f "$STATE/haproxy.cfg" >>"$STATE/haproxy.log" 2>&1 < /dev/null &
+    echo $! >"$STATE/haproxy.pid"
     wait_healthy "127.0.0.1:$port"
-    # Health through the proxy answers as soon as one replica is in; wait for the checks to admit all.
+    # Health through the proxy answers as soon as one replica is in: give the checks time to admit all.
     sleep 0.6
     CLEANUP_ON_DIE=0
     echo "gradwire cluster: proxy 127.0.0.1:$port, $replicas replica(s) on 127.0.0.1:$((port + 1))-$((port + replicas))" >&2
@@ -117,10 +130,10 @@ cmd_status() {
     done
 }
 
-stop_pid() {  # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS
+stop_pid() {  # stop_pid PID SECONDS [signalled]: SIGTERM (unless already sent), then SIGKILL after SECONDS
     local pid="$1" deadline=$((SECONDS + $2))
     alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
+    [[ "${3:-}" == signalled ]] || kill -TERM "$pid" 2>/dev/null || return 0
     while alive "$pid"; do
         if ((SECONDS >= deadline)); then kill -KILL "$pid" 2>/dev/null || true; break; fi
         sleep 0.1
@@ -132,7 +145,8 @@ cmd_restart() {
     [[ -n "$id" && -f "$STATE/$id.port" ]] || die "no replica '$id' (see '$0 status')"
     stop_pid "$(cat "$STATE/$id.pid")" 60
     start_replica "$id" "$(cat "$STATE/$id.port")"
-    wait_healthy "127.0.0.1:$(cat "$STATE/$id.port")"
+    wait_listening "$id"
+    sleep 0.6  # two passed health checks put it back in the proxy's ring
 }
 
 cmd_down() {
@@ -142,7 +156,7 @@ cmd_down() {
         pids+=("$(cat "$STATE/$id.pid")")
         kill -TERM "${pids[-1]}" 2>/dev/null || true
     done
-    for pid in "${pids[@]}"; do stop_pid "$pid" 60; done
+    for pid in "${pids[@]}"; do stop_pid "$pid" 60 signalled; done
     [[ -f "$STATE/haproxy.pid" ]] && stop_pid "$(cat "$STATE/haproxy.pid")" 10
     rm -f "$STATE"/*.pid "$STATE"/*.port
 }
