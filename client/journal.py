@@ -91,7 +91,7 @@ class JournaledTransport:
             if method == "CloseSession" or not _is_loss(error):
                 raise
             response = self._rebuild_and_retry(error, lambda new_id: self._transport.call(
-                method, _for_session(request, new_id), session_id=new_id))
+                method, self._replayable(request, new_id), session_id=new_id))
             request = _for_session(request, self._session.id)
         self._record(method, request)
         return response
