@@ -20,7 +20,7 @@ WAIT_SECONDS="${GRADWIRE_CLUSTER_WAIT:-60}"
 die() { echo "cluster.sh: $*" >&2; [[ "${CLEANUP_ON_DIE:-0}" == 1 ]] && cmd_down; exit 1; }
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
