@@ -102,7 +102,7 @@ def _scaling(throughput_axis: Any, proxy_axis: Any, rows: list[dict]) -> None:
     labels, sides, colours = [], [], []
     for r in (r for r in rows if r["unit"] == "calls/s"):
         workload = r["workload"].split(",")[0]
-        labels += [f"{workload}: one server", f"{workload}: 2 replicas + proxy"]
+        labels += [f"{workload.replace('session ', '')}, 1 server", f"{workload.replace('session ', '')}, 2 + proxy"]
         sides += [r["baseline"], r["gradwire"]]
         colours += [THEIRS, OURS]
     _bars(throughput_axis, labels, sides, colours, "scaling out, 32 clients (higher is better)", "calls/s")

@@ -39,7 +39,7 @@ class _ReplicaContext:
             self._sent = True
             try:
                 self._context.send_initial_metadata(self._header)
-            except (RuntimeError, ValueError):  # the call already ended (e.g. cancelled): nothing to name
+            except (grpc.RpcError, RuntimeError, ValueError):  # the call already ended (e.g. cancelled)
                 pass
 
     def __getattr__(self, name: str) -> Any:
