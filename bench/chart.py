@@ -97,8 +97,23 @@ def _large(axis: Any, rows: list[dict], memory: list[dict]) -> None:
                     fontsize=7)
 
 
+def _scaling(throughput_axis: Any, proxy_axis: Any, rows: list[dict]) -> None:
+    """Calls/s of one server vs 2 replicas behind HAProxy; the echo's p50 direct vs through HAProxy."""
+    labels, sides, colours = [], [], []
+    for r in (r for r in rows if r["unit"] == "calls/s"):
+        workload = r["workload"].split(",")[0]
+        labels += [f"{workload.replace('session ', '')}, 1 server", f"{workload.replace('session ', '')}, 2 + proxy"]
+        sides += [r["baseline"], r["gradwire"]]
+        colours += [THEIRS, OURS]
+    _bars(throughput_axis, labels, sides, colours, "scaling out, 32 clients (higher is better)", "calls/s")
+    for r in (r for r in rows if r["unit"] != "calls/s"):
+        _bars(proxy_axis, ["echo direct", "echo through HAProxy"], [r["baseline"], r["gradwire"]], [THEIRS, OURS],
+              f"what the proxy adds: {r['extra']['added_p50_ms']:+.2f} ms p50", r["unit"])
+
+
 def draw(record: dict[str, Any], path: Path) -> Path:
-    figure, axes = plt.subplots(2, 3, figsize=(18, 10))
+    scaling = _rows(record, "scaling")
+    figure, axes = plt.subplots(3 if scaling else 2, 3, figsize=(18, 15 if scaling else 10))
     engine = _rows(record, "engine vs torch")
     if engine:
         _ratio_bars(axes[0][0], engine, "engine / torch time (lower is better)", 2.0)
@@ -110,6 +125,8 @@ def draw(record: dict[str, Any], path: Path) -> Path:
         _ratio_bars(axes[1][1], sessions, "speedup over the baseline (higher is better)", 3.0, invert=True)
     if large := _rows(record, "large tensors"):
         _large(axes[1][2], large, _rows(record, "memory"))
+    if scaling:
+        _scaling(axes[2][0], axes[2][1], scaling)
     for axis in figure.axes:
         if not axis.has_data():
             axis.set_visible(False)

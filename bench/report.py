@@ -70,7 +70,7 @@ def service_text(rows: list[dict]) -> str:
         return f"p50 {numbers['p50_ms']:.2f} ms, p99 {numbers['p99_ms']:.2f} ms, {numbers['calls_per_s']:,.0f} calls/s"
 
     return "\n".join(f"{r['workload']}: {stats(r['extra']['gradwire_stats'])} | "
-                     f"echo: {stats(r['extra']['baseline_stats'])}" for r in rows if "gradwire_stats" in r["extra"])
+                     f"{r['baseline_name']}: {stats(r['extra']['baseline_stats'])}" for r in rows if "gradwire_stats" in r["extra"])
 
 
 def summary_text(rows: list[dict], record: dict[str, Any]) -> str:

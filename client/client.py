@@ -21,6 +21,7 @@ from . import dtypes, factories, operators
 from .autograd import Autograd
 from .compiled import CompiledFunction
 from .namespaces import ROOTS, Namespace, catalogue_function
+from .journal import DEFAULT_JOURNAL_BYTES, JournalPolicy
 from .runtime import Runtime
 from .security import Pem, channel_credentials, token_metadata
 from .tensor import Tensor
@@ -58,7 +59,9 @@ class Client:
     trust, which turns TLS on (tls=True alone trusts the system's CAs); client_cert and client_key: a
     client certificate for mTLS. credentials: any grpc.ChannelCredentials instead of those; metadata:
     pairs (or a dict) sent with every call; timeout: seconds per call; max_message_bytes: the gRPC
-    message limit (set it to the server's; larger tensors are streamed).
+    message limit (set it to the server's; larger tensors are streamed); journal_bytes: how much of
+    what each session was sent the SDK keeps to rebuild the session on another replica after its
+    replica is lost (0: never rebuild, a lost session raises SessionLostError; see journal.py).
     """
 
     float16 = half = dtypes.float16
@@ -73,7 +76,8 @@ class Client:
     def __init__(self, address: str, *, token: str | None = None, ca: Pem = None, client_cert: Pem = None,
                  client_key: Pem = None, tls: bool = False, credentials: grpc.ChannelCredentials | None = None,
                  metadata: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
-                 timeout: float | None = None, max_message_bytes: int | None = None) -> None:
+                 timeout: float | None = None, max_message_bytes: int | None = None,
+                 journal_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
         self.address = address
         if credentials is None:
             credentials = channel_credentials(tls=tls, ca=ca, client_cert=client_cert, client_key=client_key)
@@ -81,6 +85,7 @@ class Client:
         metadata = pairs + list(token_metadata(token))
         transport = Transport(address, credentials=credentials, metadata=metadata, timeout=timeout,
                               max_message_bytes=max_message_bytes)
+        transport.journal_policy = JournalPolicy(journal_bytes)  # type: ignore[attr-defined]
         # Each Client gets its own Tensor class, so client.Tensor(...) and isinstance work as in torch.
         self.Tensor: type[Tensor] = type("Tensor", (Tensor,), {"__slots__": (), "__module__": __name__})
         self._runtime = Runtime(transport, self.Tensor)
@@ -109,6 +114,11 @@ class Client:
     @property
     def rpc_total(self) -> int:
         return self._runtime.transport.counter.total()
+
+    @property
+    def session_replays(self) -> int:
+        """How many times a lost session was rebuilt from its journal (on another replica)."""
+        return self._runtime.transport.journal_policy.replays  # type: ignore[attr-defined]
 
     @property
     def session_id(self) -> str:

@@ -23,6 +23,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, dtypes
 from .errors import TORCH_ERROR_TYPES, SessionLostError, node_id_of
+from .journal import journaled
 from .meta import Meta
 from .transport import Transport
 
@@ -93,7 +94,8 @@ class Session:
     """One server session: pending leaves and nodes, and every live Value by id."""
 
     def __init__(self, transport: Transport, request_budget: int | None = None) -> None:
-        self.transport = transport
+        # [scale] every call goes through the session's journal, which rebuilds a lost session (journal.py)
+        self.transport: Transport = journaled(transport, self)  # type: ignore[assignment]
         # Chosen here, so the create call already carries the id a proxy can route by.
         self.id = secrets.token_hex(16)
         self.created = False

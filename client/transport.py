@@ -96,8 +96,9 @@ class Transport:
 
     # ------------------------------------------------------------ streaming
 
-    def upload(self, array: np.ndarray, *, description: str = "upload") -> str:
-        """Streams an array up in chunks; returns the upload id a Leaf can name."""
+    def upload(self, array: np.ndarray, *, description: str = "upload", session_id: str | None = None) -> str:
+        """Streams an array up in chunks; returns the upload id a Leaf can name (`session_id` routes it,
+        through a proxy, to the replica of the session that will use it)."""
         bar = progress_bar(array.nbytes, description)
 
         def parts() -> Iterator[pb.UploadTensorRequest]:
@@ -109,7 +110,7 @@ class Transport:
                 bar.update(len(chunk))
 
         try:
-            response = self.stub.UploadTensor(parts(), metadata=self.metadata(), timeout=self.timeout)
+            response = self.stub.UploadTensor(parts(), metadata=self.metadata(session_id), timeout=self.timeout)
         except grpc.RpcError as error:
             raise translate(error, address=self.address, timeout=self.timeout) from error
         finally:

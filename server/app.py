@@ -26,6 +26,8 @@ from .interceptors.auth import Authenticator
 from .interceptors.metrics import Metrics
 from .interceptors.observe import Observer, Observers, ObservingInterceptor
 from .quotas import PrincipalQuotas
+from .draining import DrainInterceptor
+from .replica import ReplicaHeaderInterceptor, default_replica_id
 from .service import GradwireServicer
 from .sessions import SessionStore
 from .streams import StreamGate
@@ -68,9 +70,12 @@ class GradwireServer:
             ("grpc.max_receive_message_length", min(config.max_message_bytes, config.max_request_bytes + MiB)),
             ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
         ]
+        self.replica_header = ReplicaHeaderInterceptor(config.replica_id)
+        self.drain_guard = DrainInterceptor()
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers,
                                                                   thread_name_prefix="gradwire"),
-                                       options=options, interceptors=self._interceptors())
+                                       options=options,
+                                       interceptors=[self.replica_header, self.drain_guard, *self._interceptors()])
         self._health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gradwire-health")
         self.servicer = GradwireServicer(config, self.sessions, self.uploads, self.streams,
                                          features=self.features())
@@ -94,6 +99,7 @@ class GradwireServer:
         self.health_server, self.health_port = self._health_only_server()
         self.metrics_server, self.metrics_port = (self.metrics.serve(config.metrics_address)
                                                   if config.metrics_address else (None, 0))
+        self.replica_header.replica_id = config.replica_id or default_replica_id(self.port)
         self._stopping = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
         self._started = False
@@ -155,6 +161,13 @@ class GradwireServer:
             for service in ("", SERVICE_NAME):
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         return self
+
+    def drain(self, seconds: float) -> None:
+        """Health NOT_SERVING and no new sessions for `seconds` (calls of held sessions still served),
+        so a health-checking proxy takes this replica out of its ring before the stop."""
+        self.health.enter_graceful_shutdown()
+        self.drain_guard.draining.set()
+        self._stopping.wait(seconds)
 
     def stop(self, grace: float | None = None) -> threading.Event:
         """Health NOT_SERVING, no new calls, in-flight calls get `grace` seconds; returns a done event."""

@@ -107,6 +107,10 @@ class ServerConfig:
     log_format: str = "text"
     access_log: str = "on"
     tracing: str = "off"
+    # Sent as the "gradwire-replica" response header; empty: the host name plus the bound port.
+    replica_id: str = ""
+    # Seconds between health NOT_SERVING (new sessions refused) and the stop, so a proxy drains the replica.
+    drain_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.max_message_bytes < 2 * GiB:
@@ -169,6 +173,9 @@ _SETTINGS: tuple[tuple[str, str, str, Callable[[str], object], str], ...] = (
     ("tracing", "--tracing", "GRADWIRE_TRACING", _choice("off", "on", "console"),
      "OpenTelemetry spans per call (needs gradwire[otel]): on uses the global tracer provider, "
      "console prints spans to stderr"),
+    ("replica_id", "--replica-id", "GRADWIRE_REPLICA_ID", str, "name in the gradwire-replica header (default host:port)"),
+    ("drain_seconds", "--drain-seconds", "GRADWIRE_DRAIN_SECONDS", float,
+     "seconds NOT_SERVING before the stop on SIGTERM, refusing new sessions, so a proxy drains this replica"),
 )
 
 

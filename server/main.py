@@ -3,6 +3,8 @@
 On either signal (also as PID 1 in a container, where Python ignores SIGTERM without a handler):
 health turns NOT_SERVING, new calls are refused and in-flight ones get the grace period to finish.
 A second signal stops at once. SIGHUP re-reads the tokens file and the TLS certificates.
+With --drain-seconds, health turns NOT_SERVING and new sessions are refused for that long first, while
+calls keep being served, so a proxy's health checks take the replica out of the ring before it stops.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import gc
 import logging
 import signal
 import sys
+import threading
 from typing import Sequence
 
 from . import logs
@@ -45,11 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signals_seen = []
 
+    def drain_then_stop() -> None:
+        log.info("draining for %g s: health NOT_SERVING, new sessions refused", config.drain_seconds)
+        server.drain(config.drain_seconds)
+        server.stop(config.grace_seconds)
+
     def on_signal(signum: int, _frame: object) -> None:
         signals_seen.append(signum)
         if len(signals_seen) == 1:
             log.info("%s: stopping, in-flight calls get %g s", signal.Signals(signum).name, config.grace_seconds)
-            server.stop(config.grace_seconds)
+            if config.drain_seconds > 0:  # in a thread: a second signal must still be handled meanwhile
+                threading.Thread(target=drain_then_stop, name="gradwire-drain", daemon=True).start()
+            else:
+                server.stop(config.grace_seconds)
         else:  # a second signal: do not wait for the grace period
             log.info("%s again: stopping now", signal.Signals(signum).name)
             server.stop(0)

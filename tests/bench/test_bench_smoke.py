@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from bench import run as harness  # noqa: E402
 from bench.plan import TINY  # noqa: E402
 
 GROUPS = {"engine vs torch", "engine growth", "service vs floor", "sessions", "large tensors", "memory", "fast path"}
+if shutil.which("haproxy"):  # bench.scaling runs a local cluster behind HAProxy, or says it skipped
+    GROUPS.add("scaling")
 
 
 def _check_side(side: dict) -> None:

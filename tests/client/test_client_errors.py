@@ -95,7 +95,8 @@ def test_deadline_passes_through_and_is_a_timeout():
                 client.ops()
 
 
-def test_closed_session_is_reported_as_lost_and_new_tensors_work(client):
+def test_closed_session_is_reported_as_lost_and_new_tensors_work(address):
+    client = Client(address, journal_bytes=0)  # no journal: a lost session stays lost (test_client_journal)
     a = client.tensor([2., 3.], requires_grad=True)
     out = (a * a).sum()
     out.backward(retain_graph=True)
@@ -110,12 +111,13 @@ def test_closed_session_is_reported_as_lost_and_new_tensors_work(client):
     (b * b).sum().backward()
     assert b.grad.tolist() == [2.0, 4.0]
     assert client.session_id != lost_id
+    client.close()
 
 
 def test_server_restart_loses_the_session(start_server):
     server, address = start_server()
     port = server.port
-    with Client(address) as client:
+    with Client(address, journal_bytes=0) as client:
         a = client.tensor([2.], requires_grad=True)
         out = (a * a).sum()
         out.backward(retain_graph=True)
@@ -127,7 +129,7 @@ def test_server_restart_loses_the_session(start_server):
 
 def test_idle_session_expires_and_says_so(start_server):
     _, address = start_server(session_ttl=0.2)
-    with Client(address) as client:
+    with Client(address, journal_bytes=0) as client:
         a = client.tensor([2.], requires_grad=True)
         out = (a * a).sum()
         out.backward(retain_graph=True)

@@ -1,15 +1,19 @@
-"""The Kubernetes manifests and the Envoy config: parsed, with the fields that make them work present and
-consistent with each other, with the SDK and with the server's own settings parser."""
+"""The Kubernetes manifests and the HAProxy config: parsed, with the fields that make them work present
+and consistent with each other, with the SDK, with the server's own settings parser and with the local
+stack the cluster tests run (deploy/local)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploy_helpers import DEPLOY
+from deploy_helpers import DEPLOY, require_tool
 from gradwire.client.transport import SESSION_ID_KEY as SESSION_HEADER  # what the SDK sends
 from gradwire.server.config import ServerConfig, build_parser, load_config
 
@@ -53,7 +57,8 @@ def server_container() -> dict[str, Any]:
 
 
 def server_environment() -> dict[str, str]:
-    return {item["name"]: str(item["value"]) for item in server_container()["env"]}
+    # Values from the downward API (valueFrom) are only known in the pod: empty here, as if unset.
+    return {item["name"]: str(item.get("value", "")) for item in server_container()["env"]}
 
 
 def server_config() -> ServerConfig:
@@ -61,8 +66,23 @@ def server_config() -> ServerConfig:
     return load_config([], environ=server_environment())
 
 
-def envoy_config() -> dict[str, Any]:
-    return documents(K8S / "envoy.yaml")[0]
+def config_sections(path: Path) -> dict[str, list[str]]:
+    """An HAProxy config as {section header: its lines}, comments and blank lines left out."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].rstrip() if not raw.lstrip().startswith("tcp-check") else raw.rstrip()
+        if not line.strip() or line.strip().startswith("@"):  # blank, or a placeholder cluster.sh fills in
+            continue
+        if not line.startswith(" "):
+            current = sections.setdefault(line.strip(), [])
+        else:
+            current.append(line.strip())
+    return sections
+
+
+K8S_PROXY = K8S / "haproxy.cfg"
+LOCAL_PROXY = DEPLOY / "local" / "haproxy.cfg.in"
 
 
 def test_every_object_has_api_version_kind_and_name() -> None:
@@ -119,24 +139,16 @@ def test_tls_tokens_and_metrics_come_from_mounted_secrets_and_an_annotated_port(
     assert config.metrics_address == f"0.0.0.0:{ports['metrics']}"
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(ports["metrics"]) and annotations["prometheus.io/path"] == "/metrics"
-    # Envoy speaks TLS to the pods, trusting the CA of the same Secret it mounts.
-    (cluster,) = envoy_config()["static_resources"]["clusters"]
-    upstream = cluster["transport_socket"]["typed_config"]["common_tls_context"]
-    envoy_pod = find("Deployment", "gradwire-envoy")["spec"]["template"]["spec"]
-    envoy_secrets = {volume["name"]: volume["secret"]["secretName"] for volume in envoy_pod["volumes"]
-                     if "secret" in volume}
-    (envoy_container,) = envoy_pod["containers"]
-    envoy_mounts = {mount["name"]: mount["mountPath"] for mount in envoy_container["volumeMounts"]}
-    assert envoy_secrets == {"tls": "gradwire-tls"}
-    assert upstream["validation_context"]["trusted_ca"]["filename"] == f"{envoy_mounts['tls']}/ca.crt"
 
 
-def test_termination_grace_period_covers_the_servers_grace_period() -> None:
+def test_termination_grace_period_covers_the_drain_and_the_grace_period() -> None:
     pod = find("Deployment", "gradwire")["spec"]["template"]["spec"]
-    grace = server_config().grace_seconds
-    # The kubelet kills at terminationGracePeriodSeconds: a little more than the server's own grace,
-    # so in-flight calls finish and the process exits first, and not much more, so stops stay prompt.
-    assert grace < pod["terminationGracePeriodSeconds"] <= grace + 10
+    config = server_config()
+    stopping = config.drain_seconds + config.grace_seconds
+    # The kubelet kills at terminationGracePeriodSeconds: a little more than the server's drain plus its
+    # grace, so in-flight calls finish and the process exits first, and not much more, so stops stay prompt.
+    assert config.drain_seconds > 0
+    assert stopping < pod["terminationGracePeriodSeconds"] <= stopping + 10
 
 
 def test_resources_bound_what_the_server_may_hold() -> None:
@@ -168,58 +180,77 @@ def test_services_select_the_server_pods_by_named_port() -> None:
     assert find("Service", "gradwire-headless")["spec"]["clusterIP"] == "None"
 
 
-def test_envoy_hashes_on_the_session_header_over_http2_with_ring_hash() -> None:
-    config = envoy_config()
-    (listener,) = config["static_resources"]["listeners"]
-    (manager,) = listener["filter_chains"][0]["filters"]
-    routes = manager["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]
-    for route in routes:
-        policies = route["route"]["hash_policy"]
-        assert [policy["header"]["header_name"] for policy in policies] == [SESSION_HEADER]
-    (cluster,) = config["static_resources"]["clusters"]
-    assert cluster["lb_policy"] == "RING_HASH"
-    assert {route["route"]["cluster"] for route in routes} == {cluster["name"]}
-    protocol = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
-    assert "http2_protocol_options" in protocol["explicit_http_config"]
-    assert any("grpc_health_check" in check for check in cluster["health_checks"])
+def test_proxy_config_is_the_one_the_local_stack_runs() -> None:
+    """Every section of deploy/local/haproxy.cfg.in, line for line, in deploy/k8s/haproxy.cfg; only the
+    bind address and the server lines (loopback ports there, DNS here) differ."""
+    local, k8s = config_sections(LOCAL_PROXY), config_sections(K8S_PROXY)
+    for header, lines in local.items():
+        expected = [line for line in lines if not line.startswith("bind")]
+        assert [line for line in k8s[header] if not line.startswith(("bind", "server-template"))] == expected, header
 
 
-def test_envoy_config_parses_as_envoys_own_bootstrap_message() -> None:
-    """Every field name, enum and typed_config against Envoy's API protos (grpc's xds-protos package):
-    a misspelt or misplaced field fails here instead of at Envoy's start-up."""
-    pytest.importorskip("envoy.config.bootstrap.v3.bootstrap_pb2",
-                        reason="xds-protos is not installed (pip install xds-protos)")
-    from google.protobuf import json_format
-
-    from envoy.config.bootstrap.v3 import bootstrap_pb2
-    # The typed_config types envoy.yaml names; importing them registers them for the Any fields.
-    from envoy.extensions.filters.http.router.v3 import router_pb2  # noqa: F401
-    from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2  # noqa: F401
-    from envoy.extensions.transport_sockets.tls.v3 import tls_pb2  # noqa: F401
-    from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401
-
-    bootstrap = json_format.ParseDict(envoy_config(), bootstrap_pb2.Bootstrap())
-    (cluster,) = bootstrap.static_resources.clusters
-    assert cluster.lb_policy == cluster.RING_HASH
+def test_proxy_hashes_on_the_session_header_and_checks_grpc_health() -> None:
+    backend = config_sections(K8S_PROXY)["backend replicas"]
+    assert f"balance hdr({SESSION_HEADER})" in backend and "hash-type consistent" in backend
+    sys.path.insert(0, str(DEPLOY / "local"))
+    try:
+        import health_check_bytes
+    finally:
+        sys.path.pop(0)
+    assert f"tcp-check send-binary {health_check_bytes.request().hex()}" in backend
+    assert f"tcp-check expect binary {health_check_bytes.expected_serving().hex()}" in backend
+    defaults = " ".join(config_sections(K8S_PROXY)["defaults"])
+    assert "mode http" in defaults and any(line.startswith("default-server proto h2 check") for line in backend)
 
 
-def test_envoy_resolves_every_pod_through_the_headless_service() -> None:
-    (cluster,) = envoy_config()["static_resources"]["clusters"]
-    assert cluster["type"] == "STRICT_DNS"
-    (endpoint,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
-    address = endpoint["endpoint"]["address"]["socket_address"]
+def test_proxy_config_is_accepted_by_haproxy() -> None:
+    haproxy = require_tool("haproxy", "apt-get install haproxy")
+    env = dict(os.environ, GRADWIRE_HEADLESS="localhost")
+    done = subprocess.run([haproxy, "-c", "-f", str(K8S_PROXY)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_proxy_finds_every_pod_through_the_headless_service() -> None:
+    (template,) = [line for line in config_sections(K8S_PROXY)["backend replicas"]
+                   if line.startswith("server-template")]
+    (container,) = find("Deployment", "gradwire-proxy")["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
     headless = find("Service", "gradwire-headless")["spec"]["ports"][0]["port"]
-    assert (address["address"], address["port_value"]) == ("gradwire-headless", headless)
+    assert f'"${{GRADWIRE_HEADLESS}}:{headless}"' in template
+    assert env["GRADWIRE_HEADLESS"] == "gradwire-headless.$(POD_NAMESPACE).svc.cluster.local"
+    assert find("Service", "gradwire-headless")["spec"]["publishNotReadyAddresses"] is False
 
 
-def test_envoy_deployment_mounts_the_generated_config() -> None:
+def test_proxy_deployment_mounts_the_generated_config_and_serves_its_ports() -> None:
     (generator,) = kustomization()["configMapGenerator"]
-    assert generator["files"] == ["envoy.yaml"]
-    pod = find("Deployment", "gradwire-envoy")["spec"]["template"]["spec"]
-    volume_maps = [volume["configMap"]["name"] for volume in pod["volumes"] if "configMap" in volume]
-    assert volume_maps == [generator["name"]]
+    assert generator["files"] == ["haproxy.cfg"]
+    pod = find("Deployment", "gradwire-proxy")["spec"]["template"]["spec"]
+    assert [volume["configMap"]["name"] for volume in pod["volumes"] if "configMap" in volume] == [generator["name"]]
     (container,) = pod["containers"]
     mount = container["volumeMounts"][0]["mountPath"]
-    assert container["args"][container["args"].index("--config-path") + 1] == f"{mount}/envoy.yaml"
-    listener_port = envoy_config()["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
-    assert [port["containerPort"] for port in container["ports"]] == [listener_port]
+    assert container["args"][container["args"].index("-f") + 1] == f"{mount}/haproxy.cfg"
+    sections = config_sections(K8S_PROXY)
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert f"bind :{ports['grpc']} proto h2" in sections["frontend grpc"]
+    assert f"bind :{ports['health']}" in sections["frontend health"]
+    assert container["readinessProbe"]["httpGet"]["path"] in " ".join(sections["frontend health"])
+    service = find("Service", "gradwire-proxy")["spec"]
+    assert service["selector"].items() <= find("Deployment", "gradwire-proxy")["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_autoscaler_and_disruption_budgets_target_the_right_pods() -> None:
+    hpa = find("HorizontalPodAutoscaler", "gradwire")["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "gradwire" and hpa["minReplicas"] >= 2
+    (metric,) = hpa["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert "cpu" in server_container()["resources"]["requests"]  # utilisation is relative to the request
+    for name in ("gradwire", "gradwire-proxy"):
+        budget = find("PodDisruptionBudget", name)["spec"]
+        labels = find("Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert budget["selector"]["matchLabels"].items() <= labels.items()
+        assert budget["maxUnavailable"] == 1
+
+
+def test_the_replica_header_names_the_pod() -> None:
+    (item,) = [item for item in server_container()["env"] if item["name"] == "GRADWIRE_REPLICA_ID"]
+    assert item["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
