@@ -110,6 +110,10 @@ def _integer_or_ints(value: Any) -> int | tuple[int, ...]:
     return _integer(value)
 
 
+def _integer_ints_or_text(value: Any) -> int | tuple[int, ...] | str:
+    return value if isinstance(value, str) else _integer_or_ints(value)
+
+
 def _dtype(value: Any) -> dtypes.DType:
     if isinstance(value, dtypes.DType):
         return value
@@ -132,6 +136,7 @@ _CONVERTERS = {
     "text": _text,
     "ints": _ints,
     "integer|ints": _integer_or_ints,
+    "integer|ints|text": _integer_ints_or_text,  # conv padding: 1, (1, 2) or "same"
     "dtype": _dtype,
     "index": _index,
 }

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ops_table import ROWS, fixed, inputs, normal, positive, row
-
-_FIRST = len(ROWS)
+from ops_table import fixed, inputs, normal, positive, row
 
 
 def F(m):
@@ -112,5 +110,47 @@ row("cross_entropy", "probabilities_weight_smoothing", inputs(normal((5, 4)), un
 row("nll_loss", "weight_ignore_kdim", inputs(normal((2, 3, 4)), fixed(np.array([[0, 2, 1, 1], [2, 0, -1, 1]])), positive((3,))),
     lambda m, x, t, w: F(m).nll_loss(x, t, weight=w.detach(), ignore_index=-1), **constants())
 
+# ---------------------------------------------------------------- convolutions
+row("conv2d", "bias_stride_padding", inputs(normal((2, 2, 5, 4)), normal((3, 2, 3, 2)), normal((3,))),
+    lambda m, x, w, b: F(m).conv2d(x, w, b, stride=2, padding=1))
+row("conv2d", "no_bias_groups_dilation", inputs(normal((1, 4, 5, 5)), normal((2, 2, 2, 2))),
+    lambda m, x, w: F(m).conv2d(x, w, groups=2, dilation=(2, 1)))
+row("conv2d", "same_padding", inputs(normal((1, 2, 4, 4)), normal((2, 2, 3, 2)), normal((2,))),
+    lambda m, x, w, b: m.conv2d(x, w, b, padding="same"))
+row("conv2d", "valid_unbatched", inputs(normal((2, 4, 4)), normal((2, 2, 3, 3))),
+    lambda m, x, w: F(m).conv2d(x, w, padding="valid"))
+row("conv1d", "stride_padding_bias", inputs(normal((2, 3, 7)), normal((4, 3, 3)), normal((4,))),
+    lambda m, x, w, b: F(m).conv1d(x, w, bias=b, stride=2, padding=1))
+row("conv1d", "groups", inputs(normal((2, 4, 6)), normal((2, 2, 2))), lambda m, x, w: m.conv1d(x, w, None, 1, 0, 1, 2))
+row("conv3d", "stride", inputs(normal((1, 2, 3, 4, 3)), normal((2, 2, 2, 2, 2)), normal((2,))),
+    lambda m, x, w, b: F(m).conv3d(x, w, b, stride=(1, 2, 1)))
+row("conv_transpose1d", "stride_output_padding", inputs(normal((2, 3, 4)), normal((3, 2, 3)), normal((2,))),
+    lambda m, x, w, b: F(m).conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1))
+row("conv_transpose2d", "bias_stride", inputs(normal((1, 2, 3, 3)), normal((2, 3, 2, 2)), normal((3,))),
+    lambda m, x, w, b: F(m).conv_transpose2d(x, w, b, stride=2))
+row("conv_transpose2d", "groups_dilation_unbatched", inputs(normal((4, 3, 2)), normal((4, 1, 2, 2))),
+    lambda m, x, w: m.conv_transpose2d(x, w, groups=2, dilation=2))
+row("conv_transpose3d", "no_bias", inputs(normal((1, 2, 2, 2, 2)), normal((2, 1, 2, 1, 2))),
+    lambda m, x, w: F(m).conv_transpose3d(x, w, stride=2))
 
-NN_ROWS = ROWS[_FIRST:]  # this file's rows, which the SDK test runs against a real server
+
+def _internal_conv(m, op, a, b, **attrs):
+    return m.apply(op, [a, b], attrs)
+
+
+_GEOMETRY = dict(stride=(2, 1), padding=(1, 0, 0, 1), dilation=(1, 2), groups=1)
+row("convolution_nd", "asymmetric_padding", inputs(normal((2, 2, 5, 5)), normal((3, 2, 2, 2))),
+    lambda m, x, w: _internal_conv(m, "convolution_nd", x, w, **_GEOMETRY),
+    torch_program=lambda m, x, w: m.nn.functional.conv2d(m.nn.functional.pad(x, (0, 1, 1, 0)), w,
+                                                         stride=(2, 1), dilation=(1, 2)),
+    compare_grad_fn=False)
+row("convolution_input_grad", "conv2d_input", inputs(normal((2, 3, 3, 3)), normal((3, 2, 2, 2))),
+    lambda m, g, w: _internal_conv(m, "convolution_input_grad", g, w, input_size=(5, 5), stride=(2, 2),
+                                   padding=(1, 1, 1, 1), dilation=(1, 1), groups=1),
+    torch_program=lambda m, g, w: m.nn.grad.conv2d_input((2, 2, 5, 5), w, g, stride=2, padding=1),
+    compare_grad_fn=False)
+row("convolution_weight_grad", "conv2d_weight", inputs(normal((2, 2, 5, 5)), normal((2, 3, 3, 3))),
+    lambda m, x, g: _internal_conv(m, "convolution_weight_grad", x, g, weight_size=(3, 2, 2, 2), stride=(2, 2),
+                                   padding=(1, 1, 1, 1), dilation=(1, 1), groups=1),
+    torch_program=lambda m, x, g: m.nn.grad.conv2d_weight(x, (3, 2, 2, 2), g, stride=2, padding=1),
+    compare_grad_fn=False)
