@@ -4,3 +4,4 @@ from . import clamp, elementwise, indexing, linalg, reductions, shape  # noqa: F
 from . import nn_linear  # noqa: F401
 from . import nn_loss_class, nn_loss_elementwise  # noqa: F401
 from . import nn_conv  # noqa: F401
+from . import nn_norm  # noqa: F401

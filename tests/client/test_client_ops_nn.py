@@ -96,3 +96,18 @@ def test_bad_optional_operand_is_a_torch_error(client):
         F.linear(x, w, client.tensor(np.ones(4, dtype=np.float32))).numpy()
     with pytest.raises(TypeError):
         F.linear(x, w, bias=x, no_such=1)
+
+
+def test_batch_norm_updates_running_stats_read_back_through_the_sdk(client):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 3, 2))
+    results = {}
+    for name, module in (("ours", client), ("torch", torch)):
+        mean, var = module.zeros(3, dtype=module.float64), module.ones(3, dtype=module.float64)
+        data = module.tensor(x, requires_grad=True)
+        module.nn.functional.batch_norm(data, mean, var, training=True, momentum=0.25).sum().backward()
+        first = (mean.numpy().copy(), var.numpy().copy())
+        module.nn.functional.batch_norm(data * 2, mean, var, training=True)
+        results[name] = first + (mean.numpy(), var.numpy(), data.grad.numpy())
+    for ours, theirs in zip(results["ours"], results["torch"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

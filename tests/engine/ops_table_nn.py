@@ -154,3 +154,42 @@ row("convolution_weight_grad", "conv2d_weight", inputs(normal((2, 2, 5, 5)), nor
                                    padding=(1, 1, 1, 1), dilation=(1, 1), groups=1),
     torch_program=lambda m, x, g: m.nn.grad.conv2d_weight(x, (3, 2, 2, 2), g, stride=2, padding=1),
     compare_grad_fn=False)
+
+# ---------------------------------------------------------------- normalisation
+row("layer_norm", "affine", inputs(normal((3, 4, 5)), normal((4, 5)), normal((4, 5))),
+    lambda m, x, w, b: F(m).layer_norm(x, (4, 5), w, b))
+row("layer_norm", "plain_int_shape", inputs(normal((3, 5))), lambda m, x: m.layer_norm(x, [5], eps=1e-3))
+row("layer_norm", "weight_only", inputs(normal((2, 6)), normal((6,))), lambda m, x, w: F(m).layer_norm(x, (6,), weight=w))
+
+
+def _batch_norm_training(m, x, w, b, rm, rv):
+    rm, rv = rm.detach().clone(), rv.detach().clone()
+    y = F(m).batch_norm(x, rm, rv, w, b, training=True, momentum=0.3)
+    return y, rm * 1, rv * 1  # the updated running statistics are compared too
+
+
+def _batch_norm_eval(m, x, w, b, rm, rv):
+    return F(m).batch_norm(x, rm.detach(), rv.detach().abs() + 0.5, weight=w, bias=b)
+
+
+row("batch_norm", "training_running_stats",
+    inputs(normal((4, 3, 2)), normal((3,)), normal((3,)), normal((3,)), positive((3,))), _batch_norm_training,
+    **constants())
+row("batch_norm", "eval", inputs(normal((4, 3, 2, 2)), normal((3,)), normal((3,)), normal((3,)), positive((3,))),
+    _batch_norm_eval, **constants())
+row("batch_norm", "training_no_stats_no_affine", inputs(normal((5, 2))),
+    lambda m, x: F(m).batch_norm(x, None, None, training=True))
+row("group_norm", "affine", inputs(normal((2, 4, 3)), normal((4,)), normal((4,))),
+    lambda m, x, w, b: F(m).group_norm(x, 2, w, b))
+row("group_norm", "plain_4d", inputs(normal((2, 6, 2, 2))), lambda m, x: m.group_norm(x, 3))
+row("instance_norm", "affine", inputs(normal((2, 3, 4)), normal((3,)), normal((3,))),
+    lambda m, x, w, b: F(m).instance_norm(x, weight=w, bias=b))
+
+
+def _instance_running(m, x, rm, rv):
+    rm, rv = rm.detach().clone(), rv.detach().clone()
+    return F(m).instance_norm(x, rm, rv, momentum=0.2), rm * 1, rv * 1
+
+
+row("instance_norm", "running_stats", inputs(normal((2, 3, 2, 3)), normal((3,)), positive((3,))), _instance_running,
+    **constants())
