@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ArgumentError, ShapeError
+from ..errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from . import nn_conv_core as core
 from .nn_common import compute, optional, same_float
@@ -71,7 +71,7 @@ def _tuple(value, d: int, name: str, what: str) -> tuple:
     if len(values) == 1 and d > 1:
         values = values * d
     if len(values) != d:
-        raise ArgumentError(f"{name}(): expected {what} to be a single integer or a list of {d} values, "
+        raise InvalidArgumentRuntimeError(f"{name}(): expected {what} to be a single integer or a list of {d} values, "
                             f"got {list(values)}")
     return values
 
@@ -81,22 +81,22 @@ def _conv_geometry(name: str, d: int, attrs: dict, kernel: tuple) -> tuple:
     stride = _tuple(attrs["stride"], d, name, "stride")
     dilation = _tuple(attrs["dilation"], d, name, "dilation")
     if any(s <= 0 for s in stride):
-        raise ArgumentError(f"{name}(): non-positive stride is not supported (got {list(stride)})")
+        raise InvalidArgumentRuntimeError(f"{name}(): non-positive stride is not supported (got {list(stride)})")
     if any(s <= 0 for s in dilation):
-        raise ArgumentError(f"{name}(): dilation should be greater than zero (got {list(dilation)})")
+        raise InvalidArgumentRuntimeError(f"{name}(): dilation should be greater than zero (got {list(dilation)})")
     padding = attrs["padding"]
     if isinstance(padding, str):
         if padding == "valid":
             return stride, (0,) * 2 * d, dilation
         if padding != "same":
-            raise ArgumentError(f"{name}(): invalid padding string '{padding}'; use 'same', 'valid' or integers")
+            raise InvalidValueError(f"{name}(): invalid padding string '{padding}'; use 'same', 'valid' or integers")
         if any(s != 1 for s in stride):
-            raise ArgumentError(f"{name}(): padding='same' is not supported for strided convolutions")
+            raise InvalidArgumentRuntimeError(f"{name}(): padding='same' is not supported for strided convolutions")
         total = [dil * (k - 1) for dil, k in zip(dilation, kernel)]
         return stride, tuple(t // 2 for t in total) + tuple(t - t // 2 for t in total), dilation
     pads = _tuple(padding, d, name, "padding")
     if any(p < 0 for p in pads):
-        raise ArgumentError(f"{name}(): negative padding is not supported (got {list(pads)})")
+        raise InvalidArgumentRuntimeError(f"{name}(): negative padding is not supported (got {list(pads)})")
     return stride, pads + pads, dilation
 
 
@@ -189,7 +189,7 @@ def conv_transpose(d: int) -> None:
         extra = _tuple(attrs["output_padding"], d, name, "output_padding")
         dilation = _tuple(attrs["dilation"], d, name, "dilation")
         if any(e >= max(s, dil) for e, s, dil in zip(extra, stride, dilation)):
-            raise ArgumentError(f"{name}(): output padding must be smaller than either stride or dilation, "
+            raise InvalidArgumentRuntimeError(f"{name}(): output padding must be smaller than either stride or dilation, "
                                 f"got output_padding={list(extra)}, stride={list(stride)}, dilation={list(dilation)}")
         size = tuple((x_shape[-d + i] - 1) * stride[i] - 2 * pads[i] + dilation[i] * (w_shape[2 + i] - 1)
                      + extra[i] + 1 for i in range(d))

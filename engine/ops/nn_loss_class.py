@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, ShapeError
+from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .nn_common import REDUCTION, check_reduction, compute, optional
 
@@ -55,7 +55,7 @@ def _coefficients(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict):
     classes = x.shape[1]
     eps = attrs.get("label_smoothing", 0.0)
     if not 0.0 <= eps <= 1.0:
-        raise ArgumentError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
+        raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
     class_shape = (1, classes) + (1,) * (x.ndim - 2)
     w_c = None if w is None else compute(w).reshape(class_shape)
     if np.issubdtype(t.dtype, np.floating):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
+from ..errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from ..registry import UPDATED_OPERAND, AttrSpec, OpDef, register
 from .nn_common import compute, optional, same_float
 
@@ -115,7 +115,7 @@ def _batch_norm_forward(arrays: list, attrs: dict):
     if attrs["training"]:
         count = x.size // x.shape[1]
         if count <= 1:
-            raise ArgumentError(f"Expected more than 1 value per channel when training, got input size "
+            raise InvalidValueError(f"Expected more than 1 value per channel when training, got input size "
                                 f"{list(x.shape)}")
         y = normalize_array(data, axes, eps)
         momentum = attrs["momentum"]
@@ -223,7 +223,7 @@ def _instance_forward(arrays: list, attrs: dict):
         y = (data - running_mean.reshape(shape)) / np.sqrt(running_var.reshape(shape) + attrs["eps"])
         return _affine(y, w, b, shape)
     if math.prod(x.shape[2:]) <= 1:
-        raise ArgumentError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
+        raise InvalidValueError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
     y = normalize_array(data, axes, attrs["eps"])
     momentum = attrs["momentum"]
     if running_mean is not None:  # averaged over the batch, as torch's instance_norm does

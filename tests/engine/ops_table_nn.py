@@ -193,3 +193,13 @@ def _instance_running(m, x, rm, rv):
 
 row("instance_norm", "running_stats", inputs(normal((2, 3, 2, 3)), normal((3,)), positive((3,))), _instance_running,
     **constants())
+
+# ---------------------------------------------------------------- dropout (random masks: see test_nn_dropout.py)
+for name in ("dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d"):
+    shape = {"dropout3d": (2, 3, 2, 2, 2), "dropout1d": (2, 3, 4)}.get(name, (2, 3, 2, 2))
+    row(name, "eval_is_identity", inputs(normal(shape)),
+        lambda m, x, n=name: getattr(F(m), n)(x * 2, p=0.3, training=False), compare_grad_fn=False)
+    row(name, "p_1_zeroes", inputs(normal(shape)),
+        lambda m, x, n=name: getattr(F(m), n)(x, 1.0, True))
+row("dropout", "torch_dropout_train_keyword", inputs(normal((3, 4))), lambda m, x: m.dropout(x, 0.2, train=False),
+    compare_grad_fn=False)
