@@ -6,3 +6,4 @@ from . import nn_loss_class, nn_loss_elementwise  # noqa: F401
 from . import nn_conv  # noqa: F401
 from . import nn_norm  # noqa: F401
 from . import nn_dropout  # noqa: F401
+from . import nn_pool  # noqa: F401

@@ -203,3 +203,57 @@ for name in ("dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "
         lambda m, x, n=name: getattr(F(m), n)(x, 1.0, True))
 row("dropout", "torch_dropout_train_keyword", inputs(normal((3, 4))), lambda m, x: m.dropout(x, 0.2, train=False),
     compare_grad_fn=False)
+
+# ---------------------------------------------------------------- pooling
+def distinct(shape):
+    """A permutation of well-separated values: no ties, so max pooling is smooth there."""
+    return lambda rng: rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 + rng.uniform(0, 0.01, shape)
+
+
+row("max_pool2d", "kernel_2", inputs(distinct((2, 2, 4, 4))), lambda m, x: F(m).max_pool2d(x, 2))
+row("max_pool2d", "stride_padding_dilation_ceil", inputs(distinct((1, 2, 5, 6))),
+    lambda m, x: F(m).max_pool2d(x, (3, 2), stride=2, padding=1, dilation=(1, 2), ceil_mode=True))
+row("max_pool2d", "overlapping_unbatched", inputs(distinct((2, 5, 5))), lambda m, x: m.max_pool2d(x, 3, 1))
+row("max_pool2d_with_indices", "return_indices", inputs(distinct((2, 2, 5, 5))),
+    lambda m, x: F(m).max_pool2d(x, 2, 2, 1, return_indices=True))
+row("max_pool2d_with_indices", "direct", inputs(distinct((1, 3, 4, 4))),
+    lambda m, x: F(m).max_pool2d_with_indices(x, 3, 1, ceil_mode=True))
+row("max_pool1d", "stride_padding", inputs(distinct((2, 3, 7))), lambda m, x: F(m).max_pool1d(x, 3, 2, 1))
+row("max_pool1d_with_indices", "return_indices_ceil", inputs(distinct((2, 3, 8))),
+    lambda m, x: F(m).max_pool1d(x, 3, stride=2, ceil_mode=True, return_indices=True))
+row("avg_pool2d", "kernel_2", inputs(normal((2, 2, 4, 4))), lambda m, x: F(m).avg_pool2d(x, 2))
+row("avg_pool2d", "padding_exclude_ceil", inputs(normal((1, 2, 5, 6))),
+    lambda m, x: F(m).avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False))
+row("avg_pool2d", "padding_include_ceil", inputs(normal((1, 2, 5, 6))),
+    lambda m, x: F(m).avg_pool2d(x, (3, 2), stride=2, padding=1, ceil_mode=True))
+row("avg_pool2d", "divisor_override_unbatched", inputs(normal((2, 4, 4))),
+    lambda m, x: m.nn.functional.avg_pool2d(x, 2, 1, divisor_override=3))
+row("avg_pool1d", "stride_padding", inputs(normal((2, 3, 7))), lambda m, x: F(m).avg_pool1d(x, 3, 2, 1))
+row("avg_pool1d", "exclude_pad_ceil", inputs(normal((2, 3, 8))),
+    lambda m, x: m.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False))
+
+
+def _scatter_torch(m, g, x):
+    # torch's spelling of max_pool_scatter: the gradient of max_pool2d at the argmax positions
+    _, indices = m.nn.functional.max_pool2d(x.detach(), 2, return_indices=True)
+    return m.nn.functional.max_unpool2d(g, indices, 2, output_size=x.shape[-2:])
+
+
+def _scatter_ours(m, g, x):
+    _, indices = m.nn.functional.max_pool2d(x.detach(), 2, return_indices=True)
+    return m.apply("max_pool_scatter", [g, indices], {"input_size": (4, 4)})
+
+
+row("max_pool_scatter", "unpool", inputs(normal((1, 2, 2, 2)), distinct((1, 2, 4, 4))), _scatter_ours,
+    torch_program=_scatter_torch, compare_grad_fn=False, finite_differences=False)
+
+
+def _gather(m, h, x):
+    _, indices = m.nn.functional.max_pool2d(x.detach(), 2, return_indices=True)
+    if hasattr(m, "apply"):
+        return m.apply("max_pool_gather", [h, indices], {"input_size": (4, 4)})
+    return h.flatten(2).gather(2, indices.flatten(2)).view(indices.shape)
+
+
+row("max_pool_gather", "pick", inputs(normal((1, 2, 4, 4)), distinct((1, 2, 4, 4))), _gather, compare_grad_fn=False,
+    finite_differences=False)
