@@ -7,3 +7,4 @@ from . import nn_conv  # noqa: F401
 from . import nn_norm  # noqa: F401
 from . import nn_dropout  # noqa: F401
 from . import nn_pool  # noqa: F401
+from . import nn_adaptive_pool  # noqa: F401

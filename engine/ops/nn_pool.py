@@ -254,7 +254,8 @@ def avg_pool(d: int) -> None:
     register(OpDef(
         name=name, forward=_avg_forward(name, d), vjps=(_avg_vjp(name, d),),
         grad_fn="SqueezeBackward1" if d == 1 else f"AvgPool{d}DBackward0", dtype_rule=same_float(name),
-        attrs=attrs, functions=(name, f"nn.functional.{name}"), out_shape=_pool_out_shape(name, d),
+        attrs=attrs, functions=((name,) if d == 1 else ()) + (f"nn.functional.{name}",),  # torch.avg_pool1d only
+        out_shape=_pool_out_shape(name, d),
         summary=f"{d}-D average pooling (kernel_size, stride, padding, ceil_mode, count_include_pad"
                 + (", divisor_override)" if d > 1 else ")"),
     ))

@@ -257,3 +257,13 @@ def _gather(m, h, x):
 
 row("max_pool_gather", "pick", inputs(normal((1, 2, 4, 4)), distinct((1, 2, 4, 4))), _gather, compare_grad_fn=False,
     finite_differences=False)
+row("adaptive_avg_pool2d", "uneven", inputs(normal((2, 2, 5, 7))), lambda m, x: F(m).adaptive_avg_pool2d(x, (3, 4)))
+row("adaptive_avg_pool2d", "global_unbatched", inputs(normal((3, 4, 4))), lambda m, x: F(m).adaptive_avg_pool2d(x, 1))
+row("adaptive_avg_pool2d", "upsampling_size", inputs(normal((1, 2, 3, 2))), lambda m, x: F(m).adaptive_avg_pool2d(x, 4))
+row("adaptive_avg_pool1d", "uneven", inputs(normal((2, 3, 7))), lambda m, x: F(m).adaptive_avg_pool1d(x, 3))
+row("adaptive_max_pool2d", "uneven", inputs(distinct((2, 2, 5, 7))), lambda m, x: F(m).adaptive_max_pool2d(x, (3, 4)))
+row("adaptive_max_pool2d_with_indices", "return_indices", inputs(distinct((1, 2, 6, 5))),
+    lambda m, x: F(m).adaptive_max_pool2d(x, 3, return_indices=True))
+row("adaptive_max_pool1d", "uneven", inputs(distinct((2, 3, 7))), lambda m, x: F(m).adaptive_max_pool1d(x, 3))
+row("adaptive_max_pool1d_with_indices", "return_indices", inputs(distinct((2, 3, 8))),
+    lambda m, x: F(m).adaptive_max_pool1d(x, 3, True))
