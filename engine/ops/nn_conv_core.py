@@ -42,14 +42,15 @@ def windows(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilatio
 
 
 def _columns(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int):
-    """im2col: (G, N*prod(Y), C/G*prod(K)) and the output's spatial shape Y."""
+    """im2col: (G, C/G*prod(K), N*prod(Y)) and the output's spatial shape Y. Output positions are the
+    innermost (contiguous) axis, which keeps the strided copy fast."""
     view = windows(x, kernel, stride, padding, dilation)
     n, c, d = x.shape[0], x.shape[1], len(kernel)
     spatial = view.shape[2:2 + d]
     view = view.reshape((n, groups, c // groups) + view.shape[2:])
-    # (G, N, *Y, C/G, *K)
-    order = (1, 0) + tuple(range(3, 3 + d)) + (2,) + tuple(range(3 + d, 3 + 2 * d))
-    cols = view.transpose(order).reshape(groups, n * math.prod(spatial), (c // groups) * math.prod(kernel))
+    # (G, C/G, *K, N, *Y)
+    order = (1, 2) + tuple(range(3 + d, 3 + 2 * d)) + (0,) + tuple(range(3, 3 + d))
+    cols = view.transpose(order).reshape(groups, (c // groups) * math.prod(kernel), n * math.prod(spatial))
     return cols, spatial
 
 
@@ -78,44 +79,38 @@ def convolution(x, w, stride, padding, dilation, groups, name="conv"):
                 f"{name}(): calculated output size is too small: input {list(x.shape)} (padded by "
                 f"{list(padding)}) is smaller than the dilated kernel {list(kernel)} (dilation {list(dilation)})")
     cols, spatial = _columns(x, kernel, stride, padding, dilation, groups)
-    o = w.shape[0]
-    weights = w.reshape(groups, o // groups, -1)
-    out = np.matmul(cols, weights.transpose(0, 2, 1))  # (G, N*Y, O/G)
-    n = x.shape[0]
-    out = out.reshape((groups, n) + spatial + (o // groups,))
-    order = (1, 0, 2 + d) + tuple(range(2, 2 + d))
-    return np.ascontiguousarray(out.transpose(order)).reshape((n, o) + spatial)
+    o, n = w.shape[0], x.shape[0]
+    out = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (G, O/G, N*Y)
+    out = out.reshape((o, n) + spatial)
+    return np.ascontiguousarray(np.swapaxes(out, 0, 1))
 
 
 def weight_grad(x, y_grad, weight_shape, stride, padding, dilation, groups):
     kernel = tuple(weight_shape[2:])
     cols, spatial = _columns(x, kernel, stride, padding, dilation, groups)
-    n, o, d = x.shape[0], y_grad.shape[1], len(kernel)
+    o = y_grad.shape[1]
     if tuple(y_grad.shape[2:]) != tuple(spatial):
         raise ShapeError(f"convolution weight gradient: output gradient {list(y_grad.shape)} does not fit "
                          f"the input {list(x.shape)} and kernel {list(kernel)}")
-    grads = y_grad.reshape((n, groups, o // groups, -1)).transpose(1, 2, 0, 3).reshape(groups, o // groups, -1)
-    return np.matmul(grads, cols).reshape(tuple(weight_shape))
+    grads = np.swapaxes(y_grad, 0, 1).reshape(groups, o // groups, -1)  # (G, O/G, N*Y)
+    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape(tuple(weight_shape))
 
 
 def input_grad(y_grad, w, input_spatial, stride, padding, dilation, groups):
     n, o = y_grad.shape[0], y_grad.shape[1]
-    kernel, d = w.shape[2:], len(w.shape) - 2
+    kernel, d = tuple(w.shape[2:]), len(w.shape) - 2
     c = w.shape[1] * groups
-    spatial = y_grad.shape[2:]
-    grads = y_grad.reshape((n, groups, o // groups, -1)).transpose(1, 0, 3, 2).reshape(groups, -1, o // groups)
-    cols = np.matmul(grads, w.reshape(groups, o // groups, -1))  # (G, N*Y, C/G*K)
-    cols = cols.reshape((groups, n) + tuple(spatial) + (c // groups,) + tuple(kernel))
-    # -> (N, G, C/G, *K, *Y) so each kernel offset is one strided slab to add
-    order = (1, 0, 2 + d) + tuple(range(3 + d, 3 + 2 * d)) + tuple(range(2, 2 + d))
-    cols = cols.transpose(order).reshape((n, c) + tuple(kernel) + tuple(spatial))
+    spatial = tuple(y_grad.shape[2:])
+    grads = np.swapaxes(y_grad, 0, 1).reshape(groups, o // groups, -1)  # (G, O/G, N*Y)
+    cols = np.matmul(np.swapaxes(w.reshape(groups, o // groups, -1), 1, 2), grads)  # (G, C/G*K, N*Y)
+    cols = cols.reshape((c,) + kernel + (n,) + spatial)
     padded_shape = tuple(s + padding[i] + padding[d + i] for i, s in enumerate(input_spatial))
-    out = np.zeros((n, c) + padded_shape, dtype=np.result_type(y_grad, w))
+    out = np.zeros((c, n) + padded_shape, dtype=cols.dtype)  # channels first, like cols
     for offset in itertools.product(*(range(k) for k in kernel)):  # a loop over kernel taps, not pixels
         target = (slice(None), slice(None)) + tuple(
             slice(k * dil, k * dil + st * (y - 1) + 1, st)
             for k, dil, st, y in zip(offset, dilation, stride, spatial))
-        out[target] += cols[(slice(None), slice(None)) + offset]
+        out[target] += cols[(slice(None),) + offset]
     crop = (slice(None), slice(None)) + tuple(
         slice(padding[i], padding[i] + s) for i, s in enumerate(input_spatial))
-    return np.ascontiguousarray(out[crop])
+    return np.ascontiguousarray(np.swapaxes(out[crop], 0, 1))

@@ -56,6 +56,9 @@ def _layer_axes(ndim: int, normalized_shape: tuple) -> tuple:
     return tuple(range(ndim - len(normalized_shape), ndim))
 
 
+_STATS = "_mean_rstd"  # layer_norm's forward leaves (mean, rstd) here; plain backward reuses them
+
+
 def _layer_norm_forward(arrays: list, attrs: dict):
     x, w, b = arrays
     shape = tuple(attrs["normalized_shape"])
@@ -66,17 +69,47 @@ def _layer_norm_forward(arrays: list, attrs: dict):
         if value is not None and tuple(value.shape) != shape:
             raise ShapeError(f"layer_norm(): {name} of shape {list(value.shape)} must have normalized_shape "
                              f"{list(shape)}")
-    y = normalize_array(compute(x), _layer_axes(x.ndim, shape), attrs["eps"])
-    return _affine(y, w, b, shape)
+    data = compute(x)
+    rows = data.reshape(-1, math.prod(shape))  # one row per normalised group
+    mean = np.mean(rows, axis=1, keepdims=True)
+    y = rows - mean
+    rstd = 1 / np.sqrt(np.einsum("ij,ij->i", y, y)[:, None] / max(rows.shape[1], 1) + attrs["eps"])
+    y *= rstd
+    attrs[_STATS] = (mean, rstd)
+    y = y.reshape(data.shape)
+    if w is not None:
+        y *= compute(w)
+    if b is not None:
+        y += compute(b)
+    return y
+
+
+def _layer_rows(c):
+    """(rows of x, xhat rows, rstd) on arrays, from the statistics the forward left."""
+    width = math.prod(c.attrs["normalized_shape"])
+    rows = compute(c.inputs[0]).reshape(-1, width)
+    mean, rstd = c.attrs[_STATS]
+    return rows, (rows - mean) * rstd, rstd
 
 
 def _layer_norm_grad_input(F, g, c):
     x, w = c.inputs[0], c.inputs[1]
     axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
+    if not F.as_tensors and _STATS in c.attrs:
+        _, xhat, rstd = _layer_rows(c)
+        gh = (g if w is None else g * w).reshape(xhat.shape)
+        width = xhat.shape[1]
+        grad = gh - (np.sum(gh, axis=1, keepdims=True) / width)
+        grad -= xhat * (np.einsum("ij,ij->i", gh, xhat)[:, None] / width)
+        grad *= rstd
+        return grad.reshape(c.input_shapes[0]).astype(g.dtype, copy=False)
     return normalized_input_grad(F, g if w is None else g * w, x, axes, c.attrs["eps"])
 
 
 def _layer_norm_grad_weight(F, g, c):
+    if not F.as_tensors and _STATS in c.attrs:
+        _, xhat, _ = _layer_rows(c)
+        return np.einsum("ij,ij->j", g.reshape(xhat.shape), xhat).reshape(c.input_shapes[1]).astype(g.dtype)
     axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
     return g * normalized(F, c.inputs[0], axes, c.attrs["eps"])[0]  # leading dims summed by the engine
 
