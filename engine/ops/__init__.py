@@ -8,3 +8,4 @@ from . import nn_norm  # noqa: F401
 from . import nn_dropout  # noqa: F401
 from . import nn_pool  # noqa: F401
 from . import nn_adaptive_pool  # noqa: F401
+from . import nn_misc  # noqa: F401

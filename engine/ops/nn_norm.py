@@ -57,6 +57,7 @@ def _layer_axes(ndim: int, normalized_shape: tuple) -> tuple:
 
 
 _STATS = "_mean_rstd"  # layer_norm's forward leaves (mean, rstd) here; plain backward reuses them
+_XHAT = "_xhat"  # during a backward, the normalised input one VJP computed for the other
 
 
 def _layer_norm_forward(arrays: list, attrs: dict):
@@ -84,31 +85,41 @@ def _layer_norm_forward(arrays: list, attrs: dict):
     return y
 
 
-def _layer_rows(c):
-    """(rows of x, xhat rows, rstd) on arrays, from the statistics the forward left."""
+def _layer_xhat(c, me: int, other: int) -> np.ndarray:
+    """xhat as rows, from the forward's statistics. The input and weight VJPs both need it: the first
+    to run leaves it for the other (only when the other will run), which takes it."""
+    shared = c.attrs.pop(_XHAT, None)
+    if shared is not None:
+        return shared
     width = math.prod(c.attrs["normalized_shape"])
-    rows = compute(c.inputs[0]).reshape(-1, width)
     mean, rstd = c.attrs[_STATS]
-    return rows, (rows - mean) * rstd, rstd
+    xhat = compute(c.inputs[0]).reshape(-1, width) - mean
+    xhat *= rstd
+    if c.node.next_edges[other] is not None:
+        c.attrs[_XHAT] = xhat
+    return xhat
 
 
 def _layer_norm_grad_input(F, g, c):
     x, w = c.inputs[0], c.inputs[1]
-    axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
     if not F.as_tensors and _STATS in c.attrs:
-        _, xhat, rstd = _layer_rows(c)
-        gh = (g if w is None else g * w).reshape(xhat.shape)
+        xhat = _layer_xhat(c, 0, 1)
+        rstd = c.attrs[_STATS][1]
         width = xhat.shape[1]
-        grad = gh - (np.sum(gh, axis=1, keepdims=True) / width)
-        grad -= xhat * (np.einsum("ij,ij->i", gh, xhat)[:, None] / width)
-        grad *= rstd
-        return grad.reshape(c.input_shapes[0]).astype(g.dtype, copy=False)
+        gh = g.reshape(xhat.shape) * w.reshape(-1) if w is not None else g.reshape(xhat.shape).copy()
+        mean_gh = np.sum(gh, axis=1, keepdims=True) / width
+        projection = np.einsum("ij,ij->i", gh, xhat)[:, None] / width
+        gh -= mean_gh
+        gh -= xhat * projection
+        gh *= rstd
+        return gh.reshape(c.input_shapes[0]).astype(g.dtype, copy=False)
+    axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
     return normalized_input_grad(F, g if w is None else g * w, x, axes, c.attrs["eps"])
 
 
 def _layer_norm_grad_weight(F, g, c):
     if not F.as_tensors and _STATS in c.attrs:
-        _, xhat, _ = _layer_rows(c)
+        xhat = _layer_xhat(c, 1, 0)
         return np.einsum("ij,ij->j", g.reshape(xhat.shape), xhat).reshape(c.input_shapes[1]).astype(g.dtype)
     axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
     return g * normalized(F, c.inputs[0], axes, c.attrs["eps"])[0]  # leading dims summed by the engine

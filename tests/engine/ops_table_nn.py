@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ops_table import fixed, inputs, normal, positive, row
+from ops_table import away_from_zero, fixed, inputs, normal, positive, row
 
 
 def F(m):
@@ -267,3 +267,47 @@ row("adaptive_max_pool2d_with_indices", "return_indices", inputs(distinct((1, 2,
 row("adaptive_max_pool1d", "uneven", inputs(distinct((2, 3, 7))), lambda m, x: F(m).adaptive_max_pool1d(x, 3))
 row("adaptive_max_pool1d_with_indices", "return_indices", inputs(distinct((2, 3, 8))),
     lambda m, x: F(m).adaptive_max_pool1d(x, 3, True))
+
+# ---------------------------------------------------------------- embedding, one_hot, pixel shuffle, composites
+row("embedding", "lookup", inputs(ints(0, 5, (2, 3)), normal((5, 4))), lambda m, i, w: F(m).embedding(i, w))
+row("embedding", "padding_idx_repeats", inputs(fixed(np.array([[0, 2, 2], [4, 0, 1]])), normal((5, 3))),
+    lambda m, i, w: F(m).embedding(i, w, padding_idx=2), finite_differences=False)  # torch's defined gradient
+row("embedding", "scale_grad_by_freq", inputs(fixed(np.array([1, 3, 1, 1, 0])), normal((4, 2))),
+    lambda m, i, w: F(m).embedding(i, w, scale_grad_by_freq=True), finite_differences=False)
+row("embedding", "max_norm", inputs(fixed(np.array([[0, 1], [3, 1]])), normal((4, 3))),
+    lambda m, i, w: F(m).embedding(i, w.detach() * 3, max_norm=1.0) * 1, **constants())
+
+
+def _embedding_backward_torch(m, g, i):
+    weight = m.zeros(5, 3, dtype=g.dtype, requires_grad=True)
+    (grad,) = m.autograd.grad(m.nn.functional.embedding(i, weight, padding_idx=1), weight, g, create_graph=True)
+    return grad
+
+
+row("embedding_dense_backward", "with_padding", inputs(normal((2, 3, 3)), fixed(np.array([[0, 1, 4], [4, 4, 2]]))),
+    lambda m, g, i: m.apply("embedding_dense_backward", [g, i], {"num_weights": 5, "padding_idx": 1}),
+    torch_program=_embedding_backward_torch, compare_grad_fn=False)
+row("one_hot", "inferred_classes", inputs(fixed(np.array([[0, 3], [1, 1]]))), lambda m, i: F(m).one_hot(i))
+row("one_hot", "num_classes", inputs(fixed(np.array([2, 0, 1]))), lambda m, i: F(m).one_hot(i, num_classes=5))
+row("pixel_shuffle", "factor_2", inputs(normal((2, 8, 2, 3))), lambda m, x: F(m).pixel_shuffle(x, 2))
+row("pixel_shuffle", "unbatched", inputs(normal((9, 2, 2))), lambda m, x: m.pixel_shuffle(x, 3))
+row("pixel_unshuffle", "factor_2", inputs(normal((2, 2, 4, 6))), lambda m, x: F(m).pixel_unshuffle(x, 2))
+row("normalize", "default", inputs(normal((3, 4))), lambda m, x: F(m).normalize(x))
+row("normalize", "p1_dim0", inputs(away_from_zero((3, 4))), lambda m, x: F(m).normalize(x, p=1.0, dim=0))
+row("cosine_similarity", "dim1", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: F(m).cosine_similarity(a, b))
+row("cosine_similarity", "broadcast_dim0", inputs(normal((4, 3)), normal((4, 1))),
+    lambda m, a, b: m.cosine_similarity(a, b, dim=0))
+row("pairwise_distance", "p2", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: F(m).pairwise_distance(a, b))
+row("pairwise_distance", "p3_keepdim", inputs(normal((3, 4)), normal((3, 4))),
+    lambda m, a, b: m.pairwise_distance(a, b, p=3.0, keepdim=True))
+for reduction in REDUCTIONS:
+    row("triplet_margin_loss", reduction, inputs(normal((4, 3)), normal((4, 3)), normal((4, 3))),
+        lambda m, a, p, n, r=reduction: F(m).triplet_margin_loss(a, p, n, margin=1.5, reduction=r))
+    row("cosine_embedding_loss", reduction, inputs(normal((4, 3)), normal((4, 3)), signs((4,))),
+        lambda m, a, b, t, r=reduction: F(m).cosine_embedding_loss(a, b, t.detach(), margin=-0.2, reduction=r),
+        **constants())
+row("triplet_margin_loss", "swap_p1", inputs(normal((4, 3)), normal((4, 3)), normal((4, 3))),
+    lambda m, a, p, n: F(m).triplet_margin_loss(a, p, n, p=1.0, swap=True))
+row("local_response_norm", "size_3", inputs(normal((2, 5, 3))), lambda m, x: F(m).local_response_norm(x, 3))
+row("local_response_norm", "size_2_4d", inputs(normal((1, 4, 2, 2))),
+    lambda m, x: F(m).local_response_norm(x, 2, alpha=0.1, beta=0.5, k=2.0))
