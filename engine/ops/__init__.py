@@ -9,3 +9,4 @@ from . import nn_dropout  # noqa: F401
 from . import nn_pool  # noqa: F401
 from . import nn_adaptive_pool  # noqa: F401
 from . import nn_misc  # noqa: F401
+from . import nn_resample  # noqa: F401

@@ -104,6 +104,13 @@ def input_grad(y_grad, w, input_spatial, stride, padding, dilation, groups):
     grads = np.swapaxes(y_grad, 0, 1).reshape(groups, o // groups, -1)  # (G, O/G, N*Y)
     cols = np.matmul(np.swapaxes(w.reshape(groups, o // groups, -1), 1, 2), grads)  # (G, C/G*K, N*Y)
     cols = cols.reshape((c,) + kernel + (n,) + spatial)
+    return col2im(cols, input_spatial, stride, padding, dilation)
+
+
+def col2im(cols: np.ndarray, input_spatial: tuple, stride, padding, dilation) -> np.ndarray:
+    """Adds windows back into the (N, C, *S) input they came from: cols is (C, *K, N, *Y)."""
+    d = len(input_spatial)
+    c, kernel, n, spatial = cols.shape[0], cols.shape[1:1 + d], cols.shape[1 + d], cols.shape[2 + d:]
     padded_shape = tuple(s + padding[i] + padding[d + i] for i, s in enumerate(input_spatial))
     out = np.zeros((c, n) + padded_shape, dtype=cols.dtype)  # channels first, like cols
     for offset in itertools.product(*(range(k) for k in kernel)):  # a loop over kernel taps, not pixels

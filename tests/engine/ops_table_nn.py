@@ -311,3 +311,19 @@ row("triplet_margin_loss", "swap_p1", inputs(normal((4, 3)), normal((4, 3)), nor
 row("local_response_norm", "size_3", inputs(normal((2, 5, 3))), lambda m, x: F(m).local_response_norm(x, 3))
 row("local_response_norm", "size_2_4d", inputs(normal((1, 4, 2, 2))),
     lambda m, x: F(m).local_response_norm(x, 2, alpha=0.1, beta=0.5, k=2.0))
+
+# ---------------------------------------------------------------- interpolate, unfold, fold
+row("interpolate", "nearest_scale_2", inputs(normal((1, 2, 3, 2))), lambda m, x: F(m).interpolate(x, scale_factor=2))
+row("interpolate", "nearest_size_1d", inputs(normal((2, 2, 5))), lambda m, x: F(m).interpolate(x, size=7))
+row("interpolate", "bilinear_size", inputs(normal((1, 2, 3, 4))),
+    lambda m, x: F(m).interpolate(x, size=(5, 3), mode="bilinear"))
+row("interpolate", "bilinear_align_corners", inputs(normal((1, 1, 3, 3))),
+    lambda m, x: F(m).interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True))
+row("interpolate", "linear_scale", inputs(normal((2, 1, 4))),
+    lambda m, x: F(m).interpolate(x, scale_factor=2.5, mode="linear"))
+row("unfold", "stride_padding", inputs(normal((2, 2, 4, 5))),
+    lambda m, x: F(m).unfold(x, (2, 3), padding=1, stride=(2, 1)))
+row("unfold", "dilation_unbatched", inputs(normal((2, 5, 5))), lambda m, x: F(m).unfold(x, 2, dilation=2))
+row("fold", "overlapping", inputs(normal((2, 8, 6))), lambda m, x: F(m).fold(x, (3, 4), 2))
+row("fold", "stride_padding", inputs(normal((1, 12, 6))),
+    lambda m, x: F(m).fold(x, output_size=(4, 4), kernel_size=(2, 3), padding=1, stride=(2, 3)))

@@ -9,7 +9,7 @@ import gradwire.engine as gw
 from gradwire.engine.registry import OPS
 
 NN_MODULES = ("nn_linear", "nn_loss_class", "nn_loss_elementwise", "nn_conv", "nn_norm", "nn_dropout", "nn_pool",
-              "nn_adaptive_pool", "nn_misc")
+              "nn_adaptive_pool", "nn_misc", "nn_resample", "nn_composite")
 
 
 def _nn_ops():
