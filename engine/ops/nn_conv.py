@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
+from ..errors import InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from . import nn_conv_core as core
 from .nn_common import compute, optional, same_float
@@ -89,7 +89,7 @@ def _conv_geometry(name: str, d: int, attrs: dict, kernel: tuple) -> tuple:
         if padding == "valid":
             return stride, (0,) * 2 * d, dilation
         if padding != "same":
-            raise InvalidValueError(f"{name}(): invalid padding string '{padding}'; use 'same', 'valid' or integers")
+            raise InvalidArgumentRuntimeError(f"{name}(): invalid padding string '{padding}'; use 'same', 'valid' or integers")
         if any(s != 1 for s in stride):
             raise InvalidArgumentRuntimeError(f"{name}(): padding='same' is not supported for strided convolutions")
         total = [dil * (k - 1) for dil, k in zip(dilation, kernel)]

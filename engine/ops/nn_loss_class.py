@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from ..errors import (
+    ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, InvalidValueError, ShapeError,
+)
 from ..registry import AttrSpec, OpDef, register
 from .nn_common import REDUCTION, check_reduction, compute, optional
 
@@ -66,6 +68,8 @@ def _coefficients(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict):
         a = compute(t) * (1 - eps) + eps / classes
         return (a if w_c is None else a * w_c), x.size // classes if x.size else 0
     expected = (x.shape[0],) + x.shape[2:]
+    if t.ndim and t.shape[0] != x.shape[0]:
+        raise InvalidValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
     if t.shape != expected:
         raise ShapeError(f"{name}(): expected target of shape {list(expected)} for input {list(x.shape)}, "
                          f"got {list(t.shape)}")
@@ -99,6 +103,8 @@ def _index_parts(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict) -> tup
     denominator of the mean). v is the class weights (None: ones)."""
     classes = x.shape[1]
     expected = (x.shape[0],) + x.shape[2:]
+    if t.ndim and t.shape[0] != x.shape[0]:
+        raise InvalidValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
     if t.shape != expected:
         raise ShapeError(f"{name}(): expected target of shape {list(expected)} for input {list(x.shape)}, "
                          f"got {list(t.shape)}")

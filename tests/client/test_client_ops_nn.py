@@ -111,3 +111,19 @@ def test_batch_norm_updates_running_stats_read_back_through_the_sdk(client):
         results[name] = first + (mean.numpy(), var.numpy(), data.grad.numpy())
     for ours, theirs in zip(results["ours"], results["torch"]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("program,error,words", [
+    (lambda m: m.nn.functional.cross_entropy(m.tensor(np.ones((2, 3))), m.tensor(np.array([0, 7]))), IndexError,
+     "out of bounds"),
+    (lambda m: m.nn.functional.conv2d(m.tensor(np.ones((1, 2, 4, 4))), m.tensor(np.ones((3, 3, 2, 2)))),
+     RuntimeError, "channels"),
+    (lambda m: m.nn.functional.mse_loss(m.tensor(np.ones(2)), m.tensor(np.ones(2)), reduction="avg"), ValueError,
+     "reduction"),
+    (lambda m: m.nn.functional.batch_norm(m.tensor(np.ones((2, 3))), None, None), RuntimeError, "running"),
+])
+def test_nn_errors_through_the_sdk_are_torch_classes(client, program, error, words):
+    with pytest.raises(error, match=words):
+        program(client).numpy()
+    with pytest.raises(error):
+        program(torch)
