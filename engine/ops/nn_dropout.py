@@ -81,7 +81,7 @@ def dropout(name: str, feature_dims: int | None, alpha: bool, default_training: 
         attrs=(AttrSpec("p", "real", default=0.5),
                AttrSpec("training", "boolean", default=default_training, aliases=("train",)),
                AttrSpec("inplace", "boolean", default=False)),
-        functions=(f"nn.functional.{name}",) + tuple(torch_names),
+        functions=(f"nn.functional.{name}",) + tuple(torch_names), out_shape=lambda shapes, a: tuple(shapes[0]),
         summary=f"{name.replace('_', ' ')} with probability p while training (seeded by manual_seed); "
                 "identity when training=False; inplace=True is computed out of place",
     ))

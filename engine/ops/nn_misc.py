@@ -122,7 +122,8 @@ def _one_hot_forward(arrays: list, attrs: dict):
 register(OpDef(
     name="one_hot", forward=_one_hot_forward, differentiable=False, dtype_rule=_one_hot_rule,
     attrs=(AttrSpec("num_classes", "integer", default=-1),), functions=("nn.functional.one_hot",),
-    out_shape=lambda shapes, a: tuple(shapes[0]) + ((a["num_classes"],) if a["num_classes"] > 0 else ()),
+    # num_classes=-1 depends on the values: the budget is charged for one class (a lower bound)
+    out_shape=lambda shapes, a: tuple(shapes[0]) + (max(a["num_classes"], 1),),
     summary="int64 one-hot encoding along a new last dim (num_classes=-1: max + 1)",
 ))
 
@@ -150,6 +151,15 @@ def _unshuffle(x: np.ndarray, r: int, name: str) -> np.ndarray:
     return y.reshape(tuple(lead) + (c * r * r, h // r, w // r))
 
 
+def _shuffled_shape(shape: tuple, r: int, up: bool) -> tuple:
+    if len(shape) < 3 or r <= 0:
+        return tuple(shape)  # the forward reports the problem
+    *lead, c, h, w = shape
+    if up:
+        return tuple(lead) + (c // (r * r), h * r, w * r)
+    return tuple(lead) + (c * r * r, h // r, w // r)
+
+
 def _factor(attrs: dict, key: str, name: str) -> int:
     if attrs[key] <= 0:
         raise InvalidArgumentRuntimeError(f"{name}(): {key} must be greater than 0, but got {attrs[key]}")
@@ -162,6 +172,7 @@ register(OpDef(
                                                             "pixel_shuffle")),
     vjps=(lambda F, g, c: F.pixel_unshuffle(g, downscale_factor=c.attrs["upscale_factor"]),),
     grad_fn="PixelShuffleBackward0", dtype_rule=lambda d, o, a: (None, d[0]),
+    out_shape=lambda shapes, a: _shuffled_shape(shapes[0], a["upscale_factor"], True),
     attrs=(AttrSpec("upscale_factor", "integer", required=True),),
     functions=("pixel_shuffle", "nn.functional.pixel_shuffle"),
     summary="(*, C*r*r, H, W) -> (*, C, H*r, W*r)",
@@ -172,6 +183,7 @@ register(OpDef(
                                                               "pixel_unshuffle")),
     vjps=(lambda F, g, c: F.pixel_shuffle(g, upscale_factor=c.attrs["downscale_factor"]),),
     grad_fn="PixelUnshuffleBackward0", dtype_rule=lambda d, o, a: (None, d[0]),
+    out_shape=lambda shapes, a: _shuffled_shape(shapes[0], a["downscale_factor"], False),
     attrs=(AttrSpec("downscale_factor", "integer", required=True),),
     functions=("pixel_unshuffle", "nn.functional.pixel_unshuffle"),
     summary="(*, C, H*r, W*r) -> (*, C*r*r, H, W)",
@@ -179,6 +191,17 @@ register(OpDef(
 
 
 # ---------------------------------------------------------------- composites
+def _broadcast(shapes: list, drop) -> tuple:
+    """The operands' broadcast shape, without dim `drop` (None: all kept)."""
+    try:
+        shape = list(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    except ValueError:
+        return ()  # the forward reports the mismatch
+    if drop is not None and shape:
+        del shape[drop % len(shape)]
+    return tuple(shape)
+
+
 def _norm(F, x, p: float, dim, keepdim: bool):
     if p == 2:
         return F.sqrt(F.sum(x * x, dim=dim, keepdim=keepdim))
@@ -190,6 +213,7 @@ def _normalize(F, x, p, dim, eps):
 
 
 composite("normalize", _normalize, inputs=1, differentiable=(0,), grad_fn="DivBackward0",
+          out_shape=lambda shapes, a: tuple(shapes[0]),
           dtype_rule=same_float("normalize"),
           attrs=(AttrSpec("p", "real", default=2.0), AttrSpec("dim", "integer", default=1),
                  AttrSpec("eps", "real", default=1e-12)),
@@ -203,6 +227,7 @@ def _cosine_similarity(F, x1, x2, dim, eps):
 
 
 composite("cosine_similarity", _cosine_similarity, inputs=2, differentiable=(0, 1), grad_fn="SumBackward1",
+          out_shape=lambda shapes, a: _broadcast(shapes, drop=a["dim"]),
           dtype_rule=same_float("cosine_similarity"),
           attrs=(AttrSpec("dim", "integer", default=1), AttrSpec("eps", "real", default=1e-8)),
           functions=("cosine_similarity", "nn.functional.cosine_similarity"),
@@ -214,6 +239,7 @@ def _pairwise_distance(F, x1, x2, p, eps, keepdim):
 
 
 composite("pairwise_distance", _pairwise_distance, inputs=2, differentiable=(0, 1), grad_fn="NormBackward1",
+          out_shape=lambda shapes, a: _broadcast(shapes, drop=-1) + ((1,) if a["keepdim"] else ()),
           dtype_rule=same_float("pairwise_distance"),
           attrs=(AttrSpec("p", "real", default=2.0), AttrSpec("eps", "real", default=1e-6),
                  AttrSpec("keepdim", "boolean", default=False)),
@@ -235,6 +261,7 @@ def _triplet(F, anchor, positive, negative, margin, p, eps, swap, reduction):
 
 
 composite("triplet_margin_loss", _triplet, inputs=3, differentiable=(0, 1, 2),
+          out_shape=lambda shapes, a: _broadcast(shapes, drop=-1) if a["reduction"] == "none" else (),
           grad_fn=lambda node: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(node.attrs["reduction"],
                                                                                      "ClampMinBackward0"),
           dtype_rule=same_float("triplet_margin_loss"),
@@ -255,6 +282,7 @@ def _cosine_embedding(F, x1, x2, target, margin, reduction):
 
 
 composite("cosine_embedding_loss", _cosine_embedding, inputs=3, differentiable=(0, 1),
+          out_shape=lambda shapes, a: tuple(shapes[0][:1]) if a["reduction"] == "none" and len(shapes[0]) == 2 else (),
           grad_fn=lambda node: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(node.attrs["reduction"],
                                                                                      "AddBackward0"),
           dtype_rule=same_float("cosine_embedding_loss", float_positions=(0, 1)),
@@ -280,6 +308,7 @@ def _local_response_norm(F, x, size, alpha, beta, k):
 
 
 composite("local_response_norm", _local_response_norm, inputs=1, differentiable=(0,), grad_fn="DivBackward0",
+          out_shape=lambda shapes, a: tuple(shapes[0]),
           dtype_rule=same_float("local_response_norm"),
           attrs=(AttrSpec("size", "integer", required=True), AttrSpec("alpha", "real", default=1e-4),
                  AttrSpec("beta", "real", default=0.75), AttrSpec("k", "real", default=1.0)),

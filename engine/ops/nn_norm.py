@@ -39,6 +39,10 @@ def normalized_input_grad(F, gh, x, axes: tuple, eps: float):
     return rstd * (gh - F.mean(gh, dim=axes, keepdim=True) - xhat * F.mean(gh * xhat, dim=axes, keepdim=True))
 
 
+def _same_shape(shapes: list, attrs: dict) -> tuple:
+    return tuple(shapes[0])
+
+
 def _channel_shape(ndim: int, axis: int = 1) -> tuple:
     return tuple(-1 if i == axis else 1 for i in range(ndim))
 
@@ -129,7 +133,7 @@ register(OpDef(
     name="layer_norm", forward=_layer_norm_forward,
     vjps=(_layer_norm_grad_input, _layer_norm_grad_weight, lambda F, g, c: g),
     grad_fn="NativeLayerNormBackward0", dtype_rule=same_float("layer_norm"), saves_inputs=(0, 1),
-    min_inputs=1, max_inputs=3,
+    min_inputs=1, max_inputs=3, out_shape=_same_shape,
     attrs=(AttrSpec("normalized_shape", "integer|ints", required=True), optional("weight"), optional("bias"), EPS),
     functions=("layer_norm", "nn.functional.layer_norm"),
     summary="normalise over the trailing normalized_shape dims, then weight * x + bias (both optional)",
@@ -198,7 +202,7 @@ register(OpDef(
           lambda F, g, c: F.sum(g * _batch_norm_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
           lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
     grad_fn="NativeBatchNormBackward0", dtype_rule=same_float("batch_norm"), saves_inputs=(0, 1, 2, 3),
-    min_inputs=1, max_inputs=5,
+    min_inputs=1, max_inputs=5, out_shape=_same_shape,
     attrs=(AttrSpec("running_mean", UPDATED_OPERAND), AttrSpec("running_var", UPDATED_OPERAND), optional("weight"),
            optional("bias"), AttrSpec("training", "boolean", default=False),
            AttrSpec("momentum", "real", default=0.1), EPS),
@@ -246,7 +250,7 @@ register(OpDef(
           lambda F, g, c: F.sum(g * _group_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
           lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
     grad_fn="NativeGroupNormBackward0", dtype_rule=same_float("group_norm"), saves_inputs=(0, 1),
-    min_inputs=1, max_inputs=3,
+    min_inputs=1, max_inputs=3, out_shape=_same_shape,
     attrs=(AttrSpec("num_groups", "integer", required=True), optional("weight"), optional("bias"), EPS),
     functions=("group_norm", "nn.functional.group_norm"),
     summary="normalise over groups of channels (and all spatial positions) per sample, then weight and bias",
@@ -302,6 +306,7 @@ register(OpDef(
           lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
     grad_fn=lambda node: "ViewBackward0" if node.attrs["use_input_stats"] else "NativeBatchNormBackward0",
     dtype_rule=same_float("instance_norm"), saves_inputs=(0, 1, 2, 3), min_inputs=1, max_inputs=5,
+    out_shape=_same_shape,
     attrs=(AttrSpec("running_mean", UPDATED_OPERAND), AttrSpec("running_var", UPDATED_OPERAND), optional("weight"),
            optional("bias"), AttrSpec("use_input_stats", "boolean", default=True),
            AttrSpec("momentum", "real", default=0.1), EPS),

@@ -146,6 +146,15 @@ def _fold_forward(arrays: list, attrs: dict):
     return out if cols.ndim == 3 else out[0]
 
 
+def _unfold_shape(shapes: list, attrs: dict) -> tuple:
+    x = tuple(shapes[0])
+    if len(x) not in (3, 4):
+        return ()
+    kernel, dilation, padding, stride = _geometry(attrs, "unfold")
+    blocks = [core.out_size(x[-2 + i], kernel[i], stride[i], padding[i], padding[2 + i], dilation[i]) for i in range(2)]
+    return x[:-3] + (x[-3] * kernel[0] * kernel[1], max(blocks[0], 0) * max(blocks[1], 0))
+
+
 def _unfold_vjp(F, g, c):
     return F.fold(g, output_size=c.input_shapes[0][-2:], **{k: c.attrs[k] for k in ("kernel_size", "dilation",
                                                                                        "padding", "stride")})
@@ -158,11 +167,14 @@ def _fold_vjp(F, g, c):
 register(OpDef(
     name="unfold", forward=_unfold_forward, vjps=(_unfold_vjp,), grad_fn="Im2ColBackward0",
     dtype_rule=same_float("unfold"), attrs=(AttrSpec("kernel_size", "integer|ints", required=True),) + WINDOW_ATTRS,
-    functions=("nn.functional.unfold",), summary="im2col: (N, C, H, W) -> (N, C*kh*kw, number of windows)",
+    functions=("nn.functional.unfold",), out_shape=_unfold_shape, summary="im2col: (N, C, H, W) -> (N, C*kh*kw, number of windows)",
 ))
 register(OpDef(
     name="fold", forward=_fold_forward, vjps=(_fold_vjp,), grad_fn="Col2ImBackward0", dtype_rule=same_float("fold"),
     attrs=(AttrSpec("output_size", "integer|ints", required=True),
            AttrSpec("kernel_size", "integer|ints", required=True)) + WINDOW_ATTRS,
-    functions=("nn.functional.fold",), summary="col2im: sums (N, C*kh*kw, L) windows back into (N, C, H, W)",
+    functions=("nn.functional.fold",),
+    out_shape=lambda shapes, a: tuple(shapes[0][:-2]) + (shapes[0][-2] // max(math.prod(_pair(a["kernel_size"], "fold", "kernel_size")), 1),)
+    + _pair(a["output_size"], "fold", "output_size"),
+    summary="col2im: sums (N, C*kh*kw, L) windows back into (N, C, H, W)",
 ))
