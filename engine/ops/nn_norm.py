@@ -61,7 +61,7 @@ def _layer_axes(ndim: int, normalized_shape: tuple) -> tuple:
 
 
 _STATS = "_mean_rstd"  # layer_norm's forward leaves (mean, rstd) here; plain backward reuses them
-_XHAT = "_xhat"  # during a backward, the normalised input one VJP computed for the other
+_WEIGHT_GRAD = "_weight_grad"  # during a backward: the weight's gradient, computed with the input's
 
 
 def _layer_norm_forward(arrays: list, attrs: dict):
@@ -89,42 +89,44 @@ def _layer_norm_forward(arrays: list, attrs: dict):
     return y
 
 
-def _layer_xhat(c, me: int, other: int) -> np.ndarray:
-    """xhat as rows, from the forward's statistics. The input and weight VJPs both need it: the first
-    to run leaves it for the other (only when the other will run), which takes it."""
-    shared = c.attrs.pop(_XHAT, None)
-    if shared is not None:
-        return shared
+def _layer_grads_on_arrays(g: np.ndarray, c) -> np.ndarray:
+    """The input gradient on arrays, from the forward's statistics. The weight's gradient needs the
+    same normalised input: when the weight wants a gradient it is computed here too and left in the
+    attributes for the weight's VJP, which runs next and takes it."""
+    x, w = c.inputs[0], c.inputs[1]
     width = math.prod(c.attrs["normalized_shape"])
     mean, rstd = c.attrs[_STATS]
-    xhat = compute(c.inputs[0]).reshape(-1, width) - mean
+    xhat = compute(x).reshape(-1, width) - mean
     xhat *= rstd
-    if c.node.next_edges[other] is not None:
-        c.attrs[_XHAT] = xhat
-    return xhat
+    gh = (g * w if w is not None else np.array(g, copy=True)).reshape(xhat.shape)
+    if w is not None and c.node.next_edges[1] is not None:
+        c.attrs[_WEIGHT_GRAD] = np.einsum("ij,ij->j", g.reshape(xhat.shape), xhat)
+    mean_gh = np.sum(gh, axis=1, keepdims=True) / width
+    projection = np.einsum("ij,ij->i", gh, xhat)[:, None] / width
+    xhat *= projection * rstd  # xhat is not needed any more: reuse it for the projection term
+    gh *= rstd
+    gh -= xhat
+    gh -= mean_gh * rstd
+    return gh.reshape(c.input_shapes[0])
 
 
 def _layer_norm_grad_input(F, g, c):
     x, w = c.inputs[0], c.inputs[1]
     if not F.as_tensors and _STATS in c.attrs:
-        xhat = _layer_xhat(c, 0, 1)
-        rstd = c.attrs[_STATS][1]
-        width = xhat.shape[1]
-        gh = g.reshape(xhat.shape) * w.reshape(-1) if w is not None else g.reshape(xhat.shape).copy()
-        mean_gh = np.sum(gh, axis=1, keepdims=True) / width
-        projection = np.einsum("ij,ij->i", gh, xhat)[:, None] / width
-        gh -= mean_gh
-        gh -= xhat * projection
-        gh *= rstd
-        return gh.reshape(c.input_shapes[0]).astype(g.dtype, copy=False)
+        return _layer_grads_on_arrays(g, c)
     axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
     return normalized_input_grad(F, g if w is None else g * w, x, axes, c.attrs["eps"])
 
 
 def _layer_norm_grad_weight(F, g, c):
     if not F.as_tensors and _STATS in c.attrs:
-        xhat = _layer_xhat(c, 1, 0)
-        return np.einsum("ij,ij->j", g.reshape(xhat.shape), xhat).reshape(c.input_shapes[1]).astype(g.dtype)
+        grad = c.attrs.pop(_WEIGHT_GRAD, None)
+        if grad is None:  # the input's VJP did not run (autograd.grad w.r.t. the weight only)
+            width = math.prod(c.attrs["normalized_shape"])
+            mean, rstd = c.attrs[_STATS]
+            xhat = (compute(c.inputs[0]).reshape(-1, width) - mean) * rstd
+            grad = np.einsum("ij,ij->j", g.reshape(xhat.shape), xhat)
+        return grad.reshape(c.input_shapes[1])
     axes = _layer_axes(len(c.input_shapes[0]), c.attrs["normalized_shape"])
     return g * normalized(F, c.inputs[0], axes, c.attrs["eps"])[0]  # leading dims summed by the engine
 
