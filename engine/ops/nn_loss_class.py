@@ -142,7 +142,9 @@ def _forward(name: str, logits: bool):
             picked = rows[np.arange(rows.shape[0]), targets]
             if logits:
                 top = np.max(rows, axis=1, keepdims=True) if rows.size else np.zeros((rows.shape[0], 1), rows.dtype)
-                lse = np.log(np.sum(np.exp(rows - top), axis=1)) + top[:, 0]
+                shifted = rows - top
+                np.exp(shifted, out=shifted)
+                lse = np.log(np.sum(shifted, axis=1)) + top[:, 0]
                 attrs[_LSE] = lse  # the backward's softmax needs it (kept with the node's attributes)
                 picked = picked - lse
             per_sample = -s * picked
@@ -176,15 +178,16 @@ def _fast_index_grad(name: str, logits: bool, g: np.ndarray, c) -> np.ndarray:
             top = np.max(rows, axis=1, keepdims=True)
             lse = np.log(np.sum(np.exp(rows - top), axis=1)) + top[:, 0]
         mass = s if r is None else s + r * (rows.shape[1] if v is None else np.sum(v))
-        grad = np.exp(rows - lse[:, None])
-        grad *= (scale * mass)[:, None]
+        grad = rows - lse[:, None].astype(rows.dtype)
+        np.exp(grad, out=grad)  # the softmax, in place
+        grad *= (scale * mass).astype(rows.dtype)[:, None]
     else:
         grad = np.zeros_like(rows)
     grad[np.arange(rows.shape[0]), targets] -= scale * s
     if r is not None:
         grad -= (scale * r)[:, None] * (1.0 if v is None else v)
     grad = _unrows(grad, x.shape)
-    return (grad[0] if x0.ndim == 1 else grad).astype(x0.dtype)
+    return (grad[0] if x0.ndim == 1 else grad).astype(x0.dtype, copy=False)
 
 
 def _vjp_input(name: str, logits: bool):
