@@ -23,7 +23,10 @@ MODES = {"nearest": None, "linear": 1, "bilinear": 2}
 def _out_sizes(shape: tuple, attrs: dict) -> tuple:
     mode = attrs["mode"]
     if mode not in MODES:
-        raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported here; use nearest, linear or bilinear")
+        raise InvalidValueError(f"interpolate(): mode {mode!r} is not supported by gradwire; use nearest, linear "
+                                "or bilinear")
+    if attrs["antialias"]:
+        raise InvalidValueError("interpolate(): antialias=True is not supported by gradwire")
     d = len(shape) - 2
     if d < 1 or (MODES[mode] is not None and MODES[mode] != d):
         raise ShapeError(f"interpolate(): mode {mode!r} needs a {MODES[mode] + 2 if MODES[mode] else '3-D or 4-D'}"
