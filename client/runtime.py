@@ -130,6 +130,9 @@ class Runtime:
             elif codec.is_python_scalar(operand):
                 node.inputs.append(codec.encode_scalar_operand(operand))
                 metas.append(operand)
+            elif operand is None and len(metas) >= op.min_inputs:
+                node.inputs.add()  # an absent optional tensor operand (bias=None)
+                metas.append(None)
             else:
                 raise TypeError(f"{op.name}(): expected a Tensor or a Python number, got {type(operand).__name__}")
         for name, attr in attrs.items():
@@ -146,6 +149,9 @@ class Runtime:
         except WillFail:
             outputs, will_fail = [Meta() for _ in range(op.outputs)], True
         values = session.add_node(node, outputs, refs)
+        for position in op.updated_operands:  # e.g. running stats: the server changes them in place
+            if position < len(operands) and isinstance(operands[position], tensor_class):
+                operands[position]._value.cache = None
         if op.view and source is not None:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
         if will_fail:

@@ -341,7 +341,10 @@ Global___Leaf: _TypeAlias = Leaf  # noqa: Y015
 
 @_typing.final
 class Operand(_message.Message):
-    """One input of a node: a value of the graph by id, or a Python scalar."""
+    """One input of a node: a value of the graph by id, or a Python scalar. An Operand with nothing set is
+    an absent optional tensor operand (bias=None): allowed only at the positions of an op's "tensor"
+    attributes (see AttrInfo.kind); trailing absent ones may be left out.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1042,7 +1045,12 @@ class AttrInfo(_message.Message):
     ALIASES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     kind: _builtins.str
-    """integer, real, boolean, text, ints, dtype, index, or a union such as "integer|ints"."""
+    """integer, real, boolean, text, ints, dtype, index, or a union such as "integer|ints".
+    "tensor" (or "tensor|updated") is not an attribute but an optional tensor operand listed where
+    torch's signature has it (linear's bias, cross_entropy's weight): it travels as the operand after
+    the op's min_inputs required ones, in the order of these entries. "tensor|updated": the op may
+    also change it in place (batch_norm's running_mean/running_var while training).
+    """
     required: _builtins.bool
     default: _builtins.str
     """The default, as Python would print it; empty when required."""
