@@ -1,3 +1,3 @@
 """The op table: importing this package registers every op (one module per family)."""
 
-from . import clamp, elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)
+from . import clamp, elementwise, fills, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)

@@ -527,3 +527,52 @@ row("requires_grad_", "detached", inputs(normal((3, 4))),
     lambda m, a: m.apply("requires_grad_", [a.detach()], {}) * 2,
     torch_program=lambda m, a: a.detach().requires_grad_() * 2)
 row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().requires_grad_(True) * a)
+
+
+# ---------------------------------------------------------------- in-place variants (engine/inplace.py)
+# Derived from the registry, so their rows are derived too: the variant's method on a non-leaf copy of
+# the first input, against torch's own in-place method (or, where torch has none, copy_ of its result).
+INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1}}
+# torch's logical_and_ keeps the target's old grad_fn (a quirk); its copy_ spelling gives the zero gradient.
+TORCH_INPLACE_QUIRKS = {"logical_and_"}
+
+
+def _inplace_program(method: str, base_method: str, attrs: dict):
+    def program(m, a, *rest):
+        target = a * 1
+        if m is gw or (hasattr(m.Tensor, method) and method not in TORCH_INPLACE_QUIRKS):
+            getattr(target, method)(*rest, **attrs)
+        else:
+            target.copy_(getattr(a * 1, base_method)(*rest, **attrs))
+        return target
+
+    return program
+
+
+def _torch_has(method: str) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return hasattr(torch.Tensor, method) and method not in TORCH_INPLACE_QUIRKS
+
+
+for _name, _op in list(gw.registry.OPS.items()):
+    _base = _op.extra.get("of")
+    if _base is None:
+        continue
+    _shapes = [(3, 4)] + [(1, 4)] * (gw.registry.OPS[_base].min_inputs - 1)
+    row(_name, "inplace", inputs(*[positive(s) for s in _shapes]),
+        _inplace_program(_op.methods[0], gw.registry.OPS[_base].methods[0], INPLACE_ATTRS.get(_base, {})),
+        compare_grad_fn=_torch_has(_op.methods[0]) and gw.registry.OPS[_base].differentiable)
+row("copy_", "broadcast_source", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: (a * 1).copy_(b * 2))
+row("fill_", "tensor_value", inputs(normal((3, 4)), normal(())), lambda m, a, v: (a * 2).fill_(v) * a)
+row("fill_", "into_view", inputs(normal((3, 4)), normal(())), lambda m, a, v: _fill_row(a, v))
+row("normal_", "zero_std", inputs(normal((3, 4))), lambda m, a: (a * 2).normal_(1.5, 0.0) * a)
+row("uniform_", "empty_range", inputs(normal((3, 4))), lambda m, a: (a * 2).uniform_(0.5, 0.5) * a)
+
+
+def _fill_row(a, v):
+    target = a * 1
+    target[1].fill_(v)
+    return target
