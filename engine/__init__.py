@@ -30,11 +30,11 @@ _functions = _install_methods()
 globals().update(_functions)
 
 # torch.nn.functional, torch.linalg, torch.special: filled from the registry's dotted function names.
-from . import linalg, nn, special  # noqa: E402
+from . import linalg, nn, optim, special  # noqa: E402
 
 __all__ = [
     "DType", "Tensor", "Variable", "ValuesIndices", "apply", "arange", "autograd", "bool_", "dtypes",
     "enable_grad", "errors", "eye", "float16", "float32", "float64", "from_numpy", "full", "int32",
-    "int64", "is_grad_enabled", "linalg", "manual_seed", "memory_budget", "nn", "no_grad", "ones", "ones_like", "rand",
+    "int64", "is_grad_enabled", "linalg", "manual_seed", "memory_budget", "nn", "no_grad", "optim", "ones", "ones_like", "rand",
     "randn", "registry", "set_grad_enabled", "special", "tensor", "zeros", "zeros_like", *sorted(_functions),
 ]
