@@ -130,6 +130,9 @@ class Runtime:
             elif codec.is_python_scalar(operand):
                 node.inputs.append(codec.encode_scalar_operand(operand))
                 metas.append(operand)
+            elif operand is None and len(metas) >= op.min_inputs:
+                node.inputs.add()  # an absent optional tensor operand (bias=None)
+                metas.append(None)
             else:
                 raise TypeError(f"{op.name}(): expected a Tensor or a Python number, got {type(operand).__name__}")
         for name, attr in attrs.items():

@@ -14,9 +14,17 @@ it back to the input's shape in one place (broadcast.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ArgumentError, UnknownOpError
+
+# The attribute kind of an optional tensor operand (bias=None, weight=None): it is listed among the
+# attributes at its place in torch's signature, so callers spell it positionally or by keyword, but
+# it travels as an operand. The op's operands are its min_inputs required ones, then one per "tensor"
+# attribute in order (None where absent; on the wire an empty Operand, trailing ones may be left out).
+OPTIONAL_OPERAND = "tensor"
+
 
 @dataclass(frozen=True)
 class AttrSpec:
@@ -72,6 +80,24 @@ class OpDef:
     summary: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def operand_attrs(self) -> tuple[str, ...]:
+        """Names of the optional tensor operands, in operand order (after the min_inputs required ones)."""
+        return tuple(spec.name for spec in self.attrs if spec.kind == OPTIONAL_OPERAND)
+
+    def place_operands(self, operands: list[Any], attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Moves optional tensor operands given as attributes (bias=b) to their operand positions."""
+        names = self.operand_attrs
+        if not names or not any(self.canonical_attr(key) in names for key in attrs):
+            return operands, attrs
+        attrs = {self.canonical_attr(key): value for key, value in attrs.items()}
+        operands = list(operands)
+        if len(operands) != self.min_inputs:
+            raise ArgumentError(f"{self.name}() takes {self.min_inputs} tensors before its optional ones "
+                                f"({', '.join(names)}), got {len(operands)}")
+        operands.extend(attrs.pop(name, None) for name in names)
+        return operands, attrs
+
     def grad_fn_name(self, ctx: Any) -> str:
         return self.grad_fn(ctx) if callable(self.grad_fn) else self.grad_fn
 
@@ -88,6 +114,9 @@ class OpDef:
         if self.max_inputs == -1:
             operands = list(args[0]) if args else []
             rest = list(args[1:])
+        elif self.operand_attrs:  # optional operands are taken in attribute order
+            operands = list(args[: self.min_inputs])
+            rest = list(args[self.min_inputs :])
         else:
             operands = list(args[: self.max_inputs])
             rest = list(args[self.max_inputs :])
@@ -101,7 +130,7 @@ class OpDef:
             if key in attrs:
                 raise ArgumentError(f"{self.name}() got multiple values for argument '{key}'")
             attrs[key] = value
-        return operands, attrs
+        return self.place_operands(operands, attrs)
 
     def canonical_attr(self, keyword: str) -> str:
         """The attribute a keyword names: its own name, or the attribute that lists it as an alias."""

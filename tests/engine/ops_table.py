@@ -576,3 +576,6 @@ def _fill_row(a, v):
     target = a * 1
     target[1].fill_(v)
     return target
+
+
+from ops_table_nn import *  # noqa: E402,F401,F403  (torch.nn.functional rows, appended to ROWS)
