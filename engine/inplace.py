@@ -101,10 +101,11 @@ def run_inplace(op: OpDef, operands: list, attrs: dict):
     node = result.grad_fn
     if node is not None and node.saved_inputs:
         # The backward needs the target's old value: keep a copy (torch saves `original_self` too).
-        node.saved_inputs = tuple(
-            SavedTensor(_snapshot(target)) if type(entry) is SavedTensor and entry.tensor is target else entry
-            for entry in node.saved_inputs
-        )
+        # Only as the first operand: saved as another operand, it is the tensor itself (a later change of
+        # it fails the backward, as in torch: `b.mul_(b)` then `b.add_(1)`).
+        first = node.saved_inputs[0]
+        if type(first) is SavedTensor and first.tensor is target:
+            node.saved_inputs = (SavedTensor(_snapshot(target)), *node.saved_inputs[1:])
     if node is None and target._requires_grad and modes._state.grad_enabled:
         # A result without a gradient (eq_, a no-grad op) overwrites values that had one: cut the
         # flow to them (torch's EqBackward0 and the like give zeros).

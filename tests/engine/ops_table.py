@@ -579,3 +579,29 @@ def _fill_row(a, v):
 
 
 from ops_table_nn import *  # noqa: E402,F401,F403  (torch.nn.functional rows, appended to ROWS)
+
+
+# ---------------------------------------------------------------- .grad as a value (engine/ops/grads.py)
+def _grad_program(m, a):
+    (a * a).sum().backward(retain_graph=True)
+    if m is gw:
+        g = m.apply("grad", [a])
+    else:
+        g = a.grad
+    return g * 1
+
+
+def _zero_grad_program(m, a, set_to_none):
+    (a * a).sum().backward(retain_graph=True)
+    if m is gw:
+        m.apply("zero_grad_", [a], {"set_to_none": set_to_none})
+    elif set_to_none:
+        a.grad = None
+    else:
+        a.grad.zero_()
+    return a * 1 if a.grad is None else a * 1 + a.grad
+
+
+row("grad", "after_backward", inputs(normal((3, 4))), _grad_program, finite_differences=False, second_order=False)
+row("zero_grad_", "to_none", inputs(normal((3, 4))), lambda m, a: _zero_grad_program(m, a, True))
+row("zero_grad_", "to_zeros", inputs(normal((3, 4))), lambda m, a: _zero_grad_program(m, a, False))
