@@ -60,6 +60,9 @@ class Client:
     float16 = half = dtypes.float16
     float32 = float = dtypes.float32
     float64 = double = dtypes.float64
+    int8 = dtypes.int8
+    uint8 = dtypes.uint8
+    int16 = short = dtypes.int16
     int32 = int = dtypes.int32
     int64 = long = dtypes.int64
     bool = bool_ = dtypes.bool_

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 BINARY_OPERATORS = (
     "__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__matmul__", "__eq__", "__ne__",
     "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__", "__floordiv__", "__mod__",
+    "__lshift__", "__rshift__",
 )
 REFLECTED_OPERATORS = (
     "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
-    "__rxor__", "__rfloordiv__", "__rmod__",
+    "__rxor__", "__rfloordiv__", "__rmod__", "__rlshift__", "__rrshift__",
 )
 UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
 # x += y runs as x[...] = x.clone() + y (see the module docstring).

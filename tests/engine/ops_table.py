@@ -200,11 +200,11 @@ for name, program in COMPARISONS.items():
     row(name, "scalar", inputs(small_ints((3, 4))), lambda m, a, name=name: getattr(a, name)(1))
     row(name, "reflected_scalar", inputs(small_ints((3, 4))), lambda m, a, p=program: p(m, 1.0, a))
     row(name, "int_vs_float", inputs(fixed([0, 1, 2]), small_ints((3,))), lambda m, k, a, p=program: p(m, k, a))
-row("logical_and", "operator", inputs(lambda r: r.random((3, 4)) > 0.5, lambda r: r.random((1, 4)) > 0.5),
-    lambda m, a, b: a & b)
+row("logical_and", "method", inputs(lambda r: r.random((3, 4)) > 0.5, lambda r: r.random((1, 4)) > 0.5),
+    lambda m, a, b: a.logical_and(b))
 row("logical_and", "function", inputs(lambda r: r.random((3, 1)) > 0.5, lambda r: r.random(()) > 0.5),
     lambda m, a, b: m.logical_and(a, b))
-row("logical_and", "of_comparisons", inputs(normal((3, 4))), lambda m, a: (a > 0) & (a < 1))
+row("logical_and", "of_comparisons", inputs(normal((3, 4))), lambda m, a: m.logical_and(a > 0, a < 1))
 
 # ---------------------------------------------------------------- casts and copies
 # Casts through float32 are too coarse for central differences; torch checks their gradients.
@@ -527,3 +527,5 @@ row("requires_grad_", "detached", inputs(normal((3, 4))),
     lambda m, a: m.apply("requires_grad_", [a.detach()], {}) * 2,
     torch_program=lambda m, a: a.detach().requires_grad_() * 2)
 row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().requires_grad_(True) * a)
+
+import ops_table_elementwise  # noqa: E402,F401  (the elementwise family's rows join ROWS)
