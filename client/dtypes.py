@@ -52,6 +52,11 @@ _BY_NAME = {d.name: d for d in ALL} | ALIASES
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _BY_WIRE = {d.wire: d for d in ALL}
 
+# Tensor.type() strings, as torch prints them.
+TYPE_NAMES = {float32: "torch.FloatTensor", float64: "torch.DoubleTensor", float16: "torch.HalfTensor",
+              int64: "torch.LongTensor", int32: "torch.IntTensor", int16: "torch.ShortTensor",
+              int8: "torch.CharTensor", uint8: "torch.ByteTensor", bool_: "torch.BoolTensor"}
+
 DEFAULT_FLOAT = float32
 DEFAULT_INT = int64
 

@@ -28,6 +28,21 @@ def _shape(size: Sequence[Any]) -> tuple[int, ...]:
     return shape
 
 
+def size_option(size: tuple, options: dict) -> tuple:
+    """The shape of zeros(2, 3) or zeros(size=(2, 3)); device= may only be the CPU; other keywords
+    are refused like torch refuses them."""
+    device = options.pop("device", None)
+    if device is not None and str(getattr(device, "type", device)).partition(":")[0] != "cpu":
+        raise RuntimeError(f"device {device!r} is not available: gradwire computes on the CPU only; use 'cpu'")
+    if "size" in options:
+        if size:
+            raise TypeError("give the shape either positionally or as size=, not both")
+        size = (options.pop("size"),)
+    if options:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(options)}")
+    return size
+
+
 def _element_dtype(value: Any) -> dtypes.DType:
     """torch.tensor's dtype for one element: numpy scalars keep theirs, Python numbers get the defaults."""
     if isinstance(value, np.generic):

@@ -37,7 +37,8 @@ INPLACE_OPERATORS = {"__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "
                      "__itruediv__": "__truediv__", "__ipow__": "__pow__"}
 # Casts by method name, as in torch.
 CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
-                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_}
+                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_, "short": dtypes.int16,
+                "char": dtypes.int8, "byte": dtypes.uint8}
 
 
 @contextlib.contextmanager
@@ -114,6 +115,9 @@ def install(base: type) -> None:
     base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
+    from .surface import install_tensor_methods
+
+    install_tensor_methods(base)
 
 
 def bound_method(tensor: Tensor, op: OpSpec) -> Any:

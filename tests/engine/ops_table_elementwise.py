@@ -11,7 +11,9 @@ import itertools
 
 import numpy as np
 
-from ops_table import SHAPES, away_from_zero, fixed, inputs, normal, positive, row, shape_label
+from ops_table import ROWS, SHAPES, away_from_zero, fixed, inputs, normal, positive, row, shape_label
+
+_FIRST = len(ROWS)
 
 
 def uniform(low, high):
@@ -226,3 +228,6 @@ row("pow", "zero_number_base", inputs(fixed([-1.0, -0.5, 0.0, 1.0, 2.0])), lambd
     finite_differences=False, second_order=False)
 row("pow", "zero_float_base", inputs(fixed([-2.0, 0.0, 3.0])), lambda m, x: 0.0 ** x,
     finite_differences=False, second_order=False)
+
+# This family's rows (the SDK runs them against a real server: tests/client/test_client_ops_elementwise.py).
+ELEMENTWISE_ROWS = ROWS[_FIRST:]
