@@ -1,4 +1,4 @@
 """The op table: importing this package registers every op (one module per family)."""
 
 from . import clamp, elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)
-from . import bitwise, elementwise_binary, elementwise_math  # noqa: F401
+from . import activations, bitwise, elementwise_binary, elementwise_math  # noqa: F401

@@ -229,7 +229,7 @@ unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), "CosBackward0", sa
 unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackward0", saves_output=True,
       also=("nn.functional.tanh",))
 unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
-      saves_output=True, also=("nn.functional.sigmoid",))
+      saves_output=True, also=("nn.functional.sigmoid", "special.expit"))
 unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
       "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
       saves_output=True, summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))

@@ -229,5 +229,76 @@ row("pow", "zero_number_base", inputs(fixed([-1.0, -0.5, 0.0, 1.0, 2.0])), lambd
 row("pow", "zero_float_base", inputs(fixed([-2.0, 0.0, 3.0])), lambda m, x: 0.0 ** x,
     finite_differences=False, second_order=False)
 
+# ---------------------------------------------------------------- activations (torch.nn.functional)
+def scaled(factor):
+    return lambda shape: (lambda rng: rng.standard_normal(shape) * factor)
+
+
+ACTIVATIONS = {
+    "relu6": (lambda m, a: m.nn.functional.relu6(a), scaled(4.0)),
+    "hardtanh": (lambda m, a: m.nn.functional.hardtanh(a), scaled(2.0)),
+    "leaky_relu": (lambda m, a: m.nn.functional.leaky_relu(a), away_from_zero),
+    "elu": (lambda m, a: m.nn.functional.elu(a), away_from_zero),
+    "selu": (lambda m, a: m.selu(a), away_from_zero),
+    "celu": (lambda m, a: m.celu(a, 0.5), away_from_zero),
+    "gelu": (lambda m, a: m.nn.functional.gelu(a), normal),
+    "silu": (lambda m, a: m.nn.functional.silu(a), normal),
+    "mish": (lambda m, a: m.nn.functional.mish(a), normal),
+    "softplus": (lambda m, a: m.nn.functional.softplus(a), normal),
+    "softsign": (lambda m, a: m.nn.functional.softsign(a), away_from_zero),
+    "hardsigmoid": (lambda m, a: m.nn.functional.hardsigmoid(a), scaled(4.0)),
+    "hardswish": (lambda m, a: m.nn.functional.hardswish(a), scaled(4.0)),
+    "logsigmoid": (lambda m, a: m.nn.functional.logsigmoid(a), normal),
+    "tanhshrink": (lambda m, a: m.nn.functional.tanhshrink(a), normal),
+    "softshrink": (lambda m, a: m.nn.functional.softshrink(a), scaled(2.0)),
+    "hardshrink": (lambda m, a: m.hardshrink(a), scaled(2.0)),
+    "threshold": (lambda m, a: m.nn.functional.threshold(a, 0.1, -2.0), scaled(2.0)),
+}
+# torch has no second derivative for hardsigmoid (it raises); the engine's is 0.
+for name, (program, make) in ACTIVATIONS.items():
+    for shape in SHAPES:
+        row(name, shape_label(shape), inputs(make(shape)), program, second_order=name != "hardsigmoid")
+    row(name, "empty", inputs(make((0, 3))), program, second_order=name != "hardsigmoid")
+row("leaky_relu", "slope", inputs(away_from_zero((3, 4))), lambda m, a: m.nn.functional.leaky_relu(a, 0.2))
+row("leaky_relu", "slope_keyword", inputs(away_from_zero((3, 4))),
+    lambda m, a: m.nn.functional.leaky_relu(a, negative_slope=-0.5, inplace=False))
+row("elu", "alpha", inputs(away_from_zero((3, 4))), lambda m, a: m.nn.functional.elu(a, alpha=2.0))
+row("selu", "functional", inputs(away_from_zero((3, 4))), lambda m, a: m.nn.functional.selu(a))
+row("celu", "functional_default", inputs(away_from_zero((3, 4))), lambda m, a: m.nn.functional.celu(a))
+row("gelu", "tanh", inputs(normal((3, 4))), lambda m, a: m.nn.functional.gelu(a, approximate="tanh"))
+row("gelu", "none_explicit", inputs(scaled(3.0)((3, 4))), lambda m, a: m.nn.functional.gelu(a, approximate="none"))
+row("softplus", "beta_threshold", inputs(scaled(3.0)((3, 4))), lambda m, a: m.nn.functional.softplus(a, beta=2.0, threshold=3.0))
+row("softplus", "large", inputs(fixed([-100.0, 0.0, 25.0])), lambda m, a: m.nn.functional.softplus(a))
+row("logsigmoid", "large", inputs(fixed([-800.0, 0.0, 800.0])), lambda m, a: m.nn.functional.logsigmoid(a))
+row("hardtanh", "bounds", inputs(scaled(3.0)((3, 4))), lambda m, a: m.nn.functional.hardtanh(a, -2.0, 0.5))
+row("hardtanh", "at_bounds", inputs(fixed([-1.0, 1.0, 0.0])), lambda m, a: m.nn.functional.hardtanh(a),
+    finite_differences=False)
+row("relu6", "at_kinks", inputs(fixed([0.0, 6.0, 3.0, -1.0, 7.0])), lambda m, a: m.nn.functional.relu6(a),
+    finite_differences=False)
+row("hardswish", "at_kinks", inputs(fixed([-3.0, 3.0, 0.0])), lambda m, a: m.nn.functional.hardswish(a),
+    finite_differences=False)
+row("softshrink", "lambd", inputs(scaled(2.0)((3, 4))), lambda m, a: m.nn.functional.softshrink(a, lambd=1.0))
+row("hardshrink", "functional_lambd", inputs(scaled(2.0)((3, 4))), lambda m, a: m.nn.functional.hardshrink(a, 1.0))
+row("hardshrink", "method", inputs(scaled(2.0)((3, 4))), lambda m, a: a.hardshrink())
+row("threshold", "torch_function", inputs(scaled(2.0)((3, 4))), lambda m, a: m.threshold(a, 0.5, 0.0))
+for shape, dim in (((3, 4), -1), ((4, 3), 0), ((2, 6, 1), 1)):
+    row("glu", f"{shape_label(shape)}_dim{dim}", inputs(normal(shape)), lambda m, a, dim=dim: m.nn.functional.glu(a, dim))
+row("glu", "default_dim", inputs(normal((2, 4))), lambda m, a: m.nn.functional.glu(a))
+for x_shape, w_shape in (((3, 4), (1,)), ((3, 4), (4,)), ((2, 3, 5), (3,)), ((2, 3, 2, 2), (3,)), ((5,), (1,)),
+                         ((), (1,))):
+    row("prelu", shape_label(x_shape, w_shape), inputs(away_from_zero(x_shape), positive(w_shape)),
+        lambda m, a, w: m.nn.functional.prelu(a, w))
+row("prelu", "torch_function", inputs(away_from_zero((3, 4)), positive((4,))), lambda m, a, w: m.prelu(a, w))
+row("prelu", "method", inputs(away_from_zero((3, 2)), positive((1,))), lambda m, a, w: a.prelu(w))
+for shape, dim in (((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -1), ((4,), 0)):
+    row("softmin", f"{shape_label(shape)}_dim{dim}", inputs(normal(shape)),
+        lambda m, a, dim=dim: m.nn.functional.softmin(a, dim))
+row("softmin", "dim_keyword", inputs(normal((3, 4))), lambda m, a: m.nn.functional.softmin(a, dim=1))
+for name in ("relu", "sigmoid", "tanh"):
+    row(name, "functional", inputs(away_from_zero((3, 4))), lambda m, a, name=name: getattr(m.nn.functional, name)(a))
+for name in ("softmax", "log_softmax"):
+    row(name, "functional", inputs(normal((3, 4))), lambda m, a, name=name: getattr(m.nn.functional, name)(a, dim=1))
+row("sigmoid", "special_expit", inputs(normal((3, 4))), lambda m, a: m.special.expit(a))
+
 # This family's rows (the SDK runs them against a real server: tests/client/test_client_ops_elementwise.py).
 ELEMENTWISE_ROWS = ROWS[_FIRST:]
