@@ -23,6 +23,7 @@ from . import dtypes, factories, operators
 from .autograd import Autograd
 from .namespaces import ROOTS, Namespace, catalogue_function
 from .runtime import Runtime
+from .surface import TorchSurface
 from .tensor import Tensor
 from .transport import Transport
 
@@ -51,7 +52,7 @@ class no_grad:  # noqa: N801 - torch's name
         return wrapper
 
 
-class Client:
+class Client(TorchSurface):
     """A connection to a gradwire server that reads like the torch module.
 
     credentials: grpc.ChannelCredentials for TLS; metadata: pairs (or a dict) sent with every call,
@@ -62,6 +63,9 @@ class Client:
     float16 = half = dtypes.float16
     float32 = float = dtypes.float32
     float64 = double = dtypes.float64
+    int8 = char = dtypes.int8
+    uint8 = dtypes.uint8
+    int16 = short = dtypes.int16
     int32 = int = dtypes.int32
     int64 = long = dtypes.int64
     bool = bool_ = dtypes.bool_
@@ -116,30 +120,36 @@ class Client:
         return sorted(self._runtime.catalogue.ops)
 
     # ------------------------------------------------------------ factories
-    def tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        factories.size_option((), options)  # device= (cpu only)
         return factories.tensor(self._runtime, data, dtype, requires_grad)
 
     def from_numpy(self, array: Any) -> Tensor:
         return factories.from_numpy(self._runtime, array)
 
-    def zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factories.filled(self._runtime, size, 0, dtype, requires_grad, dtypes.DEFAULT_FLOAT)
+    def zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        return factories.filled(self._runtime, factories.size_option(size, options), 0, dtype, requires_grad,
+                                dtypes.DEFAULT_FLOAT)
 
-    def ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factories.filled(self._runtime, size, 1, dtype, requires_grad, dtypes.DEFAULT_FLOAT)
+    def ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        return factories.filled(self._runtime, factories.size_option(size, options), 1, dtype, requires_grad,
+                                dtypes.DEFAULT_FLOAT)
 
-    def full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False,
+             **options: Any) -> Tensor:
+        factories.size_option((), options)
         return factories.filled(self._runtime, (size,), fill_value, dtype, requires_grad)
 
     def eye(self, n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         return factories.eye(self._runtime, n, m, dtype, requires_grad)
 
     def arange(self, start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, **options: Any) -> Tensor:
+        factories.size_option((), options)
         return factories.arange(self._runtime, start, end, step, dtype, requires_grad)
 
-    def randn(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factories.randn(self._runtime, size, dtype, requires_grad)
+    def randn(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        return factories.randn(self._runtime, factories.size_option(size, options), dtype, requires_grad)
 
     def zeros_like(self, other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         return self.zeros(other.shape, dtype=dtype or other.dtype, requires_grad=requires_grad)

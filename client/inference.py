@@ -53,6 +53,8 @@ def _dtype_promote(operands: Sequence[Operand], attrs: dict) -> DType:
 
 def _dtype_promote_to_float(operands: Sequence[Operand], attrs: dict) -> DType:
     dtype = _result_type(operands)
+    if attrs.get("rounding_mode") is not None:  # div(rounding_mode=...) keeps integers integral
+        return dtype
     return dtype if dtype.is_floating_point else dtypes.DEFAULT_FLOAT
 
 
@@ -153,6 +155,8 @@ def _variant_grad_fn(op: OpSpec, operands: Sequence[Operand], attrs: dict) -> st
     if op.name == "sub":
         return "RsubBackward1" if scalar_first else "SubBackward0"
     if op.name == "div":
+        if attrs.get("rounding_mode") is not None:
+            return "DivBackward2"
         return "MulBackward0" if scalar_first else "DivBackward0"
     if op.name == "pow":
         return "PowBackward2" if scalar_first else "PowBackward0" if scalar_second else "PowBackward1"

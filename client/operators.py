@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 BINARY_OPERATORS = (
     "__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__matmul__", "__eq__", "__ne__",
     "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__", "__floordiv__", "__mod__",
+    "__lshift__", "__rshift__",
 )
 REFLECTED_OPERATORS = (
     "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
-    "__rxor__", "__rfloordiv__", "__rmod__",
+    "__rxor__", "__rfloordiv__", "__rmod__", "__rlshift__", "__rrshift__",
 )
 UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
 # x += y runs as x[...] = x.clone() + y (see the module docstring).
@@ -37,7 +38,8 @@ INPLACE_OPERATORS = {"__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "
                      "__imod__": "__mod__", "__iand__": "__and__", "__ior__": "__or__", "__ixor__": "__xor__"}
 # Casts by method name, as in torch.
 CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
-                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_}
+                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_, "short": dtypes.int16,
+                "char": dtypes.int8, "byte": dtypes.uint8}
 
 
 @contextlib.contextmanager
@@ -117,6 +119,9 @@ def install(base: type) -> None:
     base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
+    from .surface import install_tensor_methods
+
+    install_tensor_methods(base)
 
 
 def bound_method(tensor: Tensor, op: OpSpec) -> Any:

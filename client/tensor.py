@@ -281,7 +281,12 @@ class Tensor:
         return "cpu"
 
     def type(self, dtype: Any = None) -> Any:
-        return f"gradwire.{self.dtype.name}" if dtype is None else self.to(dtype)
+        """torch's type string ("torch.FloatTensor"), or a cast to `dtype` (a dtype or such a string)."""
+        if dtype is None:
+            return dtypes.TYPE_NAMES[self.dtype]
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            dtype = {name: d for d, name in dtypes.TYPE_NAMES.items()}[dtype]
+        return self.to(dtype)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         return operators.extreme(self._runtime, "max", "maximum", self, dim, keepdim)

@@ -79,3 +79,9 @@ class BudgetExceededError(GradwireError, RuntimeError):
     """An op would allocate more than the memory budget in force allows."""
 
     status = "RESOURCE_EXHAUSTED"
+
+
+class NotImplementedForDTypeError(GradwireError, NotImplementedError):
+    """An op torch has no kernel for at this dtype (bitwise ops on floats ...)."""
+
+    torch_type = "NotImplementedError"

@@ -4,3 +4,4 @@ from . import clamp, elementwise, fills, grads, indexing, linalg, reductions, sh
 
 from . import nn_linear  # noqa: F401
 from . import nn_loss_class, nn_loss_elementwise  # noqa: F401
+from . import activations, bitwise, elementwise_binary, elementwise_math  # noqa: F401

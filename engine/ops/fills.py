@@ -42,7 +42,7 @@ def _random_forward(op_name: str, draw):
         target = operands[0]
         if not isinstance(target, Tensor):
             raise ArgumentError(f"{op_name}(): the target must be a Tensor, not {type(target).__name__}")
-        sample = draw(factories._generator, target.shape, attrs).astype(target._data.dtype)
+        sample = draw(factories.generator(), target.shape, attrs).astype(target._data.dtype)
         return write_inplace(target, _WHOLE, sample, OPS_BY_NAME[op_name])
 
     return forward
