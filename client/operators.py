@@ -116,6 +116,7 @@ def install(base: type) -> None:
     base.__abs__ = lambda self: self._call_op("abs")
     # Overloads torch resolves by argument type, which the catalogue's arity cannot express.
     base.clamp = base.clip = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max)
+    base.clamp_ = base.clip_ = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max, "clamp_")
     base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
@@ -161,9 +162,11 @@ class ValuesIndices(tuple):
         return self[1]
 
 
-def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch."""
-    op = runtime.catalogue.op("clamp")
+def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None,  # noqa: A002
+          op_name: str = "clamp") -> Tensor:
+    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch;
+    op_name "clamp_" is the in-place variant."""
+    op = runtime.catalogue.op(op_name)
     given = {name: bound for name, bound in (("min", min), ("max", max)) if bound is not None}
     tensors = [name for name, bound in given.items() if isinstance(bound, runtime.tensor_class)]
     if not tensors:
