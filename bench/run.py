@@ -40,12 +40,15 @@ GROUPS = ("engine", "growth", "latency", "sessions", "large")
 
 
 def engine_rows(plan: Plan) -> list[dict]:
-    """bench.engine's four workloads, recast into the harness's row shape."""
-    from bench import engine
+    """bench.engine's four workloads and bench.nn's three, recast into the harness's row shape."""
+    from bench import engine, nn
 
     return [row("engine vs torch", result["workload"], "ms", [s * 1e3 for s in result["gradwire_samples_s"]],
                 "torch", [s * 1e3 for s in result["torch_samples_s"]], growth.ENGINE_TARGET)
-            for result in engine.run(quick=plan.engine_quick, shrink=plan.engine_shrink)]
+            for result in engine.run(quick=plan.engine_quick, shrink=plan.engine_shrink)] + [
+        row("engine vs torch", result["workload"], "ms", [s * 1e3 for s in result["gradwire_samples_s"]],
+            "torch", [s * 1e3 for s in result["torch_samples_s"]], nn.NN_TARGET)
+        for result in nn.run(quick=plan.engine_quick, shrink=plan.engine_shrink)]
 
 
 def run(plan: Plan, out_dir: Path = RESULTS, only: tuple[str, ...] = GROUPS, chart: bool = True,

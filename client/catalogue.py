@@ -16,6 +16,8 @@ from gradwire.v1 import gradwire_pb2 as pb
 # The attribute kind of an optional tensor operand (bias=None): spelled like an attribute, sent as an
 # operand after the required ones, in attribute order (an empty Operand when absent).
 OPTIONAL_OPERAND = "tensor"
+# An optional operand the op may update in place (batch_norm's running statistics): local copies drop.
+UPDATED_OPERAND = "tensor|updated"
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,13 @@ class OpSpec:
     @property
     def operand_attrs(self) -> tuple[str, ...]:
         """Names of the optional tensor operands (attributes of kind "tensor"), in operand order."""
-        return tuple(spec.name for spec in self.attrs if spec.kind == OPTIONAL_OPERAND)
+        return tuple(spec.name for spec in self.attrs if spec.kind in (OPTIONAL_OPERAND, UPDATED_OPERAND))
+
+    @property
+    def updated_operands(self) -> tuple[int, ...]:
+        """Operand positions the op may write in place."""
+        kinds = [spec.kind for spec in self.attrs if spec.kind in (OPTIONAL_OPERAND, UPDATED_OPERAND)]
+        return tuple(self.min_inputs + i for i, kind in enumerate(kinds) if kind == UPDATED_OPERAND)
 
 
 def _is_int(value: Any) -> bool:

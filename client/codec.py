@@ -68,6 +68,8 @@ def encode_attr(name: str, kind: str, value: Any, ref_of: Callable[[Any], str | 
         return pb.AttrValue(index=encode_index(value, ref_of))
     if "dtype" in kinds:
         return pb.AttrValue(dtype=dtypes.as_dtype(value).wire)
+    if "text" in kinds and isinstance(value, str):
+        return pb.AttrValue(text=value)
     if isinstance(value, (bool, np.bool_)) and "boolean" in kinds:
         return pb.AttrValue(boolean=bool(value))
     if isinstance(value, (list, tuple)) and "ints" in kinds:
@@ -78,9 +80,7 @@ def encode_attr(name: str, kind: str, value: Any, ref_of: Callable[[Any], str | 
         return pb.AttrValue(integer=int(value))  # an int bound keeps an int tensor int (clamp), as in torch
     if "real" in kinds and is_python_scalar(value):
         return pb.AttrValue(real=float(value))
-    if "text" in kinds and isinstance(value, str):
-        return pb.AttrValue(text=value)
-    if "ints" in kinds:
+    if "ints" in kinds and not isinstance(value, str):
         return pb.AttrValue(ints=pb.Ints(values=[_as_int(name, value)]))
     raise TypeError(f"argument '{name}' must be {kind.replace('|', ' or ')}, not {type(value).__name__}")
 

@@ -20,6 +20,10 @@ def catalogue_function(runtime: Any, full_name: str) -> Callable[..., Any] | Non
 
     def function(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call(args, kwargs)
+        if attrs.get("return_indices"):  # torch's max_pool2d(..., return_indices=True) is max_pool2d_with_indices
+            with_indices = runtime.catalogue.ops.get(op.name + "_with_indices")
+            if with_indices is not None:
+                return runtime.apply(with_indices, operands, attrs)
         return runtime.apply(op, operands, attrs)
 
     function.__name__ = full_name.rpartition(".")[2]

@@ -149,6 +149,9 @@ class Runtime:
         except WillFail:
             outputs, will_fail = [Meta() for _ in range(op.outputs)], True
         values = session.add_node(node, outputs, refs)
+        for position in op.updated_operands:  # e.g. running stats: the server changes them in place
+            if position < len(operands) and isinstance(operands[position], tensor_class):
+                operands[position]._value.cache = None
         if op.view and source is not None:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
             values[0].storage = source.storage

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import dtypes
 from .errors import ArgumentError
-from .registry import OPTIONAL_OPERAND, AttrSpec, OpDef
+from .registry import OPERAND_KINDS, AttrSpec, OpDef
 
 
 _NO_ATTRS: dict[str, Any] = {}  # shared by every op without attributes; never written to
@@ -43,7 +43,7 @@ def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
         raise ArgumentError(f"{op.name}() got unexpected attribute(s) {', '.join(unknown)}; allowed: {allowed}")
     result: dict[str, Any] = {}
     for name, spec in specs.items():
-        if spec.kind == OPTIONAL_OPERAND:
+        if spec.kind in OPERAND_KINDS:
             if attrs.get(name) is not None:
                 raise ArgumentError(f"{op.name}(): '{name}' is an operand, not an attribute")
             continue
@@ -111,6 +111,10 @@ def _integer_or_ints(value: Any) -> int | tuple[int, ...]:
     return _integer(value)
 
 
+def _integer_ints_or_text(value: Any) -> int | tuple[int, ...] | str:
+    return value if isinstance(value, str) else _integer_or_ints(value)
+
+
 def _dtype(value: Any) -> dtypes.DType:
     if isinstance(value, dtypes.DType):
         return value
@@ -133,6 +137,7 @@ _CONVERTERS = {
     "text": _text,
     "ints": _ints,
     "integer|ints": _integer_or_ints,
+    "integer|ints|text": _integer_ints_or_text,  # conv padding: 1, (1, 2) or "same"
     "dtype": _dtype,
     "index": _index,
 }

@@ -36,6 +36,8 @@ def _method(op: OpDef) -> Callable[..., Any]:
 def _function(op: OpDef) -> Callable[..., Any]:
     def function(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call(args, kwargs)
+        if attrs.get("return_indices") and op.name + "_with_indices" in OPS:  # max_pool2d(..., return_indices=True)
+            return apply_op(OPS[op.name + "_with_indices"], operands, attrs)
         return apply_op(op, operands, attrs)
 
     function.__name__ = op.name

@@ -24,6 +24,9 @@ from .errors import ArgumentError, UnknownOpError
 # it travels as an operand. The op's operands are its min_inputs required ones, then one per "tensor"
 # attribute in order (None where absent; on the wire an empty Operand, trailing ones may be left out).
 OPTIONAL_OPERAND = "tensor"
+# An optional operand the op may also update in place (batch_norm's running statistics in training).
+UPDATED_OPERAND = "tensor|updated"
+OPERAND_KINDS = (OPTIONAL_OPERAND, UPDATED_OPERAND)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class OpDef:
     @cached_property
     def operand_attrs(self) -> tuple[str, ...]:
         """Names of the optional tensor operands, in operand order (after the min_inputs required ones)."""
-        return tuple(spec.name for spec in self.attrs if spec.kind == OPTIONAL_OPERAND)
+        return tuple(spec.name for spec in self.attrs if spec.kind in OPERAND_KINDS)
 
     def place_operands(self, operands: list[Any], attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         """Moves optional tensor operands given as attributes (bias=b) to their operand positions."""

@@ -23,7 +23,8 @@ def _call_args(op_name: str, operands: tuple, attrs: dict) -> tuple[Any, list, d
     values, attrs = op.place_operands(list(operands), attrs)
     if op.operand_attrs and len(values) < op.max_inputs:
         values += [None] * (op.max_inputs - len(values))
-    filled = {spec.name: attrs.get(spec.name, spec.default) for spec in op.attrs if spec.kind != "tensor"}
+    filled = {spec.name: attrs.get(spec.name, spec.default) for spec in op.attrs
+              if not spec.kind.startswith("tensor")}
     return op, values, attrs, filled
 
 

@@ -5,3 +5,9 @@ from . import clamp, elementwise, fills, grads, indexing, linalg, reductions, sh
 from . import nn_linear  # noqa: F401
 from . import nn_loss_class, nn_loss_elementwise  # noqa: F401
 from . import activations, bitwise, elementwise_binary, elementwise_math  # noqa: F401
+from . import nn_conv  # noqa: F401
+from . import nn_norm  # noqa: F401
+from . import nn_dropout  # noqa: F401
+from . import nn_pool  # noqa: F401
+from . import nn_adaptive_pool  # noqa: F401
+from . import nn_misc  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError
+from ..errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from ..registry import OPTIONAL_OPERAND, AttrSpec
 
 REDUCTION = AttrSpec("reduction", "text", default="mean")
@@ -57,7 +57,7 @@ def compute(array: np.ndarray) -> np.ndarray:
 
 def check_reduction(name: str, reduction: str, allowed=REDUCTIONS) -> None:
     if reduction not in allowed:
-        raise ArgumentError(f"{name}(): {reduction!r} is not a valid value for reduction; use one of "
+        raise InvalidValueError(f"{name}(): {reduction!r} is not a valid value for reduction; use one of "
                             f"{', '.join(repr(r) for r in allowed)}")
 
 

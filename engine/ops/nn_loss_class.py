@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, ShapeError
+from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .nn_common import REDUCTION, check_reduction, compute, optional
 
 IGNORE_INDEX = AttrSpec("ignore_index", "integer", default=-100)
+_LSE = "_logsumexp"  # the forward leaves each row's log-sum-exp here for the backward
 
 
 def _rule(name: str):
@@ -55,7 +56,7 @@ def _coefficients(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict):
     classes = x.shape[1]
     eps = attrs.get("label_smoothing", 0.0)
     if not 0.0 <= eps <= 1.0:
-        raise ArgumentError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
+        raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
     class_shape = (1, classes) + (1,) * (x.ndim - 2)
     w_c = None if w is None else compute(w).reshape(class_shape)
     if np.issubdtype(t.dtype, np.floating):
@@ -82,6 +83,40 @@ def _coefficients(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict):
     return a, np.sum(weight_i)
 
 
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(N, C, d...) as (N*prod(d), C): the class dim last, one row per sample position."""
+    return x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(rows: np.ndarray, shape: tuple) -> np.ndarray:
+    if len(shape) == 2:
+        return rows
+    return np.moveaxis(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
+
+
+def _index_parts(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict) -> tuple:
+    """Class indices as a = s_i * onehot(t_i) + r_i * v (r None without label smoothing): (targets, s, r, v,
+    denominator of the mean). v is the class weights (None: ones)."""
+    classes = x.shape[1]
+    expected = (x.shape[0],) + x.shape[2:]
+    if t.shape != expected:
+        raise ShapeError(f"{name}(): expected target of shape {list(expected)} for input {list(x.shape)}, "
+                         f"got {list(t.shape)}")
+    eps = attrs.get("label_smoothing", 0.0)
+    if not 0.0 <= eps <= 1.0:
+        raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
+    targets = t.reshape(-1)
+    valid = targets != attrs["ignore_index"]
+    bad = valid & ((targets < 0) | (targets >= classes))
+    if np.any(bad):
+        raise IndexOutOfRange(f"Target {int(targets[bad][0])} is out of bounds (the input has {classes} classes)")
+    safe = np.where(valid, targets, 0)
+    v = None if w is None else compute(w)
+    weight_i = valid.astype(x.dtype) if v is None else v[safe] * valid
+    r = (eps / classes) * valid.astype(x.dtype) if eps else None
+    return safe, (1 - eps) * weight_i, r, v, np.sum(weight_i)
+
+
 def _forward(name: str, logits: bool):
     def forward(arrays: list, attrs: dict):
         check_reduction(name, attrs["reduction"])
@@ -90,16 +125,28 @@ def _forward(name: str, logits: bool):
         if w is not None and (w.ndim != 1 or w.shape[0] != x.shape[1]):
             raise ShapeError(f"{name}(): weight must be a 1-D tensor of {x.shape[1]} class weights, "
                              f"got shape {list(w.shape)}")
-        a, denominator = _coefficients(name, x, t, w, attrs)
-        if logits:
+        if np.issubdtype(t.dtype, np.floating):  # class probabilities: dense coefficients
+            a, denominator = _coefficients(name, x, t, w, attrs)
             shifted = x - np.max(x, axis=1, keepdims=True) if x.size else x
             logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+            per_sample = -np.sum(a * logp, axis=1)
         else:
-            logp = x
-        per_sample = -np.sum(a * logp, axis=1)
+            targets, s, r, v, denominator = _index_parts(name, x, t, w, attrs)
+            rows = _rows(x)
+            picked = rows[np.arange(rows.shape[0]), targets]
+            if logits:
+                top = np.max(rows, axis=1, keepdims=True) if rows.size else np.zeros((rows.shape[0], 1), rows.dtype)
+                lse = np.log(np.sum(np.exp(rows - top), axis=1)) + top[:, 0]
+                attrs[_LSE] = lse  # the backward's softmax needs it (kept with the node's attributes)
+                picked = picked - lse
+            per_sample = -s * picked
+            if r is not None:
+                total = np.sum(rows, axis=1) if v is None else rows @ v
+                mass = rows.shape[1] if v is None else np.sum(v)
+                per_sample = per_sample - r * (total - (lse * mass if logits else 0))
+            per_sample = per_sample.reshape((x.shape[0],) + x.shape[2:])
         if attrs["reduction"] == "none":
-            return per_sample.reshape(t0.shape if not np.issubdtype(t0.dtype, np.floating) else
-                                      x0.shape[:1] + x0.shape[2:] if x0.ndim > 1 else ())
+            return per_sample.reshape(x0.shape[:1] + x0.shape[2:] if x0.ndim > 1 else ())
         total = np.sum(per_sample)
         if attrs["reduction"] == "sum":
             return total
@@ -109,9 +156,36 @@ def _forward(name: str, logits: bool):
     return forward
 
 
+def _fast_index_grad(name: str, logits: bool, g: np.ndarray, c) -> np.ndarray:
+    """The input gradient for class indices on arrays (plain backward): sparse in the targets."""
+    x0, t0, w = c.inputs
+    x, t = _layout(compute(x0), t0, name)
+    targets, s, r, v, denominator = _index_parts(name, x, t, w, c.attrs)
+    rows = _rows(x)
+    reduction = c.attrs["reduction"]
+    scale = g.reshape(-1) if reduction == "none" else np.full(rows.shape[0], g / denominator if reduction == "mean" else g)
+    if logits:
+        lse = c.attrs.get(_LSE)
+        if lse is None:
+            top = np.max(rows, axis=1, keepdims=True)
+            lse = np.log(np.sum(np.exp(rows - top), axis=1)) + top[:, 0]
+        mass = s if r is None else s + r * (rows.shape[1] if v is None else np.sum(v))
+        grad = np.exp(rows - lse[:, None])
+        grad *= (scale * mass)[:, None]
+    else:
+        grad = np.zeros_like(rows)
+    grad[np.arange(rows.shape[0]), targets] -= scale * s
+    if r is not None:
+        grad -= (scale * r)[:, None] * (1.0 if v is None else v)
+    grad = _unrows(grad, x.shape)
+    return (grad[0] if x0.ndim == 1 else grad).astype(x0.dtype)
+
+
 def _vjp_input(name: str, logits: bool):
     def vjp(F, g, c):
         x, t, w = c.inputs
+        if not F.as_tensors and not np.issubdtype(t.dtype, np.floating):
+            return _fast_index_grad(name, logits, g, c)
         shape = c.input_shapes[0]
         one_sample = len(shape) == 1
         x2 = F.unsqueeze(x, dim=0) if one_sample else x

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError
+from ..errors import InvalidArgumentRuntimeError, InvalidValueError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_broadcast
 from .nn_common import (
@@ -87,7 +87,7 @@ def _smooth_l1(v, a):
     d = np.abs(v[0] - v[1])
     beta = a["beta"]
     if beta < 0:
-        raise ArgumentError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
+        raise InvalidArgumentRuntimeError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
     return d if beta == 0 else np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
 
 
@@ -135,10 +135,10 @@ elementwise_loss(
 def _bce_check(arrays, a):
     x, t = arrays[0], arrays[1]
     if x.shape != t.shape:
-        raise ArgumentError(f"Using a target size ({list(t.shape)}) that is different to the input size "
+        raise InvalidValueError(f"Using a target size ({list(t.shape)}) that is different to the input size "
                             f"({list(x.shape)}) is deprecated. Please ensure they have the same size.")
     if x.size and (np.any(x < 0) or np.any(x > 1)):
-        raise ArgumentError("binary_cross_entropy(): all elements of input should be between 0 and 1; "
+        raise InvalidArgumentRuntimeError("binary_cross_entropy(): all elements of input should be between 0 and 1; "
                             "apply sigmoid first, or use binary_cross_entropy_with_logits")
 
 
@@ -174,7 +174,7 @@ elementwise_loss(
 def _bce_logits_check(arrays, a):
     x, t = arrays[0], arrays[1]
     if x.shape != t.shape:
-        raise ArgumentError(f"Target size ({list(t.shape)}) must be the same as input size ({list(x.shape)})")
+        raise InvalidValueError(f"Target size ({list(t.shape)}) must be the same as input size ({list(x.shape)})")
 
 
 def _softplus_neg(x):
