@@ -30,13 +30,13 @@ from typing import Any, Callable  # noqa: E402
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bench import fastpath, growth, large, scaling, serving  # noqa: E402
+from bench import fastpath, growth, large, scaling, serving, training  # noqa: E402
 from bench.plan import PLANS, Plan  # noqa: E402
 from bench.report import fits_text, machine, service_text, summary_text, table, write_json  # noqa: E402
 from bench.rows import Target, row  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GROUPS = ("engine", "growth", "latency", "sessions", "large", "fastpath", "scaling")
+GROUPS = ("engine", "growth", "latency", "sessions", "large", "fastpath", "scaling", "training")
 
 
 def engine_rows(plan: Plan) -> list[dict]:
@@ -92,6 +92,7 @@ def _run(plan: Plan, out_dir: Path, only: tuple[str, ...], chart: bool, log: Cal
         "sessions": lambda: serving.session_rows(plan), "large": lambda: large.run(plan),
         "fastpath": lambda: fastpath.run(plan),
         "scaling": lambda: scaling.run(plan),
+        "training": lambda: training.run(plan),
     }
     record["group_seconds"] = {}
     for name in (name for name in GROUPS if name in only):

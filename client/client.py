@@ -17,6 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import grpc
 
+from gradwire.torchlike import bind
+
 from . import dtypes, factories, operators
 from .autograd import Autograd
 from .compiled import CompiledFunction
@@ -24,6 +26,7 @@ from .namespaces import ROOTS, Namespace, catalogue_function
 from .journal import DEFAULT_JOURNAL_BYTES, JournalPolicy
 from .runtime import Runtime
 from .security import Pem, channel_credentials, token_metadata
+from .surface import TorchSurface
 from .tensor import Tensor
 from .transport import Transport
 
@@ -52,7 +55,7 @@ class no_grad:  # noqa: N801 - torch's name
         return wrapper
 
 
-class Client:
+class Client(TorchSurface):
     """A connection to a gradwire server that reads like the torch module.
 
     token: a bearer token (sent as "authorization: Bearer <token>"); ca: the CA file (or PEM bytes) to
@@ -67,6 +70,9 @@ class Client:
     float16 = half = dtypes.float16
     float32 = float = dtypes.float32
     float64 = double = dtypes.float64
+    int8 = char = dtypes.int8
+    uint8 = dtypes.uint8
+    int16 = short = dtypes.int16
     int32 = int = dtypes.int32
     int64 = long = dtypes.int64
     bool = bool_ = dtypes.bool_
@@ -94,6 +100,9 @@ class Client:
         # torch.nn, torch.linalg, torch.special: catalogue functions with dotted names (+ extras).
         for root in ROOTS:
             setattr(self, root, Namespace(self._runtime, root))
+        # torch.nn's classes and torch.optim: gradwire.torchlike (written once, shared with the engine).
+        nn_classes, self.optim = bind(self)
+        self.nn.extend(vars(nn_classes))
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -135,30 +144,36 @@ class Client:
         return CompiledFunction(self, fn)
 
     # ------------------------------------------------------------ factories
-    def tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        factories.size_option((), options)  # device= (cpu only)
         return factories.tensor(self._runtime, data, dtype, requires_grad)
 
     def from_numpy(self, array: Any) -> Tensor:
         return factories.from_numpy(self._runtime, array)
 
-    def zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factories.filled(self._runtime, size, 0, dtype, requires_grad, dtypes.DEFAULT_FLOAT)
+    def zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        return factories.filled(self._runtime, factories.size_option(size, options), 0, dtype, requires_grad,
+                                dtypes.DEFAULT_FLOAT)
 
-    def ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factories.filled(self._runtime, size, 1, dtype, requires_grad, dtypes.DEFAULT_FLOAT)
+    def ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        return factories.filled(self._runtime, factories.size_option(size, options), 1, dtype, requires_grad,
+                                dtypes.DEFAULT_FLOAT)
 
-    def full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False,
+             **options: Any) -> Tensor:
+        factories.size_option((), options)
         return factories.filled(self._runtime, (size,), fill_value, dtype, requires_grad)
 
     def eye(self, n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         return factories.eye(self._runtime, n, m, dtype, requires_grad)
 
     def arange(self, start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, **options: Any) -> Tensor:
+        factories.size_option((), options)
         return factories.arange(self._runtime, start, end, step, dtype, requires_grad)
 
-    def randn(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factories.randn(self._runtime, size, dtype, requires_grad)
+    def randn(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        return factories.randn(self._runtime, factories.size_option(size, options), dtype, requires_grad)
 
     def zeros_like(self, other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         return self.zeros(other.shape, dtype=dtype or other.dtype, requires_grad=requires_grad)

@@ -17,7 +17,7 @@ from . import dtypes
 
 
 def encode_array(array: np.ndarray, *, with_data: bool = True) -> pb.Tensor:
-    """The Tensor message of an array (its dtype must be one of the six)."""
+    """The Tensor message of an array (its dtype must be one the wire knows)."""
     dtype = dtypes.from_numpy(array.dtype)
     message = pb.Tensor(dtype=dtype.wire, shape=array.shape)
     if with_data:

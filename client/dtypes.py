@@ -1,6 +1,6 @@
 """Element types as the SDK sees them: torch's names, the wire enum, and torch's promotion rules.
 
-The SDK cannot import the engine, so it keeps its own small mirror of the six dtypes. Promotion
+The SDK cannot import the engine, so it keeps its own small mirror of the engine's dtypes. Promotion
 (torch.result_type) is needed to know a result's dtype without asking the server.
 """
 
@@ -22,7 +22,7 @@ class DType:
         self.wire = wire
         self.is_floating_point = self.numpy.kind == "f"
         # bool < integer < floating: the categories torch promotes across.
-        self.category = {"b": 0, "i": 1, "f": 2}[self.numpy.kind]
+        self.category = {"b": 0, "i": 1, "u": 1, "f": 2}[self.numpy.kind]
         self.itemsize = self.numpy.itemsize
 
     def __repr__(self) -> str:
@@ -37,16 +37,25 @@ class DType:
 float16 = DType("float16", np.float16, pb.DTYPE_FLOAT16)
 float32 = DType("float32", np.float32, pb.DTYPE_FLOAT32)
 float64 = DType("float64", np.float64, pb.DTYPE_FLOAT64)
+int8 = DType("int8", np.int8, pb.DTYPE_INT8)
+uint8 = DType("uint8", np.uint8, pb.DTYPE_UINT8)
+int16 = DType("int16", np.int16, pb.DTYPE_INT16)
 int32 = DType("int32", np.int32, pb.DTYPE_INT32)
 int64 = DType("int64", np.int64, pb.DTYPE_INT64)
 bool_ = DType("bool", np.bool_, pb.DTYPE_BOOL)
 
-ALL: tuple[DType, ...] = (float16, float32, float64, int32, int64, bool_)
+ALL: tuple[DType, ...] = (float16, float32, float64, int8, uint8, int16, int32, int64, bool_)
 # torch's other spellings, exposed as attributes of a Client too (torch.float, torch.long, ...).
-ALIASES = {"half": float16, "float": float32, "double": float64, "int": int32, "long": int64, "bool": bool_}
+ALIASES = {"half": float16, "float": float32, "double": float64, "int": int32, "long": int64, "bool": bool_,
+           "short": int16}
 _BY_NAME = {d.name: d for d in ALL} | ALIASES
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _BY_WIRE = {d.wire: d for d in ALL}
+
+# Tensor.type() strings, as torch prints them.
+TYPE_NAMES = {float32: "torch.FloatTensor", float64: "torch.DoubleTensor", float16: "torch.HalfTensor",
+              int64: "torch.LongTensor", int32: "torch.IntTensor", int16: "torch.ShortTensor",
+              int8: "torch.CharTensor", uint8: "torch.ByteTensor", bool_: "torch.BoolTensor"}
 
 DEFAULT_FLOAT = float32
 DEFAULT_INT = int64

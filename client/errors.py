@@ -20,6 +20,7 @@ TORCH_ERROR_TYPES: dict[str, type[Exception]] = {
     "TypeError": TypeError,
     "ValueError": ValueError,
     "IndexError": IndexError,
+    "NotImplementedError": NotImplementedError,
 }
 
 # When a (non-gradwire) server sends no error type, the status code decides.

@@ -28,16 +28,36 @@ def _shape(size: Sequence[Any]) -> tuple[int, ...]:
     return shape
 
 
+def size_option(size: tuple, options: dict) -> tuple:
+    """The shape of zeros(2, 3) or zeros(size=(2, 3)); device= may only be the CPU; other keywords
+    are refused like torch refuses them."""
+    device = options.pop("device", None)
+    if device is not None and str(getattr(device, "type", device)).partition(":")[0] != "cpu":
+        raise RuntimeError(f"device {device!r} is not available: gradwire computes on the CPU only; use 'cpu'")
+    if "size" in options:
+        if size:
+            raise TypeError("give the shape either positionally or as size=, not both")
+        size = (options.pop("size"),)
+    if options:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(options)}")
+    return size
+
+
+def _element_dtype(value: Any) -> dtypes.DType:
+    """torch.tensor's dtype for one element: numpy scalars keep theirs, Python numbers get the defaults."""
+    if isinstance(value, np.generic):
+        return dtypes.from_numpy(value.dtype)
+    return dtypes.scalar_dtype(value)
+
+
 def _python_data_dtype(data: Any) -> dtypes.DType:
-    """torch.tensor's dtype for nested Python data: bool, else int64, else the default float."""
+    """torch.tensor's dtype for nested Python data: the promotion of its elements' dtypes, where Python
+    floats are the default float, ints int64 and bools bool, and numpy scalars keep their dtype
+    (tensor([np.float64(0.1)]) is float64, as in torch)."""
     flat = np.asarray(data, dtype=object).ravel()
-    if any(isinstance(x, (float, np.floating)) for x in flat):
+    if not flat.size:
         return dtypes.DEFAULT_FLOAT
-    if any(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) for x in flat):
-        return dtypes.DEFAULT_INT
-    if flat.size and all(isinstance(x, (bool, np.bool_)) for x in flat):
-        return dtypes.bool_
-    return dtypes.DEFAULT_FLOAT
+    return dtypes.promote(*{_element_dtype(x) for x in flat})
 
 
 def _resolve_tensors(runtime: Runtime, data: Any) -> Any:

@@ -53,6 +53,8 @@ def _dtype_promote(operands: Sequence[Operand], attrs: dict) -> DType:
 
 def _dtype_promote_to_float(operands: Sequence[Operand], attrs: dict) -> DType:
     dtype = _result_type(operands)
+    if attrs.get("rounding_mode") is not None:  # div(rounding_mode=...) keeps integers integral
+        return dtype
     return dtype if dtype.is_floating_point else dtypes.DEFAULT_FLOAT
 
 
@@ -153,6 +155,8 @@ def _variant_grad_fn(op: OpSpec, operands: Sequence[Operand], attrs: dict) -> st
     if op.name == "sub":
         return "RsubBackward1" if scalar_first else "SubBackward0"
     if op.name == "div":
+        if attrs.get("rounding_mode") is not None:
+            return "DivBackward2"
         return "MulBackward0" if scalar_first else "DivBackward0"
     if op.name == "pow":
         return "PowBackward2" if scalar_first else "PowBackward0" if scalar_second else "PowBackward1"
@@ -214,4 +218,22 @@ def infer_inplace(op: OpSpec, target: Meta, operands: Sequence[Operand], attrs: 
         return target
     if grad_enabled and target.requires_grad:
         return replace(target, grad_fn=None)  # e.g. ZeroBackward0: the next flush tells
+    return target
+
+
+def infer_derived_inplace(base: OpSpec, target: Meta, operands: Sequence[Operand], attrs: dict,
+                          grad_enabled: bool) -> Meta:
+    """The target's metadata after `base`'s derived in-place op (add_, exp_ ...): WillFail when torch
+    refuses the call (a result of another shape, or of a dtype the target cannot hold)."""
+    result = infer(base, [target, *operands[1:]], attrs, grad_enabled)[0]
+    if result.shape is not None and target.shape is not None and tuple(result.shape) != tuple(target.shape):
+        raise WillFail
+    if result.dtype is not None and target.dtype is not None and result.dtype.category > target.dtype.category:
+        raise WillFail
+    if result.requires_grad is None:
+        return replace(target, requires_grad=None, is_leaf=None, grad_fn=None)
+    if result.requires_grad:
+        return replace(target, requires_grad=True, is_leaf=False, grad_fn=result.grad_fn)
+    if grad_enabled and target.requires_grad:
+        return replace(target, grad_fn=None)  # overwritten without a gradient: the next flush tells
     return target

@@ -3,9 +3,9 @@
 Which op a Python operator means is the catalogue's business (its `operators` and
 `reflected_operators` spellings): the SDK only knows Python's own protocol, and torch's few signatures
 that depend on argument types (max(dim) vs max(), clamp with number or tensor bounds, var(unbiased)). In-place operators
-(x += y) have no op of their own on the wire; they run as a copy, the op, and an index assignment of
-the whole tensor, which keeps torch's in-place rules (version bump, refused on a leaf that requires
-grad outside no_grad) and its gradients; only the grad_fn name differs (CopySlices, not AddBackward0).
+(x += y) are the catalogue's derived in-place ops (`__iadd__` is add_'s operator spelling); against a server
+without them they run as a copy, the op, and an index assignment of the whole tensor, which keeps torch's
+in-place rules and gradients; only the grad_fn name differs there (CopySlices, not AddBackward0).
 """
 
 from __future__ import annotations
@@ -25,18 +25,21 @@ if TYPE_CHECKING:
 BINARY_OPERATORS = (
     "__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__matmul__", "__eq__", "__ne__",
     "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__", "__floordiv__", "__mod__",
+    "__lshift__", "__rshift__",
 )
 REFLECTED_OPERATORS = (
     "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
-    "__rxor__", "__rfloordiv__", "__rmod__",
+    "__rxor__", "__rfloordiv__", "__rmod__", "__rlshift__", "__rrshift__",
 )
 UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
 # x += y runs as x[...] = x.clone() + y (see the module docstring).
 INPLACE_OPERATORS = {"__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "__mul__",
-                     "__itruediv__": "__truediv__", "__ipow__": "__pow__"}
+                     "__itruediv__": "__truediv__", "__ipow__": "__pow__", "__ifloordiv__": "__floordiv__",
+                     "__imod__": "__mod__", "__iand__": "__and__", "__ior__": "__or__", "__ixor__": "__xor__"}
 # Casts by method name, as in torch.
 CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
-                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_}
+                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_, "short": dtypes.int16,
+                "char": dtypes.int8, "byte": dtypes.uint8}
 
 
 @contextlib.contextmanager
@@ -74,6 +77,9 @@ def _inplace_operator(name: str, binary: str, base: type) -> Any:
     def operator(self: Tensor, other: Any) -> Any:
         runtime = type(self)._runtime
         catalogue = runtime.catalogue
+        inplace = catalogue.operators.get(name)  # the registry's derived in-place op (add_ for __iadd__)
+        if inplace is not None and inplace.inplace and _is_operand(other, base):
+            return runtime.apply(inplace, [self, other], {})
         op = catalogue.operators.get(binary)
         if op is None or not _is_operand(other, base):
             return NotImplemented
@@ -110,9 +116,13 @@ def install(base: type) -> None:
     base.__abs__ = lambda self: self._call_op("abs")
     # Overloads torch resolves by argument type, which the catalogue's arity cannot express.
     base.clamp = base.clip = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max)
+    base.clamp_ = base.clip_ = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max, "clamp_")
     base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
+    from .surface import install_tensor_methods
+
+    install_tensor_methods(base)
 
 
 def bound_method(tensor: Tensor, op: OpSpec) -> Any:
@@ -152,9 +162,11 @@ class ValuesIndices(tuple):
         return self[1]
 
 
-def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch."""
-    op = runtime.catalogue.op("clamp")
+def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None,  # noqa: A002
+          op_name: str = "clamp") -> Tensor:
+    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch;
+    op_name "clamp_" is the in-place variant."""
+    op = runtime.catalogue.op(op_name)
     given = {name: bound for name, bound in (("min", min), ("max", max)) if bound is not None}
     tensors = [name for name, bound in given.items() if isinstance(bound, runtime.tensor_class)]
     if not tensors:

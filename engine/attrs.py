@@ -58,7 +58,8 @@ def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
 
 def _convert(op: OpDef, spec: AttrSpec, value: Any) -> Any:
     try:
-        return _CONVERTERS[spec.kind](value)
+        # "<kind>|none": None never gets here (it means the default), so the kind's own converter does.
+        return _CONVERTERS[spec.kind.removesuffix("|none") if spec.kind != "real|none" else spec.kind](value)
     except (TypeError, ValueError) as error:
         raise ArgumentError(
             f"{op.name}(): attribute '{spec.name}' must be {spec.kind}, got {value!r} ({error})"

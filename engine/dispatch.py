@@ -80,7 +80,7 @@ def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor
     """Attach a backward node for `op` to `output`."""
     vjps, variadic = op.vjps, op.variadic_vjp is not None
     edges = tuple(
-        edge_of(x) if type(x) is Tensor and (variadic or (i < len(vjps) and vjps[i] is not None)) else None
+        edge_of(x) if isinstance(x, Tensor) and (variadic or (i < len(vjps) and vjps[i] is not None)) else None
         for i, x in enumerate(operands)
     )
     node = Node(op, edges, attrs, operands)

@@ -35,16 +35,19 @@ class DType:
 float16 = DType("float16", np.float16)
 float32 = DType("float32", np.float32)
 float64 = DType("float64", np.float64)
+int8 = DType("int8", np.int8)
+uint8 = DType("uint8", np.uint8)
+int16 = DType("int16", np.int16)
 int32 = DType("int32", np.int32)
 int64 = DType("int64", np.int64)
 bool_ = DType("bool", np.bool_)
 
-ALL: tuple[DType, ...] = (float16, float32, float64, int32, int64, bool_)
+ALL: tuple[DType, ...] = (float16, float32, float64, int8, uint8, int16, int32, int64, bool_)
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NUMPY = {d.numpy: d for d in ALL}
-_ALIASES = {"half": float16, "float": float32, "double": float64, "int": int32, "long": int64}
+_ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32, "long": int64}
 
-DEFAULT_FLOAT = float32
+DEFAULT_FLOAT = float32  # torch.set_default_dtype rebinds it (factories.set_default_dtype)
 DEFAULT_INT = int64
 
 
@@ -59,7 +62,7 @@ def by_name(name: str) -> DType:
 
 
 def from_numpy(numpy_dtype: np.dtype) -> DType:
-    """The gradwire dtype of a numpy dtype; unsigned and 8/16-bit ints are refused like torch's."""
+    """The gradwire dtype of a numpy dtype; the ones torch has no tensor type for (uint32...) are refused."""
     found = _BY_NUMPY.get(np.dtype(numpy_dtype))
     if found is None:
         from .errors import DTypeError

@@ -85,3 +85,9 @@ class WorkExceededError(GradwireError, RuntimeError):
     """An op would touch more elements than the work bound in force allows."""
 
     status = "RESOURCE_EXHAUSTED"
+
+
+class NotImplementedForDTypeError(GradwireError, NotImplementedError):
+    """An op torch has no kernel for at this dtype (bitwise ops on floats ...)."""
+
+    torch_type = "NotImplementedError"

@@ -1,4 +1,8 @@
-"""Tensor factories shaped like torch's: tensor, zeros, ones, full, eye, arange, randn, from_numpy ..."""
+"""Tensor factories shaped like torch's: tensor, zeros, ones, full, empty, eye, arange, linspace, logspace,
+the *_like forms and from_numpy (random factories: random_factories.py).
+
+Every factory takes torch's keywords (dtype, device, requires_grad); the only device is "cpu".
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,22 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, modes
-from .errors import InvalidValueError
+from .device import check_device
+from .errors import InvalidArgumentRuntimeError, InvalidValueError
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator behind randn/rand, for reproducible programs."""
+    """Seed the generator behind every random factory, for reproducible programs."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    _generator = np.random.default_rng(int(seed))
+
+
+def generator() -> np.random.Generator:
+    """The generator random factories (and random ops) draw from."""
+    return _generator
 
 
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -26,44 +36,73 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return tensor
 
 
-def _shape(sizes: tuple) -> tuple[int, ...]:
+def _shape(sizes: tuple, size: Any = None) -> tuple[int, ...]:
+    """zeros(2, 3), zeros((2, 3)), zeros([2, 3]) and zeros(size=(2, 3)) all mean shape (2, 3)."""
+    if size is not None:
+        if sizes:
+            raise InvalidValueError("give the shape either positionally or as size=, not both")
+        sizes = (size,)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     shape = tuple(int(n) for n in sizes)
     if any(n < 0 for n in shape):
-        raise InvalidValueError(f"negative dimension in shape {list(shape)}")
+        raise InvalidArgumentRuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
     return shape
 
 
-def _numpy_dtype(dtype: Any, default: dtypes.DType) -> np.dtype:
+def _dtype(dtype: Any, default: dtypes.DType) -> dtypes.DType:
     if dtype is None:
-        return default.numpy
-    return (dtypes.by_name(dtype) if isinstance(dtype, str) else dtype).numpy
+        return default
+    return dtypes.by_name(dtype) if isinstance(dtype, str) else dtype
 
 
-def _default_dtype_of(array: np.ndarray) -> np.dtype:
-    """torch.tensor's inference from Python data: floats -> float32, ints -> int64, bools -> bool."""
-    kind = array.dtype.kind
-    if kind == "f":
-        return dtypes.DEFAULT_FLOAT.numpy
-    if kind in "iu":
-        return dtypes.DEFAULT_INT.numpy
-    if kind == "b":
-        return np.dtype(np.bool_)
-    raise InvalidValueError(f"could not infer a tensor dtype from data of type {array.dtype}")
+def _numpy_dtype(dtype: Any, default: dtypes.DType) -> np.dtype:
+    return _dtype(dtype, default).numpy
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new leaf holding a copy of `data` (nested lists, numbers, numpy arrays or Tensors)."""
+def _charge(shape: tuple, numpy_dtype: np.dtype, what: str) -> None:
+    modes.charge(int(np.prod(shape, dtype=np.int64)) * numpy_dtype.itemsize, what)
+
+
+def _element_dtype(value: Any) -> dtypes.DType:
+    """torch.tensor's dtype for one element: numpy scalars keep theirs, Python numbers get the defaults."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return dtypes.from_numpy(value.dtype)
+    if isinstance(value, Tensor):
+        return value.dtype
+    return dtypes.python_scalar_dtype(value)
+
+
+def _inferred_dtype(data: Any, array: np.ndarray) -> dtypes.DType:
+    """torch.tensor's inference from Python data: floats -> the default float, ints -> int64, bools -> bool;
+    numpy scalars inside the data keep their dtype (tensor([np.float64(0.1)]) is float64)."""
+    if array.dtype.kind not in "biuf":
+        raise InvalidValueError(f"could not infer a tensor dtype from data of type {array.dtype}")
+    if array.dtype != np.float64 or not isinstance(data, (list, tuple)):
+        return dtypes.python_scalar_dtype(array.flat[0].item()) if array.size else dtypes.DEFAULT_FLOAT
+    flat = np.asarray(data, dtype=object).ravel()
+    if not flat.size:
+        return dtypes.DEFAULT_FLOAT
+    return dtypes.promote(*{_element_dtype(x) for x in flat})
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new leaf holding a copy of `data` (nested lists, numbers, numpy arrays or scalars, or Tensors)."""
+    check_device(device)
     if isinstance(data, Tensor):
         array = np.array(data._data, copy=True)
-    elif isinstance(data, np.ndarray):
+    elif isinstance(data, (np.ndarray, np.generic)):
         array = np.array(data, copy=True)
+        dtypes.from_numpy(array.dtype)  # refuses dtypes torch has no tensor type for
+    elif dtype is not None:
+        # Straight to the requested dtype: going through float32 first would lose float64 precision.
+        array = np.array(data, dtype=_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
     else:
         array = np.array(data)
-        array = array.astype(_default_dtype_of(array), copy=False)
+        array = array.astype(_inferred_dtype(data, array).numpy, copy=False)
     if dtype is not None:
-        array = array.astype(_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
+        array = array.astype(_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT), copy=False)
     modes.charge(array.nbytes, "creating a tensor")
     return _make(array, requires_grad)
 
@@ -75,63 +114,108 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._from_array(array)
 
 
-def _filled(sizes: tuple, value: Any, dtype: Any, requires_grad: bool, default: dtypes.DType) -> Tensor:
-    shape = _shape(sizes)
+def _filled(shape: tuple, value: Any, dtype: Any, requires_grad: bool, default: dtypes.DType,
+            device: Any = None) -> Tensor:
+    check_device(device)
     numpy_dtype = _numpy_dtype(dtype, default)
-    modes.charge(int(np.prod(shape, dtype=np.int64)) * numpy_dtype.itemsize, f"a tensor of shape {list(shape)}")
+    _charge(shape, numpy_dtype, f"a tensor of shape {list(shape)}")
     return _make(np.full(shape, value, dtype=numpy_dtype), requires_grad)
 
 
-def zeros(*sizes: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(sizes, 0, dtype, requires_grad, dtypes.DEFAULT_FLOAT)
+def zeros(*sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(_shape(sizes, size), 0, dtype, requires_grad, dtypes.DEFAULT_FLOAT, device)
 
 
-def ones(*sizes: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(sizes, 1, dtype, requires_grad, dtypes.DEFAULT_FLOAT)
+def ones(*sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(_shape(sizes, size), 1, dtype, requires_grad, dtypes.DEFAULT_FLOAT, device)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """torch.empty: uninitialised memory in torch; zeros here (any values are allowed)."""
+    return _filled(_shape(sizes, size), 0, dtype, requires_grad, dtypes.DEFAULT_FLOAT, device)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     default = dtypes.python_scalar_dtype(fill_value)
-    return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype, requires_grad, default)
+    return _filled(_shape((size,)), fill_value, dtype, requires_grad, default, device)
 
 
-def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(other.shape, 0, dtype or other.dtype, requires_grad, other.dtype)
+def zeros_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    return _filled(input.shape, 0, dtype, requires_grad, input.dtype, device)
 
 
-def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(other.shape, 1, dtype or other.dtype, requires_grad, other.dtype)
+def ones_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    return _filled(input.shape, 1, dtype, requires_grad, input.dtype, device)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    return _filled(input.shape, 0, dtype, requires_grad, input.dtype, device)
+
+
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,  # noqa: A002
+              requires_grad: bool = False) -> Tensor:
+    return _filled(input.shape, fill_value, dtype, requires_grad, input.dtype, device)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device)
     columns = n if m is None else m
     numpy_dtype = _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT)
     modes.charge(n * columns * numpy_dtype.itemsize, f"eye({n}, {columns})")
     return _make(np.eye(n, columns, dtype=numpy_dtype), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _number(value: Any) -> Any:
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """torch.arange: int64 when start, end and step are all integers, else the default float; the values
+    are start + i * step computed in float64 (int64) and then cast, as torch does."""
+    check_device(device)
+    start, end, step = _number(start), _number(end), _number(step)
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise InvalidValueError("arange: step must be nonzero")
-    all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-    default = dtypes.DEFAULT_INT if all_ints else dtypes.DEFAULT_FLOAT
-    numpy_dtype = _numpy_dtype(dtype, default)
+        raise InvalidArgumentRuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise InvalidArgumentRuntimeError("upper bound and larger bound inconsistent with step sign")
+    integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
+    numpy_dtype = _numpy_dtype(dtype, dtypes.DEFAULT_INT if integral else dtypes.DEFAULT_FLOAT)
     count = max(int(np.ceil((end - start) / step)), 0)
     modes.charge(count * numpy_dtype.itemsize, f"arange of {count} elements")
-    return _make(np.arange(start, end, step).astype(numpy_dtype), requires_grad)
+    values = start + np.arange(count, dtype=np.int64 if integral else np.float64) * step
+    return _make(values.astype(numpy_dtype), requires_grad)
 
 
-def randn(*sizes: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape = _shape(sizes)
+def _linspace_values(start: float, end: float, steps: int) -> np.ndarray:
+    """torch's linspace: the first half counts up from start, the second half down from end."""
+    if steps < 0:
+        raise InvalidArgumentRuntimeError("number of steps must be non-negative")
+    if steps == 1:
+        return np.array([start], dtype=np.float64)
+    step = (end - start) / (steps - 1)
+    index = np.arange(steps, dtype=np.float64)
+    halfway = steps // 2
+    return np.where(index < halfway, start + step * index, end - step * (steps - 1 - index))
+
+
+def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    check_device(device)
     numpy_dtype = _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT)
-    modes.charge(int(np.prod(shape, dtype=np.int64)) * numpy_dtype.itemsize, f"randn{list(shape)}")
-    return _make(_generator.standard_normal(shape).astype(numpy_dtype), requires_grad)
+    modes.charge(int(steps) * numpy_dtype.itemsize, f"linspace of {steps} elements")
+    values = _linspace_values(float(_number(start)), float(_number(end)), int(steps))
+    if numpy_dtype.kind in "iu":
+        values = np.trunc(values)
+    return _make(values.astype(numpy_dtype), requires_grad)
 
 
-def rand(*sizes: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape = _shape(sizes)
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    check_device(device)
     numpy_dtype = _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT)
-    modes.charge(int(np.prod(shape, dtype=np.int64)) * numpy_dtype.itemsize, f"rand{list(shape)}")
-    return _make(_generator.random(shape).astype(numpy_dtype), requires_grad)
+    modes.charge(int(steps) * numpy_dtype.itemsize, f"logspace of {steps} elements")
+    exponents = _linspace_values(float(_number(start)), float(_number(end)), int(steps))
+    return _make(np.power(float(base), exponents).astype(numpy_dtype), requires_grad)

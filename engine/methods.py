@@ -11,9 +11,11 @@ from collections import namedtuple
 from typing import Any, Callable
 
 from . import dtypes
+from .device import CPU, check_device, device
 from .dispatch import apply, apply_op
 from .errors import ShapeError
 from .indexing import normalise_index
+from .inplace import derive_all as derive_inplace_variants
 from .registry import OPS, OpDef
 from .tensor import Tensor, is_scalar
 
@@ -72,6 +74,7 @@ def install() -> dict[str, Callable[..., Any]]:
 
     Dotted function names ("linalg.inv") are kept in FUNCTIONS for their namespace modules.
     """
+    derive_inplace_variants()
     functions: dict[str, Callable[..., Any]] = {}
     for op in OPS.values():
         for name in op.methods:
@@ -86,7 +89,7 @@ def install() -> dict[str, Callable[..., Any]]:
         setattr(Tensor, name, overload)
     for name, prop in _PROPERTIES.items():
         setattr(Tensor, name, prop)
-    functions.update(max=_max, min=_min, abs=functions["abs"])
+    functions.update(max=_max, min=_min, abs=functions["abs"], allclose=_allclose)
     FUNCTIONS.clear()
     FUNCTIONS.update(functions)
     return {name: function for name, function in functions.items() if "." not in name}
@@ -106,13 +109,26 @@ def _extreme(name: str, pairwise: str) -> Callable[..., Any]:
     return extreme
 
 
+def _allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """torch.allclose: a Python bool (isclose everywhere)."""
+    close = apply("isclose", [self, other], {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
+    return bool(close._data.all())
+
+
 _max = _extreme("max", "maximum")
 _min = _extreme("min", "minimum")
 
 
 def _to(self: Tensor, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
     target = kwargs.pop("dtype", dtype)
-    if target is None or isinstance(target, str) and target == "cpu":
+    check_device(kwargs.pop("device", None))
+    if args and isinstance(args[0], dtypes.DType):  # to(device, dtype)
+        check_device(target)
+        target = args[0]
+    if isinstance(target, device) or isinstance(target, str) and target.partition(":")[0] in ("cpu", "cuda", "mps"):
+        check_device(target)
+        return self
+    if target is None:
         return self
     if isinstance(target, Tensor):
         target = target.dtype
@@ -122,6 +138,34 @@ def _to(self: Tensor, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
 
 def _cast_to(dtype: dtypes.DType) -> Callable[[Tensor], Tensor]:
     return lambda self: _to(self, dtype)
+
+
+# Tensor.type() names, as torch prints them.
+_TYPE_NAMES = {dtypes.float32: "FloatTensor", dtypes.float64: "DoubleTensor", dtypes.float16: "HalfTensor",
+               dtypes.int64: "LongTensor", dtypes.int32: "IntTensor", dtypes.int16: "ShortTensor",
+               dtypes.int8: "CharTensor", dtypes.uint8: "ByteTensor", dtypes.bool_: "BoolTensor"}
+
+
+def _type(self: Tensor, dtype: Any = None) -> Any:
+    """x.type() is torch's type string ("torch.FloatTensor"); x.type(dtype or such a string) casts."""
+    if dtype is None:
+        return f"torch.{_TYPE_NAMES[self.dtype]}"
+    if isinstance(dtype, str) and dtype.startswith("torch."):
+        by_type_name = {f"torch.{name}": d for d, name in _TYPE_NAMES.items()}
+        if dtype not in by_type_name:
+            raise ShapeError(f"invalid type: {dtype!r}")
+        dtype = by_type_name[dtype]
+    return _to(self, dtype)
+
+
+def _random(name: str) -> Callable[..., Any]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        from . import random_factories
+
+        return getattr(random_factories, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
@@ -147,5 +191,8 @@ _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     "float": _cast_to(dtypes.float32), "double": _cast_to(dtypes.float64), "half": _cast_to(dtypes.float16),
     "long": _cast_to(dtypes.int64), "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool_),
     "__abs__": lambda self: apply("abs", [self]),
+    "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
+    "short": _cast_to(dtypes.int16), "char": _cast_to(dtypes.int8), "byte": _cast_to(dtypes.uint8),
 }
-_PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last)}
+_PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last), "device": property(lambda self: CPU),
+               "is_cuda": property(lambda self: False)}

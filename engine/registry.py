@@ -64,6 +64,8 @@ class OpDef:
     attrs: tuple[AttrSpec, ...] = ()
     num_outputs: int = 1
     inplace: bool = False
+    # Derive an in-place variant `<name>_` (and `__iadd__`-style operators) from this op (inplace.py).
+    inplace_variant: bool = True
     differentiable: bool = True
     # The result shares memory with input 0 (shares its version counter too).
     view: bool = False

@@ -24,6 +24,9 @@ DTYPE_NAMES: dict[int, str] = {
     pb.DTYPE_INT32: "int32",
     pb.DTYPE_INT64: "int64",
     pb.DTYPE_BOOL: "bool",
+    pb.DTYPE_INT8: "int8",
+    pb.DTYPE_UINT8: "uint8",
+    pb.DTYPE_INT16: "int16",
 }
 DTYPE_ENUMS: dict[str, int] = {name: value for value, name in DTYPE_NAMES.items()}
 # Explicitly little-endian, whatever the host.

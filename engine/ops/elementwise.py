@@ -54,22 +54,24 @@ def _plain(function):
 
 
 def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote, saves=True,
-           operators=(), reflected=(), quiet=False, summary: str = "") -> OpDef:
+           operators=(), reflected=(), quiet=False, summary: str = "", aliases: tuple[str, ...] = ()) -> OpDef:
+    """An elementwise op of two operands; `aliases` are further method+function names (multiply ...)."""
     return register(OpDef(
         name=name, forward=_quiet(function) if quiet else _plain(function), vjps=(vjp_a, vjp_b), grad_fn=grad_fn, dtype_rule=rule,
         saves_all_inputs=saves, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-        methods=(name,), functions=(name,), operators=operators, reflected_operators=reflected,
+        methods=(name, *aliases), functions=(name, *aliases), operators=operators, reflected_operators=reflected,
         summary=summary,
     ))
 
 
 def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float, saves_input=False,
-          saves_output=False, summary: str = "", also: tuple[str, ...] = ()) -> OpDef:
-    """An elementwise op of one tensor; `also` adds function spellings such as "nn.functional.relu"."""
+          saves_output=False, summary: str = "", also: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> OpDef:
+    """An elementwise op of one tensor; `also` adds function spellings such as "nn.functional.relu",
+    `aliases` further method+function names (absolute ...)."""
     return register(OpDef(
         name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        methods=(name,), functions=(name, *also), summary=summary,
+        methods=(name, *aliases), functions=(name, *aliases, *also), summary=summary,
     ))
 
 
@@ -110,8 +112,9 @@ def _pow_exponent_vjp(F, g, ctx):
     base, exponent = ctx.inputs
     # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (as torch does).
     if is_scalar(base):
-        log_base = math.log(base) if base > 0 else 0.0 if base == 0 else math.nan
-        return g * ctx.output * log_base
+        if base == 0:  # 0 ** b: constant 0 for b > 0, 1 at b == 0, inf (gradient -inf) for b < 0
+            return F.where(exponent >= 0, 0.0, g * ctx.output * -math.inf)
+        return g * ctx.output * (math.log(base) if base > 0 else math.nan)
     return F.where(F.logical_and(base == 0, exponent >= 0), 0.0, g * ctx.output * F.log(base))
 
 
@@ -134,15 +137,61 @@ binary("sub", np.subtract, lambda F, g, c: g, lambda F, g, c: -g,
        rule=_refusing_bool(promotion.promote, "Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead."),
-       operators=("__sub__",), reflected=("__rsub__",), summary="a - b")
+       operators=("__sub__",), reflected=("__rsub__",), summary="a - b", aliases=("subtract",))
 binary("mul", np.multiply, lambda F, g, c: g * c.inputs[1], lambda F, g, c: g * c.inputs[0], "MulBackward0",
-       operators=("__mul__",), reflected=("__rmul__",), summary="a * b")
-binary("div", np.true_divide,
-       lambda F, g, c: g / c.inputs[1],
-       lambda F, g, c: -g * c.inputs[0] / (c.inputs[1] * c.inputs[1]),
-       lambda node: "MulBackward0" if node.scalar_mask[0] else "DivBackward0",
-       rule=promotion.promote_to_float, quiet=True, operators=("__truediv__",), reflected=("__rtruediv__",),
-       summary="a / b (true division: integers give floats)")
+       operators=("__mul__",), reflected=("__rmul__",), summary="a * b", aliases=("multiply",))
+ROUNDING_MODES = (None, "trunc", "floor")
+
+
+def _div_forward(arrays: list, attrs: dict):
+    a, b = arrays
+    mode = attrs["rounding_mode"]
+    if mode not in ROUNDING_MODES:
+        raise InvalidArgumentRuntimeError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+    if mode is None:
+        return _quiet(np.true_divide)(arrays, attrs)
+    integral = all(np.asarray(x).dtype.kind in "iub" for x in (a, b))
+    if integral and np.any(np.asarray(b) == 0):
+        raise InvalidArgumentRuntimeError("ZeroDivisionError: integer division by zero")
+    if mode == "floor":
+        return _quiet(np.floor_divide)(arrays, attrs)
+    if integral:  # C division: the quotient rounded toward zero
+        quotient = np.abs(a) // np.abs(b)
+        return np.where((np.asarray(a) < 0) != (np.asarray(b) < 0), -quotient, quotient)
+    return np.trunc(_quiet(np.true_divide)(arrays, attrs))
+
+
+def _div_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+    """True division promotes integers to the default float; with a rounding mode they stay integers."""
+    if attrs["rounding_mode"] is None:
+        return promotion.promote_to_float(operand_dtypes, operands, attrs)
+    return promotion.promote(operand_dtypes, operands, attrs)
+
+
+def _div_name(node) -> str:
+    if node.attrs["rounding_mode"] is not None:
+        return "DivBackward2"
+    return "MulBackward0" if node.scalar_mask[0] else "DivBackward0"
+
+
+def _div_vjp_a(F, g, c):
+    return g / c.inputs[1] if c.attrs["rounding_mode"] is None else g * 0
+
+
+def _div_vjp_b(F, g, c):
+    a, b = c.inputs
+    return -g * a / (b * b) if c.attrs["rounding_mode"] is None else g * 0
+
+
+register(OpDef(
+    name="div", forward=_div_forward, vjps=(_div_vjp_a, _div_vjp_b), grad_fn=_div_name, dtype_rule=_div_rule,
+    saves_all_inputs=True, min_inputs=2, max_inputs=2, out_shape=_broadcast,
+    attrs=(AttrSpec("rounding_mode", "text|none"),),
+    methods=("div", "divide", "true_divide"), functions=("div", "divide", "true_divide"),
+    operators=("__truediv__",), reflected_operators=("__rtruediv__",),
+    summary="a / b; rounding_mode 'trunc' or 'floor' rounds the quotient (integers then stay integers)",
+))
 register(OpDef(
     name="pow", forward=_pow_forward,
     vjps=(_pow_base_vjp, _pow_exponent_vjp),
@@ -154,7 +203,7 @@ register(OpDef(
     name="neg", forward=_quiet(np.negative), vjps=(lambda F, g, c: -g,), grad_fn="NegBackward0",
     dtype_rule=_refusing_bool(tensors_only("neg", promotion.same), "Negation, the `-` operator, on a bool tensor is not supported. "
                               "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-    methods=("neg",), functions=("neg",), operators=("__neg__",), summary="-x",
+    methods=("neg", "negative"), functions=("neg", "negative"), operators=("__neg__",), summary="-x",
 ))
 
 # ---------------------------------------------------------------- unary math
@@ -172,7 +221,7 @@ unary("sqrt", np.sqrt, lambda F, g, c: g / (2 * c.output), "SqrtBackward0", save
       summary="sqrt; the gradient at 0 is inf, as in torch")
 unary("abs", np.abs, lambda F, g, c: g * F.sign(c.inputs[0]), "AbsBackward0",
       rule=_refusing_bool(promotion.same, "abs() is not implemented for bool tensors; convert with .int() first"),
-      saves_input=True, summary="|x|; the gradient at 0 is 0")
+      saves_input=True, summary="|x|; the gradient at 0 is 0", aliases=("absolute",))
 unary("sign", _sign, lambda F, g, c: g * 0, "SignBackward0", rule=promotion.same,
       summary="sign(x); its gradient is 0")
 unary("sin", np.sin, lambda F, g, c: g * F.cos(c.inputs[0]), "SinBackward0", saves_input=True)
@@ -180,7 +229,7 @@ unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), "CosBackward0", sa
 unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackward0", saves_output=True,
       also=("nn.functional.tanh",))
 unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
-      saves_output=True, also=("nn.functional.sigmoid",))
+      saves_output=True, also=("nn.functional.sigmoid", "special.expit"))
 unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
       "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
       saves_output=True, summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))
@@ -211,26 +260,27 @@ register(OpDef(
 
 
 # ---------------------------------------------------------------- comparisons (no gradient)
-def comparison(name: str, function, operator: str) -> None:
+def comparison(name: str, function, operator: str, alias: str = "") -> None:
     # No reflected dunders: Python itself turns `3 < x` into `x > 3`.
+    names = (name, alias) if alias else (name,)
     register(OpDef(
         name=name, forward=_plain(function), dtype_rule=promotion.compare,
         differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-        methods=(name,), functions=(name,), operators=(operator,), summary=f"elementwise {operator}; bool result",
+        methods=names, functions=names, operators=(operator,), summary=f"elementwise {operator}; bool result",
     ))
 
 
 comparison("eq", np.equal, "__eq__")
-comparison("ne", np.not_equal, "__ne__")
-comparison("lt", np.less, "__lt__")
-comparison("le", np.less_equal, "__le__")
-comparison("gt", np.greater, "__gt__")
-comparison("ge", np.greater_equal, "__ge__")
+comparison("ne", np.not_equal, "__ne__", "not_equal")
+comparison("lt", np.less, "__lt__", "less")
+comparison("le", np.less_equal, "__le__", "less_equal")
+comparison("gt", np.greater, "__gt__", "greater")
+comparison("ge", np.greater_equal, "__ge__", "greater_equal")
 register(OpDef(
     name="logical_and", forward=_plain(np.logical_and), dtype_rule=promotion.compare,
     differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-    methods=("logical_and",), functions=("logical_and",), operators=("__and__",),
-    summary="elementwise logical and; bool result",
+    methods=("logical_and",), functions=("logical_and",),
+    summary="elementwise logical and (nonzero is true); bool result (`&` is bitwise_and)",
 ))
 
 

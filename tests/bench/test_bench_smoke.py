@@ -24,7 +24,7 @@ pytest.importorskip("threadpoolctl", reason="the harness needs threadpoolctl (th
 from bench import run as harness  # noqa: E402
 from bench.plan import TINY  # noqa: E402
 
-GROUPS = {"engine vs torch", "engine growth", "service vs floor", "sessions", "large tensors", "memory", "fast path"}
+GROUPS = {"engine vs torch", "engine growth", "service vs floor", "sessions", "large tensors", "memory", "fast path", "training"}
 if shutil.which("haproxy"):  # bench.scaling runs a local cluster behind HAProxy, or says it skipped
     GROUPS.add("scaling")
 
@@ -98,3 +98,11 @@ def test_growth_curves_have_four_sizes_and_a_fitted_slope(harness_run: tuple[dic
             assert len(curve["median_s"][side]) == len(curve["sizes"])
             assert all(math.isfinite(value) for value in curve["fit"][side].values())
         assert f"growth, {curve['label']}" in printed
+
+
+def test_training_loops_have_their_rows(harness_run: tuple[dict, str, Path]) -> None:
+    record, _, _ = harness_run
+    training = [r["workload"] for r in record["rows"] if r["group"] == "training"]
+    for pattern in ("manual", "rebinding", "minibatch", "nn_optim"):
+        assert sum(w.startswith(f"SDK {pattern}:") for w in training) == 3
+    assert any(w.startswith("engine nn + optim") for w in training)

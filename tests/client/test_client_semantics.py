@@ -367,6 +367,29 @@ def inplace_arithmetic_on_a_non_leaf(t):
     return b, a.grad, b.requires_grad, b.is_leaf
 
 
+def inplace_methods_on_a_non_leaf(t):
+    a = t.tensor([0.5, 2.0, -1.0], requires_grad=True)
+    b = a * 1
+    b.mul_(a).add_(1).exp_().clamp_(max=3.0)
+    c = t.zeros(3)
+    c.copy_(b)
+    c[1:].fill_(0.25)
+    (c * a).sum().backward()
+    return c, a.grad, c.grad_fn.name(), b.grad_fn.name()
+
+
+def inplace_method_on_a_leaf_requiring_grad(t):
+    t.tensor([1., 2.], requires_grad=True).mul_(2)
+
+
+def inplace_result_of_another_shape(t):
+    t.zeros(3).add_(t.ones(2, 3))
+
+
+def inplace_float_into_int(t):
+    t.tensor([1, 2]).div_(2)
+
+
 def inplace_arithmetic_on_a_leaf_requiring_grad(t):
     a = t.tensor([1., 2.], requires_grad=True)
     a += 1
@@ -523,6 +546,8 @@ PROGRAMS = [
     int_results_cut_the_graph, saved_value_changed_in_place, setitem_on_leaf_requiring_grad,
     inplace_on_view_of_leaf, setitem_under_no_grad, no_grad_results, copyslices_zeroes_overwritten,
     copyslices_chain, inplace_arithmetic_on_a_non_leaf, inplace_arithmetic_on_a_leaf_requiring_grad,
+    inplace_methods_on_a_non_leaf, inplace_method_on_a_leaf_requiring_grad, inplace_result_of_another_shape,
+    inplace_float_into_int,
     sgd_steps_under_no_grad, sgd_steps_through_data, grad_scaled_in_place,
     requires_grad_after_the_leaf_was_sent, masked_and_fancy_assignment, grad_returns_tuple, grad_unused_input, grad_allow_unused, batched_jacobian,
     second_derivative, broadcast_sums_back, integer_mean,

@@ -200,11 +200,11 @@ for name, program in COMPARISONS.items():
     row(name, "scalar", inputs(small_ints((3, 4))), lambda m, a, name=name: getattr(a, name)(1))
     row(name, "reflected_scalar", inputs(small_ints((3, 4))), lambda m, a, p=program: p(m, 1.0, a))
     row(name, "int_vs_float", inputs(fixed([0, 1, 2]), small_ints((3,))), lambda m, k, a, p=program: p(m, k, a))
-row("logical_and", "operator", inputs(lambda r: r.random((3, 4)) > 0.5, lambda r: r.random((1, 4)) > 0.5),
-    lambda m, a, b: a & b)
+row("logical_and", "method", inputs(lambda r: r.random((3, 4)) > 0.5, lambda r: r.random((1, 4)) > 0.5),
+    lambda m, a, b: a.logical_and(b))
 row("logical_and", "function", inputs(lambda r: r.random((3, 1)) > 0.5, lambda r: r.random(()) > 0.5),
     lambda m, a, b: m.logical_and(a, b))
-row("logical_and", "of_comparisons", inputs(normal((3, 4))), lambda m, a: (a > 0) & (a < 1))
+row("logical_and", "of_comparisons", inputs(normal((3, 4))), lambda m, a: m.logical_and(a > 0, a < 1))
 
 # ---------------------------------------------------------------- casts and copies
 # Casts through float32 are too coarse for central differences; torch checks their gradients.
@@ -528,4 +528,100 @@ row("requires_grad_", "detached", inputs(normal((3, 4))),
     torch_program=lambda m, a: a.detach().requires_grad_() * 2)
 row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().requires_grad_(True) * a)
 
+
+# ---------------------------------------------------------------- in-place variants (engine/inplace.py)
+# Derived from the registry, so their rows are derived too: the variant's method on a non-leaf copy of
+# the first input, against torch's own in-place method (or, where torch has none, copy_ of its result).
+INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1},
+                 "lerp": {"weight": 0.25}}
+INPLACE_INPUTS = {"lerp": inputs(normal((3, 4)), normal((1, 4)))}
+# torch's logical_*_ keep the target's old grad_fn (a quirk) and torch has no derivative for asinh_, acosh_
+# and atanh_: for those torch's side is copy_ of the out-of-place result (the same values and gradients).
+TORCH_INPLACE_QUIRKS = {"logical_and_", "logical_or_", "logical_xor_", "logical_not_", "asinh_", "acosh_", "atanh_"}
+
+
+def _inplace_program(method: str, base_method: str, attrs: dict):
+    def program(m, a, *rest):
+        target = a * 1
+        if m is gw or (hasattr(m.Tensor, method) and method not in TORCH_INPLACE_QUIRKS):
+            getattr(target, method)(*rest, **attrs)
+        else:
+            target.copy_(getattr(a * 1, base_method)(*rest, **attrs))
+        return target
+
+    return program
+
+
+def _torch_has(method: str) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return hasattr(torch.Tensor, method) and method not in TORCH_INPLACE_QUIRKS
+
+
+row("copy_", "broadcast_source", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: (a * 1).copy_(b * 2))
+row("fill_", "tensor_value", inputs(normal((3, 4)), normal(())), lambda m, a, v: (a * 2).fill_(v) * a)
+row("fill_", "into_view", inputs(normal((3, 4)), normal(())), lambda m, a, v: _fill_row(a, v))
+row("normal_", "zero_std", inputs(normal((3, 4))), lambda m, a: (a * 2).normal_(1.5, 0.0) * a)
+row("uniform_", "empty_range", inputs(normal((3, 4))), lambda m, a: (a * 2).uniform_(0.5, 0.5) * a)
+
+
+def _fill_row(a, v):
+    target = a * 1
+    target[1].fill_(v)
+    return target
+
+
 from ops_table_nn import *  # noqa: E402,F401,F403  (torch.nn.functional rows, appended to ROWS)
+
+
+# ---------------------------------------------------------------- .grad as a value (engine/ops/grads.py)
+def _grad_program(m, a):
+    (a * a).sum().backward(retain_graph=True)
+    if m is gw:
+        g = m.apply("grad", [a])
+    else:
+        g = a.grad
+    return g * 1
+
+
+def _zero_grad_program(m, a, set_to_none):
+    (a * a).sum().backward(retain_graph=True)
+    if m is gw:
+        m.apply("zero_grad_", [a], {"set_to_none": set_to_none})
+    elif set_to_none:
+        a.grad = None
+    else:
+        a.grad.zero_()
+    return a * 1 if a.grad is None else a * 1 + a.grad
+
+
+row("grad", "after_backward", inputs(normal((3, 4))), _grad_program, finite_differences=False, second_order=False)
+row("zero_grad_", "to_none", inputs(normal((3, 4))), lambda m, a: _zero_grad_program(m, a, True))
+row("zero_grad_", "to_zeros", inputs(normal((3, 4))), lambda m, a: _zero_grad_program(m, a, False))
+
+
+import ops_table_elementwise  # noqa: E402,F401  (the elementwise family's rows join ROWS)
+
+
+def _inplace_rows() -> None:
+    """One row per derived in-place op, on the inputs of its base op's first row (valid for its domain)."""
+    first_rows = {}
+    for existing in ROWS:
+        first_rows.setdefault(existing.op, existing)
+    for name, op in list(gw.registry.OPS.items()):
+        base = op.extra.get("of")
+        if base is None:
+            continue
+        base_op = gw.registry.OPS[base]
+        model = first_rows.get(base)
+        shapes = [(3, 4)] + [(1, 4)] * (base_op.min_inputs - 1)
+        make = INPLACE_INPUTS.get(base) or (model.inputs if model is not None
+                                            else inputs(*[positive(shape) for shape in shapes]))
+        row(name, "inplace", make, _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {})),
+            compare_grad_fn=_torch_has(op.methods[0]) and base_op.differentiable,
+            finite_differences=model.finite_differences if model is not None else True)
+
+
+_inplace_rows()

@@ -53,6 +53,9 @@ class _DTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DType.ValueType
     DTYPE_INT32: _DType.ValueType  # 4
     DTYPE_INT64: _DType.ValueType  # 5
     DTYPE_BOOL: _DType.ValueType  # 6
+    DTYPE_INT8: _DType.ValueType  # 7
+    DTYPE_UINT8: _DType.ValueType  # 8
+    DTYPE_INT16: _DType.ValueType  # 9
 
 class DType(_DType, metaclass=_DTypeEnumTypeWrapper):
     """---------------------------------------------------------------- tensors
@@ -67,6 +70,9 @@ DTYPE_FLOAT64: DType.ValueType  # 3
 DTYPE_INT32: DType.ValueType  # 4
 DTYPE_INT64: DType.ValueType  # 5
 DTYPE_BOOL: DType.ValueType  # 6
+DTYPE_INT8: DType.ValueType  # 7
+DTYPE_UINT8: DType.ValueType  # 8
+DTYPE_INT16: DType.ValueType  # 9
 Global___DType: _TypeAlias = DType  # noqa: Y015
 
 @_typing.final
