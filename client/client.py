@@ -179,6 +179,12 @@ class Client:
     def var(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return operators.var(self._runtime, tensor, *args, **kwargs)
 
+    def std(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return operators.var(self._runtime, tensor, *args, op_name="std", **kwargs)
+
+    def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+        return operators.median(self._runtime, tensor, dim, keepdim)
+
     def __getattr__(self, name: str) -> Any:
         """Module functions (exp, cat, stack, where, maximum, ...) from the server's catalogue."""
         if name.startswith("_"):
