@@ -182,6 +182,12 @@ class Client:
     def std(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return operators.var(self._runtime, tensor, *args, op_name="std", **kwargs)
 
+    def meshgrid(self, *tensors: Any, indexing: str = "ij") -> Any:
+        """meshgrid(a, b) or meshgrid([a, b]): the catalogue's variadic op takes one list."""
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+            tensors = tuple(tensors[0])
+        return self._runtime.apply(self._runtime.catalogue.op("meshgrid"), list(tensors), {"indexing": indexing})
+
     def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
         return operators.median(self._runtime, tensor, dim, keepdim)
 

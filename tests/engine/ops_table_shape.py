@@ -135,6 +135,86 @@ row("scatter_add", "index_smaller", inputs(normal((3, 4)), fixed([[3, 0], [1, 1]
     lambda m, a, i, s: m.scatter_add(a, 1, i, s))
 
 
+# ---------------------------------------------------------------- shape ops
+row("flatten", "all", inputs(normal((2, 3, 4))), lambda m, a: a.flatten())
+row("flatten", "middle", inputs(normal((2, 3, 4))), lambda m, a: m.flatten(a, 1))
+row("flatten", "range", inputs(normal((2, 3, 4, 1))), lambda m, a: a.flatten(start_dim=0, end_dim=-2))
+row("flatten", "0d", inputs(normal(())), lambda m, a: a.flatten())
+row("unflatten", "dim1", inputs(normal((3, 4))), lambda m, a: a.unflatten(1, (2, 2)))
+row("unflatten", "infer", inputs(normal((6, 2))), lambda m, a: m.unflatten(a, 0, (3, -1)))
+row("flip", "dim0", inputs(normal((3, 4))), lambda m, a: a.flip(0))
+row("flip", "dims", inputs(normal((2, 3, 4))), lambda m, a: m.flip(a, (0, 2)))
+row("flip", "varargs", inputs(normal((3, 4))), lambda m, a: a.flip(1, 0))
+row("fliplr", "2d", inputs(normal((3, 4))), lambda m, a: a.fliplr())
+row("flipud", "1d", inputs(normal((5,))), lambda m, a: m.flipud(a))
+row("roll", "flat", inputs(normal((3, 4))), lambda m, a: a.roll(1))
+row("roll", "dim", inputs(normal((3, 4))), lambda m, a: a.roll(-2, 1))
+row("roll", "dims", inputs(normal((3, 4))), lambda m, a: m.roll(a, shifts=(1, 5), dims=(0, 1)))
+row("repeat", "2d", inputs(normal((3, 4))), lambda m, a: a.repeat(2, 1))
+row("repeat", "new_dims", inputs(normal((3,))), lambda m, a: a.repeat((2, 1, 2)))
+row("tile", "short", inputs(normal((3, 4))), lambda m, a: a.tile(2))
+row("tile", "function", inputs(normal((3,))), lambda m, a: m.tile(a, (2, 2)))
+row("repeat_interleave", "flat", inputs(normal((3, 2))), lambda m, a: a.repeat_interleave(2))
+row("repeat_interleave", "dim", inputs(normal((3, 2))), lambda m, a: m.repeat_interleave(a, 3, dim=0))
+row("narrow", "dim1", inputs(normal((3, 4))), lambda m, a: a.narrow(1, 1, 2))
+row("narrow", "negative_start", inputs(normal((3, 4))), lambda m, a: m.narrow(a, 0, -2, 2))
+row("split", "size", inputs(normal((5, 4))), lambda m, a: a.split(2))
+row("split", "sizes_dim1", inputs(normal((3, 4))), lambda m, a: m.split(a, [1, 3], dim=1))
+row("split", "one_used", inputs(normal((5, 4))), lambda m, a: a.split(2)[1] * 3)
+row("chunk", "3", inputs(normal((5, 4))), lambda m, a: a.chunk(3))
+row("chunk", "dim1", inputs(normal((3, 4))), lambda m, a: m.chunk(a, 2, dim=1))
+row("unbind", "dim0", inputs(normal((3, 4))), lambda m, a: a.unbind())
+row("unbind", "dim1", inputs(normal((3, 2))), lambda m, a: m.unbind(a, 1))
+row("tensor_split", "sections", inputs(normal((5, 4))), lambda m, a: a.tensor_split(3))
+row("tensor_split", "indices_dim1", inputs(normal((3, 4))), lambda m, a: m.tensor_split(a, [1, 3], dim=1))
+row("movedim", "one", inputs(normal((2, 3, 4))), lambda m, a: a.movedim(0, -1))
+row("movedim", "many", inputs(normal((2, 3, 4))), lambda m, a: m.movedim(a, (0, 1), (2, 0)))
+row("movedim", "moveaxis", inputs(normal((2, 3, 4))), lambda m, a: a.moveaxis(2, 0))
+row("transpose", "swapaxes", inputs(normal((2, 3, 4))), lambda m, a: a.swapaxes(0, 2))
+row("transpose", "swapdims", inputs(normal((2, 3, 4))), lambda m, a: m.swapdims(a, 1, 2))
+row("expand", "broadcast_to", inputs(normal((3, 1))), lambda m, a: a.broadcast_to((2, 3, 4)))
+row("expand", "broadcast_to_function", inputs(normal((4,))), lambda m, a: m.broadcast_to(a, (3, 4)))
+row("expand_as", "3d", inputs(normal((3, 1)), normal((2, 3, 4))), lambda m, a, b: a.expand_as(b) * b)
+row("view_as", "4x3", inputs(normal((3, 4)), normal((4, 3))), lambda m, a, b: a.view_as(b))
+row("reshape_as", "t", inputs(normal((3, 4)), normal((2, 6))), lambda m, a, b: a.t().reshape_as(b) + b,
+    compare_grad_fn=False)
+row("squeeze", "dims_tuple_keyword", inputs(normal((1, 3, 1, 2))), lambda m, a: m.squeeze(a, dim=(0, 2)))
+
+# ---------------------------------------------------------------- triangles and diagonals
+for name in ("tril", "triu"):
+    row(name, "default", inputs(normal((3, 4))), lambda m, a, name=name: getattr(a, name)())
+    row(name, "diagonal", inputs(normal((2, 4, 3))), lambda m, a, name=name: getattr(m, name)(a, diagonal=-1))
+    row(name, "positional", inputs(normal((4, 4))), lambda m, a, name=name: getattr(a, name)(2))
+row("diagonal", "default", inputs(normal((3, 4))), lambda m, a: a.diagonal())
+row("diagonal", "offset", inputs(normal((3, 4))), lambda m, a: a.diagonal(1))
+row("diagonal", "below", inputs(normal((3, 4))), lambda m, a: m.diagonal(a, -1))
+row("diagonal", "dims", inputs(normal((2, 3, 4))), lambda m, a: a.diagonal(offset=0, dim1=2, dim2=0))
+row("diag_embed", "default", inputs(normal((2, 3))), lambda m, a: a.diag_embed())
+row("diag_embed", "offset_dims", inputs(normal((2, 3))), lambda m, a: m.diag_embed(a, offset=-1, dim1=0, dim2=2))
+row("diag", "vector", inputs(normal((3,))), lambda m, a: a.diag())
+row("diag", "vector_offset", inputs(normal((3,))), lambda m, a: m.diag(a, 1))
+row("diag", "matrix", inputs(normal((3, 4))), lambda m, a: a.diag())
+row("diag", "matrix_below", inputs(normal((4, 3))), lambda m, a: m.diag(a, -2))
+row("trace", "square", inputs(normal((3, 3))), lambda m, a: a.trace())
+row("trace", "wide", inputs(normal((2, 4))), lambda m, a: m.trace(a))
+row("meshgrid", "ij", inputs(normal((3,)), normal((4,))), lambda m, a, b: m.meshgrid(a, b, indexing="ij"))
+row("meshgrid", "xy_three", inputs(normal((3,)), normal((2,)), normal((4,))),
+    lambda m, a, b, c: m.meshgrid(a, b, c, indexing="xy"))
+row("meshgrid", "list", inputs(normal((3,)), normal((2,))), lambda m, a, b: m.meshgrid([a, b], indexing="ij")[1] * 2)
+
+# ---------------------------------------------------------------- pad
+PAD_CASES = {
+    "constant": ((3, 4), (1, 2), {}), "constant_value_2d": ((2, 3, 4), (1, 1, 2, 0), {"value": 1.5}),
+    "constant_negative": ((3, 4), (-1, 2), {}),
+    "reflect": ((2, 3, 4), (2, 1), {"mode": "reflect"}), "reflect_2d": ((1, 2, 3, 4), (1, 2, 2, 1), {"mode": "reflect"}),
+    "replicate": ((2, 3, 4), (2, 3), {"mode": "replicate"}),
+    "replicate_2d": ((1, 2, 3, 4), (3, 1, 0, 2), {"mode": "replicate"}),
+    "circular": ((2, 3, 4), (2, 1), {"mode": "circular"}),
+}
+for label, (shape, pad, options) in PAD_CASES.items():
+    row("pad", label, inputs(normal(shape)), lambda m, a, pad=pad, options=options: m.nn.functional.pad(a, pad, **options),
+        compare_grad_fn=label != "circular")
+
 
 # This module's rows, for the SDK test (tests/client/test_client_ops_shape.py).
 SHAPE_ROWS = ROWS[_FIRST:]
