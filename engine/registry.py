@@ -13,7 +13,7 @@ it back to the input's shape in one place (broadcast.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ArgumentError, UnknownOpError
@@ -143,10 +143,35 @@ class OpDef:
 
 OPS: dict[str, OpDef] = {}
 
+# Descriptions of attributes that many ops share, for specs that do not give their own.
+COMMON_DESCRIPTIONS = {
+    "dim": "the dim (or dims) to work along; negative counts from the end",
+    "dims": "the dims to work on; negative counts from the end",
+    "dim0": "the first dim", "dim1": "the second dim",
+    "keepdim": "keep reduced dims with size 1",
+    "dtype": "the dtype of the result",
+    "index": "the index expression (ints, slices, None, Ellipsis, integer or boolean tensors)",
+    "shape": "the sizes of the result (-1 infers one size)",
+    "min": "the lower bound (None: no lower bound)", "max": "the upper bound (None: no upper bound)",
+    "correction": "subtract this from the element count (Bessel's correction: 1)",
+    "unbiased": "older spelling of correction: True is 1, False is 0",
+    "requires_grad": "whether autograd records operations on the tensor",
+    "tensor_bounds": "which bounds are tensors given as extra operands: min, max or both",
+}
+
+
+def _described(op: OpDef) -> OpDef:
+    if all(spec.description for spec in op.attrs):
+        return op
+    attrs = tuple(spec if spec.description else replace(spec, description=COMMON_DESCRIPTIONS.get(spec.name, ""))
+                  for spec in op.attrs)
+    return replace(op, attrs=attrs)
+
 
 def register(op: OpDef) -> OpDef:
     if op.name in OPS:
         raise ValueError(f"op {op.name!r} registered twice")
+    op = _described(op)
     OPS[op.name] = op
     return op
 

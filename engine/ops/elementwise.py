@@ -69,7 +69,7 @@ def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float,
     return register(OpDef(
         name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        methods=(name,), functions=(name, *also), summary=summary,
+        methods=(name,), functions=(name, *also), summary=summary or f"elementwise {name}(x)",
     ))
 
 
