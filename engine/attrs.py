@@ -107,6 +107,10 @@ def _integer_or_ints(value: Any) -> int | tuple[int, ...]:
     return _integer(value)
 
 
+def _real_or_text(value: Any) -> float | str:
+    return value if isinstance(value, str) else _real(value)
+
+
 def _dtype(value: Any) -> dtypes.DType:
     if isinstance(value, dtypes.DType):
         return value
@@ -130,5 +134,6 @@ _CONVERTERS = {
     "ints": _ints,
     "integer|ints": _integer_or_ints,
     "dtype": _dtype,
+    "real|text": _real_or_text,
     "index": _index,
 }

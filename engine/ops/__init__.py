@@ -2,3 +2,4 @@
 
 from . import clamp, elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)
 from . import activations, bitwise, elementwise_binary, elementwise_math  # noqa: F401
+from . import diagonals, gathering, padding, reducing, reshaping, scans, sorting, splitting  # noqa: F401

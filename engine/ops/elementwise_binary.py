@@ -216,8 +216,8 @@ def _isclose_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
 register(OpDef(
     name="isclose", forward=_isclose, dtype_rule=tensors_only("isclose", _isclose_rule, positions=None),
     differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-    attrs=(AttrSpec("rtol", "real", default=1e-05), AttrSpec("atol", "real", default=1e-08),
-           AttrSpec("equal_nan", "boolean", default=False)),
+    attrs=(AttrSpec("rtol", "real", default=1e-05, description="relative tolerance"), AttrSpec("atol", "real", default=1e-08, description="absolute tolerance"),
+           AttrSpec("equal_nan", "boolean", default=False, description="count two nans as close")),
     methods=("isclose",), functions=("isclose",), summary="|a - b| <= atol + rtol * |b|; bool result",
 ))
 
@@ -234,7 +234,7 @@ def _nan_to_num(arrays: list, attrs: dict):
 register(OpDef(
     name="nan_to_num", forward=_nan_to_num, vjps=(lambda F, g, c: g * F.isfinite(c.inputs[0]),),
     grad_fn="NanToNumBackward0", dtype_rule=tensors_only("nan_to_num", promotion.same), saves_inputs=(0,),
-    attrs=(AttrSpec("nan", "real", default=0.0), AttrSpec("posinf", "real|none"), AttrSpec("neginf", "real|none")),
+    attrs=(AttrSpec("nan", "real", default=0.0, description="the value replacing nan"), AttrSpec("posinf", "real|none", description="the value replacing +inf (None: the largest finite value)"), AttrSpec("neginf", "real|none", description="the value replacing -inf (None: the smallest finite value)")),
     methods=("nan_to_num",), functions=("nan_to_num",),
     summary="nan, +inf and -inf replaced (by 0 and the dtype's largest and smallest values by default)",
 ))

@@ -528,4 +528,5 @@ row("requires_grad_", "detached", inputs(normal((3, 4))),
     torch_program=lambda m, a: a.detach().requires_grad_() * 2)
 row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().requires_grad_(True) * a)
 
+import ops_table_shape  # noqa: E402,F401  (reductions, shape, indexing and linear-algebra rows)
 import ops_table_elementwise  # noqa: E402,F401  (the elementwise family's rows join ROWS)
