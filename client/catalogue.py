@@ -15,6 +15,9 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 
 _RETURN_TYPES: dict[str, type] = {}
+# The attribute kind of an optional tensor operand (bias=None): spelled like an attribute, sent as an
+# operand after the required ones, in attribute order (an empty Operand when absent).
+OPTIONAL_OPERAND = "tensor"
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,15 @@ class OpSpec:
         attributes in catalogue order, then keywords. An op whose first attribute is a list of ints
         also takes them unpacked, as torch does: x.view(2, 3) is x.view((2, 3)).
         """
+        optional = self.operand_attrs
         if self.signature:
             return self._parse_signature(args, kwargs)
         if self.max_inputs == -1:
             if not args or not isinstance(args[0], (list, tuple)):
                 raise TypeError(f"{self.name}(): expected a sequence of tensors as the first argument")
             operands, rest = list(args[0]), list(args[1:])
+        elif optional:
+            operands, rest = list(args[: self.min_inputs]), list(args[self.min_inputs:])
         else:
             operands, rest = list(args[: self.max_inputs]), list(args[self.max_inputs:])
         attrs: dict[str, Any] = {}
@@ -107,7 +113,16 @@ class OpSpec:
             attrs[spec.name] = value
         if len(operands) < self.min_inputs:
             raise TypeError(f"{self.name}() takes at least {self.min_inputs} operand(s), got {len(operands)}")
+        if optional:
+            operands.extend(attrs.pop(name, None) for name in optional)
+            while len(operands) > self.min_inputs and operands[-1] is None:
+                operands.pop()  # trailing absent operands need not travel
         return operands, attrs
+
+    @property
+    def operand_attrs(self) -> tuple[str, ...]:
+        """Names of the optional tensor operands (attributes of kind "tensor"), in operand order."""
+        return tuple(spec.name for spec in self.attrs if spec.kind == OPTIONAL_OPERAND)
 
 
     def _parse_signature(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:

@@ -17,6 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import grpc
 
+from gradwire.torchlike import bind
+
 from . import dtypes, factories, operators
 from .autograd import Autograd
 from .namespaces import ROOTS, Namespace, catalogue_function
@@ -84,6 +86,9 @@ class Client(TorchSurface):
         # torch.nn, torch.linalg, torch.special: catalogue functions with dotted names (+ extras).
         for root in ROOTS:
             setattr(self, root, Namespace(self._runtime, root))
+        # torch.nn's classes and torch.optim: gradwire.torchlike (written once, shared with the engine).
+        nn_classes, self.optim = bind(self)
+        self.nn.extend(vars(nn_classes))
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:

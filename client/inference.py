@@ -219,3 +219,21 @@ def infer_inplace(op: OpSpec, target: Meta, operands: Sequence[Operand], attrs: 
     if grad_enabled and target.requires_grad:
         return replace(target, grad_fn=None)  # e.g. ZeroBackward0: the next flush tells
     return target
+
+
+def infer_derived_inplace(base: OpSpec, target: Meta, operands: Sequence[Operand], attrs: dict,
+                          grad_enabled: bool) -> Meta:
+    """The target's metadata after `base`'s derived in-place op (add_, exp_ ...): WillFail when torch
+    refuses the call (a result of another shape, or of a dtype the target cannot hold)."""
+    result = infer(base, [target, *operands[1:]], attrs, grad_enabled)[0]
+    if result.shape is not None and target.shape is not None and tuple(result.shape) != tuple(target.shape):
+        raise WillFail
+    if result.dtype is not None and target.dtype is not None and result.dtype.category > target.dtype.category:
+        raise WillFail
+    if result.requires_grad is None:
+        return replace(target, requires_grad=None, is_leaf=None, grad_fn=None)
+    if result.requires_grad:
+        return replace(target, requires_grad=True, is_leaf=False, grad_fn=result.grad_fn)
+    if grad_enabled and target.requires_grad:
+        return replace(target, grad_fn=None)  # overwritten without a gradient: the next flush tells
+    return target

@@ -3,9 +3,9 @@
 Which op a Python operator means is the catalogue's business (its `operators` and
 `reflected_operators` spellings): the SDK only knows Python's own protocol, and torch's few signatures
 that depend on argument types (max(dim) vs max(), clamp with number or tensor bounds, var(unbiased)). In-place operators
-(x += y) have no op of their own on the wire; they run as a copy, the op, and an index assignment of
-the whole tensor, which keeps torch's in-place rules (version bump, refused on a leaf that requires
-grad outside no_grad) and its gradients; only the grad_fn name differs (CopySlices, not AddBackward0).
+(x += y) are the catalogue's derived in-place ops (`__iadd__` is add_'s operator spelling); against a server
+without them they run as a copy, the op, and an index assignment of the whole tensor, which keeps torch's
+in-place rules and gradients; only the grad_fn name differs there (CopySlices, not AddBackward0).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ REFLECTED_OPERATORS = (
 UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
 # x += y runs as x[...] = x.clone() + y (see the module docstring).
 INPLACE_OPERATORS = {"__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "__mul__",
-                     "__itruediv__": "__truediv__", "__ipow__": "__pow__"}
+                     "__itruediv__": "__truediv__", "__ipow__": "__pow__", "__ifloordiv__": "__floordiv__",
+                     "__imod__": "__mod__", "__iand__": "__and__", "__ior__": "__or__", "__ixor__": "__xor__"}
 # Casts by method name, as in torch.
 CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
                 "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_, "short": dtypes.int16,
@@ -76,6 +77,9 @@ def _inplace_operator(name: str, binary: str, base: type) -> Any:
     def operator(self: Tensor, other: Any) -> Any:
         runtime = type(self)._runtime
         catalogue = runtime.catalogue
+        inplace = catalogue.operators.get(name)  # the registry's derived in-place op (add_ for __iadd__)
+        if inplace is not None and inplace.inplace and _is_operand(other, base):
+            return runtime.apply(inplace, [self, other], {})
         op = catalogue.operators.get(binary)
         if op is None or not _is_operand(other, base):
             return NotImplemented

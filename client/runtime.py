@@ -133,6 +133,9 @@ class Runtime:
             elif codec.is_python_scalar(operand):
                 node.inputs.append(codec.encode_scalar_operand(operand))
                 metas.append(operand)
+            elif operand is None and len(metas) >= op.min_inputs:
+                node.inputs.add()  # an absent optional tensor operand (bias=None)
+                metas.append(None)
             else:
                 raise TypeError(f"{op.name}(): expected a Tensor or a Python number, got {type(operand).__name__}")
         for name, attr in attrs.items():
@@ -151,6 +154,7 @@ class Runtime:
         values = session.add_node(node, outputs, refs)
         if op.view and source is not None:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
+            values[0].storage = source.storage
         if will_fail:
             session.flush()
         results = tuple(self.wrap(value) for value in values)
@@ -161,6 +165,9 @@ class Runtime:
         target = target_tensor._value
         try:
             meta = inference.infer_inplace(op, target.meta, metas, attrs, self.grad_enabled, target.view_of_leaf)
+            base = self.catalogue.ops.get(op.name[:-1]) if op.name.endswith("_") else None
+            if base is not None and not base.inplace:
+                meta = inference.infer_derived_inplace(base, meta, metas, attrs, self.grad_enabled)
             will_fail = False
         except WillFail:
             meta, will_fail = target.meta, True
@@ -172,9 +179,39 @@ class Runtime:
             return target_tensor
         target.meta = meta
         session.add_inplace(node, target, refs)
+        if target_tensor._grad_of is not None:  # an in-place op on x.grad (a `grad` node sharing its memory)
+            state = target_tensor._grad_of.grad
+            state.known, state.version = False, state.version + 1
         if will_fail:
             session.flush()  # raises the server's error (or, if it accepts, fills in the metadata)
         return target_tensor
+
+    def grad_value(self, owner: Value) -> Value | None:
+        """owner.grad as a node of the next batch (no round trip), or None without a `grad` op."""
+        if "grad" not in self.catalogue.ops:
+            return None
+        session = owner.session
+        node = pb.Node(id=session.new_id(), op="grad", no_grad=True)
+        node.inputs.add(ref=owner.id)
+        meta = Meta(owner.meta.shape, owner.meta.dtype, False, True, "")
+        return session.add_node(node, [meta], [owner.id])[0]
+
+    def zero_grad(self, value: Value, *, set_to_none: bool) -> None:
+        """x.grad = None / x.grad.zero_(): recorded, sent with the next batch (UpdateGrads without the op)."""
+        state = value.grad
+        if "zero_grad_" not in self.catalogue.ops:
+            self.update_grads(value, zero=not set_to_none, clear=set_to_none)
+            return
+        session = value.session
+        node = pb.Node(id=session.new_id(), op="zero_grad_", no_grad=True)
+        node.inputs.add(ref=value.id)
+        node.attrs["set_to_none"].CopyFrom(codec.encode_attr("set_to_none", "boolean", bool(set_to_none), None))
+        session.add_effect(node, [value.id])
+        state.version += 1
+        if set_to_none:
+            state.known, state.array, state.deferred = True, None, False
+        elif state.known and state.array is not None:
+            state.array = np.zeros_like(state.array)
 
     def _session_of(self, operands: Sequence[Any]) -> Session:
         for operand in operands:
@@ -225,9 +262,15 @@ class Runtime:
             request.inputs.extend(self.graph_value(t, session).id for t in _as_list(inputs))
         elif session.retaining_grad and "retain_grad" not in self.catalogue.ops:
             request.inputs.extend(_inputs_with_retained(session))
-        small_roots = [t._value for t in tensors if t._value is not None and t._value.meta.shape is not None
-                       and int(np.prod(t._value.meta.shape)) <= SMALL_VALUE_ELEMENTS]
-        response = session.call("Backward", request, piggyback=small_roots)
+        # Without a seed a root must have one element, so it is small whatever is known of its shape.
+        small_roots = [t._value for t in tensors if t._value is not None and (
+            grad_tensors is None or t._value.meta.shape is not None
+            and int(np.prod(t._value.meta.shape)) <= SMALL_VALUE_ELEMENTS)]
+        with session.lock:
+            session.flush(small_roots if session.has_pending else ())
+            if not request.inputs:  # (with inputs, Backward returns theirs) after the flush: new leaves count
+                request.return_grads.extend(_live_grad_ids(session, request))
+            response = session.call("Backward", request, flush=False)
         session.store_grads(response.grads)
         if "retain_grad" in self.catalogue.ops:
             for value in list(session.retaining_grad):
@@ -322,6 +365,15 @@ def _inputs_with_retained(session: Session) -> list[str]:
     live = {value for value in session.values.values() if value.error is None}
     leaves = [value for value in live if value.meta.is_leaf and value.meta.requires_grad]
     return [value.id for value in leaves + list(session.retaining_grad)]
+
+
+def _live_grad_ids(session: Session, request: pb.BackwardRequest) -> list[str]:
+    """The grads Backward returns: those of the leaves the program still holds. An empty list would mean
+    every leaf's, so with none alive it asks for one whose grad is None (a few bytes)."""
+    leaves = [value for value_id, value in list(session.values.items())
+              if value_id == value.id and value.sent and value.error is None and value.meta.is_leaf]
+    ids = [value.id for value in leaves if value.meta.requires_grad]
+    return ids or [leaves[0].id if leaves else request.roots[0].id]
 
 
 def _as_list(tensors: Any) -> list[Any]:

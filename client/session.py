@@ -35,7 +35,7 @@ class Value:
     """One value of a session: its id, what is known of it, and any local copy of its data."""
 
     __slots__ = ("id", "session", "meta", "leaf_array", "leaf_requires_grad", "sent", "error", "cache", "grad",
-                 "view_of_leaf", "names", "__weakref__")
+                 "view_of_leaf", "names", "grad_proxy", "storage", "__weakref__")
 
     def __init__(self, session: Session, value_id: str, meta: Meta) -> None:
         self.id = value_id
@@ -51,6 +51,10 @@ class Value:
         self.view_of_leaf = False
         # The server-side names this value keeps alive (its own, and those of in-place nodes on it).
         self.names: list[Name] = []
+        # The tensor `x.grad` returned last, while the program holds it (x.grad is x.grad, as in torch).
+        self.grad_proxy: weakref.ref | None = None
+        # The id of the value whose memory this one shares (a view's base; its own id otherwise).
+        self.storage = value_id
 
     def check_usable(self) -> None:
         if self.session.lost is not None:
@@ -152,10 +156,16 @@ class Session:
             self.values[message.id] = target
             self.pending_nodes.append(PendingNode(message, [target], set(refs), alias=self.name(message.id)))
             # The data of the target and of anything sharing its memory changes: drop local copies.
+            storage = target.storage
             for value in list(self.values.values()):
-                if value.leaf_array is None:
+                if value.storage == storage and value.leaf_array is None:
                     value.cache = None
             target.cache = None
+
+    def add_effect(self, message: pb.Node, refs: Iterable[str]) -> None:
+        """Records a node run for its effect on the server (zero_grad_): no value of the program changes."""
+        with self.lock:
+            self.pending_nodes.append(PendingNode(message, [], set(refs), alias=self.name(message.id)))
 
     @property
     def has_pending(self) -> bool:
@@ -344,7 +354,9 @@ class Session:
         """Brings value.grad up to date (one Read, or a download when it is large)."""
         state = value.grad
         if not state.known:
-            response = self.call("Read", pb.ReadRequest(session_id=self.id, grads=[value.id]), flush=False)
+            # Pending in-place ops on a `grad` node change the grad: they go first (in the same flush rule).
+            response = self.call("Read", pb.ReadRequest(session_id=self.id, grads=[value.id]),
+                                 flush=self.has_pending)
             self.store_grads(response.grads)
             state.known = True
         if state.deferred:

@@ -68,7 +68,9 @@ class Tensor:
             return self._value
         owner = self._grad_of
         if self._value is None or self._grad_version != owner.grad.version:
-            self._value = self._runtime.leaf(self._grad_array())._value
+            # A `grad` node reads it on the server (no data moves); without the op, a leaf of its data.
+            value = self._runtime.grad_value(owner)
+            self._value = value if value is not None else self._runtime.leaf(self._grad_array())._value
             self._grad_version = owner.grad.version
         return self._value
 
@@ -154,17 +156,17 @@ class Tensor:
         value.check_usable()
         if value.sent:  # else the server has not seen it, so no backward has reached it
             value.session.read_grad(value)
-        if value.grad.array is None:
+        if value.grad.array is None and not value.grad.deferred:
             if self._meta("is_leaf") is False and not self.retains_grad:
                 _warn_non_leaf_grad()
-            _GRAD_PROXIES.pop(value, None)
+            value.grad_proxy = None
             return None
-        proxy = _GRAD_PROXIES.get(value)
+        proxy = value.grad_proxy() if value.grad_proxy is not None else None
         return proxy if proxy is not None else self._new_grad_proxy(value)
 
     def _new_grad_proxy(self, value: Value) -> Tensor:
         proxy = type(self)._wrap(None, grad_of=value)
-        _GRAD_PROXIES[value] = proxy
+        value.grad_proxy = weakref.ref(proxy)
         return proxy
 
     @grad.setter
@@ -173,13 +175,16 @@ class Tensor:
         value.check_usable()
         if new is None:
             if value.sent and not (value.grad.known and value.grad.array is None):
-                self._runtime.update_grads(value, clear=True)
-            _GRAD_PROXIES.pop(value, None)
+                self._runtime.zero_grad(value, set_to_none=True)
+            value.grad_proxy = None
             return
         if not isinstance(new, Tensor):
             raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(new).__name__}")
         self._runtime.update_grads(value, set_to=new._data_copy())
-        _GRAD_PROXIES[value] = new if new._grad_of is value else self._new_grad_proxy(value)
+        if new._grad_of is value:
+            value.grad_proxy = weakref.ref(new)
+        else:
+            self._new_grad_proxy(value)
 
     def retain_grad(self) -> None:
         """Backward will fill this non-leaf's .grad too (a no-op on a leaf that requires grad)."""
@@ -306,7 +311,7 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         if self._grad_of is not None:
-            self._runtime.update_grads(self._grad_of, zero=True)
+            self._runtime.zero_grad(self._grad_of, set_to_none=False)
             return self
         return self._call_op("zero_")
 
@@ -377,10 +382,6 @@ class Tensor:
         return format_tensor(self)
 
     __str__ = __repr__
-
-
-# The proxy each value's .grad is, while it has one (x.grad is x.grad, as in torch).
-_GRAD_PROXIES: weakref.WeakKeyDictionary[Value, Tensor] = weakref.WeakKeyDictionary()
 
 
 def _warn_non_leaf_grad() -> None:

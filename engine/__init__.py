@@ -45,7 +45,7 @@ _functions = _install_methods()
 globals().update(_functions)
 
 # torch.nn.functional, torch.linalg, torch.special: filled from the registry's dotted function names.
-from . import linalg, nn, special  # noqa: E402
+from . import linalg, nn, optim, special  # noqa: E402
 
 __all__ = [
     "accelerator", "bernoulli", "cuda", "device", "empty", "empty_like", "full_like", "get_default_device",
@@ -53,6 +53,6 @@ __all__ = [
     "rand_like", "randint", "randint_like", "randn_like", "randperm", "set_default_device", "set_default_dtype", "uint8",
     "DType", "Tensor", "Variable", "ValuesIndices", "apply", "arange", "autograd", "bool_", "dtypes",
     "enable_grad", "errors", "eye", "float16", "float32", "float64", "from_numpy", "full", "int32",
-    "int64", "is_grad_enabled", "linalg", "manual_seed", "memory_budget", "nn", "no_grad", "ones", "ones_like", "rand",
+    "int64", "is_grad_enabled", "linalg", "manual_seed", "memory_budget", "nn", "no_grad", "optim", "ones", "ones_like", "rand",
     "randn", "registry", "set_grad_enabled", "special", "tensor", "zeros", "zeros_like", *sorted(_functions),
 ]

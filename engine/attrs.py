@@ -13,7 +13,7 @@ import numpy as np
 
 from . import dtypes
 from .errors import ArgumentError
-from .registry import AttrSpec, OpDef
+from .registry import OPTIONAL_OPERAND, AttrSpec, OpDef
 
 
 _NO_ATTRS: dict[str, Any] = {}  # shared by every op without attributes; never written to
@@ -43,6 +43,10 @@ def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
         raise ArgumentError(f"{op.name}() got unexpected attribute(s) {', '.join(unknown)}; allowed: {allowed}")
     result: dict[str, Any] = {}
     for name, spec in specs.items():
+        if spec.kind == OPTIONAL_OPERAND:
+            if attrs.get(name) is not None:
+                raise ArgumentError(f"{op.name}(): '{name}' is an operand, not an attribute")
+            continue
         if name in attrs and not (attrs[name] is None and not spec.required):
             result[name] = _convert(op, spec, attrs[name])
         elif spec.required:

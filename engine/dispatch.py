@@ -21,7 +21,9 @@ from .tensor import Tensor, edge_of, is_scalar, sync_view
 
 def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None = None) -> Any:
     """Run the op called `op_name` on Tensors / Python scalars with the given attributes."""
-    return apply_op(get(op_name), list(operands), dict(attrs or {}))
+    op = get(op_name)
+    operands, attrs = op.place_operands(list(operands), dict(attrs or {}))
+    return apply_op(op, operands, attrs)
 
 
 def apply_pieces(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
@@ -38,6 +40,9 @@ def apply_pieces(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
 
 def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
     _check_arity(op, operands)
+    optional_from = op.min_inputs if op.operand_attrs else len(operands)
+    if op.operand_attrs and len(operands) < op.max_inputs:
+        operands = operands + [None] * (op.max_inputs - len(operands))
     dtypes: list[Any] = []
     any_requires_grad = False
     for position, value in enumerate(operands):
@@ -45,8 +50,8 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
             sync_view(value)  # a view whose base was written in place may now require grad
             dtypes.append(value._dtype)
             any_requires_grad = any_requires_grad or value._requires_grad
-        elif is_scalar(value):
-            dtypes.append(None)
+        elif is_scalar(value) or (value is None and position >= optional_from):
+            dtypes.append(None)  # a Python scalar, or an absent optional tensor operand
         else:
             raise ArgumentError(
                 f"{op.name}(): operand {position} must be a Tensor or a Python number, "

@@ -15,6 +15,7 @@ from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
 from .errors import ShapeError
 from .indexing import normalise_index
+from .inplace import derive_all as derive_inplace_variants
 from .registry import OPS, OpDef
 from .tensor import Tensor, is_scalar
 
@@ -83,6 +84,7 @@ def install() -> dict[str, Callable[..., Any]]:
 
     Dotted function names ("linalg.inv") are kept in FUNCTIONS for their namespace modules.
     """
+    derive_inplace_variants()
     functions: dict[str, Callable[..., Any]] = {}
     for op in OPS.values():
         for name in op.methods:

@@ -14,9 +14,17 @@ it back to the input's shape in one place (broadcast.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ArgumentError, UnknownOpError
+
+# The attribute kind of an optional tensor operand (bias=None, weight=None): it is listed among the
+# attributes at its place in torch's signature, so callers spell it positionally or by keyword, but
+# it travels as an operand. The op's operands are its min_inputs required ones, then one per "tensor"
+# attribute in order (None where absent; on the wire an empty Operand, trailing ones may be left out).
+OPTIONAL_OPERAND = "tensor"
+
 
 @dataclass(frozen=True)
 class AttrSpec:
@@ -54,6 +62,8 @@ class OpDef:
     attrs: tuple[AttrSpec, ...] = ()
     num_outputs: int = 1
     inplace: bool = False
+    # Derive an in-place variant `<name>_` (and `__iadd__`-style operators) from this op (inplace.py).
+    inplace_variant: bool = True
     differentiable: bool = True
     # The result shares memory with input 0 (shares its version counter too).
     view: bool = False
@@ -81,6 +91,24 @@ class OpDef:
     internal: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def operand_attrs(self) -> tuple[str, ...]:
+        """Names of the optional tensor operands, in operand order (after the min_inputs required ones)."""
+        return tuple(spec.name for spec in self.attrs if spec.kind == OPTIONAL_OPERAND)
+
+    def place_operands(self, operands: list[Any], attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Moves optional tensor operands given as attributes (bias=b) to their operand positions."""
+        names = self.operand_attrs
+        if not names or not any(self.canonical_attr(key) in names for key in attrs):
+            return operands, attrs
+        attrs = {self.canonical_attr(key): value for key, value in attrs.items()}
+        operands = list(operands)
+        if len(operands) != self.min_inputs:
+            raise ArgumentError(f"{self.name}() takes {self.min_inputs} tensors before its optional ones "
+                                f"({', '.join(names)}), got {len(operands)}")
+        operands.extend(attrs.pop(name, None) for name in names)
+        return operands, attrs
+
     def grad_fn_name(self, ctx: Any) -> str:
         return self.grad_fn(ctx) if callable(self.grad_fn) else self.grad_fn
 
@@ -99,6 +127,9 @@ class OpDef:
         if self.max_inputs == -1:
             operands = list(args[0]) if args else []
             rest = list(args[1:])
+        elif self.operand_attrs:  # optional operands are taken in attribute order
+            operands = list(args[: self.min_inputs])
+            rest = list(args[self.min_inputs :])
         else:
             operands = list(args[: self.max_inputs])
             rest = list(args[self.max_inputs :])
@@ -112,7 +143,7 @@ class OpDef:
             if key in attrs:
                 raise ArgumentError(f"{self.name}() got multiple values for argument '{key}'")
             attrs[key] = value
-        return operands, attrs
+        return self.place_operands(operands, attrs)
 
     def _parse_signature(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         if len(args) > len(self.signature):
@@ -157,6 +188,17 @@ COMMON_DESCRIPTIONS = {
     "unbiased": "older spelling of correction: True is 1, False is 0",
     "requires_grad": "whether autograd records operations on the tensor",
     "tensor_bounds": "which bounds are tensors given as extra operands: min, max or both",
+    # random fills, .grad and the nn.functional ops (written with the ops of other families)
+    "mean": "the mean of the normal distribution", "std": "the standard deviation of the normal distribution",
+    "from": "the lower end of the uniform range", "to": "the upper end of the uniform range",
+    "set_to_none": "drop the gradient (None) instead of filling it with zeros",
+    "bias": "an optional tensor added to the result", "weight": "an optional per-class (or per-element) weight",
+    "ignore_index": "targets with this class index add nothing to the loss",
+    "reduction": "'mean', 'sum' or 'none' (no reduction)", "label_smoothing": "mix this much of a uniform target in",
+    "beta": "the width of the quadratic region", "delta": "where the loss turns from quadratic to linear",
+    "pos_weight": "a weight for the positive examples, per class", "log_target": "the target is given as log-probabilities",
+    "log_input": "the input is the log of the rate", "full": "add the Stirling approximation term",
+    "eps": "a small value keeping a logarithm finite", "margin": "the margin of the ranking / embedding loss",
 }
 
 

@@ -16,12 +16,15 @@ from . import dtypes
 from .registry import OPS
 
 
-def _call_args(op_name: str, operands: tuple, attrs: dict) -> tuple[Any, list, dict]:
+def _call_args(op_name: str, operands: tuple, attrs: dict) -> tuple[Any, list, dict, dict]:
     op = OPS[op_name]
     if op.max_inputs == -1 and len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    filled = {spec.name: attrs.get(spec.name, spec.default) for spec in op.attrs}
-    return op, list(operands), filled
+    values, attrs = op.place_operands(list(operands), attrs)
+    if op.operand_attrs and len(values) < op.max_inputs:
+        values += [None] * (op.max_inputs - len(values))
+    filled = {spec.name: attrs.get(spec.name, spec.default) for spec in op.attrs if spec.kind != "tensor"}
+    return op, values, attrs, filled
 
 
 class ArrayMath:
@@ -34,7 +37,7 @@ class ArrayMath:
             raise AttributeError(op_name)
 
         def call(*operands: Any, **attrs: Any) -> Any:
-            op, values, filled = _call_args(op_name, operands, attrs)
+            op, values, _, filled = _call_args(op_name, operands, attrs)
             return op.forward(values, filled)
 
         setattr(self, op_name, call)  # later lookups skip __getattr__
@@ -76,8 +79,8 @@ class TensorMath:
         from .dispatch import apply_op
 
         def call(*operands: Any, **attrs: Any) -> Any:
-            op, values, _ = _call_args(op_name, operands, attrs)
-            return apply_op(op, values, attrs)
+            op, values, placed, _ = _call_args(op_name, operands, attrs)
+            return apply_op(op, values, placed)
 
         setattr(self, op_name, call)
         return call

@@ -61,8 +61,9 @@ def check_node(node: pb.Node, op: Any) -> None:
         if spec.required and spec.name not in node.attrs:
             raise invalid(f"{where} is missing required attribute {spec.name!r} ({spec.kind})",
                           node_id=node.id, error_type="TypeError")
+    optional_from = op.min_inputs if op.operand_attrs else len(node.inputs)
     for position, operand in enumerate(node.inputs):
-        if operand.WhichOneof("operand") is None:
+        if operand.WhichOneof("operand") is None and position < optional_from:
             raise invalid(f"{where}: input {position} is empty", node_id=node.id)
 
 
@@ -92,7 +93,10 @@ def operands(node: pb.Node, resolve: Resolve) -> list[Any]:
     values: list[Any] = []
     for operand in node.inputs:
         kind = operand.WhichOneof("operand")
-        values.append(resolve(operand.ref, f"node {node.id!r}") if kind == "ref" else getattr(operand, kind))
+        if kind is None:  # an absent optional tensor operand (bias=None); check_node allowed it
+            values.append(None)
+        else:
+            values.append(resolve(operand.ref, f"node {node.id!r}") if kind == "ref" else getattr(operand, kind))
     return values
 
 

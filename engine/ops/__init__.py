@@ -1,5 +1,8 @@
 """The op table: importing this package registers every op (one module per family)."""
 
-from . import clamp, elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)
+from . import clamp, elementwise, fills, grads, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)
 from . import activations, bitwise, elementwise_binary, elementwise_math  # noqa: F401
 from . import diagonals, gathering, padding, reducing, reshaping, scans, sorting, splitting  # noqa: F401
+
+from . import nn_linear  # noqa: F401
+from . import nn_loss_class, nn_loss_elementwise  # noqa: F401

@@ -59,25 +59,25 @@ def _inside(F, x, low, high):
     return F.logical_and(x > low, x < high)
 
 
-activation("relu6", lambda x: np.clip(x, 0.0, 6.0), lambda F, g, c: g * _inside(F, _x(c), 0.0, 6.0),
+activation("relu6", lambda x: np.clip(x, 0.0, 6.0), lambda F, g, c: F.where(_inside(F, _x(c), 0.0, 6.0), g, 0.0),
            "HardtanhBackward0", attrs=(INPLACE,), summary="min(max(x, 0), 6)")
 activation("hardtanh", lambda x, min_val, max_val: np.minimum(np.maximum(x, min_val), max_val),
-           lambda F, g, c: g * _inside(F, _x(c), c.attrs["min_val"], c.attrs["max_val"]), "HardtanhBackward0",
+           lambda F, g, c: F.where(_inside(F, _x(c), c.attrs["min_val"], c.attrs["max_val"]), g, 0.0), "HardtanhBackward0",
            attrs=(AttrSpec("min_val", "real", default=-1.0, description="the lower bound"), AttrSpec("max_val", "real", default=1.0, description="the upper bound"), INPLACE),
            summary="x clamped to [min_val, max_val]")
 activation("leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
            lambda F, g, c: F.where(_x(c) > 0, g, g * c.attrs["negative_slope"]), "LeakyReluBackward0",
            attrs=(AttrSpec("negative_slope", "real", default=0.01, description="the slope below 0"), INPLACE), summary="x, or negative_slope * x below 0")
 activation("threshold", lambda x, threshold, value: np.where(x > threshold, x, value),
-           lambda F, g, c: g * (_x(c) > c.attrs["threshold"]), "ThresholdBackward0",
+           lambda F, g, c: F.where(_x(c) > c.attrs["threshold"], g, 0.0), "ThresholdBackward0",
            attrs=(AttrSpec("threshold", "real", required=True, description="values at or below it are replaced"), AttrSpec("value", "real", required=True, description="the replacement"), INPLACE),
            torch_function=True, summary="x where x > threshold, else value")
 activation("hardshrink", lambda x, lambd: np.where(np.abs(x) > lambd, x, 0.0),
-           lambda F, g, c: g * (F.abs(_x(c)) > c.attrs["lambd"]), "HardshrinkBackward0",
+           lambda F, g, c: F.where(F.abs(_x(c)) > c.attrs["lambd"], g, 0.0), "HardshrinkBackward0",
            attrs=(AttrSpec("lambd", "real", default=0.5, description="the half-width of the band around 0"),), torch_function=True, method=True,
            summary="x where |x| > lambd, else 0")
 activation("softshrink", lambda x, lambd: np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0.0)),
-           lambda F, g, c: g * (F.abs(_x(c)) > c.attrs["lambd"]), "SoftshrinkBackward0",
+           lambda F, g, c: F.where(F.abs(_x(c)) > c.attrs["lambd"], g, 0.0), "SoftshrinkBackward0",
            attrs=(AttrSpec("lambd", "real", default=0.5, description="the half-width of the band around 0"),), summary="x shrunk toward 0 by lambd")
 activation("hardsigmoid", lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
            lambda F, g, c: g * _inside(F, _x(c), -3.0, 3.0) * HARDSIGMOID_SLOPE, "HardsigmoidBackward0", attrs=(INPLACE,),

@@ -230,7 +230,8 @@ unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackw
       also=("nn.functional.tanh",))
 unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
       saves_output=True, also=("nn.functional.sigmoid", "special.expit"))
-unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
+# The gradient is selected (torch's threshold_backward), not multiplied by a mask: nan * 0 would be nan.
+unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: F.where(c.output > 0, g, 0.0),
       "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
       saves_output=True, summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))
 

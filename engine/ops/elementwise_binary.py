@@ -53,8 +53,12 @@ binary_op("atan2", np.arctan2,
           (lambda F, g, c: g * c.inputs[1] / _atan2_scale(c), lambda F, g, c: -g * c.inputs[0] / _atan2_scale(c)),
           "Atan2Backward0", rule=tensors_only("atan2", promotion.promote_to_float, positions=None),
           aliases=("arctan2",), summary="atan2(a, b): the angle of the point (b, a)")
-binary_op("hypot", np.hypot,
-          (lambda F, g, c: g * c.inputs[0] / c.output, lambda F, g, c: g * c.inputs[1] / c.output),
+def _hypot_vjp(position: int):
+    # d/da sqrt(a² + b²) = a / result: nan at a == b == 0, as in torch.
+    return lambda F, g, c: g * c.inputs[position] / c.output
+
+
+binary_op("hypot", np.hypot, (_hypot_vjp(0), _hypot_vjp(1)),
           "HypotBackward0", rule=tensors_only("hypot", promotion.promote, positions=None), summary="sqrt(a² + b²)")
 
 
@@ -172,8 +176,9 @@ binary_op("xlogy", _xlogy, (_xlogy_vjp_x, lambda F, g, c: g * c.inputs[0] / c.in
 def _clamp_one(name: str, function, kept) -> None:
     register(OpDef(
         name=name, forward=_quiet(function),
-        vjps=(lambda F, g, c: g * kept(c.inputs[0], c.inputs[1]),
-              lambda F, g, c: g * F.logical_not(kept(c.inputs[0], c.inputs[1]))),
+        # Selected, not multiplied by a mask (as torch): a nan gradient does not leak where it is not used.
+        vjps=(lambda F, g, c: F.where(kept(c.inputs[0], c.inputs[1]), g, 0.0),
+              lambda F, g, c: F.where(kept(c.inputs[0], c.inputs[1]), 0.0, g)),
         grad_fn=_by_scalar_other(f"{name.title().replace('_', '')}Backward1", f"{name.title().replace('_', '')}Backward0"),
         dtype_rule=tensors_only(name, promotion.promote), saves_all_inputs=True, min_inputs=2, max_inputs=2,
         out_shape=_broadcast, methods=(name,), functions=(name,),

@@ -48,8 +48,9 @@ def test_tutorial_round_trips(client):
     assert values == ([4.0, 6.0], [5.0, 6.0])
 
 
-def test_a_training_step_costs_three_calls(client):
-    """loss.backward(), print(loss), an update under no_grad and zero_grad: Extend, Backward, UpdateGrads."""
+def test_a_training_step_costs_two_calls(client):
+    """loss.backward(), print(loss), an update under no_grad and zero_grad: Extend, Backward (the update
+    and zero_grad travel with the next step's Extend)."""
     x = client.tensor([[1., 2.], [3., 4.]])
     y = client.tensor([1., 2.])
     w = client.tensor([0.1, -0.2], requires_grad=True)
@@ -68,7 +69,7 @@ def test_a_training_step_costs_three_calls(client):
     first_loss = step()
     parameter = w
     recorded, second_loss = rpcs_during(client, step)
-    assert recorded == {"Extend": 1, "Backward": 1, "UpdateGrads": 1}
+    assert recorded == {"Extend": 1, "Backward": 1}
     assert w is parameter and w.is_leaf and w.requires_grad  # updated in place, as in torch
     assert second_loss < first_loss
 
@@ -98,16 +99,22 @@ def test_reading_a_pending_value_rides_on_the_flush(client):
     assert recorded == {}  # a leaf's value is local
 
 
-def test_zeroing_and_clearing_grads_are_one_call_each(client):
+def test_zeroing_and_clearing_grads_travel_with_the_next_batch(client):
     a, out = tutorial_graph(client)
     out.backward(retain_graph=True)
     recorded, _ = rpcs_during(client, lambda: a.grad.zero_())
-    assert recorded == {"UpdateGrads": 1}
+    assert recorded == {}
     assert a.grad.tolist() == [0.0, 0.0]
     recorded, _ = rpcs_during(client, lambda: setattr(a, "grad", None))
-    assert recorded == {"UpdateGrads": 1}
-    recorded, _ = rpcs_during(client, lambda: setattr(a, "grad", None))
-    assert recorded == {}  # already None: nothing to tell the server
+    assert recorded == {}
+    assert a.grad is None
+    # The server saw both: the next backward starts from None, not from accumulated grads.
+    recorded, _ = rpcs_during(client, lambda: out.backward(retain_graph=True))
+    assert recorded == {"Extend": 1, "Backward": 1}
+    assert a.grad.tolist() == [15.0, 18.0]
+    a.grad.zero_()
+    out.backward()
+    assert a.grad.tolist() == [15.0, 18.0]
 
 
 @pytest.mark.parametrize("expression", GRAD_FN_EXPRESSIONS)

@@ -89,11 +89,10 @@ def test_tls_metadata_and_session_id_reach_the_server_on_every_call(recorded_tls
         assert out.item() == pytest.approx(91.5)  # came back with the graph
         assert big.grad.shape == (1 << 20,)
         assert doubled.tolist() == [4.0, 6.0]
-        a.grad = None
+        a.grad = None  # recorded: it would travel with the next batch
         session_id = torch.session_id
     methods = [method for method, _ in recorder.calls]
-    assert methods == ["ListOps", "UploadTensor", "CreateSession", "Backward", "Read", "UpdateGrads",
-                       "CloseSession"]
+    assert methods == ["ListOps", "UploadTensor", "CreateSession", "Backward", "Read", "CloseSession"]
     for method, metadata in recorder.calls:
         assert metadata.get("authorization") == "Bearer test-token", method
         assert metadata.get("x-team") == "autograd", method

@@ -528,5 +528,100 @@ row("requires_grad_", "detached", inputs(normal((3, 4))),
     torch_program=lambda m, a: a.detach().requires_grad_() * 2)
 row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().requires_grad_(True) * a)
 
+
+# ---------------------------------------------------------------- in-place variants (engine/inplace.py)
+# Derived from the registry, so their rows are derived too: the variant's method on a non-leaf copy of
+# the first input, against torch's own in-place method (or, where torch has none, copy_ of its result).
+INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1},
+                 "cumsum": {"dim": 1}, "cumprod": {"dim": 1}}
+# Variants of integer-only ops get integer inputs; torch has no derivative for some in-place variants
+# ("derivative for 'inplace version of asinh' is not implemented"): their rows compare values only.
+INTEGER_INPLACE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
+                   "bitwise_not"}
+NO_TORCH_INPLACE_GRAD = {"asinh", "acosh", "atanh", "floor_divide"}
+EXPLICIT_INPLACE_ROWS = {"scatter_add"}
+UNIT_INTERVAL_INPLACE = {"asin", "acos", "atanh", "erfinv"}  # defined on (-1, 1)
+# torch's logical_and_ keeps the target's old grad_fn (a quirk); its copy_ spelling gives the zero gradient.
+TORCH_INPLACE_QUIRKS = {"logical_and_", "logical_or_", "logical_xor_", "logical_not_"}
+
+
+def _inplace_program(method: str, base_method: str, attrs: dict):
+    def program(m, a, *rest):
+        target = a * 1
+        if m is gw or (hasattr(m.Tensor, method) and method not in TORCH_INPLACE_QUIRKS):
+            getattr(target, method)(*rest, **attrs)
+        else:
+            target.copy_(getattr(a * 1, base_method)(*rest, **attrs))
+        return target
+
+    return program
+
+
+def _torch_has(method: str) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return hasattr(torch.Tensor, method) and method not in TORCH_INPLACE_QUIRKS
+
+
+for _name, _op in list(gw.registry.OPS.items()):
+    _base = _op.extra.get("of")
+    if _base is None:
+        continue
+    if _base in EXPLICIT_INPLACE_ROWS:
+        continue
+    _shapes = [(3, 4)] + [(1, 4)] * (gw.registry.OPS[_base].min_inputs - 1)
+    _make = ((lambda shape: lambda rng: rng.integers(0, 5, shape)) if _base in INTEGER_INPLACE
+             else (lambda shape: lambda rng: rng.uniform(0.1, 0.9, shape)) if _base in UNIT_INTERVAL_INPLACE
+             else positive)
+    _program = _inplace_program(_op.methods[0], gw.registry.OPS[_base].methods[0], INPLACE_ATTRS.get(_base, {}))
+    if _base in NO_TORCH_INPLACE_GRAD:
+        _program = (lambda p: lambda m, *values: p(m, *(v.detach() for v in values)))(_program)
+    row(_name, "inplace", inputs(*[_make(s) for s in _shapes]), _program,
+        compare_grad_fn=_torch_has(_op.methods[0]) and gw.registry.OPS[_base].differentiable)
+row("scatter_add_", "inplace", inputs(normal((3, 4)), fixed(np.array([[0, 1], [3, 3], [2, 0]])), normal((3, 2))),
+    lambda m, a, index, source: (a * 1).scatter_add_(1, index, source))
+row("copy_", "broadcast_source", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: (a * 1).copy_(b * 2))
+row("fill_", "tensor_value", inputs(normal((3, 4)), normal(())), lambda m, a, v: (a * 2).fill_(v) * a)
+row("fill_", "into_view", inputs(normal((3, 4)), normal(())), lambda m, a, v: _fill_row(a, v))
+row("normal_", "zero_std", inputs(normal((3, 4))), lambda m, a: (a * 2).normal_(1.5, 0.0) * a)
+row("uniform_", "empty_range", inputs(normal((3, 4))), lambda m, a: (a * 2).uniform_(0.5, 0.5) * a)
+
+
+def _fill_row(a, v):
+    target = a * 1
+    target[1].fill_(v)
+    return target
+
+
+from ops_table_nn import *  # noqa: E402,F401,F403  (torch.nn.functional rows, appended to ROWS)
+
+
+# ---------------------------------------------------------------- .grad as a value (engine/ops/grads.py)
+def _grad_program(m, a):
+    (a * a).sum().backward(retain_graph=True)
+    if m is gw:
+        g = m.apply("grad", [a])
+    else:
+        g = a.grad
+    return g * 1
+
+
+def _zero_grad_program(m, a, set_to_none):
+    (a * a).sum().backward(retain_graph=True)
+    if m is gw:
+        m.apply("zero_grad_", [a], {"set_to_none": set_to_none})
+    elif set_to_none:
+        a.grad = None
+    else:
+        a.grad.zero_()
+    return a * 1 if a.grad is None else a * 1 + a.grad
+
+
+row("grad", "after_backward", inputs(normal((3, 4))), _grad_program, finite_differences=False, second_order=False)
+row("zero_grad_", "to_none", inputs(normal((3, 4))), lambda m, a: _zero_grad_program(m, a, True))
+row("zero_grad_", "to_zeros", inputs(normal((3, 4))), lambda m, a: _zero_grad_program(m, a, False))
+
 import ops_table_shape  # noqa: E402,F401  (reductions, shape, indexing and linear-algebra rows)
 import ops_table_elementwise  # noqa: E402,F401  (the elementwise family's rows join ROWS)

@@ -1,0 +1,210 @@
+"""cross_entropy and nll_loss: class indices (with weight, ignore_index, K-dim inputs) and, for
+cross_entropy, class probabilities; label smoothing; reductions none/mean/sum.
+
+Both are written as loss_i = -sum_c a_ic * logp_ic with a coefficient tensor a: for class indices
+a = (1 - eps) * W_i * onehot(t_i) + eps/C * valid_i * w_c (W_i = w[t_i], 0 where ignored); for
+probabilities a = w_c * (t_ic (1 - eps) + eps/C). Then d/dx = -scale_i (a - softmax(x) * sum_c a) for
+cross_entropy (x are logits) and -scale_i * a for nll_loss (x are log-probabilities).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, ShapeError
+from ..registry import AttrSpec, OpDef, register
+from .nn_common import REDUCTION, check_reduction, compute, optional
+
+IGNORE_INDEX = AttrSpec("ignore_index", "integer", default=-100)
+
+
+def _rule(name: str):
+    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        x, t, w = operand_dtypes[0], operand_dtypes[1], operand_dtypes[2]
+        if x is None or t is None:
+            raise ArgumentError(f"{name}(): input and target must be Tensors")
+        if not x.is_floating_point:
+            raise DTypeRuntimeError(f"{name}(): expected a floating point input, got {x.name}")
+        if w is not None and w is not x:
+            raise DTypeRuntimeError(f"{name}(): weight is {w.name} but the input is {x.name}; use one dtype")
+        if t.is_floating_point:
+            if name == "nll_loss":
+                raise DTypeRuntimeError(f"nll_loss(): expected scalar type Long for the target but found "
+                                        f"{t.name}; pass class indices as an int64 tensor")
+            if t is not x:
+                raise DTypeRuntimeError(f"{name}(): probability target is {t.name} but the input is {x.name}")
+        elif t is dtypes.bool_:
+            raise DTypeRuntimeError(f"{name}(): expected scalar type Long for the target but found Bool")
+        return None, x
+
+    return rule
+
+
+def _layout(x: np.ndarray, t: np.ndarray, name: str):
+    """Input as (N, C, rest...) and the per-sample shape; 1-D input is one sample."""
+    if x.ndim == 0:
+        raise ShapeError(f"{name}(): input must have at least 1 dimension (classes), got a 0-d tensor")
+    if x.ndim == 1:
+        return x[None], t[None]
+    return x, t
+
+
+def _coefficients(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict):
+    """(a, denominator of the mean) for x laid out (N, C, ...)."""
+    classes = x.shape[1]
+    eps = attrs.get("label_smoothing", 0.0)
+    if not 0.0 <= eps <= 1.0:
+        raise ArgumentError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
+    class_shape = (1, classes) + (1,) * (x.ndim - 2)
+    w_c = None if w is None else compute(w).reshape(class_shape)
+    if np.issubdtype(t.dtype, np.floating):
+        if t.shape != x.shape:
+            raise ShapeError(f"{name}(): a probability target must have the input's shape {list(x.shape)}, "
+                             f"got {list(t.shape)}")
+        a = compute(t) * (1 - eps) + eps / classes
+        return (a if w_c is None else a * w_c), x.size // classes if x.size else 0
+    expected = (x.shape[0],) + x.shape[2:]
+    if t.shape != expected:
+        raise ShapeError(f"{name}(): expected target of shape {list(expected)} for input {list(x.shape)}, "
+                         f"got {list(t.shape)}")
+    valid = t != attrs["ignore_index"]
+    bad = valid & ((t < 0) | (t >= classes))
+    if np.any(bad):
+        raise IndexOutOfRange(f"Target {int(t[bad].flat[0])} is out of bounds (the input has {classes} classes)")
+    safe = np.where(valid, t, 0)
+    onehot = np.zeros(x.shape, dtype=x.dtype if x.dtype != np.float16 else np.float32)
+    np.put_along_axis(onehot, np.expand_dims(safe, 1), 1.0, axis=1)
+    weight_i = valid.astype(onehot.dtype) if w_c is None else np.sum(onehot * w_c, axis=1) * valid
+    a = (1 - eps) * onehot * np.expand_dims(weight_i, 1)
+    if eps:
+        a = a + eps / classes * np.expand_dims(valid, 1) * (1.0 if w_c is None else w_c)
+    return a, np.sum(weight_i)
+
+
+def _forward(name: str, logits: bool):
+    def forward(arrays: list, attrs: dict):
+        check_reduction(name, attrs["reduction"])
+        x0, t0, w = arrays
+        x, t = _layout(compute(x0), t0, name)
+        if w is not None and (w.ndim != 1 or w.shape[0] != x.shape[1]):
+            raise ShapeError(f"{name}(): weight must be a 1-D tensor of {x.shape[1]} class weights, "
+                             f"got shape {list(w.shape)}")
+        a, denominator = _coefficients(name, x, t, w, attrs)
+        if logits:
+            shifted = x - np.max(x, axis=1, keepdims=True) if x.size else x
+            logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        else:
+            logp = x
+        per_sample = -np.sum(a * logp, axis=1)
+        if attrs["reduction"] == "none":
+            return per_sample.reshape(t0.shape if not np.issubdtype(t0.dtype, np.floating) else
+                                      x0.shape[:1] + x0.shape[2:] if x0.ndim > 1 else ())
+        total = np.sum(per_sample)
+        if attrs["reduction"] == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / denominator
+
+    return forward
+
+
+def _vjp_input(name: str, logits: bool):
+    def vjp(F, g, c):
+        x, t, w = c.inputs
+        shape = c.input_shapes[0]
+        one_sample = len(shape) == 1
+        x2 = F.unsqueeze(x, dim=0) if one_sample else x
+        raw_t = F.value(t)
+        probabilities = np.issubdtype(raw_t.dtype, np.floating)
+        raw_x = F.value(x2)
+        if probabilities:
+            classes = raw_x.shape[1]
+            eps = c.attrs.get("label_smoothing", 0.0)
+            t2 = F.unsqueeze(t, dim=0) if one_sample else t
+            a = t2 * (1 - eps) + eps / classes
+            if w is not None:
+                a = a * F.reshape(w, shape=(1, classes) + (1,) * (len(raw_x.shape) - 2))
+            denominator = raw_x.size // classes
+        else:
+            a_raw, denominator = _coefficients(name, raw_x, raw_t[None] if one_sample else raw_t,
+                                               None if w is None else F.value(w), c.attrs)
+            a = F.constant(a_raw.astype(raw_x.dtype))
+        sample_shape = (raw_x.shape[0],) + raw_x.shape[2:]
+        reduction = c.attrs["reduction"]
+        if reduction == "none":
+            scale = F.reshape(g, shape=sample_shape)
+        else:
+            scale = F.expand(g / denominator if reduction == "mean" else g, shape=sample_shape)
+        scale = F.unsqueeze(scale, dim=1)
+        if logits:
+            grad = (F.softmax(x2, dim=1) * F.sum(a, dim=1, keepdim=True) - a) * scale
+        else:
+            grad = -a * scale
+        return F.squeeze(grad, dim=0) if one_sample else grad
+
+    return vjp
+
+
+def _vjp_target(F, g, c):
+    """Probability targets only: d/dt = -scale * w_c * logp * (1 - eps)."""
+    x, t, w = c.inputs
+    if not np.issubdtype(F.value(t).dtype, np.floating):
+        return None
+    shape = c.input_shapes[0]
+    one_sample = len(shape) == 1
+    x2 = F.unsqueeze(x, dim=0) if one_sample else x
+    classes = F.shape(x2)[1]
+    grad = F.log_softmax(x2, dim=1) * -(1 - c.attrs.get("label_smoothing", 0.0))
+    if w is not None:
+        grad = grad * F.reshape(w, shape=(1, classes) + (1,) * (len(F.shape(x2)) - 2))
+    sample_shape = (F.shape(x2)[0],) + tuple(F.shape(x2)[2:])
+    reduction = c.attrs["reduction"]
+    if reduction == "none":
+        scale = F.reshape(g, shape=sample_shape)
+    else:
+        count = int(np.prod(sample_shape))
+        scale = F.expand(g / count if reduction == "mean" else g, shape=sample_shape)
+    grad = grad * F.unsqueeze(scale, dim=1)
+    return F.squeeze(grad, dim=0) if one_sample else grad
+
+
+def _grad_fn(smoothing: bool):
+    def name(node) -> str:
+        rank, reduction = len(node.input_shapes[0]), node.attrs["reduction"]
+        if node.input_dtypes[1] is not None and node.input_dtypes[1].is_floating_point:
+            return "DivBackward1" if reduction == "mean" else "NegBackward0"
+        if smoothing and node.attrs["label_smoothing"] > 0:
+            return "AddBackward0"
+        if rank == 4:
+            return "NllLoss2DBackward0"
+        if rank == 3 or rank > 4:
+            return "ViewBackward0" if reduction == "none" else "NllLoss2DBackward0"
+        return "NllLossBackward0"
+
+    return name
+
+
+def _out_shape(shapes: list, attrs: dict) -> tuple:
+    x = shapes[0]
+    if attrs["reduction"] != "none" or len(x) < 2:
+        return ()
+    return (x[0],) + tuple(x[2:])
+
+
+register(OpDef(
+    name="cross_entropy", forward=_forward("cross_entropy", True),
+    vjps=(_vjp_input("cross_entropy", True), _vjp_target, None), grad_fn=_grad_fn(True),
+    dtype_rule=_rule("cross_entropy"), saves_all_inputs=True, min_inputs=2, max_inputs=3,
+    attrs=(optional("weight"), IGNORE_INDEX, REDUCTION, AttrSpec("label_smoothing", "real", default=0.0)),
+    functions=("nn.functional.cross_entropy",), out_shape=_out_shape,
+    summary="log_softmax over dim 1 then nll_loss; class indices or probabilities, weight, ignore_index, "
+            "label_smoothing",
+))
+register(OpDef(
+    name="nll_loss", forward=_forward("nll_loss", False), vjps=(_vjp_input("nll_loss", False), None, None),
+    grad_fn=_grad_fn(False), dtype_rule=_rule("nll_loss"), saves_all_inputs=True, min_inputs=2, max_inputs=3,
+    attrs=(optional("weight"), IGNORE_INDEX, REDUCTION),
+    functions=("nn.functional.nll_loss",), out_shape=_out_shape,
+    summary="negative log likelihood of class indices given log-probabilities (dim 1); weight, ignore_index",
+))
