@@ -19,9 +19,9 @@ from .elementwise import _broadcast, _quiet
 
 def binary_op(name: str, function, vjps, grad_fn, *, rule=promotion.promote, aliases: tuple[str, ...] = (),
               operators=(), reflected=(), arity: int = 2, summary: str = "", special: tuple[str, ...] = (),
-              parse=None) -> OpDef:
+              signature: tuple[str, ...] = ()) -> OpDef:
     return register(OpDef(
-        parse=parse,
+        signature=signature,
         name=name, forward=_quiet(function), vjps=vjps, grad_fn=grad_fn, dtype_rule=rule, saves_all_inputs=True,
         saves_output=True, min_inputs=arity, max_inputs=arity, out_shape=_broadcast,
         methods=(name, *aliases), functions=(name, *aliases, *(f"special.{s}" for s in special)),
@@ -78,19 +78,12 @@ def _lerp(start, end, weight):
     return start + weight * (end - start)
 
 
-def _lerp_parse(args, kwargs):
-    """lerp(start, end, weight): weight (a number or a tensor) is an operand, also when given by keyword."""
-    operands = list(args)
-    if "weight" in kwargs:
-        operands.append(kwargs.pop("weight"))
-    return operands, kwargs
-
-
 binary_op("lerp", _lerp,
           (lambda F, g, c: g * (1 - c.inputs[2]), lambda F, g, c: g * c.inputs[2],
            lambda F, g, c: g * (c.inputs[1] - c.inputs[0])),
           lambda node: "LerpBackward0" if node.scalar_mask[2] else "LerpBackward1",
-          rule=tensors_only("lerp", promotion.promote, positions=(0, 1)), arity=3, parse=_lerp_parse,
+          rule=tensors_only("lerp", promotion.promote, positions=(0, 1)), arity=3,
+          signature=("input", "end", "weight"),  # weight (a number or a tensor) is an operand, also by keyword
           summary="start + weight * (end - start); weight a number or a tensor")
 
 

@@ -150,6 +150,8 @@ for weight_label, weight in (("number", 0.3), ("0d", None), ("tensor", (3, 4))):
         row("lerp", f"weight_{weight_label}", inputs(normal((3, 4)), normal((1, 4))),
             lambda m, a, b, w=weight: m.lerp(a, b, w))
 row("lerp", "weight_keyword", inputs(normal((2, 3)), normal((2, 3))), lambda m, a, b: m.lerp(a, b, weight=0.75))
+row("lerp", "tensor_weight_keyword", inputs(normal((2, 3)), normal((2, 3)), normal((2, 3))),
+    lambda m, a, b, w: a.lerp(end=b, weight=w))
 
 # ---------------------------------------------------------------- div with rounding modes and aliases
 for mode in ("trunc", "floor"):
