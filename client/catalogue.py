@@ -7,12 +7,14 @@ arguments are split into operands and attributes from the op's arity and attribu
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from gradwire.v1 import gradwire_pb2 as pb
 
 
+_RETURN_TYPES: dict[str, type] = {}
 # The attribute kind of an optional tensor operand (bias=None): spelled like an attribute, sent as an
 # operand after the required ones, in attribute order (an empty Operand when absent).
 OPTIONAL_OPERAND = "tensor"
@@ -26,6 +28,7 @@ class AttrSpec:
     kind: str
     required: bool
     aliases: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,17 +49,29 @@ class OpSpec:
     functions: tuple[str, ...]
     operators: tuple[str, ...]
     reflected_operators: tuple[str, ...]
+    output_names: tuple[str, ...] = ()
+    internal: bool = False
+    signature: tuple[str, ...] = ()
 
     @classmethod
     def from_message(cls, info: pb.OpInfo) -> OpSpec:
         return cls(
             name=info.name, min_inputs=info.min_inputs, max_inputs=info.max_inputs,
-            attrs=tuple(AttrSpec(a.name, a.kind, a.required, tuple(a.aliases)) for a in info.attrs),
+            attrs=tuple(AttrSpec(a.name, a.kind, a.required, tuple(a.aliases), a.description) for a in info.attrs),
             differentiable=info.differentiable, outputs=max(1, info.outputs), inplace=info.inplace,
             view=info.view, grad_fn=info.grad_fn, summary=info.summary, methods=tuple(info.methods),
             functions=tuple(info.functions), operators=tuple(info.operators),
-            reflected_operators=tuple(info.reflected_operators),
+            reflected_operators=tuple(info.reflected_operators), output_names=tuple(info.output_names),
+            internal=info.internal, signature=tuple(info.signature),
         )
+
+    def named(self, results: tuple) -> Any:
+        """Several results as torch's named tuple (sort gives .values and .indices) when the op names them."""
+        if not self.output_names:
+            return results
+        if self.name not in _RETURN_TYPES:
+            _RETURN_TYPES[self.name] = namedtuple(self.name.removesuffix("_dim"), self.output_names)  # type: ignore[misc]
+        return _RETURN_TYPES[self.name](*results)
 
     def attr(self, name: str) -> AttrSpec | None:
         """The attribute a keyword names, by its name or one of its aliases."""
@@ -70,6 +85,8 @@ class OpSpec:
         also takes them unpacked, as torch does: x.view(2, 3) is x.view((2, 3)).
         """
         optional = self.operand_attrs
+        if self.signature:
+            return self._parse_signature(args, kwargs)
         if self.max_inputs == -1:
             if not args or not isinstance(args[0], (list, tuple)):
                 raise TypeError(f"{self.name}(): expected a sequence of tensors as the first argument")
@@ -114,6 +131,30 @@ class OpSpec:
         """Operand positions the op may write in place."""
         kinds = [spec.kind for spec in self.attrs if spec.kind in (OPTIONAL_OPERAND, UPDATED_OPERAND)]
         return tuple(self.min_inputs + i for i, kind in enumerate(kinds) if kind == UPDATED_OPERAND)
+
+
+    def _parse_signature(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """torch's own positional order (gather(input, dim, index)), operands named in it as keywords too."""
+        if len(args) > len(self.signature):
+            raise TypeError(f"{self.name}() takes at most {len(self.signature)} arguments ({', '.join(self.signature)})")
+        named = dict(zip(self.signature, args))
+        for key, value in kwargs.items():
+            spec = self.attr(key)
+            name = spec.name if spec is not None else key
+            if spec is None and key not in self.signature:
+                raise TypeError(f"{self.name}() got an unexpected keyword argument '{key}' "
+                                f"(allowed: {', '.join(self.signature)})")
+            if name in named:
+                raise TypeError(f"{self.name}() got multiple values for argument '{name}'")
+            named[name] = value
+        attr_names = {spec.name for spec in self.attrs}
+        operands = []
+        for name in (name for name in self.signature if name not in attr_names):
+            if name in named:
+                operands.append(named.pop(name))
+            elif len(operands) < self.min_inputs:
+                raise TypeError(f"{self.name}() missing required argument '{name}'")
+        return operands, named
 
 
 def _is_int(value: Any) -> bool:

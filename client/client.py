@@ -218,6 +218,18 @@ class Client(TorchSurface):
     def var(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return operators.var(self._runtime, tensor, *args, **kwargs)
 
+    def std(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return operators.var(self._runtime, tensor, *args, op_name="std", **kwargs)
+
+    def meshgrid(self, *tensors: Any, indexing: str = "ij") -> Any:
+        """meshgrid(a, b) or meshgrid([a, b]): the catalogue's variadic op takes one list."""
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+            tensors = tuple(tensors[0])
+        return self._runtime.apply(self._runtime.catalogue.op("meshgrid"), list(tensors), {"indexing": indexing})
+
+    def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+        return operators.median(self._runtime, tensor, dim, keepdim)
+
     def __getattr__(self, name: str) -> Any:
         """Module functions (exp, cat, stack, where, maximum, ...) from the server's catalogue."""
         if name.startswith("_"):

@@ -118,6 +118,8 @@ def install(base: type) -> None:
     base.clamp = base.clip = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max)
     base.clamp_ = base.clip_ = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max, "clamp_")
     base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
+    base.std = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, op_name="std", **kwargs)
+    base.median = lambda self, dim=None, keepdim=False: median(type(self)._runtime, self, dim, keepdim)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
     from .surface import install_tensor_methods
@@ -179,8 +181,15 @@ def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None,  #
     return runtime.apply(op, [tensor, *given.values()], {"tensor_bounds": which})
 
 
-def var(runtime: Runtime, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """torch's var(dim=None, unbiased=True, keepdim=False, *, correction=None), and var(unbiased)."""
+def median(runtime: Runtime, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """median(): the lower median of everything; median(dim): (values, indices) along dim."""
+    if dim is None:
+        return runtime.apply(runtime.catalogue.op("median"), [tensor], {})
+    return runtime.apply(runtime.catalogue.op("median_dim"), [tensor], {"dim": dim, "keepdim": keepdim})
+
+
+def var(runtime: Runtime, tensor: Tensor, *args: Any, op_name: str = "var", **kwargs: Any) -> Tensor:
+    """torch's var/std(dim=None, unbiased=True, keepdim=False, *, correction=None), and var(unbiased)."""
     rest = list(args)
     if rest and isinstance(rest[0], bool):
         kwargs["unbiased"] = rest.pop(0)
@@ -190,6 +199,6 @@ def var(runtime: Runtime, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if name in kwargs:
             raise TypeError(f"var() got multiple values for argument '{name}'")
         kwargs[name] = value
-    op = runtime.catalogue.op("var")
+    op = runtime.catalogue.op(op_name)
     by_name = {(spec.name if (spec := op.attr(key)) else key): value for key, value in kwargs.items()}
     return runtime.apply(op, [tensor], by_name)

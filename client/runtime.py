@@ -17,7 +17,7 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import codec, dtypes, inference
+from . import codec, dtypes, inference, pieces
 from .catalogue import Catalogue, OpSpec
 from .meta import Meta, WillFail
 from .session import Session, Value
@@ -105,6 +105,9 @@ class Runtime:
 
     def apply(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
         """Records `op` on the operands: returns its result tensor(s), or the target of an in-place op."""
+        outputs = pieces.count(op.name, operands, attrs)
+        if outputs is not None:  # one node per differentiable output
+            return op.named(tuple(self.apply(op, operands, {**attrs, "output": k}) for k in range(outputs)))
         tensor_class = self.tensor_class
         session = self._session_of(operands)
         grad_enabled = self.grad_enabled
@@ -158,7 +161,7 @@ class Runtime:
         if will_fail:
             session.flush()
         results = tuple(self.wrap(value) for value in values)
-        return results[0] if len(results) == 1 else results
+        return results[0] if len(results) == 1 else op.named(results)
 
     def _apply_inplace(self, op: OpSpec, target_tensor: Tensor, node: pb.Node, metas: list[Any],
                        attrs: dict[str, Any], refs: list[str], session: Session) -> Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import dtypes, operators
 from .formatting import format_tensor
+from .size import Size
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -34,7 +35,7 @@ class GradFn:
         return self._name
 
     def __repr__(self) -> str:
-        return f"<{self._name.rsplit('::', 1)[-1]} object>"
+        return f"<{self._name.rsplit('::', 1)[-1]} object at {id(self):#x}>"  # as torch prints a grad_fn
 
 
 class Tensor:
@@ -91,8 +92,8 @@ class Tensor:
         return {"requires_grad": False, "is_leaf": True, "grad_fn": ""}[field]
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self._meta("shape"))
+    def shape(self) -> Size:
+        return Size(self._meta("shape"))
 
     def size(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]

@@ -115,6 +115,10 @@ def _integer_ints_or_text(value: Any) -> int | tuple[int, ...] | str:
     return value if isinstance(value, str) else _integer_or_ints(value)
 
 
+def _real_or_text(value: Any) -> float | str:
+    return value if isinstance(value, str) else _real(value)
+
+
 def _dtype(value: Any) -> dtypes.DType:
     if isinstance(value, dtypes.DType):
         return value
@@ -139,5 +143,6 @@ _CONVERTERS = {
     "integer|ints": _integer_or_ints,
     "integer|ints|text": _integer_ints_or_text,  # conv padding: 1, (1, 2) or "same"
     "dtype": _dtype,
+    "real|text": _real_or_text,
     "index": _index,
 }

@@ -25,6 +25,18 @@ def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None
     return apply_op(op, operands, attrs)
 
 
+def apply_pieces(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
+    """An op with several differentiable outputs (OpDef.pieces): one node per output, as a tuple.
+
+    A call that names its `output` already (the server running one node of a graph) gets that one.
+    """
+    if op.pieces is None or attrs.get("output") is not None:
+        return apply_op(op, operands, attrs)
+    attrs = normalise_attrs(op, attrs)
+    shapes = [x.shape if isinstance(x, Tensor) else () for x in operands]
+    return tuple(apply_op(op, operands, {**attrs, "output": k}) for k in range(op.pieces(shapes, attrs)))
+
+
 def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalised: bool = False) -> Any:
     """Run `op`; `normalised` attrs (already through normalise_attrs, e.g. by a compiled plan) skip it."""
     _check_arity(op, operands)

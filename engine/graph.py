@@ -154,7 +154,7 @@ class Node:
             self.freed = True
 
     def __repr__(self) -> str:
-        return f"<{self.name()}>"
+        return f"<{self.name()} object at {id(self):#x}>"  # as torch prints a grad_fn
 
 
 class AccumulateGrad:
@@ -174,7 +174,7 @@ class AccumulateGrad:
         return ()
 
     def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 class Ctx:

@@ -26,9 +26,21 @@ _TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"
                       "int64": "Long", "bool": "Bool"}
 
 
+# Python's augmented assignments (there is no `__ieq__`: `x == y` has no in-place form).
+AUGMENTED = frozenset({"__iadd__", "__isub__", "__imul__", "__imatmul__", "__itruediv__", "__ifloordiv__", "__imod__",
+                       "__ipow__", "__ilshift__", "__irshift__", "__iand__", "__ixor__", "__ior__"})
+# Ops whose in-place spelling torch does not have (Tensor.isnan_, flip_, softmax_ ... do not exist), so the
+# catalogue claims no such method.
+NOT_IN_TORCH = frozenset({
+    "argsort", "clone", "count_nonzero", "flip", "fliplr", "flipud", "gather", "hardshrink", "isclose", "isfinite",
+    "isinf", "isnan", "isneginf", "isposinf", "log_softmax", "logaddexp", "logcumsumexp", "maximum", "minimum",
+    "prelu", "roll", "softmax", "trace",
+})
+
+
 def eligible(op: OpDef) -> bool:
     """Can `op` have an in-place variant? (Whether a given call fits is checked when it runs.)"""
-    return (op.inplace_variant and not op.inplace and not op.view and op.num_outputs == 1
+    return (op.inplace_variant and op.name not in NOT_IN_TORCH and not op.inplace and not op.view and op.num_outputs == 1
             and op.max_inputs != -1 and bool(op.methods) and op.variadic_vjp is None
             and not any(spec.name == "keepdim" for spec in op.attrs) and _keeps_first_shape(op))
 
@@ -57,7 +69,8 @@ def derive_all() -> list[OpDef]:
         methods = tuple(m + "_" for m in op.methods if m + "_" not in taken_methods)
         if not methods:
             continue
-        operators = tuple("__i" + dunder[2:] for dunder in op.operators) if op.max_inputs >= 2 else ()
+        operators = tuple("__i" + dunder[2:] for dunder in op.operators
+                          if "__i" + dunder[2:] in AUGMENTED) if op.max_inputs >= 2 else ()
         made.append(register(dataclasses.replace(
             op, name=name, forward=_inplace_forward(op), inplace=True, methods=methods, functions=(),
             operators=operators, reflected_operators=(), out_shape=None, extra={**op.extra, "of": op.name},

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from . import dtypes
 from .device import CPU, check_device, device
-from .dispatch import apply, apply_op
+from .dispatch import apply, apply_op, apply_pieces
 from .errors import ShapeError
 from .indexing import normalise_index
 from .inplace import derive_all as derive_inplace_variants
@@ -23,10 +23,22 @@ from .tensor import Tensor, is_scalar
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
+_RETURN_TYPES: dict[str, type] = {}
+
+
+def named_outputs(op: OpDef, result: Any) -> Any:
+    """A multi-output op's tuple as torch's named tuple (torch.return_types.sort: values, indices)."""
+    if not op.output_names:
+        return result
+    if op.name not in _RETURN_TYPES:
+        _RETURN_TYPES[op.name] = namedtuple(op.name.removesuffix("_dim"), op.output_names)  # type: ignore[misc]
+    return _RETURN_TYPES[op.name](*result)
+
+
 def _method(op: OpDef) -> Callable[..., Any]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call((self, *args), kwargs)
-        return apply_op(op, operands, attrs)
+        return named_outputs(op, apply_pieces(op, operands, attrs))
 
     method.__name__ = op.name
     method.__doc__ = op.summary
@@ -38,7 +50,7 @@ def _function(op: OpDef) -> Callable[..., Any]:
         operands, attrs = op.parse_call(args, kwargs)
         if attrs.get("return_indices") and op.name + "_with_indices" in OPS:  # max_pool2d(..., return_indices=True)
             return apply_op(OPS[op.name + "_with_indices"], operands, attrs)
-        return apply_op(op, operands, attrs)
+        return named_outputs(op, apply_pieces(op, operands, attrs))
 
     function.__name__ = op.name
     function.__doc__ = op.summary
@@ -89,7 +101,7 @@ def install() -> dict[str, Callable[..., Any]]:
         setattr(Tensor, name, overload)
     for name, prop in _PROPERTIES.items():
         setattr(Tensor, name, prop)
-    functions.update(max=_max, min=_min, abs=functions["abs"], allclose=_allclose)
+    functions.update(max=_max, min=_min, abs=functions["abs"], median=_median, allclose=_allclose)
     FUNCTIONS.clear()
     FUNCTIONS.update(functions)
     return {name: function for name, function in functions.items() if "." not in name}
@@ -117,6 +129,12 @@ def _allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
 
 _max = _extreme("max", "maximum")
 _min = _extreme("min", "minimum")
+
+
+def _median(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    if dim is None:
+        return apply("median", [self])
+    return named_outputs(OPS["median_dim"], apply("median_dim", [self], {"dim": dim, "keepdim": keepdim}))
 
 
 def _to(self: Tensor, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
@@ -187,7 +205,7 @@ def _reverse_dims(self: Tensor) -> Tensor:
 
 
 _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
-    "max": _max, "min": _min, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem,
+    "max": _max, "min": _min, "median": _median, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem,
     "float": _cast_to(dtypes.float32), "double": _cast_to(dtypes.float64), "half": _cast_to(dtypes.float16),
     "long": _cast_to(dtypes.int64), "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool_),
     "__abs__": lambda self: apply("abs", [self]),

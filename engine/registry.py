@@ -13,7 +13,7 @@ it back to the input's shape in one place (broadcast.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
@@ -37,6 +37,7 @@ class AttrSpec:
     default: Any = None
     # Other keyword spellings torch accepts for this attribute (numpy's `axis` for `dim`, `input` ...).
     aliases: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,16 @@ class OpDef:
     # parse(args, kwargs) -> (operands, attrs) when the generic positional/keyword mapping won't do.
     parse: Callable[..., tuple[list[Any], dict[str, Any]]] | None = None
     summary: str = ""
+    # Names of the outputs of a multi-output op (torch's named tuple fields: values, indices).
+    output_names: tuple[str, ...] = ()
+    # pieces(input_shapes, attrs) -> n for an op whose n outputs are all differentiable (split, aminmax,
+    # svd): it is run once per output with the attribute `output` = k, each run one graph node.
+    pieces: Callable[..., int] | None = None
+    # torch's positional order where operands and attributes interleave: ("input", "dim", "index") names
+    # operands (those not among attrs, in operand order) and attributes. Keywords may name operands.
+    signature: tuple[str, ...] = ()
+    # Engine plumbing with no torch spelling (the gradient of indexing, writes through views).
+    internal: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property
@@ -117,6 +128,8 @@ class OpDef:
         """Split a Python call into operands and attributes (generic: operands first, then attrs)."""
         if self.parse is not None:
             return self.parse(args, dict(kwargs))
+        if self.signature:
+            return self._parse_signature(args, kwargs)
         if self.max_inputs == -1:
             operands = list(args[0]) if args else []
             rest = list(args[1:])
@@ -138,6 +151,25 @@ class OpDef:
             attrs[key] = value
         return self.place_operands(operands, attrs)
 
+    def _parse_signature(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        if len(args) > len(self.signature):
+            raise ArgumentError(f"{self.name}() takes at most {len(self.signature)} arguments ({', '.join(self.signature)})")
+        named = dict(zip(self.signature, args))
+        for key, value in kwargs.items():
+            key = self.canonical_attr(key)
+            if key in named:
+                raise ArgumentError(f"{self.name}() got multiple values for argument '{key}'")
+            named[key] = value
+        attr_names = {spec.name for spec in self.attrs}
+        operand_names = [name for name in self.signature if name not in attr_names]
+        operands = []
+        for name in operand_names:
+            if name in named:
+                operands.append(named.pop(name))
+            elif len(operands) < self.min_inputs:
+                raise ArgumentError(f"{self.name}() missing required argument '{name}'")
+        return operands, named
+
     def canonical_attr(self, keyword: str) -> str:
         """The attribute a keyword names: its own name, or the attribute that lists it as an alias."""
         for spec in self.attrs:
@@ -148,10 +180,46 @@ class OpDef:
 
 OPS: dict[str, OpDef] = {}
 
+# Descriptions of attributes that many ops share, for specs that do not give their own.
+COMMON_DESCRIPTIONS = {
+    "dim": "the dim (or dims) to work along; negative counts from the end",
+    "dims": "the dims to work on; negative counts from the end",
+    "dim0": "the first dim", "dim1": "the second dim",
+    "keepdim": "keep reduced dims with size 1",
+    "dtype": "the dtype of the result",
+    "index": "the index expression (ints, slices, None, Ellipsis, integer or boolean tensors)",
+    "shape": "the sizes of the result (-1 infers one size)",
+    "min": "the lower bound (None: no lower bound)", "max": "the upper bound (None: no upper bound)",
+    "correction": "subtract this from the element count (Bessel's correction: 1)",
+    "unbiased": "older spelling of correction: True is 1, False is 0",
+    "requires_grad": "whether autograd records operations on the tensor",
+    "tensor_bounds": "which bounds are tensors given as extra operands: min, max or both",
+    # random fills, .grad and the nn.functional ops (written with the ops of other families)
+    "mean": "the mean of the normal distribution", "std": "the standard deviation of the normal distribution",
+    "from": "the lower end of the uniform range", "to": "the upper end of the uniform range",
+    "set_to_none": "drop the gradient (None) instead of filling it with zeros",
+    "bias": "an optional tensor added to the result", "weight": "an optional per-class (or per-element) weight",
+    "ignore_index": "targets with this class index add nothing to the loss",
+    "reduction": "'mean', 'sum' or 'none' (no reduction)", "label_smoothing": "mix this much of a uniform target in",
+    "beta": "the width of the quadratic region", "delta": "where the loss turns from quadratic to linear",
+    "pos_weight": "a weight for the positive examples, per class", "log_target": "the target is given as log-probabilities",
+    "log_input": "the input is the log of the rate", "full": "add the Stirling approximation term",
+    "eps": "a small value keeping a logarithm finite", "margin": "the margin of the ranking / embedding loss",
+}
+
+
+def _described(op: OpDef) -> OpDef:
+    if all(spec.description for spec in op.attrs):
+        return op
+    attrs = tuple(spec if spec.description else replace(spec, description=COMMON_DESCRIPTIONS.get(spec.name, ""))
+                  for spec in op.attrs)
+    return replace(op, attrs=attrs)
+
 
 def register(op: OpDef) -> OpDef:
     if op.name in OPS:
         raise ValueError(f"op {op.name!r} registered twice")
+    op = _described(op)
     OPS[op.name] = op
     return op
 

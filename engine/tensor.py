@@ -15,6 +15,7 @@ import numpy as np
 from . import dtypes
 from .errors import AutogradError, DTypeRuntimeError, InvalidValueError
 from .graph import AccumulateGrad
+from .size import Size
 
 
 def is_scalar(value: Any) -> bool:
@@ -58,8 +59,8 @@ class Tensor:
 
     # ------------------------------------------------------------------ metadata
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     def size(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]

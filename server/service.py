@@ -53,12 +53,14 @@ def op_info(op: Any) -> pb.OpInfo:
     return pb.OpInfo(
         name=op.name, min_inputs=op.min_inputs, max_inputs=op.max_inputs,
         attrs=[pb.AttrInfo(name=spec.name, kind=spec.kind, required=spec.required,
-                           default="" if spec.required else repr(spec.default), aliases=spec.aliases)
+                           default="" if spec.required else repr(spec.default), aliases=spec.aliases,
+                           description=spec.description)
                for spec in op.attrs],
         differentiable=op.differentiable, outputs=op.num_outputs, inplace=op.inplace, summary=op.summary,
         methods=op.methods, functions=op.functions, operators=op.operators,
         reflected_operators=op.reflected_operators,
         grad_fn=op.grad_fn if isinstance(op.grad_fn, str) else "", view=op.view,
+        internal=op.internal, output_names=op.output_names, signature=op.signature,
     )
 
 

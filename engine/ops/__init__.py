@@ -1,14 +1,7 @@
 """The op table: importing this package registers every op (one module per family)."""
 
 from . import clamp, elementwise, fills, grads, indexing, linalg, reductions, shape  # noqa: F401  (registration side effects)
-
-from . import nn_linear  # noqa: F401
-from . import nn_loss_class, nn_loss_elementwise  # noqa: F401
 from . import activations, bitwise, elementwise_binary, elementwise_math  # noqa: F401
-from . import nn_conv  # noqa: F401
-from . import nn_norm  # noqa: F401
-from . import nn_dropout  # noqa: F401
-from . import nn_pool  # noqa: F401
-from . import nn_adaptive_pool  # noqa: F401
-from . import nn_misc  # noqa: F401
-from . import nn_resample  # noqa: F401
+from . import diagonals, gathering, padding, reducing, reshaping, scans, sorting, splitting  # noqa: F401
+from . import nn_adaptive_pool, nn_conv, nn_dropout, nn_linear, nn_loss_class, nn_loss_elementwise  # noqa: F401
+from . import nn_misc, nn_norm, nn_pool, nn_resample  # noqa: F401

@@ -27,7 +27,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-INPLACE = AttrSpec("inplace", "boolean", default=False)
+INPLACE = AttrSpec("inplace", "boolean", default=False, description="must be False: the result is always a new tensor")
 # torch's hardsigmoid gradient uses 1/6 rounded to float32, also for float64 tensors.
 HARDSIGMOID_SLOPE = float(np.float32(1.0 / 6.0))
 
@@ -59,26 +59,26 @@ def _inside(F, x, low, high):
     return F.logical_and(x > low, x < high)
 
 
-activation("relu6", lambda x: np.clip(x, 0.0, 6.0), lambda F, g, c: g * _inside(F, _x(c), 0.0, 6.0),
+activation("relu6", lambda x: np.clip(x, 0.0, 6.0), lambda F, g, c: F.where(_inside(F, _x(c), 0.0, 6.0), g, 0.0),
            "HardtanhBackward0", attrs=(INPLACE,), summary="min(max(x, 0), 6)")
 activation("hardtanh", lambda x, min_val, max_val: np.minimum(np.maximum(x, min_val), max_val),
-           lambda F, g, c: g * _inside(F, _x(c), c.attrs["min_val"], c.attrs["max_val"]), "HardtanhBackward0",
-           attrs=(AttrSpec("min_val", "real", default=-1.0), AttrSpec("max_val", "real", default=1.0), INPLACE),
+           lambda F, g, c: F.where(_inside(F, _x(c), c.attrs["min_val"], c.attrs["max_val"]), g, 0.0), "HardtanhBackward0",
+           attrs=(AttrSpec("min_val", "real", default=-1.0, description="the lower bound"), AttrSpec("max_val", "real", default=1.0, description="the upper bound"), INPLACE),
            summary="x clamped to [min_val, max_val]")
 activation("leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
            lambda F, g, c: F.where(_x(c) > 0, g, g * c.attrs["negative_slope"]), "LeakyReluBackward0",
-           attrs=(AttrSpec("negative_slope", "real", default=0.01), INPLACE), summary="x, or negative_slope * x below 0")
+           attrs=(AttrSpec("negative_slope", "real", default=0.01, description="the slope below 0"), INPLACE), summary="x, or negative_slope * x below 0")
 activation("threshold", lambda x, threshold, value: np.where(x > threshold, x, value),
-           lambda F, g, c: g * (_x(c) > c.attrs["threshold"]), "ThresholdBackward0",
-           attrs=(AttrSpec("threshold", "real", required=True), AttrSpec("value", "real", required=True), INPLACE),
+           lambda F, g, c: F.where(_x(c) > c.attrs["threshold"], g, 0.0), "ThresholdBackward0",
+           attrs=(AttrSpec("threshold", "real", required=True, description="values at or below it are replaced"), AttrSpec("value", "real", required=True, description="the replacement"), INPLACE),
            torch_function=True, summary="x where x > threshold, else value")
 activation("hardshrink", lambda x, lambd: np.where(np.abs(x) > lambd, x, 0.0),
-           lambda F, g, c: g * (F.abs(_x(c)) > c.attrs["lambd"]), "HardshrinkBackward0",
-           attrs=(AttrSpec("lambd", "real", default=0.5),), torch_function=True, method=True,
+           lambda F, g, c: F.where(F.abs(_x(c)) > c.attrs["lambd"], g, 0.0), "HardshrinkBackward0",
+           attrs=(AttrSpec("lambd", "real", default=0.5, description="the half-width of the band around 0"),), torch_function=True, method=True,
            summary="x where |x| > lambd, else 0")
 activation("softshrink", lambda x, lambd: np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0.0)),
-           lambda F, g, c: g * (F.abs(_x(c)) > c.attrs["lambd"]), "SoftshrinkBackward0",
-           attrs=(AttrSpec("lambd", "real", default=0.5),), summary="x shrunk toward 0 by lambd")
+           lambda F, g, c: F.where(F.abs(_x(c)) > c.attrs["lambd"], g, 0.0), "SoftshrinkBackward0",
+           attrs=(AttrSpec("lambd", "real", default=0.5, description="the half-width of the band around 0"),), summary="x shrunk toward 0 by lambd")
 activation("hardsigmoid", lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
            lambda F, g, c: g * _inside(F, _x(c), -3.0, 3.0) * HARDSIGMOID_SLOPE, "HardsigmoidBackward0", attrs=(INPLACE,),
            summary="relu6(x + 3) / 6")
@@ -109,7 +109,7 @@ def _elu_vjp(alpha_of, scale=1.0, input_scale=1.0):
 
 
 activation("elu", lambda x, alpha: _elu(x, alpha), _elu_vjp(lambda c: c.attrs["alpha"]), "EluBackward0",
-           attrs=(AttrSpec("alpha", "real", default=1.0), INPLACE), summary="x, or alpha * (exp(x) - 1) below 0")
+           attrs=(AttrSpec("alpha", "real", default=1.0, description="the scale of the negative part"), INPLACE), summary="x, or alpha * (exp(x) - 1) below 0")
 activation("selu", lambda x: _elu(x, SELU_ALPHA, SELU_SCALE), _elu_vjp(lambda c: SELU_ALPHA, SELU_SCALE), "EluBackward0",
            attrs=(INPLACE,), torch_function=True, summary="scale * elu(x, alpha) with the self-normalising constants")
 
@@ -121,7 +121,7 @@ def _celu(x, alpha):
 
 
 activation("celu", _celu, lambda F, g, c: _elu_vjp(lambda c: c.attrs["alpha"], 1.0, 1.0 / c.attrs["alpha"])(F, g, c),
-           "CeluBackward0", attrs=(AttrSpec("alpha", "real", default=1.0), INPLACE), torch_function=True,
+           "CeluBackward0", attrs=(AttrSpec("alpha", "real", default=1.0, description="the scale of the negative part"), INPLACE), torch_function=True,
            summary="max(0, x) + min(0, alpha * (exp(x / alpha) - 1))")
 
 
@@ -136,7 +136,7 @@ def _softplus_vjp(F, g, c):
 
 
 activation("softplus", _softplus, _softplus_vjp, "SoftplusBackward0",
-           attrs=(AttrSpec("beta", "real", default=1.0), AttrSpec("threshold", "real", default=20.0)),
+           attrs=(AttrSpec("beta", "real", default=1.0, description="the sharpness: softplus(beta * x) / beta"), AttrSpec("threshold", "real", default=20.0, description="linear where beta * x exceeds it")),
            summary="log(1 + exp(beta * x)) / beta, linear where beta * x > threshold")
 activation("logsigmoid", lambda x: -np.logaddexp(0.0, -x), lambda F, g, c: g * F.sigmoid(-_x(c)), "LogSigmoidBackward0",
            summary="log(sigmoid(x)), computed stably")
@@ -163,7 +163,7 @@ def _gelu_vjp(F, g, c):
     return g * (cdf + x * pdf)
 
 
-activation("gelu", _gelu, _gelu_vjp, "GeluBackward0", attrs=(AttrSpec("approximate", "text", default="none"),),
+activation("gelu", _gelu, _gelu_vjp, "GeluBackward0", attrs=(AttrSpec("approximate", "text", default="none", description="'none' (exact, with erf) or 'tanh'"),),
            summary="x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh')")
 
 
@@ -231,7 +231,7 @@ def _half(F, x, dim, start, length):
 register(OpDef(
     name="glu", forward=_glu_forward, vjps=(_glu_vjp,), grad_fn="GluBackward0",
     dtype_rule=tensors_only("glu", promotion.floating_only), saves_inputs=(0,),
-    attrs=(AttrSpec("dim", "integer", default=-1),), functions=("nn.functional.glu",),
+    attrs=(AttrSpec("dim", "integer", default=-1, description="the dim to halve"),), functions=("nn.functional.glu",),
     out_shape=lambda shapes, attrs: tuple(n // 2 if i == attrs["dim"] % len(shapes[0]) else n
                                           for i, n in enumerate(shapes[0])) if shapes[0] else (),
     summary="first half * sigmoid(second half) along dim",

@@ -71,7 +71,7 @@ def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float,
     return register(OpDef(
         name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
         saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        methods=(name, *aliases), functions=(name, *aliases, *also), summary=summary,
+        methods=(name, *aliases), functions=(name, *aliases, *also), summary=summary or f"elementwise {name}(x)",
     ))
 
 
@@ -187,7 +187,7 @@ def _div_vjp_b(F, g, c):
 register(OpDef(
     name="div", forward=_div_forward, vjps=(_div_vjp_a, _div_vjp_b), grad_fn=_div_name, dtype_rule=_div_rule,
     saves_all_inputs=True, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-    attrs=(AttrSpec("rounding_mode", "text|none"),),
+    attrs=(AttrSpec("rounding_mode", "text|none", description="None: true division; 'trunc': round toward zero; 'floor': round down"),),
     methods=("div", "divide", "true_divide"), functions=("div", "divide", "true_divide"),
     operators=("__truediv__",), reflected_operators=("__rtruediv__",),
     summary="a / b; rounding_mode 'trunc' or 'floor' rounds the quotient (integers then stay integers)",
@@ -230,7 +230,8 @@ unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackw
       also=("nn.functional.tanh",))
 unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
       saves_output=True, also=("nn.functional.sigmoid", "special.expit"))
-unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: g * (c.output > 0),
+# The gradient is selected (torch's threshold_backward), not multiplied by a mask: nan * 0 would be nan.
+unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: F.where(c.output > 0, g, 0.0),
       "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
       saves_output=True, summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))
 

@@ -19,9 +19,9 @@ from .elementwise import _broadcast, _quiet
 
 def binary_op(name: str, function, vjps, grad_fn, *, rule=promotion.promote, aliases: tuple[str, ...] = (),
               operators=(), reflected=(), arity: int = 2, summary: str = "", special: tuple[str, ...] = (),
-              parse=None) -> OpDef:
+              signature: tuple[str, ...] = ()) -> OpDef:
     return register(OpDef(
-        parse=parse,
+        signature=signature,
         name=name, forward=_quiet(function), vjps=vjps, grad_fn=grad_fn, dtype_rule=rule, saves_all_inputs=True,
         saves_output=True, min_inputs=arity, max_inputs=arity, out_shape=_broadcast,
         methods=(name, *aliases), functions=(name, *aliases, *(f"special.{s}" for s in special)),
@@ -53,8 +53,12 @@ binary_op("atan2", np.arctan2,
           (lambda F, g, c: g * c.inputs[1] / _atan2_scale(c), lambda F, g, c: -g * c.inputs[0] / _atan2_scale(c)),
           "Atan2Backward0", rule=tensors_only("atan2", promotion.promote_to_float, positions=None),
           aliases=("arctan2",), summary="atan2(a, b): the angle of the point (b, a)")
-binary_op("hypot", np.hypot,
-          (lambda F, g, c: g * c.inputs[0] / c.output, lambda F, g, c: g * c.inputs[1] / c.output),
+def _hypot_vjp(position: int):
+    # d/da sqrt(a² + b²) = a / result: nan at a == b == 0, as in torch.
+    return lambda F, g, c: g * c.inputs[position] / c.output
+
+
+binary_op("hypot", np.hypot, (_hypot_vjp(0), _hypot_vjp(1)),
           "HypotBackward0", rule=tensors_only("hypot", promotion.promote, positions=None), summary="sqrt(a² + b²)")
 
 
@@ -74,19 +78,12 @@ def _lerp(start, end, weight):
     return start + weight * (end - start)
 
 
-def _lerp_parse(args, kwargs):
-    """lerp(start, end, weight): weight (a number or a tensor) is an operand, also when given by keyword."""
-    operands = list(args)
-    if "weight" in kwargs:
-        operands.append(kwargs.pop("weight"))
-    return operands, kwargs
-
-
 binary_op("lerp", _lerp,
           (lambda F, g, c: g * (1 - c.inputs[2]), lambda F, g, c: g * c.inputs[2],
            lambda F, g, c: g * (c.inputs[1] - c.inputs[0])),
           lambda node: "LerpBackward0" if node.scalar_mask[2] else "LerpBackward1",
-          rule=tensors_only("lerp", promotion.promote, positions=(0, 1)), arity=3, parse=_lerp_parse,
+          rule=tensors_only("lerp", promotion.promote, positions=(0, 1)), arity=3,
+          signature=("input", "end", "weight"),  # weight (a number or a tensor) is an operand, also by keyword
           summary="start + weight * (end - start); weight a number or a tensor")
 
 
@@ -172,8 +169,9 @@ binary_op("xlogy", _xlogy, (_xlogy_vjp_x, lambda F, g, c: g * c.inputs[0] / c.in
 def _clamp_one(name: str, function, kept) -> None:
     register(OpDef(
         name=name, forward=_quiet(function),
-        vjps=(lambda F, g, c: g * kept(c.inputs[0], c.inputs[1]),
-              lambda F, g, c: g * F.logical_not(kept(c.inputs[0], c.inputs[1]))),
+        # Selected, not multiplied by a mask (as torch): a nan gradient does not leak where it is not used.
+        vjps=(lambda F, g, c: F.where(kept(c.inputs[0], c.inputs[1]), g, 0.0),
+              lambda F, g, c: F.where(kept(c.inputs[0], c.inputs[1]), 0.0, g)),
         grad_fn=_by_scalar_other(f"{name.title().replace('_', '')}Backward1", f"{name.title().replace('_', '')}Backward0"),
         dtype_rule=tensors_only(name, promotion.promote), saves_all_inputs=True, min_inputs=2, max_inputs=2,
         out_shape=_broadcast, methods=(name,), functions=(name,),
@@ -216,8 +214,8 @@ def _isclose_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
 register(OpDef(
     name="isclose", forward=_isclose, dtype_rule=tensors_only("isclose", _isclose_rule, positions=None),
     differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-    attrs=(AttrSpec("rtol", "real", default=1e-05), AttrSpec("atol", "real", default=1e-08),
-           AttrSpec("equal_nan", "boolean", default=False)),
+    attrs=(AttrSpec("rtol", "real", default=1e-05, description="relative tolerance"), AttrSpec("atol", "real", default=1e-08, description="absolute tolerance"),
+           AttrSpec("equal_nan", "boolean", default=False, description="count two nans as close")),
     methods=("isclose",), functions=("isclose",), summary="|a - b| <= atol + rtol * |b|; bool result",
 ))
 
@@ -234,7 +232,7 @@ def _nan_to_num(arrays: list, attrs: dict):
 register(OpDef(
     name="nan_to_num", forward=_nan_to_num, vjps=(lambda F, g, c: g * F.isfinite(c.inputs[0]),),
     grad_fn="NanToNumBackward0", dtype_rule=tensors_only("nan_to_num", promotion.same), saves_inputs=(0,),
-    attrs=(AttrSpec("nan", "real", default=0.0), AttrSpec("posinf", "real|none"), AttrSpec("neginf", "real|none")),
+    attrs=(AttrSpec("nan", "real", default=0.0, description="the value replacing nan"), AttrSpec("posinf", "real|none", description="the value replacing +inf (None: the largest finite value)"), AttrSpec("neginf", "real|none", description="the value replacing -inf (None: the smallest finite value)")),
     methods=("nan_to_num",), functions=("nan_to_num",),
     summary="nan, +inf and -inf replaced (by 0 and the dtype's largest and smallest values by default)",
 ))

@@ -16,6 +16,15 @@ from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .elementwise import _quiet
 
+SUMMARIES = {
+    "exp2": "2 ** x", "expm1": "exp(x) - 1, accurate near 0", "log1p": "log(1 + x), accurate near 0",
+    "log2": "base-2 logarithm", "log10": "base-10 logarithm", "tan": "tangent", "asin": "arcsine (arcsin)",
+    "acos": "arccosine (arccos)", "atan": "arctangent (arctan)", "sinh": "hyperbolic sine", "cosh": "hyperbolic cosine",
+    "asinh": "inverse hyperbolic sine", "acosh": "inverse hyperbolic cosine (x >= 1)",
+    "atanh": "inverse hyperbolic tangent (|x| < 1)", "erf": "the error function", "erfc": "1 - erf(x)",
+    "floor": "round down; its gradient is 0", "ceil": "round up; its gradient is 0",
+    "trunc": "round toward zero (fix); its gradient is 0", "reciprocal": "1 / x", "rsqrt": "1 / sqrt(x)",
+}
 LN2, LN10 = math.log(2.0), math.log(10.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -30,7 +39,7 @@ def math_op(name: str, function, vjp, grad_fn, *, rule=promotion.unary_float, sa
         name=name, forward=function if attrs else _quiet(function), vjps=(vjp,), grad_fn=grad_fn,
         dtype_rule=tensors_only(name, rule), saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
         attrs=attrs, methods=(name, *aliases), functions=(name, *aliases, *(f"special.{s}" for s in special)),
-        summary=summary,
+        summary=summary or SUMMARIES.get(name, f"elementwise {name}(x)"),
     ))
 
 
@@ -122,7 +131,7 @@ math_op("floor", np.floor, _zero, "FloorBackward0", rule=promotion.same)
 math_op("ceil", np.ceil, _zero, "CeilBackward0", rule=promotion.same)
 math_op("trunc", np.trunc, _zero, "TruncBackward0", rule=promotion.same, aliases=("fix",))
 math_op("round", _round, _zero, lambda node: "RoundBackward0" if node.attrs["decimals"] is None else "RoundBackward1",
-        rule=promotion.same, attrs=(AttrSpec("decimals", "integer|none"),), special=("round",),
+        rule=promotion.same, attrs=(AttrSpec("decimals", "integer|none", description="round to this many decimal places (negative: to tens, hundreds ...)"),), special=("round",),
         summary="round half to even, to `decimals` places")
 math_op("frac", lambda x: x - np.trunc(x), lambda F, g, c: g, "FracBackward0", rule=promotion.same,
         summary="x - trunc(x)")

@@ -70,20 +70,20 @@ GETITEM = register(OpDef(
 VIEW_OF_BASE = register(OpDef(
     name="view_of_base", forward=_getitem_forward, vjps=GETITEM.vjps, grad_fn="AsStridedBackward0",
     dtype_rule=tensors_only("view_of_base", promotion.same), attrs=(INDEX,), view=True, out_shape=GETITEM.out_shape,
-    summary="base[positions] for a view whose base changed in place (grad_fn AsStridedBackward0)",
+    summary="base[positions] for a view whose base changed in place (grad_fn AsStridedBackward0)", internal=True,
 ))
 register(OpDef(
     name="index_backward", forward=_index_backward_forward,
     vjps=(lambda F, g, c: F.getitem(g, index=c.attrs["index"]),), grad_fn="IndexPutBackward0",
     dtype_rule=tensors_only("index_backward", promotion.same), attrs=(AttrSpec("shape", "ints", required=True), INDEX),
     out_shape=lambda shapes, attrs: attrs["shape"],
-    summary="zeros(shape) with the operand added at index (the gradient of getitem)",
+    summary="zeros(shape) with the operand added at index (the gradient of getitem)", internal=True,
 ))
 register(OpDef(
     name="index_zero", forward=_index_zero_forward,
     vjps=(lambda F, g, c: F.index_zero(g, index=c.attrs["index"]),), grad_fn="IndexFillBackward0",
     dtype_rule=tensors_only("index_zero", promotion.same), attrs=(INDEX,),
-    summary="a copy with the slots at index set to zero (the gradient of overwritten values)",
+    summary="a copy with the slots at index set to zero (the gradient of overwritten values)", internal=True,
 ))
 
 
@@ -204,7 +204,7 @@ SETITEM = register(OpDef(
 COPY_SLICES = register(OpDef(
     name="copy_slices", forward=lambda operands, attrs: write_inplace(operands[0], attrs["index"], operands[1], COPY_SLICES),
     vjps=SETITEM.vjps, grad_fn="torch::autograd::CopySlices", min_inputs=2, max_inputs=2, attrs=(INDEX,),
-    inplace=True, summary="base[index] = value, in place, as a write into a view of base records it",
+    inplace=True, summary="base[index] = value, in place, as a write into a view of base records it", internal=True,
 ))
 def _leaf_flag(target, flag: bool):
     if not isinstance(target, Tensor):

@@ -173,11 +173,12 @@ def _cat_shape(shapes: list, attrs: dict) -> tuple:
     return tuple(first)
 
 
-def _view(name: str, forward, vjp, grad_fn, attrs=(), parse=None, methods=None, summary="") -> None:
+def _view(name: str, forward, vjp, grad_fn, attrs=(), parse=None, methods=None, summary="", functions=None) -> None:
     register(OpDef(
         name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, promotion.same),
         attrs=attrs,
-        view=True, methods=(name,) if methods is None else methods, functions=(name,), parse=parse,
+        view=True, methods=(name,) if methods is None else methods,
+        functions=(name,) if functions is None else functions, parse=parse,
         summary=summary,
     ))
 
@@ -191,10 +192,12 @@ _view("reshape", _reshape_forward, _reshape_back, "ViewBackward0",
       summary="the same values in a new shape (-1 infers one size); copies when the strides need it")
 _view("view", _view_forward, _reshape_back, "ViewBackward0",
       attrs=(AttrSpec("shape", "ints", required=True),), parse=shape_args("shape"),
-      summary="the same memory in a new shape (-1 infers one size); refused where it would need a copy")
+      summary="the same memory in a new shape (-1 infers one size); refused where it would need a copy",
+      functions=())
 _view("transpose", _transpose_forward, lambda F, g, c: F.transpose(g, dim0=c.attrs["dim0"], dim1=c.attrs["dim1"]),
       "TransposeBackward0", attrs=(AttrSpec("dim0", "integer", required=True),
                                    AttrSpec("dim1", "integer", required=True)),
+      methods=("transpose", "swapaxes", "swapdims"), functions=("transpose", "swapaxes", "swapdims"),
       summary="swap two dims")
 _view("t", _t_forward, lambda F, g, c: F.t(g), "TBackward0", summary="transpose a tensor of at most 2 dims")
 _view("permute", _permute_forward, _permute_vjp, "PermuteBackward0",
@@ -205,7 +208,8 @@ _view("unsqueeze", _unsqueeze_forward, _reshape_back, "UnsqueezeBackward0",
       attrs=(AttrSpec("dim", "integer", required=True),), summary="insert a dim of size 1")
 # expand's VJP is the identity: the engine's broadcast reduction sums the gradient back to the input.
 _view("expand", _expand_forward, lambda F, g, c: g, "ExpandBackward0",
-      attrs=(AttrSpec("shape", "ints", required=True),), parse=shape_args("shape"),
+      attrs=(AttrSpec("shape", "ints", required=True, aliases=("size",)),), parse=shape_args("shape"),
+      methods=("expand", "broadcast_to"), functions=("broadcast_to",),
       summary="broadcast to a larger shape without copying (-1 keeps a size)")
 
 def _tensor_list(name: str):

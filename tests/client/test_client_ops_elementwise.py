@@ -18,9 +18,7 @@ from ops_harness import (  # noqa: E402
 )
 from ops_table_elementwise import ELEMENTWISE_ROWS  # noqa: E402
 
-# Keyword forms the SDK's generic call parser cannot map onto an operand (the engine parses them itself).
-ENGINE_ONLY = {"lerp[weight_keyword]"}
-ROWS = [r for r in ELEMENTWISE_ROWS if r.id not in ENGINE_ONLY]
+ROWS = ELEMENTWISE_ROWS
 # Every row in float64; float32 on each op's first row (its dtype rules; the maths is checked in float64).
 CASES = [(r, np.float64) for r in ROWS] + [(r, np.float32) for r in {r.op: r for r in reversed(ROWS)}.values()]
 

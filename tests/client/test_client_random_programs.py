@@ -27,6 +27,21 @@ UNARY = {
     "softmax": lambda t, x: x.softmax(-1),
     "index": lambda t, x: x[..., :1] if x.ndim else x[None],
     "clamp": lambda t, x: x.clamp(min=-0.5, max=0.5),
+    # the elementwise family (issue 10)
+    "atan": lambda t, x: x.atan(),
+    "erf": lambda t, x: t.special.erf(x),
+    "log1p_square": lambda t, x: (x * x).log1p(),
+    "rsqrt": lambda t, x: t.rsqrt(x * x + 1),
+    "gelu": lambda t, x: t.nn.functional.gelu(x),
+    "silu": lambda t, x: t.nn.functional.silu(x),
+    "softplus": lambda t, x: t.nn.functional.softplus(x, beta=2.0),
+    "leaky_relu": lambda t, x: t.nn.functional.leaky_relu(x, 0.1),
+    "hardtanh": lambda t, x: t.nn.functional.hardtanh(x),
+    "elu": lambda t, x: t.nn.functional.elu(x),
+    "floor_mix": lambda t, x: x + x.floor(),
+    # the shape family
+    "cumsum": lambda t, x: x.cumsum(-1) if x.ndim else x * 1,
+    "flip": lambda t, x: x.flip(-1) if x.ndim else x * 1,
 }
 BINARY = {
     "add": lambda t, x, y: x + y,
@@ -35,6 +50,11 @@ BINARY = {
     "div": lambda t, x, y: x / (y.abs() + 1),
     "maximum": lambda t, x, y: t.maximum(x, y),
     "where": lambda t, x, y: t.where(x > y, x, y * 2),
+    "atan2": lambda t, x, y: t.atan2(x, y * y + 0.5),
+    "logaddexp": lambda t, x, y: t.logaddexp(x, y),
+    "lerp": lambda t, x, y: t.lerp(x, y, 0.25),
+    "remainder": lambda t, x, y: x % (y * y + 1.5),
+    "hypot": lambda t, x, y: t.hypot(x, y),
 }
 SHAPES = [(3,), (2, 3), (2, 1), (1, 3), ()]
 

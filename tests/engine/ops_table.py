@@ -533,11 +533,13 @@ row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().
 # Derived from the registry, so their rows are derived too: the variant's method on a non-leaf copy of
 # the first input, against torch's own in-place method (or, where torch has none, copy_ of its result).
 INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1},
-                 "lerp": {"weight": 0.25}}
+                 "lerp": {"weight": 0.25},
+                 "cumsum": {"dim": 1}, "cumprod": {"dim": 1}}
 INPLACE_INPUTS = {"lerp": inputs(normal((3, 4)), normal((1, 4)))}
 # torch's logical_*_ keep the target's old grad_fn (a quirk) and torch has no derivative for asinh_, acosh_
 # and atanh_: for those torch's side is copy_ of the out-of-place result (the same values and gradients).
-TORCH_INPLACE_QUIRKS = {"logical_and_", "logical_or_", "logical_xor_", "logical_not_", "asinh_", "acosh_", "atanh_"}
+TORCH_INPLACE_QUIRKS = {"logical_and_", "logical_or_", "logical_xor_", "logical_not_", "asinh_", "acosh_", "atanh_",
+                       "floor_divide_"}
 
 
 def _inplace_program(method: str, base_method: str, attrs: dict):
@@ -603,6 +605,7 @@ row("zero_grad_", "to_zeros", inputs(normal((3, 4))), lambda m, a: _zero_grad_pr
 
 
 import ops_table_elementwise  # noqa: E402,F401  (the elementwise family's rows join ROWS)
+import ops_table_shape  # noqa: E402,F401  (reductions, shape, indexing and linear-algebra rows)
 
 
 def _inplace_rows() -> None:

@@ -106,6 +106,10 @@ BINARY_MATH = {
 for name, (program, left, right) in BINARY_MATH.items():
     for left_shape, right_shape in itertools.product(SHAPES, SHAPES):
         row(name, shape_label(left_shape, right_shape), inputs(left(left_shape), right(right_shape)), program)
+row("hypot", "at_zero_behind_relu", inputs(fixed([-1.0, 3.0, 0.0])),
+    lambda m, a: m.hypot(a.relu(), a.relu()), finite_differences=False, second_order=False)
+row("hypot", "at_zero", inputs(fixed([0.0, 3.0, 0.0]), fixed([0.0, 4.0, -2.0])), lambda m, a, b: m.hypot(a, b),
+    finite_differences=False, second_order=False)
 row("atan2", "arctan2", inputs(normal((3, 4)), away_from_zero((1, 4))), lambda m, a, b: m.arctan2(a, b))
 row("atan2", "int_inputs", inputs(fixed([1, -2, 3]), fixed([2, 2, -1])), lambda m, a, b: m.atan2(a, b))
 row("copysign", "scalar_other", inputs(normal((3, 4))), lambda m, a: m.copysign(a, -1.0))
@@ -146,6 +150,8 @@ for weight_label, weight in (("number", 0.3), ("0d", None), ("tensor", (3, 4))):
         row("lerp", f"weight_{weight_label}", inputs(normal((3, 4)), normal((1, 4))),
             lambda m, a, b, w=weight: m.lerp(a, b, w))
 row("lerp", "weight_keyword", inputs(normal((2, 3)), normal((2, 3))), lambda m, a, b: m.lerp(a, b, weight=0.75))
+row("lerp", "tensor_weight_keyword", inputs(normal((2, 3)), normal((2, 3)), normal((2, 3))),
+    lambda m, a, b, w: a.lerp(end=b, weight=w))
 
 # ---------------------------------------------------------------- div with rounding modes and aliases
 for mode in ("trunc", "floor"):

@@ -1049,6 +1049,7 @@ class AttrInfo(_message.Message):
     REQUIRED_FIELD_NUMBER: _builtins.int
     DEFAULT_FIELD_NUMBER: _builtins.int
     ALIASES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     kind: _builtins.str
     """integer, real, boolean, text, ints, dtype, index, or a union such as "integer|ints".
@@ -1060,6 +1061,8 @@ class AttrInfo(_message.Message):
     required: _builtins.bool
     default: _builtins.str
     """The default, as Python would print it; empty when required."""
+    description: _builtins.str
+    """What the attribute means, in a sentence."""
     @_builtins.property
     def aliases(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Other keyword spellings accepted for this attribute (torch's `axis` for `dim`)."""
@@ -1072,10 +1075,11 @@ class AttrInfo(_message.Message):
         required: _builtins.bool = ...,
         default: _builtins.str = ...,
         aliases: _abc.Iterable[_builtins.str] | None = ...,
+        description: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aliases", b"aliases", "default", b"default", "kind", b"kind", "name", b"name", "required", b"required"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aliases", b"aliases", "default", b"default", "description", b"description", "kind", b"kind", "name", b"name", "required", b"required"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1099,6 +1103,9 @@ class OpInfo(_message.Message):
     REFLECTED_OPERATORS_FIELD_NUMBER: _builtins.int
     GRAD_FN_FIELD_NUMBER: _builtins.int
     VIEW_FIELD_NUMBER: _builtins.int
+    INTERNAL_FIELD_NUMBER: _builtins.int
+    OUTPUT_NAMES_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     min_inputs: _builtins.int
     """Number of operands; max_inputs = -1 means any number (cat, stack)."""
@@ -1113,6 +1120,10 @@ class OpInfo(_message.Message):
     """PyTorch's grad_fn name when it does not depend on the operands (ExpBackward0); empty otherwise."""
     view: _builtins.bool
     """The result is a view of operand 0 (shares its memory and version counter)."""
+    internal: _builtins.bool
+    """The engine's own plumbing (gradients of indexing, writes through views): no torch spelling, not
+    meant to be called by clients.
+    """
     @_builtins.property
     def attrs(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttrInfo]: ...
     @_builtins.property
@@ -1129,6 +1140,19 @@ class OpInfo(_message.Message):
     def operators(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def reflected_operators(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def output_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names of the outputs of an op with several (torch's named tuples: "values", "indices"); empty
+        for single-output ops.
+        """
+
+    @_builtins.property
+    def signature(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """torch's positional parameter order when it interleaves operands and attributes (gather(input, dim,
+        index)): each entry names an attribute, or an operand (operands in order). Empty: operands first,
+        then the attributes in order. Keywords may name operands too.
+        """
+
     def __init__(
         self,
         *,
@@ -1146,10 +1170,13 @@ class OpInfo(_message.Message):
         reflected_operators: _abc.Iterable[_builtins.str] | None = ...,
         grad_fn: _builtins.str = ...,
         view: _builtins.bool = ...,
+        internal: _builtins.bool = ...,
+        output_names: _abc.Iterable[_builtins.str] | None = ...,
+        signature: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "differentiable", b"differentiable", "functions", b"functions", "grad_fn", b"grad_fn", "inplace", b"inplace", "max_inputs", b"max_inputs", "methods", b"methods", "min_inputs", b"min_inputs", "name", b"name", "operators", b"operators", "outputs", b"outputs", "reflected_operators", b"reflected_operators", "summary", b"summary", "view", b"view"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "differentiable", b"differentiable", "functions", b"functions", "grad_fn", b"grad_fn", "inplace", b"inplace", "internal", b"internal", "max_inputs", b"max_inputs", "methods", b"methods", "min_inputs", b"min_inputs", "name", b"name", "operators", b"operators", "output_names", b"output_names", "outputs", b"outputs", "reflected_operators", b"reflected_operators", "signature", b"signature", "summary", b"summary", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
