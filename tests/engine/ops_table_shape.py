@@ -215,6 +215,58 @@ for label, (shape, pad, options) in PAD_CASES.items():
     row("pad", label, inputs(normal(shape)), lambda m, a, pad=pad, options=options: m.nn.functional.pad(a, pad, **options),
         compare_grad_fn=label != "circular")
 
+# ---------------------------------------------------------------- index_*, scatter, masks, take
+ROWS_INDEX = fixed([2, 0, 2])
+row("index_select", "dim0", inputs(normal((3, 4)), ROWS_INDEX), lambda m, a, i: a.index_select(0, i))
+row("index_select", "dim1", inputs(normal((3, 4)), fixed([3, 1])), lambda m, a, i: m.index_select(a, 1, i))
+row("index_select", "keyword", inputs(normal((3, 4)), fixed([1])), lambda m, a, i: m.index_select(a, dim=-1, index=i))
+row("index_add", "dim0_repeated", inputs(normal((3, 4)), ROWS_INDEX, normal((3, 4))),
+    lambda m, a, i, s: a.index_add(0, i, s))
+row("index_add", "alpha_dim1", inputs(normal((3, 4)), fixed([3, 1]), normal((3, 2))),
+    lambda m, a, i, s: m.index_add(a, 1, i, s, alpha=2.5))
+row("index_fill", "dim1", inputs(normal((3, 4)), fixed([0, 2])), lambda m, a, i: a.index_fill(1, i, 1.5))
+row("index_fill", "function", inputs(normal((3, 4)), fixed([1])), lambda m, a, i: m.index_fill(a, 0, i, -2.0))
+row("index_copy", "dim0", inputs(normal((3, 4)), fixed([2, 0]), normal((2, 4))), lambda m, a, i, s: a.index_copy(0, i, s))
+row("index_copy", "dim1", inputs(normal((3, 4)), fixed([3]), normal((3, 1))), lambda m, a, i, s: m.index_copy(a, 1, i, s))
+row("scatter", "src", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]]), normal((1, 4))), lambda m, a, i, s: a.scatter(0, i, s))
+row("scatter", "index_smaller", inputs(normal((3, 4)), fixed([[3, 0], [1, 2]]), normal((2, 2))),
+    lambda m, a, i, s: m.scatter(a, 1, i, s))
+row("scatter", "value", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]])), lambda m, a, i: a.scatter(0, i, 1.5))
+row("scatter", "reduce_add_forward", inputs(fixed(np.ones((3, 4), dtype=np.int64)), fixed([[0, 0, 2, 0]]),
+                                             fixed([[5, 6, 7, 8]])),
+    lambda m, a, i, s: a.scatter(0, i, s, reduce="add"))
+SCATTER_INDEX = fixed([[0, 1, 0, 2], [0, 1, 1, 2]])
+for reduce in ("sum", "prod", "mean", "amax", "amin"):
+    for include_self in (True, False):
+        row("scatter_reduce", f"{reduce}_{'self' if include_self else 'no_self'}",
+            inputs(normal((3, 4)) if reduce != "prod" else lambda r: r.uniform(0.5, 2.0, (3, 4)), SCATTER_INDEX,
+                   normal((2, 4)) if reduce != "prod" else lambda r: r.uniform(0.5, 2.0, (2, 4))),
+            lambda m, a, i, s, reduce=reduce, include_self=include_self: a.scatter_reduce(0, i, s, reduce,
+                                                                                         include_self=include_self),
+            second_order=reduce in ("sum", "mean"))
+row("scatter_reduce", "amax_ties", inputs(fixed([[1.0, 2.0], [0.0, 3.0]]), fixed([[0, 0], [0, 1]]),
+                                          fixed([[1.0, 0.5], [1.0, 3.0]])),
+    lambda m, a, i, s: m.scatter_reduce(a, 0, i, s, "amax"), finite_differences=False, second_order=False)
+MASK = lambda r: r.random((3, 4)) > 0.5  # noqa: E731
+row("masked_fill", "full", inputs(normal((3, 4)), MASK), lambda m, a, k: a.masked_fill(k, 2.5))
+row("masked_fill", "broadcast_mask", inputs(normal((3, 4)), fixed([True, False, True, False])),
+    lambda m, a, k: m.masked_fill(a, k, -1.0))
+row("masked_fill", "broadcast_input", inputs(normal((1, 4)), MASK), lambda m, a, k: a.masked_fill(k, 0.0))
+row("masked_select", "full", inputs(normal((3, 4)), MASK), lambda m, a, k: a.masked_select(k))
+row("masked_select", "broadcast", inputs(normal((3, 1)), fixed([True, False, True, True])),
+    lambda m, a, k: m.masked_select(a, k))
+row("masked_scatter", "full", inputs(normal((3, 4)), MASK, normal((3, 4))), lambda m, a, k, s: a.masked_scatter(k, s))
+row("masked_scatter", "broadcast_mask", inputs(normal((3, 4)), fixed([False, True, True, False]), normal((7,))),
+    lambda m, a, k, s: a.masked_scatter(k, s))
+row("take", "flat", inputs(normal((3, 4)), fixed([[0, 5], [11, 5]])), lambda m, a, i: a.take(i))
+row("take", "negative", inputs(normal((3, 4)), fixed([-1, 0])), lambda m, a, i: m.take(a, i))
+row("take_along_dim", "dim1", inputs(normal((3, 4)), fixed([[0, 3], [1, 1], [2, 0]])),
+    lambda m, a, i: a.take_along_dim(i, 1))
+row("take_along_dim", "broadcast", inputs(normal((3, 1)), fixed([[0, 0, 0, 0]])),
+    lambda m, a, i: m.take_along_dim(a, i, dim=0))
+row("take_along_dim", "flat", inputs(normal((3, 4)), fixed([0, 7, 11])), lambda m, a, i: a.take_along_dim(i))
+row("take_along_dim", "argsort", inputs(distinct((3, 4))), lambda m, a: m.take_along_dim(a, a.argsort(1), dim=1))
+
 
 # This module's rows, for the SDK test (tests/client/test_client_ops_shape.py).
 SHAPE_ROWS = ROWS[_FIRST:]
