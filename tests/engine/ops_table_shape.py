@@ -267,6 +267,40 @@ row("take_along_dim", "broadcast", inputs(normal((3, 1)), fixed([[0, 0, 0, 0]]))
 row("take_along_dim", "flat", inputs(normal((3, 4)), fixed([0, 7, 11])), lambda m, a, i: a.take_along_dim(i))
 row("take_along_dim", "argsort", inputs(distinct((3, 4))), lambda m, a: m.take_along_dim(a, a.argsort(1), dim=1))
 
+# ---------------------------------------------------------------- products
+EINSUM_CASES = {"matmul": ("ij,jk->ik", [(3, 4), (4, 5)]), "sum_all": ("ij->", [(3, 4)]),
+                "batched": ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), "ellipsis": ("...ij,...jk", [(2, 3, 4), (1, 4, 5)]),
+                "dot": ("i,i->", [(4,), (4,)]), "column_sums": ("ij->j", [(3, 4)]), "outer4": ("ij,kl->ijkl", [(2, 3), (3, 2)]),
+                "permute": ("ijk->ki", [(2, 3, 4)]), "implicit": ("ij,jk", [(3, 4), (4, 5)]),
+                "three": ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), "spaces": ("b i, b j -> b", [(2, 3), (2, 4)])}
+for label, (equation, shapes) in EINSUM_CASES.items():
+    row("einsum", label, inputs(*[normal(s) for s in shapes]),
+        lambda m, *ts, equation=equation: m.einsum(equation, *ts), compare_grad_fn=False)
+row("einsum", "list", inputs(normal((3, 4)), normal((4,))), lambda m, a, b: m.einsum("ij,j->i", [a, b]),
+    compare_grad_fn=False)
+row("tensordot", "int", inputs(normal((2, 3, 4)), normal((3, 4, 5))), lambda m, a, b: m.tensordot(a, b, 2),
+    compare_grad_fn=False)
+row("tensordot", "lists", inputs(normal((3, 4, 2)), normal((2, 3))), lambda m, a, b: m.tensordot(a, b, ([0, 2], [1, 0])),
+    compare_grad_fn=False)
+row("tensordot", "dims0", inputs(normal((2,)), normal((3,))), lambda m, a, b: m.tensordot(a, b, dims=0),
+    compare_grad_fn=False)
+row("outer", "function", inputs(normal((3,)), normal((4,))), lambda m, a, b: m.outer(a, b))
+row("outer", "ger", inputs(normal((2,)), normal((3,))), lambda m, a, b: a.ger(b))
+row("kron", "2d", inputs(normal((2, 3)), normal((3, 2))), lambda m, a, b: m.kron(a, b), compare_grad_fn=False)
+row("kron", "ranks", inputs(normal((2,)), normal((2, 3))), lambda m, a, b: a.kron(b), compare_grad_fn=False)
+row("cross", "dim1", inputs(normal((4, 3)), normal((4, 3))), lambda m, a, b: m.cross(a, b, dim=1))
+row("cross", "method_broadcast", inputs(normal((2, 3)), normal((1, 3))), lambda m, a, b: a.cross(b, dim=-1))
+row("linalg_cross", "default", inputs(normal((2, 4, 3)), normal((2, 4, 3))), lambda m, a, b: m.linalg.cross(a, b))
+row("linalg_cross", "dim0", inputs(normal((3, 2)), normal((3, 2))), lambda m, a, b: m.linalg.cross(a, b, dim=0))
+row("addmm", "default", inputs(normal((3, 5)), normal((3, 4)), normal((4, 5))), lambda m, c, a, b: m.addmm(c, a, b))
+row("addmm", "broadcast_scaled", inputs(normal((5,)), normal((3, 4)), normal((4, 5))),
+    lambda m, c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0))
+row("addmv", "default", inputs(normal((3,)), normal((3, 4)), normal((4,))), lambda m, c, a, b: m.addmv(c, a, b, alpha=-1.5))
+row("baddbmm", "default", inputs(normal((2, 3, 5)), normal((2, 3, 4)), normal((2, 4, 5))),
+    lambda m, c, a, b: m.baddbmm(c, a, b, beta=2.0))
+row("addbmm", "default", inputs(normal((3, 5)), normal((2, 3, 4)), normal((2, 4, 5))),
+    lambda m, c, a, b: c.addbmm(a, b, alpha=0.5))
+
 
 # This module's rows, for the SDK test (tests/client/test_client_ops_shape.py).
 SHAPE_ROWS = ROWS[_FIRST:]
