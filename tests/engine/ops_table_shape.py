@@ -301,6 +301,51 @@ row("baddbmm", "default", inputs(normal((2, 3, 5)), normal((2, 3, 4)), normal((2
 row("addbmm", "default", inputs(normal((3, 5)), normal((2, 3, 4)), normal((2, 4, 5))),
     lambda m, c, a, b: c.addbmm(a, b, alpha=0.5))
 
+# ---------------------------------------------------------------- decompositions
+def well_conditioned(shape):
+    """Random matrices plus a multiple of the identity (invertible, away from singular)."""
+    return lambda rng: rng.standard_normal(shape) + 3 * np.eye(shape[-1])
+
+
+def spd(m, a):
+    """A symmetric positive-definite matrix built from a (so grads flow through both triangles)."""
+    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype)
+
+
+row("linalg_inv", "2d", inputs(well_conditioned((3, 3))), lambda m, a: m.linalg.inv(a))
+row("linalg_inv", "batched_inverse", inputs(well_conditioned((2, 3, 3))), lambda m, a: m.inverse(a))
+row("linalg_inv", "method", inputs(well_conditioned((2, 2))), lambda m, a: a.inverse())
+row("linalg_det", "2d", inputs(normal((3, 3))), lambda m, a: m.linalg.det(a))
+row("linalg_det", "batched_function", inputs(normal((2, 3, 3))), lambda m, a: m.det(a))
+# At an exactly singular matrix torch's gradient is 0, not the adjugate (the derivative): so is ours.
+row("linalg_det", "singular", inputs(fixed([[1.0, 2.0], [2.0, 4.0]])), lambda m, a: a.det(), second_order=False,
+    finite_differences=False)
+row("linalg_slogdet", "2d", inputs(well_conditioned((3, 3))), lambda m, a: tuple(m.linalg.slogdet(a)))
+row("linalg_slogdet", "names", inputs(normal((2, 3, 3))), lambda m, a: m.slogdet(a).logabsdet * 2)
+row("linalg_solve", "matrix", inputs(well_conditioned((3, 3)), normal((3, 2))), lambda m, a, b: m.linalg.solve(a, b))
+row("linalg_solve", "vector", inputs(well_conditioned((3, 3)), normal((3,))), lambda m, a, b: m.linalg.solve(a, b))
+row("linalg_solve", "batched", inputs(well_conditioned((2, 3, 3)), normal((2, 3, 1))),
+    lambda m, a, b: m.linalg.solve(a, b))
+row("linalg_cholesky", "lower", inputs(normal((3, 3))), lambda m, a: m.linalg.cholesky(spd(m, a)))
+row("linalg_cholesky", "upper_batched", inputs(normal((2, 3, 3))), lambda m, a: m.linalg.cholesky(spd(m, a), upper=True))
+# Q and R are unique up to signs; these programs are sign-invariant (Q diag(sign) and diag(sign) R agree).
+row("linalg_qr", "square", inputs(well_conditioned((3, 3))), lambda m, a: m.linalg.qr(a).Q @ m.linalg.qr(a).R,
+    compare_grad_fn=False)
+row("linalg_qr", "tall", inputs(normal((4, 3))), lambda m, a: tuple(x * x for x in m.linalg.qr(a)))
+row("linalg_qr", "tall_batched", inputs(normal((2, 5, 3))), lambda m, a: m.linalg.qr(a).R.abs())
+row("linalg_eigh", "values", inputs(normal((3, 3))), lambda m, a: m.linalg.eigh(a + a.mT).eigenvalues)
+row("linalg_eigh", "vectors_squared", inputs(normal((3, 3))), lambda m, a: m.linalg.eigh(a + a.mT).eigenvectors ** 2)
+row("linalg_eigh", "both_batched", inputs(normal((2, 3, 3))),
+    lambda m, a: tuple(x ** 2 for x in m.linalg.eigh(a @ a.mT)))
+row("linalg_svd", "values", inputs(normal((3, 4))), lambda m, a: m.linalg.svd(a, full_matrices=False).S)
+row("linalg_svd", "tall_products", inputs(normal((4, 3))),
+    lambda m, a: tuple(x ** 2 for x in m.linalg.svd(a, full_matrices=False)))
+row("linalg_svd", "wide_batched", inputs(normal((2, 3, 4))),
+    lambda m, a: m.linalg.svd(a, full_matrices=False).U.abs() + m.linalg.svd(a, full_matrices=False).S[..., None, :])
+row("linalg_svd", "square_full", inputs(normal((3, 3))), lambda m, a: m.linalg.svd(a).Vh ** 2)
+row("linalg_svdvals", "wide", inputs(normal((3, 5))), lambda m, a: m.linalg.svdvals(a))
+row("linalg_svdvals", "batched", inputs(normal((2, 4, 2))), lambda m, a: m.linalg.svdvals(a))
+
 
 # This module's rows, for the SDK test (tests/client/test_client_ops_shape.py).
 SHAPE_ROWS = ROWS[_FIRST:]
