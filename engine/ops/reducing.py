@@ -104,7 +104,7 @@ def _norm_order(attrs: dict) -> float:
     order = attrs["ord"]
     if isinstance(order, str):
         if order != "fro":
-            raise ArgumentError(f"vector norm: ord must be a number (or 'fro' for norm()), not {order!r}")
+            raise InvalidArgumentRuntimeError(f"norm: Order {order} not supported; use a number, 'fro' or 'nuc'")
         return 2.0
     return order
 
@@ -167,7 +167,8 @@ def _matrix_norm_forward(arrays: list, attrs: dict):
     if attrs["ord"] == "nuc":
         return _nuclear(x, dims, attrs["keepdim"])
     if attrs["ord"] != "fro":
-        raise ArgumentError(f"linalg.matrix_norm: ord {attrs['ord']!r} is not supported here; use 'fro' or 'nuc'")
+        raise InvalidArgumentRuntimeError(f"linalg.matrix_norm: Order {attrs['ord']} not supported; use 'fro' or 'nuc' "
+                                          "(the other orders are not implemented here)")
     return _vector_norm(x, 2.0, tuple(sorted(dims)), attrs["keepdim"])
 
 

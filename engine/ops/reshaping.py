@@ -36,7 +36,7 @@ def _flatten_forward(arrays: list, attrs: dict):
         return x.reshape(1)
     start, end = _dim(attrs["start_dim"], x.ndim), _dim(attrs["end_dim"], x.ndim)
     if start > end:
-        raise ArgumentError("flatten() has invalid args: start_dim cannot come after end_dim")
+        raise ShapeError("flatten() has invalid args: start_dim cannot come after end_dim")
     return x.reshape(x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:])
 
 

@@ -42,7 +42,8 @@ def _vector_index(name: str, index: np.ndarray, size: int) -> np.ndarray:
     if index.ndim > 1:
         raise IndexOutOfRange(f"{name}(): Index is supposed to be a vector, got {index.ndim} dims")
     index = index.reshape(-1)
-    check_index(name, index, size)
+    check_index(name, index, size, IndexOutOfRange if name in ("index_fill", "index_copy") else
+                InvalidArgumentRuntimeError)
     return index
 
 
