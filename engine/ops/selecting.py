@@ -176,7 +176,7 @@ register(OpDef(
     grad_fn=lambda node: "ScatterBackward1" if node.input_dtypes[2] is None else "ScatterBackward0",
     dtype_rule=_rule("scatter", 1, same=(2,), numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
     attrs=(DIM, AttrSpec("reduce", "text", description="'add' or 'multiply' (no gradient, as torch)")),
-    signature=("input", "dim", "index", "src", "reduce"), methods=("scatter",), functions=("scatter",),
+    signature=("input", "dim", "index", "src|value", "reduce"), methods=("scatter",), functions=("scatter",),
     summary="a copy of input with src (a tensor or a number) written at index along dim",
 ))
 

@@ -47,6 +47,16 @@ row("linalg_vector_norm", "0d", inputs(normal(())), lambda m, a: m.linalg.vector
 row("linalg_matrix_norm", "fro", inputs(normal((2, 3, 4))), lambda m, a: m.linalg.matrix_norm(a))
 row("linalg_matrix_norm", "fro_dims_keepdim", inputs(normal((2, 3, 4))),
     lambda m, a: m.linalg.matrix_norm(a, "fro", dim=(0, 2), keepdim=True))
+for order in (1, -1, float("inf"), float("-inf")):
+    row("linalg_matrix_norm", f"ord_{order}", inputs(normal((2, 3, 4))),
+        lambda m, a, order=order: m.linalg.matrix_norm(a, order))
+row("linalg_matrix_norm", "ord1_dims_keepdim", inputs(normal((3, 4))),
+    lambda m, a: m.linalg.matrix_norm(a, 1, dim=(1, 0), keepdim=True))
+row("linalg_matrix_norm", "ord_inf_ties", inputs(fixed([[1.0, -2.0], [2.0, 1.0]])),
+    lambda m, a: m.linalg.matrix_norm(a, float("inf")), finite_differences=False)
+for order in (2, -2):
+    row("linalg_matrix_norm", f"ord_{order}", inputs(normal((2, 3, 4))),
+        lambda m, a, order=order: m.linalg.matrix_norm(a, order), second_order=False)
 row("linalg_matrix_norm", "nuc", inputs(normal((2, 3, 4))), lambda m, a: m.linalg.matrix_norm(a, ord="nuc"),
     second_order=False)
 
@@ -232,6 +242,8 @@ row("scatter", "src", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]]), normal((1, 4
 row("scatter", "index_smaller", inputs(normal((3, 4)), fixed([[3, 0], [1, 2]]), normal((2, 2))),
     lambda m, a, i, s: m.scatter(a, 1, i, s))
 row("scatter", "value", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]])), lambda m, a, i: a.scatter(0, i, 1.5))
+row("scatter", "value_keyword", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]])),
+    lambda m, a, i: m.scatter(a, 0, i, value=-2.0))
 row("scatter", "reduce_add_forward", inputs(fixed(np.ones((3, 4), dtype=np.int64)), fixed([[0, 0, 2, 0]]),
                                              fixed([[5, 6, 7, 8]])),
     lambda m, a, i, s: a.scatter(0, i, s, reduce="add"))
