@@ -166,6 +166,12 @@ row("tile", "short", inputs(normal((3, 4))), lambda m, a: a.tile(2))
 row("tile", "function", inputs(normal((3,))), lambda m, a: m.tile(a, (2, 2)))
 row("repeat_interleave", "flat", inputs(normal((3, 2))), lambda m, a: a.repeat_interleave(2))
 row("repeat_interleave", "dim", inputs(normal((3, 2))), lambda m, a: m.repeat_interleave(a, 3, dim=0))
+row("repeat_interleave", "tensor_counts", inputs(normal((3, 2)), fixed([1, 0, 2])),
+    lambda m, a, k: a.repeat_interleave(k, dim=0))
+row("repeat_interleave", "tensor_counts_flat", inputs(normal((3, 2)), fixed([1, 2, 0, 1, 1, 3])),
+    lambda m, a, k: m.repeat_interleave(a, k))
+row("repeat_interleave", "one_count_keyword", inputs(normal((3, 2)), fixed([2])),
+    lambda m, a, k: a.repeat_interleave(repeats=k, dim=1))
 row("narrow", "dim1", inputs(normal((3, 4))), lambda m, a: a.narrow(1, 1, 2))
 row("narrow", "negative_start", inputs(normal((3, 4))), lambda m, a: m.narrow(a, 0, -2, 2))
 row("split", "size", inputs(normal((5, 4))), lambda m, a: a.split(2))
