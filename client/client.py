@@ -165,11 +165,11 @@ class Client:
         return isinstance(obj, self.Tensor)
 
     # ------------------------------------------------------------ module functions
-    def max(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.extreme(self._runtime, "max", "maximum", tensor, dim, keepdim)
+    def max(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.extreme(self._runtime, "max", "maximum", tensor, dim if axis is None else axis, keepdim)
 
-    def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.extreme(self._runtime, "min", "minimum", tensor, dim, keepdim)
+    def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.extreme(self._runtime, "min", "minimum", tensor, dim if axis is None else axis, keepdim)
 
     def clamp(self, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return operators.clamp(self._runtime, tensor, min, max)
@@ -201,8 +201,8 @@ class Client:
             tensors = tuple(tensors[0])
         return self._runtime.apply(self._runtime.catalogue.op("meshgrid"), list(tensors), {"indexing": indexing})
 
-    def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.median(self._runtime, tensor, dim, keepdim)
+    def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.median(self._runtime, tensor, dim if axis is None else axis, keepdim)
 
     def __getattr__(self, name: str) -> Any:
         """Module functions (exp, cat, stack, where, maximum, ...) from the server's catalogue."""

@@ -278,11 +278,11 @@ class Tensor:
     def type(self, dtype: Any = None) -> Any:
         return f"gradwire.{self.dtype.name}" if dtype is None else self.to(dtype)
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.extreme(self._runtime, "max", "maximum", self, dim, keepdim)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.extreme(self._runtime, "max", "maximum", self, dim if axis is None else axis, keepdim)
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.extreme(self._runtime, "min", "minimum", self, dim, keepdim)
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.extreme(self._runtime, "min", "minimum", self, dim if axis is None else axis, keepdim)
 
     def t(self) -> Tensor:
         op = self._runtime.catalogue.methods.get("t")

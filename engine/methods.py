@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from . import dtypes
 from .dispatch import apply, apply_op, apply_pieces
-from .errors import ShapeError
+from .errors import ArgumentError, ShapeError
 from .indexing import normalise_index
 from .registry import OPS, OpDef
 from .tensor import Tensor, is_scalar
@@ -104,7 +104,8 @@ def install() -> dict[str, Callable[..., Any]]:
 
 # ---------------------------------------------------------------- overloads resolved by argument
 def _extreme(name: str, pairwise: str) -> Callable[..., Any]:
-    def extreme(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    def extreme(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        dim = _dim_or_axis(name, dim, axis)
         if isinstance(dim, Tensor):
             return apply(pairwise, [self, dim])
         if dim is None:
@@ -120,7 +121,15 @@ _max = _extreme("max", "maximum")
 _min = _extreme("min", "minimum")
 
 
-def _median(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+def _dim_or_axis(name: str, dim: Any, axis: Any) -> Any:
+    """torch takes numpy's `axis` for `dim`."""
+    if axis is not None and dim is not None:
+        raise ArgumentError(f"{name}() got multiple values for argument 'dim' (dim and axis)")
+    return dim if axis is None else axis
+
+
+def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+    dim = _dim_or_axis("median", dim, axis)
     if dim is None:
         return apply("median", [self])
     return named_outputs(OPS["median_dim"], apply("median_dim", [self], {"dim": dim, "keepdim": keepdim}))

@@ -129,8 +129,8 @@ def _solve_forward(arrays: list, attrs: dict):
     try:
         out = np.linalg.solve(a, rhs)
     except np.linalg.LinAlgError:
-        raise InvalidArgumentRuntimeError("linalg.solve: The solver failed because the input matrix is singular.") \
-            from None
+        message = "linalg.solve: The solver failed because the input matrix is singular."
+        raise InvalidArgumentRuntimeError(message) from None
     return out[..., 0] if vector else out
 
 

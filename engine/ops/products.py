@@ -248,7 +248,7 @@ def _cross(name: str, default_dim, functions: tuple, methods: tuple) -> None:
         vjps=(lambda F, g, c: getattr(F, name)(c.inputs[1], g, dim=_cross_axis(list(c.input_shapes), c.attrs)),
               lambda F, g, c: getattr(F, name)(g, c.inputs[0], dim=_cross_axis(list(c.input_shapes), c.attrs))),
         grad_fn="LinalgCrossBackward0", dtype_rule=_same_dtype(name), saves_all_inputs=True, min_inputs=2, max_inputs=2,
-        attrs=(AttrSpec("dim", "integer", default=default_dim, description="the dim of length 3 holding the vectors"
+        attrs=(AttrSpec("dim", "integer", default=default_dim, aliases=("axis",), description="the dim of length 3 holding the vectors"
                         + ("; the first dim of size 3 when omitted" if default_dim is None else "")),),
         methods=methods, functions=functions, summary="the cross product of 3-vectors along dim (broadcasting)",
     ))

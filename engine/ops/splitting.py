@@ -136,7 +136,7 @@ register(OpDef(
                                                                   _narrow_bounds(arrays[0].shape, attrs)[0])],
     vjps=(lambda F, g, c: _piece_vjp(_narrow_bounds)(F, g, _WithOutput(c)),), grad_fn="SliceBackward0",
     dtype_rule=tensors_only("narrow", promotion.same), view=True,
-    attrs=(AttrSpec("dim", "integer", required=True, description="the dim to narrow"),
+    attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",), description="the dim to narrow"),
            AttrSpec("start", "integer", required=True, description="the first index kept"),
            AttrSpec("length", "integer", required=True, description="how many indices are kept")),
     methods=("narrow",), functions=("narrow",), summary="the slice start:start+length along dim (a view)",

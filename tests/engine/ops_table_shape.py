@@ -365,5 +365,19 @@ row("linalg_svdvals", "wide", inputs(normal((3, 5))), lambda m, a: m.linalg.svdv
 row("linalg_svdvals", "batched", inputs(normal((2, 4, 2))), lambda m, a: m.linalg.svdvals(a))
 
 
+# ---------------------------------------------------------------- axis= wherever torch takes it
+row("max_dim", "axis", inputs(distinct((3, 4))), lambda m, a: a.max(axis=1))
+row("min_dim", "axis_function", inputs(distinct((3, 4))), lambda m, a: m.min(a, axis=0, keepdim=True))
+row("median_dim", "axis", inputs(distinct((3, 5))), lambda m, a: a.median(axis=1))
+row("softmax", "axis", inputs(normal((3, 4))), lambda m, a: m.softmax(a, axis=0))
+row("log_softmax", "axis", inputs(normal((3, 4))), lambda m, a: a.log_softmax(axis=1))
+row("squeeze", "axis", inputs(normal((3, 1))), lambda m, a: a.squeeze(axis=1))
+row("unsqueeze", "axis", inputs(normal((3, 4))), lambda m, a: a.unsqueeze(axis=0))
+row("cat", "axis", inputs(normal((3, 4)), normal((3, 2))), lambda m, a, b: m.cat([a, b], axis=1))
+row("stack", "axis", inputs(normal((3,)), normal((3,))), lambda m, a, b: m.stack([a, b], axis=1))
+row("narrow", "axis", inputs(normal((3, 4))), lambda m, a: a.narrow(axis=1, start=1, length=2))
+row("cross", "axis", inputs(normal((3, 3)), normal((3, 3))), lambda m, a, b: a.cross(b, axis=0))
+row("gather", "axis", inputs(normal((3, 4)), GATHER_INDEX), lambda m, a, i: a.gather(axis=0, index=i))
+
 # This module's rows, for the SDK test (tests/client/test_client_ops_shape.py).
 SHAPE_ROWS = ROWS[_FIRST:]
