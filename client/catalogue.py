@@ -137,11 +137,13 @@ class OpSpec:
         """torch's own positional order (gather(input, dim, index)), operands named in it as keywords too."""
         if len(args) > len(self.signature):
             raise TypeError(f"{self.name}() takes at most {len(self.signature)} arguments ({', '.join(self.signature)})")
-        named = dict(zip(self.signature, args))
+        names = [entry.split("|")[0] for entry in self.signature]  # "src|value": operand src, keyword value too
+        aliases = {alias: entry.split("|")[0] for entry in self.signature for alias in entry.split("|")}
+        named = dict(zip(names, args))
         for key, value in kwargs.items():
             spec = self.attr(key)
-            name = spec.name if spec is not None else key
-            if spec is None and key not in self.signature:
+            name = spec.name if spec is not None else aliases.get(key, key)
+            if spec is None and key not in aliases:
                 raise TypeError(f"{self.name}() got an unexpected keyword argument '{key}' "
                                 f"(allowed: {', '.join(self.signature)})")
             if name in named:
@@ -149,7 +151,7 @@ class OpSpec:
             named[name] = value
         attr_names = {spec.name for spec in self.attrs}
         operands = []
-        for name in (name for name in self.signature if name not in attr_names):
+        for name in (name for name in names if name not in attr_names):
             if name in named:
                 operands.append(named.pop(name))
             elif len(operands) < self.min_inputs:

@@ -119,7 +119,8 @@ def install(base: type) -> None:
     base.clamp_ = base.clip_ = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max, "clamp_")
     base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
     base.std = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, op_name="std", **kwargs)
-    base.median = lambda self, dim=None, keepdim=False: median(type(self)._runtime, self, dim, keepdim)
+    base.median = lambda self, dim=None, keepdim=False, *, axis=None: median(
+        type(self)._runtime, self, dim if axis is None else axis, keepdim)
     for method, dtype in CAST_METHODS.items():
         setattr(base, method, _cast_method(method, dtype))
     from .surface import install_tensor_methods

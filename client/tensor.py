@@ -289,11 +289,11 @@ class Tensor:
             dtype = {name: d for d, name in dtypes.TYPE_NAMES.items()}[dtype]
         return self.to(dtype)
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.extreme(self._runtime, "max", "maximum", self, dim, keepdim)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.extreme(self._runtime, "max", "maximum", self, dim if axis is None else axis, keepdim)
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return operators.extreme(self._runtime, "min", "minimum", self, dim, keepdim)
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return operators.extreme(self._runtime, "min", "minimum", self, dim if axis is None else axis, keepdim)
 
     def t(self) -> Tensor:
         op = self._runtime.catalogue.methods.get("t")

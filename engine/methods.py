@@ -13,7 +13,7 @@ from typing import Any, Callable
 from . import dtypes
 from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
-from .errors import ShapeError
+from .errors import ArgumentError, ShapeError
 from .indexing import normalise_index
 from .inplace import derive_all as derive_inplace_variants
 from .registry import OPS, OpDef
@@ -109,7 +109,8 @@ def install() -> dict[str, Callable[..., Any]]:
 
 # ---------------------------------------------------------------- overloads resolved by argument
 def _extreme(name: str, pairwise: str) -> Callable[..., Any]:
-    def extreme(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    def extreme(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        dim = _dim_or_axis(name, dim, axis)
         if isinstance(dim, Tensor):
             return apply(pairwise, [self, dim])
         if dim is None:
@@ -131,7 +132,15 @@ _max = _extreme("max", "maximum")
 _min = _extreme("min", "minimum")
 
 
-def _median(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+def _dim_or_axis(name: str, dim: Any, axis: Any) -> Any:
+    """torch takes numpy's `axis` for `dim`."""
+    if axis is not None and dim is not None:
+        raise ArgumentError(f"{name}() got multiple values for argument 'dim' (dim and axis)")
+    return dim if axis is None else axis
+
+
+def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+    dim = _dim_or_axis("median", dim, axis)
     if dim is None:
         return apply("median", [self])
     return named_outputs(OPS["median_dim"], apply("median_dim", [self], {"dim": dim, "keepdim": keepdim}))

@@ -154,14 +154,16 @@ class OpDef:
     def _parse_signature(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         if len(args) > len(self.signature):
             raise ArgumentError(f"{self.name}() takes at most {len(self.signature)} arguments ({', '.join(self.signature)})")
-        named = dict(zip(self.signature, args))
+        names = [entry.split("|")[0] for entry in self.signature]  # "src|value": operand src, keyword value too
+        named = dict(zip(names, args))
         for key, value in kwargs.items():
-            key = self.canonical_attr(key)
+            key = next((entry.split("|")[0] for entry in self.signature if key in entry.split("|")),
+                       self.canonical_attr(key))
             if key in named:
                 raise ArgumentError(f"{self.name}() got multiple values for argument '{key}'")
             named[key] = value
         attr_names = {spec.name for spec in self.attrs}
-        operand_names = [name for name in self.signature if name not in attr_names]
+        operand_names = [name for name in names if name not in attr_names]
         operands = []
         for name in operand_names:
             if name in named:

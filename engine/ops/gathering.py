@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import DTypeRuntimeError, IndexOutOfRange, ShapeError
+from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors
 from .reductions import axes_of
@@ -22,10 +22,11 @@ def dim_of(dim: int, ndim: int) -> int:
     return axes_of(dim, ndim)[0] if ndim else 0
 
 
-def check_index(name: str, index: np.ndarray, size: int) -> None:
+def check_index(name: str, index: np.ndarray, size: int, error: type = InvalidArgumentRuntimeError) -> None:
+    """An index out of [0, size): torch's RuntimeError (IndexError for the few ops that raise that)."""
     if index.size and (index.min() < 0 or index.max() >= size):
         bad = index[(index < 0) | (index >= size)].reshape(-1)[0]
-        raise IndexOutOfRange(f"{name}(): index {bad} is out of bounds for dimension with size {size}")
+        raise error(f"{name}(): index {bad} is out of bounds for dimension with size {size}")
 
 
 def positions(index: np.ndarray, axis: int) -> tuple:

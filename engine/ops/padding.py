@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import promotion
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 
@@ -20,9 +20,9 @@ _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 def _widths(shape: tuple, pad: tuple) -> list[tuple[int, int]]:
     """numpy pad widths per dim: torch's pad lists (left, right) pairs starting from the last dim."""
     if len(pad) % 2:
-        raise ArgumentError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
+        raise ShapeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
     if len(pad) // 2 > len(shape):
-        raise ArgumentError(f"pad: Padding length should be less than or equal to two times the input dimension "
+        raise ShapeError(f"pad: Padding length should be less than or equal to two times the input dimension "
                             f"but got padding length {len(pad)} and input of dimension {len(shape)}")
     widths = [(0, 0)] * len(shape)
     for k in range(len(pad) // 2):
@@ -51,9 +51,9 @@ def _sources(shape: tuple, widths: list, mode: str) -> tuple:
 def _check(x_shape: tuple, attrs: dict) -> list:
     mode = attrs["mode"]
     if mode not in ("constant", *_NUMPY_MODE):
-        raise ArgumentError(f"pad: Unrecognised padding mode {mode!r}; use constant, reflect, replicate or circular")
+        raise InvalidArgumentRuntimeError(f"pad: Unrecognised padding mode {mode!r}; use constant, reflect, replicate or circular")
     if mode != "constant" and attrs["value"] not in (None, 0, 0.0):
-        raise ArgumentError(f"pad: Padding mode \"{mode}\" doesn't take in value argument")
+        raise InvalidArgumentRuntimeError(f"pad: Padding mode \"{mode}\" doesn't take in value argument")
     if mode != "constant" and any(p < 0 for p in attrs["pad"]):
         raise ArgumentError("pad: negative padding is supported in constant mode only")
     return _widths(x_shape, attrs["pad"])

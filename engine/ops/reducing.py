@@ -104,7 +104,7 @@ def _norm_order(attrs: dict) -> float:
     order = attrs["ord"]
     if isinstance(order, str):
         if order != "fro":
-            raise ArgumentError(f"vector norm: ord must be a number (or 'fro' for norm()), not {order!r}")
+            raise InvalidArgumentRuntimeError(f"norm: Order {order} not supported; use a number, 'fro' or 'nuc'")
         return 2.0
     return order
 
@@ -164,17 +164,59 @@ def _matrix_dims(attrs: dict, ndim: int) -> tuple:
 def _matrix_norm_forward(arrays: list, attrs: dict):
     x = arrays[0]
     dims = _matrix_dims(attrs, x.ndim)
-    if attrs["ord"] == "nuc":
+    order = attrs["ord"]
+    if order == "nuc":
         return _nuclear(x, dims, attrs["keepdim"])
-    if attrs["ord"] != "fro":
-        raise ArgumentError(f"linalg.matrix_norm: ord {attrs['ord']!r} is not supported here; use 'fro' or 'nuc'")
+    if order in (1, -1, math.inf, -math.inf, 2, -2):
+        return _extreme_matrix_norm(x, order, dims, attrs["keepdim"])
+    if order != "fro":
+        raise InvalidArgumentRuntimeError(f"linalg.matrix_norm: Order {order} not supported; use 'fro', 'nuc', "
+                                          "1, -1, 2, -2, inf or -inf")
     return _vector_norm(x, 2.0, tuple(sorted(dims)), attrs["keepdim"])
+
+
+def _sums_and_pick(order, dims: tuple) -> tuple[int, int]:
+    """ord +-1: column sums (over dims[0]), then the extreme over dims[1]; ord +-inf the other way round."""
+    return (dims[0], dims[1]) if abs(order) == 1 else (dims[1], dims[0])
+
+
+def _extreme_matrix_norm(x: np.ndarray, order, dims: tuple, keepdim: bool) -> np.ndarray:
+    pick = np.max if order > 0 else np.min
+    if abs(order) == 2:
+        singular = np.linalg.svd(np.moveaxis(x, dims, (-2, -1)), compute_uv=False)
+        out = pick(singular, axis=-1)
+        return np.expand_dims(out, tuple(sorted(dims))) if keepdim else out
+    summed, picked = _sums_and_pick(order, dims)
+    sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+    out = pick(sums, axis=picked, keepdims=True)
+    return out if keepdim else np.squeeze(out, axis=tuple(sorted(dims)))
+
+
+def _extreme_matrix_norm_vjp(F, g, c, dims: tuple):
+    """Ties share the gradient evenly, as torch's amax/amin; ord +-2: u v^T of the extreme singular pair."""
+    x, order = c.inputs[0], c.attrs["ord"]
+    kept = tuple(sorted(dims))
+    grad = expand_reduced(F, g, c.input_shapes[0], kept, c.attrs["keepdim"])
+    norm = with_kept_dims(F, c.output, c.input_shapes[0], kept, c.attrs["keepdim"])
+    if abs(order) == 2:
+        u, s, vh = np.linalg.svd(np.moveaxis(F.value(x), dims, (-2, -1)), full_matrices=False)
+        k = np.argmax(s, axis=-1) if order > 0 else np.argmin(s, axis=-1)
+        left = np.take_along_axis(u, k[..., None, None], -1)
+        right = np.take_along_axis(vh, k[..., None, None], -2)
+        return grad * F.constant(np.moveaxis(left @ right, (-2, -1), dims))
+    summed, picked = _sums_and_pick(order, dims)
+    sums = F.sum(F.abs(x), dim=summed, keepdim=True)
+    ties = sums == norm
+    count = F.sum(ties, dim=picked, keepdim=True)
+    return grad * F.sign(x) * F.where(ties, 1.0, 0.0) / count
 
 
 def _matrix_norm_vjp(F, g, c):
     x = c.inputs[0]
     dims = _matrix_dims(c.attrs, len(c.input_shapes[0]))
     kept_dims = tuple(sorted(dims))
+    if c.attrs["ord"] not in ("fro", "nuc"):
+        return _extreme_matrix_norm_vjp(F, g, c, dims)
     grad = expand_reduced(F, g, c.input_shapes[0], kept_dims, c.attrs["keepdim"])
     if c.attrs["ord"] == "fro":
         norm = with_kept_dims(F, c.output, c.input_shapes[0], kept_dims, c.attrs["keepdim"])
@@ -185,13 +227,21 @@ def _matrix_norm_vjp(F, g, c):
     return grad * F.constant(np.moveaxis(u @ vh, (-2, -1), dims))
 
 
+def _matrix_norm_name(order) -> str:
+    if isinstance(order, str):
+        return "LinalgVectorNormBackward0" if order == "fro" else "SumBackward1"
+    return "AmaxBackward0" if order > 0 else "AminBackward0"
+
+
 register(OpDef(
     name="linalg_matrix_norm", forward=_matrix_norm_forward, vjps=(_matrix_norm_vjp,),
-    grad_fn=lambda node: "LinalgVectorNormBackward0" if node.attrs["ord"] == "fro" else "SumBackward1",
+    grad_fn=lambda node: _matrix_norm_name(node.attrs["ord"]),
     dtype_rule=tensors_only("linalg.matrix_norm", promotion.floating_only), saves_inputs=(0,), saves_output=True,
-    attrs=(AttrSpec("ord", "real|text", default="fro", description="'fro' (Frobenius) or 'nuc' (nuclear)"),
+    attrs=(AttrSpec("ord", "real|text", default="fro",
+                    description="'fro' (Frobenius), 'nuc' (nuclear), 1 / inf (max column / row abs sum), 2 (largest "
+                    "singular value), or their negatives (the minima)"),
            AttrSpec("dim", "ints", default=(-2, -1), description="the two dims holding the matrices"), KEEPDIM),
-    functions=("linalg.matrix_norm",), summary="Frobenius or nuclear norm of the matrices in the last two dims",
+    functions=("linalg.matrix_norm",), summary="a matrix norm ('fro', 'nuc', +-1, +-2, +-inf) of the matrices in dims",
 ))
 
 

@@ -284,7 +284,7 @@ def extreme(name: str, full, pick) -> None:
     register(OpDef(
         name=f"{name}_dim", forward=_extreme_dim_forward(name, pick), vjps=(_extreme_dim_vjp,),
         grad_fn=f"{title}Backward0", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,),
-        attrs=(AttrSpec("dim", "integer", required=True), KEEPDIM), num_outputs=2, out_shape=reduced_shape,
+        attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)), KEEPDIM), num_outputs=2, out_shape=reduced_shape,
         summary=f"{name} along a dim: (values, indices); the gradient goes to the returned index",
     ))
 
@@ -297,7 +297,7 @@ register(OpDef(
     vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
     grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", promotion.floating_only), saves_output=True,
     out_shape=lambda shapes, attrs: tuple(shapes[0]),
-    attrs=(AttrSpec("dim", "integer", required=True),), methods=("softmax",), functions=("softmax", "nn.functional.softmax"),
+    attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), methods=("softmax",), functions=("softmax", "nn.functional.softmax"),
     summary="softmax along dim",
 ))
 register(OpDef(
@@ -305,6 +305,6 @@ register(OpDef(
     vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
     grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", promotion.floating_only), saves_output=True,
     out_shape=lambda shapes, attrs: tuple(shapes[0]),
-    attrs=(AttrSpec("dim", "integer", required=True),), methods=("log_softmax",), functions=("log_softmax", "nn.functional.log_softmax"),
+    attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), methods=("log_softmax",), functions=("log_softmax", "nn.functional.log_softmax"),
     summary="log(softmax(x)) along dim, computed stably",
 ))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import promotion
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
-from .checks import tensors_only
+from .checks import check_tensors, tensors_only
 from .reductions import axes_of
 from .shape import _expand_forward, _reshape_forward, _view_forward, shape_args
 
@@ -36,7 +36,7 @@ def _flatten_forward(arrays: list, attrs: dict):
         return x.reshape(1)
     start, end = _dim(attrs["start_dim"], x.ndim), _dim(attrs["end_dim"], x.ndim)
     if start > end:
-        raise ArgumentError("flatten() has invalid args: start_dim cannot come after end_dim")
+        raise ShapeError("flatten() has invalid args: start_dim cannot come after end_dim")
     return x.reshape(x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:])
 
 
@@ -176,37 +176,58 @@ class _TileCtx:
         self.attrs = {"repeats": (1,) * (len(c.input_shapes[0]) - len(reps)) + tuple(reps)}
 
 
-def _interleave_forward(arrays: list, attrs: dict):
-    x, repeats, dim = arrays[0], attrs["repeats"], attrs["dim"]
-    if repeats < 0:
+def _counts(repeats, size: int) -> np.ndarray:
+    """Per-element repeat counts: an int for every element, or a tensor of counts (one per element, or one)."""
+    counts = np.asarray(repeats).reshape(-1) if isinstance(repeats, np.ndarray) else np.array([repeats])
+    if counts.dtype.kind not in "iu":
+        raise DTypeRuntimeError(f"repeat_interleave: repeats must be an integer tensor or int, got {counts.dtype}")
+    if counts.size == 1:
+        counts = np.full(size, int(counts[0]), dtype=np.int64)
+    if counts.size != size:
+        raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
+                         f"repeats.size(0) = {counts.size} and input.size({size})")
+    if (counts < 0).any():
         raise ShapeError("repeat_interleave: repeats can not be negative")
-    if dim is None:
-        return np.repeat(x.reshape(-1), repeats)
-    return np.repeat(x, repeats, axis=_dim(dim, x.ndim)) if x.ndim else np.repeat(x.reshape(1), repeats)
+    return counts
+
+
+def _sources(shape: tuple, repeats, dim):
+    """(axis, the input index each output position along axis copies); dim None works on the flattened input."""
+    if dim is None or not shape:
+        return 0, np.repeat(np.arange(int(np.prod(shape))), _counts(repeats, int(np.prod(shape))))
+    axis = _dim(dim, len(shape))
+    return axis, np.repeat(np.arange(shape[axis]), _counts(repeats, shape[axis]))
+
+
+def _interleave_forward(arrays: list, attrs: dict):
+    x, repeats = arrays
+    axis, sources = _sources(x.shape, repeats, attrs["dim"])
+    flat = x.reshape(-1) if attrs["dim"] is None or x.ndim == 0 else x
+    return np.take(flat, sources, axis=axis)
 
 
 def _interleave_vjp(F, g, c):
-    shape, repeats, dim = c.input_shapes[0], c.attrs["repeats"], c.attrs["dim"]
-    if dim is None or not shape:
-        n = int(np.prod(shape))
-        return F.reshape(F.sum(F.reshape(g, shape=(n, repeats)), dim=1), shape=shape)
-    axis = _dim(dim, len(shape))
-    split = tuple(shape[:axis]) + (shape[axis], repeats) + tuple(shape[axis + 1:])
-    return F.sum(F.reshape(g, shape=split), dim=axis + 1)
+    shape = c.input_shapes[0]
+    repeats = c.inputs[1]
+    axis, sources = _sources(shape, repeats if c.node.input_dtypes[1] is None else F.value(repeats), c.attrs["dim"])
+    flat_shape = (int(np.prod(shape)),) if c.attrs["dim"] is None or not shape else shape
+    grad = F.index_add(F.zeros(flat_shape, like=g), F.constant(sources.astype(np.int64)), g, dim=axis)
+    return F.reshape(grad, shape=shape)
 
 
-def _interleave_shape(shapes, attrs):
-    shape, dim = shapes[0], attrs["dim"]
-    if dim is None or not shape:
-        return (int(np.prod(shape)) * attrs["repeats"],)
-    axis = _dim(dim, len(shape))
-    return tuple(shape[:axis]) + (shape[axis] * attrs["repeats"],) + tuple(shape[axis + 1:])
+def _interleave_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+    check_tensors("repeat_interleave", operand_dtypes, operands, (0,))
+    return None, operand_dtypes[0]
 
 
-_simple("repeat_interleave", _interleave_forward, _interleave_vjp, "ViewBackward0",
-        attrs=(AttrSpec("repeats", "integer", required=True, description="copies of each element"),
-               AttrSpec("dim", "integer", description="the dim to repeat along; the flattened tensor when omitted")),
-        out_shape=_interleave_shape, summary="repeat each element `repeats` times along dim (integer repeats)")
+register(OpDef(
+    name="repeat_interleave", forward=_interleave_forward, vjps=(_interleave_vjp, None),
+    grad_fn=lambda node: "IndexSelectBackward0" if node.input_dtypes[1] is not None else "ViewBackward0",
+    dtype_rule=_interleave_rule, saves_inputs=(1,), min_inputs=2, max_inputs=2,
+    attrs=(AttrSpec("dim", "integer", description="the dim to repeat along; the flattened tensor when omitted"),),
+    signature=("input", "repeats", "dim"), methods=("repeat_interleave",), functions=("repeat_interleave",),
+    summary="repeat each element along dim: an int for all, or an integer tensor of counts",
+))
 
 
 # ---------------------------------------------------------------- movedim

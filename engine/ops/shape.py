@@ -203,9 +203,9 @@ _view("t", _t_forward, lambda F, g, c: F.t(g), "TBackward0", summary="transpose 
 _view("permute", _permute_forward, _permute_vjp, "PermuteBackward0",
       attrs=(AttrSpec("dims", "ints", required=True),), parse=shape_args("dims"), summary="reorder dims")
 _view("squeeze", _squeeze_forward, _reshape_back, _squeeze_name,
-      attrs=(AttrSpec("dim", "integer|ints"),), summary="drop dims of size 1")
+      attrs=(AttrSpec("dim", "integer|ints", aliases=("axis",)),), summary="drop dims of size 1")
 _view("unsqueeze", _unsqueeze_forward, _reshape_back, "UnsqueezeBackward0",
-      attrs=(AttrSpec("dim", "integer", required=True),), summary="insert a dim of size 1")
+      attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), summary="insert a dim of size 1")
 # expand's VJP is the identity: the engine's broadcast reduction sums the gradient back to the input.
 _view("expand", _expand_forward, lambda F, g, c: g, "ExpandBackward0",
       attrs=(AttrSpec("shape", "ints", required=True, aliases=("size",)),), parse=shape_args("shape"),
@@ -233,14 +233,14 @@ register(OpDef(
     name="cat", forward=_cat_forward, variadic_vjp=_cat_vjp, grad_fn="CatBackward0",
     dtype_rule=_non_empty("torch.cat(): expected a non-empty list of Tensors", InvalidValueError),
     min_inputs=0, max_inputs=-1,
-    attrs=(AttrSpec("dim", "integer", default=0),), functions=("cat", "concatenate"), out_shape=_cat_shape,
+    attrs=(AttrSpec("dim", "integer", default=0, aliases=("axis",)),), functions=("cat", "concatenate"), out_shape=_cat_shape,
     parse=_tensor_list("cat"),
     summary="concatenate along an existing dim",
 ))
 register(OpDef(
     name="stack", forward=_stack_forward, variadic_vjp=_stack_vjp, grad_fn="StackBackward0",
     dtype_rule=_non_empty("stack expects a non-empty TensorList", ShapeError), min_inputs=0, max_inputs=-1,
-    attrs=(AttrSpec("dim", "integer", default=0),), functions=("stack",), parse=_tensor_list("stack"),
+    attrs=(AttrSpec("dim", "integer", default=0, aliases=("axis",)),), functions=("stack",), parse=_tensor_list("stack"),
     out_shape=lambda shapes, attrs: (len(shapes),) + tuple(shapes[0]),
     summary="stack along a new dim",
 ))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import IndexOutOfRange
+from ..errors import IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .gathering import dim_of
@@ -90,7 +90,7 @@ def _topk_forward(arrays: list, attrs: dict):
     k = attrs["k"]
     size = x.shape[dim_of(attrs["dim"], x.ndim)] if x.ndim else 1
     if not 0 <= k <= size:
-        raise IndexOutOfRange(f"topk(): selected index k={k} out of range for a dim of size {size}")
+        raise InvalidArgumentRuntimeError(f"topk(): selected index k={k} out of range for a dim of size {size}")
     values, indices = _sort_forward(arrays, {"dim": attrs["dim"], "descending": attrs["largest"]})
     if x.ndim == 0:
         return values, indices
@@ -124,11 +124,11 @@ def _kthvalue_forward(arrays: list, attrs: dict):
     if x.ndim == 0:
         dim_of(attrs["dim"], 0)
         if attrs["k"] != 1:
-            raise IndexOutOfRange(f"kthvalue(): selected number k={attrs['k']} out of range for a 0-dim tensor")
+            raise InvalidArgumentRuntimeError(f"kthvalue(): selected number k={attrs['k']} out of range for a 0-dim tensor")
         return x.copy(), np.zeros((), dtype=np.int64)
     axis = dim_of(attrs["dim"], x.ndim)
     if not 1 <= attrs["k"] <= x.shape[axis]:
-        raise IndexOutOfRange(f"kthvalue(): selected number k={attrs['k']} out of range for dimension {axis} "
+        raise InvalidArgumentRuntimeError(f"kthvalue(): selected number k={attrs['k']} out of range for dimension {axis} "
                               f"of size {x.shape[axis]}")
     return _select_rank(x, axis, attrs["k"] - 1, attrs["keepdim"])
 

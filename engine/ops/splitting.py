@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import promotion
-from ..errors import ArgumentError, IndexOutOfRange, ShapeError
+from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors, tensors_only
 from .reducing import OUTPUT
@@ -127,7 +127,7 @@ def _narrow_bounds(shape: tuple, attrs: dict) -> list:
     start, length = attrs["start"], attrs["length"]
     start = start + size if start < 0 else start
     if not 0 <= start <= size or length < 0 or start + length > size:
-        raise IndexOutOfRange(f"narrow(): start ({attrs['start']}) + length ({length}) exceeds dimension size ({size}).")
+        raise InvalidArgumentRuntimeError(f"narrow(): start ({attrs['start']}) + length ({length}) exceeds dimension size ({size}).")
     return [slice(start, start + length)]
 
 
@@ -136,7 +136,7 @@ register(OpDef(
                                                                   _narrow_bounds(arrays[0].shape, attrs)[0])],
     vjps=(lambda F, g, c: _piece_vjp(_narrow_bounds)(F, g, _WithOutput(c)),), grad_fn="SliceBackward0",
     dtype_rule=tensors_only("narrow", promotion.same), view=True,
-    attrs=(AttrSpec("dim", "integer", required=True, description="the dim to narrow"),
+    attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",), description="the dim to narrow"),
            AttrSpec("start", "integer", required=True, description="the first index kept"),
            AttrSpec("length", "integer", required=True, description="how many indices are kept")),
     methods=("narrow",), functions=("narrow",), summary="the slice start:start+length along dim (a view)",

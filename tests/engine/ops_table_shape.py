@@ -47,6 +47,16 @@ row("linalg_vector_norm", "0d", inputs(normal(())), lambda m, a: m.linalg.vector
 row("linalg_matrix_norm", "fro", inputs(normal((2, 3, 4))), lambda m, a: m.linalg.matrix_norm(a))
 row("linalg_matrix_norm", "fro_dims_keepdim", inputs(normal((2, 3, 4))),
     lambda m, a: m.linalg.matrix_norm(a, "fro", dim=(0, 2), keepdim=True))
+for order in (1, -1, float("inf"), float("-inf")):
+    row("linalg_matrix_norm", f"ord_{order}", inputs(normal((2, 3, 4))),
+        lambda m, a, order=order: m.linalg.matrix_norm(a, order))
+row("linalg_matrix_norm", "ord1_dims_keepdim", inputs(normal((3, 4))),
+    lambda m, a: m.linalg.matrix_norm(a, 1, dim=(1, 0), keepdim=True))
+row("linalg_matrix_norm", "ord_inf_ties", inputs(fixed([[1.0, -2.0], [2.0, 1.0]])),
+    lambda m, a: m.linalg.matrix_norm(a, float("inf")), finite_differences=False)
+for order in (2, -2):
+    row("linalg_matrix_norm", f"ord_{order}", inputs(normal((2, 3, 4))),
+        lambda m, a, order=order: m.linalg.matrix_norm(a, order), second_order=False)
 row("linalg_matrix_norm", "nuc", inputs(normal((2, 3, 4))), lambda m, a: m.linalg.matrix_norm(a, ord="nuc"),
     second_order=False)
 
@@ -156,6 +166,12 @@ row("tile", "short", inputs(normal((3, 4))), lambda m, a: a.tile(2))
 row("tile", "function", inputs(normal((3,))), lambda m, a: m.tile(a, (2, 2)))
 row("repeat_interleave", "flat", inputs(normal((3, 2))), lambda m, a: a.repeat_interleave(2))
 row("repeat_interleave", "dim", inputs(normal((3, 2))), lambda m, a: m.repeat_interleave(a, 3, dim=0))
+row("repeat_interleave", "tensor_counts", inputs(normal((3, 2)), fixed([1, 0, 2])),
+    lambda m, a, k: a.repeat_interleave(k, dim=0))
+row("repeat_interleave", "tensor_counts_flat", inputs(normal((3, 2)), fixed([1, 2, 0, 1, 1, 3])),
+    lambda m, a, k: m.repeat_interleave(a, k))
+row("repeat_interleave", "one_count_keyword", inputs(normal((3, 2)), fixed([2])),
+    lambda m, a, k: a.repeat_interleave(repeats=k, dim=1))
 row("narrow", "dim1", inputs(normal((3, 4))), lambda m, a: a.narrow(1, 1, 2))
 row("narrow", "negative_start", inputs(normal((3, 4))), lambda m, a: m.narrow(a, 0, -2, 2))
 row("split", "size", inputs(normal((5, 4))), lambda m, a: a.split(2))
@@ -215,6 +231,153 @@ for label, (shape, pad, options) in PAD_CASES.items():
     row("pad", label, inputs(normal(shape)), lambda m, a, pad=pad, options=options: m.nn.functional.pad(a, pad, **options),
         compare_grad_fn=label != "circular")
 
+# ---------------------------------------------------------------- index_*, scatter, masks, take
+ROWS_INDEX = fixed([2, 0, 2])
+row("index_select", "dim0", inputs(normal((3, 4)), ROWS_INDEX), lambda m, a, i: a.index_select(0, i))
+row("index_select", "dim1", inputs(normal((3, 4)), fixed([3, 1])), lambda m, a, i: m.index_select(a, 1, i))
+row("index_select", "keyword", inputs(normal((3, 4)), fixed([1])), lambda m, a, i: m.index_select(a, dim=-1, index=i))
+row("index_add", "dim0_repeated", inputs(normal((3, 4)), ROWS_INDEX, normal((3, 4))),
+    lambda m, a, i, s: a.index_add(0, i, s))
+row("index_add", "alpha_dim1", inputs(normal((3, 4)), fixed([3, 1]), normal((3, 2))),
+    lambda m, a, i, s: m.index_add(a, 1, i, s, alpha=2.5))
+row("index_fill", "dim1", inputs(normal((3, 4)), fixed([0, 2])), lambda m, a, i: a.index_fill(1, i, 1.5))
+row("index_fill", "function", inputs(normal((3, 4)), fixed([1])), lambda m, a, i: m.index_fill(a, 0, i, -2.0))
+row("index_copy", "dim0", inputs(normal((3, 4)), fixed([2, 0]), normal((2, 4))), lambda m, a, i, s: a.index_copy(0, i, s))
+row("index_copy", "dim1", inputs(normal((3, 4)), fixed([3]), normal((3, 1))), lambda m, a, i, s: m.index_copy(a, 1, i, s))
+row("scatter", "src", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]]), normal((1, 4))), lambda m, a, i, s: a.scatter(0, i, s))
+row("scatter", "index_smaller", inputs(normal((3, 4)), fixed([[3, 0], [1, 2]]), normal((2, 2))),
+    lambda m, a, i, s: m.scatter(a, 1, i, s))
+row("scatter", "value", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]])), lambda m, a, i: a.scatter(0, i, 1.5))
+row("scatter", "value_keyword", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]])),
+    lambda m, a, i: m.scatter(a, 0, i, value=-2.0))
+row("scatter", "reduce_add_forward", inputs(fixed(np.ones((3, 4), dtype=np.int64)), fixed([[0, 0, 2, 0]]),
+                                             fixed([[5, 6, 7, 8]])),
+    lambda m, a, i, s: a.scatter(0, i, s, reduce="add"))
+SCATTER_INDEX = fixed([[0, 1, 0, 2], [0, 1, 1, 2]])
+for reduce in ("sum", "prod", "mean", "amax", "amin"):
+    for include_self in (True, False):
+        row("scatter_reduce", f"{reduce}_{'self' if include_self else 'no_self'}",
+            inputs(normal((3, 4)) if reduce != "prod" else lambda r: r.uniform(0.5, 2.0, (3, 4)), SCATTER_INDEX,
+                   normal((2, 4)) if reduce != "prod" else lambda r: r.uniform(0.5, 2.0, (2, 4))),
+            lambda m, a, i, s, reduce=reduce, include_self=include_self: a.scatter_reduce(0, i, s, reduce,
+                                                                                         include_self=include_self),
+            second_order=reduce in ("sum", "mean"))
+row("scatter_reduce", "amax_ties", inputs(fixed([[1.0, 2.0], [0.0, 3.0]]), fixed([[0, 0], [0, 1]]),
+                                          fixed([[1.0, 0.5], [1.0, 3.0]])),
+    lambda m, a, i, s: m.scatter_reduce(a, 0, i, s, "amax"), finite_differences=False, second_order=False)
+MASK = lambda r: r.random((3, 4)) > 0.5  # noqa: E731
+row("masked_fill", "full", inputs(normal((3, 4)), MASK), lambda m, a, k: a.masked_fill(k, 2.5))
+row("masked_fill", "broadcast_mask", inputs(normal((3, 4)), fixed([True, False, True, False])),
+    lambda m, a, k: m.masked_fill(a, k, -1.0))
+row("masked_fill", "broadcast_input", inputs(normal((1, 4)), MASK), lambda m, a, k: a.masked_fill(k, 0.0))
+row("masked_select", "full", inputs(normal((3, 4)), MASK), lambda m, a, k: a.masked_select(k))
+row("masked_select", "broadcast", inputs(normal((3, 1)), fixed([True, False, True, True])),
+    lambda m, a, k: m.masked_select(a, k))
+row("masked_scatter", "full", inputs(normal((3, 4)), MASK, normal((3, 4))), lambda m, a, k, s: a.masked_scatter(k, s))
+row("masked_scatter", "broadcast_mask", inputs(normal((3, 4)), fixed([False, True, True, False]), normal((7,))),
+    lambda m, a, k, s: a.masked_scatter(k, s))
+row("take", "flat", inputs(normal((3, 4)), fixed([[0, 5], [11, 5]])), lambda m, a, i: a.take(i))
+row("take", "negative", inputs(normal((3, 4)), fixed([-1, 0])), lambda m, a, i: m.take(a, i))
+row("take_along_dim", "dim1", inputs(normal((3, 4)), fixed([[0, 3], [1, 1], [2, 0]])),
+    lambda m, a, i: a.take_along_dim(i, 1))
+row("take_along_dim", "broadcast", inputs(normal((3, 1)), fixed([[0, 0, 0, 0]])),
+    lambda m, a, i: m.take_along_dim(a, i, dim=0))
+row("take_along_dim", "flat", inputs(normal((3, 4)), fixed([0, 7, 11])), lambda m, a, i: a.take_along_dim(i))
+row("take_along_dim", "argsort", inputs(distinct((3, 4))), lambda m, a: m.take_along_dim(a, a.argsort(1), dim=1))
+
+# ---------------------------------------------------------------- products
+EINSUM_CASES = {"matmul": ("ij,jk->ik", [(3, 4), (4, 5)]), "sum_all": ("ij->", [(3, 4)]),
+                "batched": ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), "ellipsis": ("...ij,...jk", [(2, 3, 4), (1, 4, 5)]),
+                "dot": ("i,i->", [(4,), (4,)]), "column_sums": ("ij->j", [(3, 4)]), "outer4": ("ij,kl->ijkl", [(2, 3), (3, 2)]),
+                "permute": ("ijk->ki", [(2, 3, 4)]), "implicit": ("ij,jk", [(3, 4), (4, 5)]),
+                "three": ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), "spaces": ("b i, b j -> b", [(2, 3), (2, 4)])}
+for label, (equation, shapes) in EINSUM_CASES.items():
+    row("einsum", label, inputs(*[normal(s) for s in shapes]),
+        lambda m, *ts, equation=equation: m.einsum(equation, *ts), compare_grad_fn=False)
+row("einsum", "list", inputs(normal((3, 4)), normal((4,))), lambda m, a, b: m.einsum("ij,j->i", [a, b]),
+    compare_grad_fn=False)
+row("tensordot", "int", inputs(normal((2, 3, 4)), normal((3, 4, 5))), lambda m, a, b: m.tensordot(a, b, 2),
+    compare_grad_fn=False)
+row("tensordot", "lists", inputs(normal((3, 4, 2)), normal((2, 3))), lambda m, a, b: m.tensordot(a, b, ([0, 2], [1, 0])),
+    compare_grad_fn=False)
+row("tensordot", "dims0", inputs(normal((2,)), normal((3,))), lambda m, a, b: m.tensordot(a, b, dims=0),
+    compare_grad_fn=False)
+row("outer", "function", inputs(normal((3,)), normal((4,))), lambda m, a, b: m.outer(a, b))
+row("outer", "ger", inputs(normal((2,)), normal((3,))), lambda m, a, b: a.ger(b))
+row("kron", "2d", inputs(normal((2, 3)), normal((3, 2))), lambda m, a, b: m.kron(a, b), compare_grad_fn=False)
+row("kron", "ranks", inputs(normal((2,)), normal((2, 3))), lambda m, a, b: a.kron(b), compare_grad_fn=False)
+row("cross", "dim1", inputs(normal((4, 3)), normal((4, 3))), lambda m, a, b: m.cross(a, b, dim=1))
+row("cross", "method_broadcast", inputs(normal((2, 3)), normal((1, 3))), lambda m, a, b: a.cross(b, dim=-1))
+row("linalg_cross", "default", inputs(normal((2, 4, 3)), normal((2, 4, 3))), lambda m, a, b: m.linalg.cross(a, b))
+row("linalg_cross", "dim0", inputs(normal((3, 2)), normal((3, 2))), lambda m, a, b: m.linalg.cross(a, b, dim=0))
+row("addmm", "default", inputs(normal((3, 5)), normal((3, 4)), normal((4, 5))), lambda m, c, a, b: m.addmm(c, a, b))
+row("addmm", "broadcast_scaled", inputs(normal((5,)), normal((3, 4)), normal((4, 5))),
+    lambda m, c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0))
+row("addmv", "default", inputs(normal((3,)), normal((3, 4)), normal((4,))), lambda m, c, a, b: m.addmv(c, a, b, alpha=-1.5))
+row("baddbmm", "default", inputs(normal((2, 3, 5)), normal((2, 3, 4)), normal((2, 4, 5))),
+    lambda m, c, a, b: m.baddbmm(c, a, b, beta=2.0))
+row("addbmm", "default", inputs(normal((3, 5)), normal((2, 3, 4)), normal((2, 4, 5))),
+    lambda m, c, a, b: c.addbmm(a, b, alpha=0.5))
+
+# ---------------------------------------------------------------- decompositions
+def well_conditioned(shape):
+    """Random matrices plus a multiple of the identity (invertible, away from singular)."""
+    return lambda rng: rng.standard_normal(shape) + 3 * np.eye(shape[-1])
+
+
+def spd(m, a):
+    """A symmetric positive-definite matrix built from a (so grads flow through both triangles)."""
+    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype)
+
+
+row("linalg_inv", "2d", inputs(well_conditioned((3, 3))), lambda m, a: m.linalg.inv(a))
+row("linalg_inv", "batched_inverse", inputs(well_conditioned((2, 3, 3))), lambda m, a: m.inverse(a))
+row("linalg_inv", "method", inputs(well_conditioned((2, 2))), lambda m, a: a.inverse())
+row("linalg_det", "2d", inputs(normal((3, 3))), lambda m, a: m.linalg.det(a))
+row("linalg_det", "batched_function", inputs(normal((2, 3, 3))), lambda m, a: m.det(a))
+# At an exactly singular matrix torch's gradient is 0, not the adjugate (the derivative): so is ours.
+row("linalg_det", "singular", inputs(fixed([[1.0, 2.0], [2.0, 4.0]])), lambda m, a: a.det(), second_order=False,
+    finite_differences=False)
+row("linalg_slogdet", "2d", inputs(well_conditioned((3, 3))), lambda m, a: tuple(m.linalg.slogdet(a)))
+row("linalg_slogdet", "names", inputs(normal((2, 3, 3))), lambda m, a: m.slogdet(a).logabsdet * 2)
+row("linalg_solve", "matrix", inputs(well_conditioned((3, 3)), normal((3, 2))), lambda m, a, b: m.linalg.solve(a, b))
+row("linalg_solve", "vector", inputs(well_conditioned((3, 3)), normal((3,))), lambda m, a, b: m.linalg.solve(a, b))
+row("linalg_solve", "batched", inputs(well_conditioned((2, 3, 3)), normal((2, 3, 1))),
+    lambda m, a, b: m.linalg.solve(a, b))
+row("linalg_cholesky", "lower", inputs(normal((3, 3))), lambda m, a: m.linalg.cholesky(spd(m, a)))
+row("linalg_cholesky", "upper_batched", inputs(normal((2, 3, 3))), lambda m, a: m.linalg.cholesky(spd(m, a), upper=True))
+# Q and R are unique up to signs; these programs are sign-invariant (Q diag(sign) and diag(sign) R agree).
+row("linalg_qr", "square", inputs(well_conditioned((3, 3))), lambda m, a: m.linalg.qr(a).Q @ m.linalg.qr(a).R,
+    compare_grad_fn=False)
+row("linalg_qr", "tall", inputs(normal((4, 3))), lambda m, a: tuple(x * x for x in m.linalg.qr(a)))
+row("linalg_qr", "tall_batched", inputs(normal((2, 5, 3))), lambda m, a: m.linalg.qr(a).R.abs())
+row("linalg_eigh", "values", inputs(normal((3, 3))), lambda m, a: m.linalg.eigh(a + a.mT).eigenvalues)
+row("linalg_eigh", "vectors_squared", inputs(normal((3, 3))), lambda m, a: m.linalg.eigh(a + a.mT).eigenvectors ** 2)
+row("linalg_eigh", "both_batched", inputs(normal((2, 3, 3))),
+    lambda m, a: tuple(x ** 2 for x in m.linalg.eigh(a @ a.mT)))
+row("linalg_svd", "values", inputs(normal((3, 4))), lambda m, a: m.linalg.svd(a, full_matrices=False).S)
+row("linalg_svd", "tall_products", inputs(normal((4, 3))),
+    lambda m, a: tuple(x ** 2 for x in m.linalg.svd(a, full_matrices=False)))
+row("linalg_svd", "wide_batched", inputs(normal((2, 3, 4))),
+    lambda m, a: m.linalg.svd(a, full_matrices=False).U.abs() + m.linalg.svd(a, full_matrices=False).S[..., None, :])
+row("linalg_svd", "square_full", inputs(normal((3, 3))), lambda m, a: m.linalg.svd(a).Vh ** 2)
+row("linalg_svdvals", "wide", inputs(normal((3, 5))), lambda m, a: m.linalg.svdvals(a))
+row("linalg_svdvals", "batched", inputs(normal((2, 4, 2))), lambda m, a: m.linalg.svdvals(a))
+
+
+# ---------------------------------------------------------------- axis= wherever torch takes it
+row("max_dim", "axis", inputs(distinct((3, 4))), lambda m, a: a.max(axis=1))
+row("min_dim", "axis_function", inputs(distinct((3, 4))), lambda m, a: m.min(a, axis=0, keepdim=True))
+row("median_dim", "axis", inputs(distinct((3, 5))), lambda m, a: a.median(axis=1))
+row("softmax", "axis", inputs(normal((3, 4))), lambda m, a: m.softmax(a, axis=0))
+row("log_softmax", "axis", inputs(normal((3, 4))), lambda m, a: a.log_softmax(axis=1))
+row("squeeze", "axis", inputs(normal((3, 1))), lambda m, a: a.squeeze(axis=1))
+row("unsqueeze", "axis", inputs(normal((3, 4))), lambda m, a: a.unsqueeze(axis=0))
+row("cat", "axis", inputs(normal((3, 4)), normal((3, 2))), lambda m, a, b: m.cat([a, b], axis=1))
+row("stack", "axis", inputs(normal((3,)), normal((3,))), lambda m, a, b: m.stack([a, b], axis=1))
+row("narrow", "axis", inputs(normal((3, 4))), lambda m, a: a.narrow(axis=1, start=1, length=2))
+row("cross", "axis", inputs(normal((3, 3)), normal((3, 3))), lambda m, a, b: a.cross(b, axis=0))
+row("gather", "axis", inputs(normal((3, 4)), GATHER_INDEX), lambda m, a, i: a.gather(axis=0, index=i))
 
 # This module's rows, for the SDK test (tests/client/test_client_ops_shape.py).
 SHAPE_ROWS = ROWS[_FIRST:]

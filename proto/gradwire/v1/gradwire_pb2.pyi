@@ -1150,7 +1150,7 @@ class OpInfo(_message.Message):
     def signature(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """torch's positional parameter order when it interleaves operands and attributes (gather(input, dim,
         index)): each entry names an attribute, or an operand (operands in order). Empty: operands first,
-        then the attributes in order. Keywords may name operands too.
+        then the attributes in order. Keywords may name operands too; "src|value" also takes keyword value.
         """
 
     def __init__(
