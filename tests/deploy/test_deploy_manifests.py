@@ -141,6 +141,23 @@ def test_tls_tokens_and_metrics_come_from_mounted_secrets_and_an_annotated_port(
     assert annotations["prometheus.io/port"] == str(ports["metrics"]) and annotations["prometheus.io/path"] == "/metrics"
 
 
+def test_proxy_speaks_tls_to_clients_and_pods_and_checks_the_plaintext_health_port() -> None:
+    """HAProxy mounts the same Secret: its frontend serves the certificate, its server lines verify the
+    pods against the CA, and its gRPC health checks go to the pods' plaintext health-only port."""
+    proxy = find("Deployment", "gradwire-proxy")["spec"]["template"]["spec"]
+    (container,) = proxy["containers"]
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    secrets = {volume["name"]: volume["secret"]["secretName"] for volume in proxy["volumes"] if "secret" in volume}
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert secrets == {"tls": "gradwire-tls"} and env["GRADWIRE_TLS_DIR"] == mounts["tls"]
+    sections = config_sections(K8S_PROXY)
+    assert any('ssl crt "${GRADWIRE_TLS_DIR}/tls.crt"' in line for line in sections["frontend grpc"])
+    (template,) = [line for line in sections["backend replicas"] if line.startswith("server-template")]
+    health_port = {port["name"]: port["containerPort"] for port in server_container()["ports"]}["health"]
+    assert 'ssl verify required ca-file "${GRADWIRE_TLS_DIR}/ca.crt"' in template
+    assert f"port {health_port} no-check-ssl" in template
+
+
 def test_termination_grace_period_covers_the_drain_and_the_grace_period() -> None:
     pod = find("Deployment", "gradwire")["spec"]["template"]["spec"]
     config = server_config()
@@ -182,11 +199,12 @@ def test_services_select_the_server_pods_by_named_port() -> None:
 
 def test_proxy_config_is_the_one_the_local_stack_runs() -> None:
     """Every section of deploy/local/haproxy.cfg.in, line for line, in deploy/k8s/haproxy.cfg; only the
-    bind address and the server lines (loopback ports there, DNS here) differ."""
+    bind address, TLS and the server lines (loopback ports there, DNS and TLS here) differ."""
     local, k8s = config_sections(LOCAL_PROXY), config_sections(K8S_PROXY)
     for header, lines in local.items():
         expected = [line for line in lines if not line.startswith("bind")]
-        assert [line for line in k8s[header] if not line.startswith(("bind", "server-template"))] == expected, header
+        assert [line for line in k8s[header]
+                if not line.startswith(("bind", "server-template", "ssl-load-extra-del-ext"))] == expected, header
 
 
 def test_proxy_hashes_on_the_session_header_and_checks_grpc_health() -> None:
@@ -203,9 +221,15 @@ def test_proxy_hashes_on_the_session_header_and_checks_grpc_health() -> None:
     assert "mode http" in defaults and any(line.startswith("default-server proto h2 check") for line in backend)
 
 
-def test_proxy_config_is_accepted_by_haproxy() -> None:
+def test_proxy_config_is_accepted_by_haproxy(tmp_path) -> None:
+    """haproxy -c with the TLS files the Secret would mount (made here) and the pods' DNS name."""
     haproxy = require_tool("haproxy", "apt-get install haproxy")
-    env = dict(os.environ, GRADWIRE_HEADLESS="localhost")
+    openssl = require_tool("openssl", "apt-get install openssl")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=gradwire",
+                    "-keyout", str(tmp_path / "tls.key"), "-out", str(tmp_path / "tls.crt")],
+                   check=True, capture_output=True)
+    (tmp_path / "ca.crt").write_bytes((tmp_path / "tls.crt").read_bytes())
+    env = dict(os.environ, GRADWIRE_HEADLESS="localhost", GRADWIRE_TLS_DIR=str(tmp_path))
     done = subprocess.run([haproxy, "-c", "-f", str(K8S_PROXY)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -231,7 +255,8 @@ def test_proxy_deployment_mounts_the_generated_config_and_serves_its_ports() -> 
     assert container["args"][container["args"].index("-f") + 1] == f"{mount}/haproxy.cfg"
     sections = config_sections(K8S_PROXY)
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert f"bind :{ports['grpc']} proto h2" in sections["frontend grpc"]
+    assert any(line.startswith(f"bind :{ports['grpc']} ssl") and line.endswith("proto h2")
+               for line in sections["frontend grpc"])
     assert f"bind :{ports['health']}" in sections["frontend health"]
     assert container["readinessProbe"]["httpGet"]["path"] in " ".join(sections["frontend health"])
     service = find("Service", "gradwire-proxy")["spec"]
