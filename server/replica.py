@@ -23,7 +23,7 @@ def default_replica_id(port: int) -> str:
 class _ReplicaContext:
     """The handler's context with send_initial_metadata extended by the replica header."""
 
-    __slots__ = ("_context", "_header", "_sent")
+    __slots__ = ("_context", "_header", "_sent", "__weakref__")  # weakref: principal.py keys calls by context
 
     def __init__(self, context: grpc.ServicerContext, header: tuple[tuple[str, str], ...]) -> None:
         self._context = context

@@ -162,21 +162,26 @@ def test_prepared_graphs_count_against_the_retained_bytes_and_their_own_cap(star
     prepare_tutorial(stub)
 
 
-def test_another_callers_prepared_graph_is_not_found():
-    """Callers are told apart by their owner key (today the peer address): IPv4 and IPv6 loopback differ."""
-    server, port = create_server("[::]:0")
+def test_another_principals_prepared_graph_is_not_found(tmp_path):
+    """A prepared graph belongs to the principal that prepared it (as sessions do): another gets NOT_FOUND."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text("alice:alice-token-0123456789\nbob:bob-token-9876543210\n")
+    alice = (("authorization", "Bearer alice-token-0123456789"),)
+    bob = (("authorization", "Bearer bob-token-9876543210"),)
+    server, port = create_server("127.0.0.1:0", ServerConfig(auth_tokens=str(tokens)))
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS) as mine, \
-                grpc.insecure_channel(f"[::1]:{port}", options=CHANNEL_OPTIONS) as theirs:
-            owner, other = pb_grpc.GradwireServiceStub(mine), pb_grpc.GradwireServiceStub(theirs)
-            graph_id = prepare_tutorial(owner)
-            request = pb.ComputeRequest(graph_id=graph_id, inputs=[pb.Leaf(id="a", value=f32([2, 3]))],
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS) as channel:
+            stub = pb_grpc.GradwireServiceStub(channel)
+            request = pb.PrepareGraphRequest(graph=tutorial(pb.Leaf(id="a", value=spec([2]), requires_grad=True)),
+                                             inputs=["a"])
+            graph_id = stub.PrepareGraph(request, metadata=alice).graph_id
+            compute = pb.ComputeRequest(graph_id=graph_id, inputs=[pb.Leaf(id="a", value=f32([2, 3]))],
                                         roots=[pb.Root(id="out")])
-            code, details = code_of(lambda: other.Compute(request))
+            code, details = code_of(lambda: stub.Compute(compute, metadata=bob))
             assert code == grpc.StatusCode.NOT_FOUND and "not found" in details
-            assert code_of(lambda: other.ReleaseGraph(pb.ReleaseGraphRequest(graph_id=graph_id)))[0] \
-                == grpc.StatusCode.NOT_FOUND
-            assert grads(owner.Compute(request)) == {"a": [15.0, 18.0]}  # still the owner's
+            release = pb.ReleaseGraphRequest(graph_id=graph_id)
+            assert code_of(lambda: stub.ReleaseGraph(release, metadata=bob))[0] == grpc.StatusCode.NOT_FOUND
+            assert grads(stub.Compute(compute, metadata=alice)) == {"a": [15.0, 18.0]}  # still alice's
     finally:
         server.stop(None).wait()
 
