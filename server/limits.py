@@ -20,12 +20,16 @@ from .config import ServerConfig
 from .errors import RequestError
 
 
-def interrupt_for(context: grpc.ServicerContext | None) -> Callable[[], None] | None:
-    """A check that raises once the call's deadline passed or the client cancelled it."""
+def interrupt_for(context: grpc.ServicerContext | None,
+                  on_progress: Callable[[], None] | None = None) -> Callable[[], None] | None:
+    """A check that raises once the call's deadline passed or the client cancelled it (and otherwise
+    reports progress, which keeps the session the call holds from expiring)."""
     if context is None:
-        return None
+        return on_progress
 
     def check() -> None:
+        if on_progress is not None:
+            on_progress()
         if context.is_active():
             return
         remaining = context.time_remaining()
@@ -40,9 +44,11 @@ def interrupt_for(context: grpc.ServicerContext | None) -> Callable[[], None] | 
 
 
 @contextlib.contextmanager
-def metered(config: ServerConfig, context: grpc.ServicerContext | None, leaf_bytes: int = 0) -> Iterator[None]:
-    """The engine's budgets for one request (what its leaves leave of the memory budget)."""
-    interrupt = interrupt_for(context)
+def metered(config: ServerConfig, context: grpc.ServicerContext | None, leaf_bytes: int = 0,
+            on_progress: Callable[[], None] | None = None) -> Iterator[None]:
+    """The engine's budgets for one request (what its leaves leave of the memory budget); on_progress is
+    called between ops."""
+    interrupt = interrupt_for(context, on_progress)
     if interrupt is not None:
         interrupt()
     with request_budget(config.max_request_bytes, leaf_bytes), \

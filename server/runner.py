@@ -8,7 +8,7 @@ then the one-shot backward from `roots`, if any.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import grpc
 
@@ -28,15 +28,16 @@ class GraphRunner:
         self.cache = cache if cache is not None else PlanCache(config.plan_cache_entries, config.plan_cache_bytes)
 
     def build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext | None, *,
-              session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
+              session: bool, roots: Sequence[pb.Root] = (),
+              on_progress: Callable[[], None] | None = None) -> graph.Built:
         """Checks (or binds to its plan) then runs a graph, and a one-shot backward from roots."""
         key = structure_key(request_graph) if self.cache.max_entries > 0 else b""
         plan = self.cache.get(key) if key else None
         if plan is not None:
             return self.run_plan(plan, plans.bind(plan, request_graph, scope, self.uploads), scope, context,
-                                 session=session, roots=roots)
+                                 session=session, roots=roots, on_progress=on_progress)
         checked = graph.check(request_graph, scope, self.uploads)
-        with metered(self.config, context, checked.leaf_bytes):
+        with metered(self.config, context, checked.leaf_bytes, on_progress):
             built = graph.run(checked, scope, writable_leaves=session or checked.has_inplace)
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
@@ -46,8 +47,9 @@ class GraphRunner:
         return built
 
     def run_plan(self, plan: plans.Plan, bound: plans.Bound, scope: graph.Scope,
-                 context: grpc.ServicerContext | None, *, session: bool, roots: Sequence[Any] = ()) -> graph.Built:
-        with metered(self.config, context, bound.leaf_bytes):
+                 context: grpc.ServicerContext | None, *, session: bool, roots: Sequence[Any] = (),
+                 on_progress: Callable[[], None] | None = None) -> graph.Built:
+        with metered(self.config, context, bound.leaf_bytes, on_progress):
             built = plans.run(plan, bound, scope, writable_leaves=session or plan.has_inplace)
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())

@@ -25,7 +25,7 @@ from .limits import metered
 from .prepared import PreparedStore, compile_prepared, owner_of
 from .raw_chunks import chunk_messages
 from .runner import GraphRunner
-from .sessions import SessionStore
+from .sessions import Session, SessionStore
 from .streams import StreamGate
 from .uploads import UploadStore
 
@@ -76,9 +76,10 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     # ------------------------------------------------------------ helpers
 
     def _build(self, request_graph: pb.Graph, scope: graph.Scope, context: grpc.ServicerContext, *,
-               session: bool, roots: Sequence[pb.Root] = ()) -> graph.Built:
+               session: bool, roots: Sequence[pb.Root] = (), held: Session | None = None) -> graph.Built:
         """Runs a graph (and a one-shot backward from roots) within one request's limits (runner.py)."""
-        return self.runner.build(request_graph, scope, context, session=session, roots=roots)
+        return self.runner.build(request_graph, scope, context, session=session, roots=roots,
+                                 on_progress=self._progress(held))
 
     def _build_either(self, request: Any, scope: graph.Scope, context: grpc.ServicerContext, *, session: bool,
                       roots: Sequence[pb.Root] = ()) -> tuple[Sequence[str], graph.Built]:
@@ -94,6 +95,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         bound = prepared.bind(request.inputs, self.uploads)
         built = self.runner.run_plan(prepared.plan, bound, scope, context, session=session, roots=roots)
         return prepared.plan.leaf_ids, built
+
+    def _progress(self, session: Session | None):
+        return None if session is None else (lambda: self.sessions.touch(session))
 
     def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
         return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
@@ -148,7 +152,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Extend(self, request: pb.ExtendRequest, context: grpc.ServicerContext) -> pb.ExtendResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
-            built = self._build(request.graph, scope, context, session=True)
+            built = self._build(request.graph, scope, context, session=True, held=session)
             try:  # a refusal from here on undoes the request's in-place writes
                 response = pb.ExtendResponse()
                 self._values(response.values, request.return_values, scope, self._packer())
@@ -169,7 +173,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for value_id in request.return_grads:
                 scope.resolve(value_id, "return_grads")
             retain_graph = request.retain_graph if request.HasField("retain_graph") else None
-            with metered(self.config, context):
+            with metered(self.config, context, on_progress=self._progress(session)):
                 gradients.backward(scope, request.roots, retain_graph=retain_graph,
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
@@ -182,7 +186,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
         with self.sessions.use(session_id_of(request, context)) as session:
             scope = graph.Scope(session.values)
-            with metered(self.config, context):
+            with metered(self.config, context, on_progress=self._progress(session)):
                 results = gradients.grad(scope, request)
             response = pb.GradResponse()
             packer = self._packer()
@@ -265,4 +269,5 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             for message in chunk_messages(array, chunk_bytes):  # serialized straight from the array
                 yield message  # type: ignore[misc]
                 stream.touch()
+                self.sessions.touch(session)
 

@@ -155,6 +155,10 @@ class SessionStore:
             finally:
                 session.last_used = self._clock()
 
+    def touch(self, session: Session) -> None:
+        """The call holding the session made progress: a session only expires when nothing happens."""
+        session.last_used = self._clock()
+
     def resize(self, session: Session, values: Iterable[Any], *, refuse_over_cap: bool,
                already_reserved: int = 0) -> None:
         """Re-counts what the session retains (values being what it will hold after the call).
@@ -210,8 +214,9 @@ class SessionStore:
         session.retained = 0
 
     def expire(self) -> int:
-        """Drops sessions idle past their TTL, counted from the start or end of their last call (so a
-        session held by a stuck call expires too; that call then answers NOT_FOUND); returns how many."""
+        """Drops sessions idle past their TTL: no call started, ended or made progress (touch) for that
+        long, so a session held by a stuck call expires too (that call then answers NOT_FOUND); returns
+        how many."""
         now = self._clock()
         with self._lock:
             idle = [s for s in self._sessions.values() if now - s.last_used > s.ttl]
