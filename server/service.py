@@ -47,6 +47,11 @@ def session_id_of(request: Any, context: grpc.ServicerContext) -> str:
     return request.session_id or from_metadata
 
 
+def _chunk_size(part: pb.UploadTensorRequest) -> int:
+    """Bytes an upload message moves (a header counts as a full step of progress)."""
+    return len(part.chunk) if part.WhichOneof("part") == "chunk" else 1 << 30
+
+
 def op_info(op: Any) -> pb.OpInfo:
     return pb.OpInfo(
         name=op.name, min_inputs=op.min_inputs, max_inputs=op.max_inputs,
@@ -245,7 +250,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def UploadTensor(self, request_iterator: Iterator[pb.UploadTensorRequest],
                      context: grpc.ServicerContext) -> pb.UploadTensorResponse:
         with self.streams.open(context, caller_of(context), "an UploadTensor stream") as stream:
-            upload = self.uploads.receive(stream.watch(request_iterator))
+            upload = self.uploads.receive(stream.watch(request_iterator, size=_chunk_size))
         return pb.UploadTensorResponse(upload_id=upload.upload_id, received_bytes=upload.nbytes)
 
     @rpc_stream_errors

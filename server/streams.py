@@ -2,8 +2,8 @@
 stay free for the rest.
 
 - At most `max_streams` at once, and `max_per_caller` per caller; beyond, RESOURCE_EXHAUSTED at once.
-- A stream whose peer makes no progress (no next chunk arrives; a sent chunk is not read) for
-  `idle_seconds` is cancelled by a watchdog thread, which frees its worker (and the session lock a
+- A stream whose peer makes no progress (less than 64 KiB of chunks arrives; a sent chunk is not read)
+  for `idle_seconds` is cancelled by a watchdog thread, which frees its worker (and the session lock a
   download holds). The client sees CANCELLED; the server logs why.
 """
 
@@ -22,6 +22,8 @@ from .errors import exhausted
 
 log = logging.getLogger("gradwire.server")
 T = TypeVar("T")
+# What counts as progress for a byte stream within the idle time: at least this much moved.
+MIN_PROGRESS_BYTES = 64 << 10
 
 
 class Stream:
@@ -38,10 +40,15 @@ class Stream:
     def touch(self) -> None:
         self.last_progress = self._clock()
 
-    def watch(self, items: Iterable[T]) -> Iterator[T]:
-        """Passes items through, counting each one as progress."""
+    def watch(self, items: Iterable[T], size: Callable[[T], int] | None = None) -> Iterator[T]:
+        """Passes items through, counting each one as progress; with `size`, only every MIN_PROGRESS_BYTES
+        (so a peer dribbling a few bytes at a time is as stalled as a silent one)."""
+        pending = 0
         for item in items:
-            self.touch()
+            pending += size(item) if size is not None else MIN_PROGRESS_BYTES
+            if pending >= MIN_PROGRESS_BYTES:
+                pending = 0
+                self.touch()
             yield item
         self.touch()
 

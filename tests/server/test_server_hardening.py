@@ -73,6 +73,21 @@ def test_finding_2_stalled_uploads_are_ended_and_capped(start_server):
     assert server.sessions.retained.used == 0
 
 
+def test_finding_2_an_upload_that_dribbles_is_ended_like_a_stalled_one(start_server):
+    server, stub, _ = start_server(stream_idle_seconds=0.5)
+    stop = threading.Event()
+
+    def parts():  # a few bytes every 100 ms: never silent, never really sending
+        yield pb.UploadTensorRequest(header=pb.Tensor(dtype=pb.DTYPE_BOOL, shape=[1 << 20]))
+        while not stop.wait(0.1):
+            yield pb.UploadTensorRequest(chunk=bytes(4))
+
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.UploadTensor(parts(), timeout=60)
+    stop.set()
+    assert caught.value.code() == grpc.StatusCode.CANCELLED
+
+
 def test_finding_2_streams_per_caller_are_capped(start_server):
     _, stub, _ = start_server(workers=8, stream_idle_seconds=5.0, max_streams=4, max_streams_per_caller=1)
     first, release_first = _stalled_upload(stub)
