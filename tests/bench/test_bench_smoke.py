@@ -66,7 +66,7 @@ def test_every_row_is_well_formed_with_a_positive_ratio(harness_run: tuple[dict,
 def test_covers_every_workload_of_the_issue(harness_run: tuple[dict, str, Path]) -> None:
     record, printed, _ = harness_run
     by_group = {group: [r for r in record["rows"] if r["group"] == group] for group in GROUPS}
-    assert len(by_group["engine vs torch"]) == 4
+    assert len(by_group["engine vs torch"]) == 4 + 3  # bench.engine's four, bench.nn's three
     assert [r["workload"].rsplit(",", 1)[1].strip() for r in by_group["service vs floor"]] == \
         [f"{n} client{'s' * (n > 1)}" for n in TINY.concurrencies]
     assert all({"p50_ms", "p99_ms", "calls_per_s"} <= set(r["extra"]["gradwire_stats"])
