@@ -183,8 +183,9 @@ class Runtime:
         target.meta = meta
         session.add_inplace(node, target, refs)
         if target_tensor._grad_of is not None:  # an in-place op on x.grad (a `grad` node sharing its memory)
+            # Still a grad (x.grad is not None), whose data is now the server's to tell: fetched on read.
             state = target_tensor._grad_of.grad
-            state.known, state.version = False, state.version + 1
+            state.known, state.deferred, state.array, state.version = True, True, None, state.version + 1
         if will_fail:
             session.flush()  # raises the server's error (or, if it accepts, fills in the metadata)
         return target_tensor

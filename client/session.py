@@ -362,6 +362,8 @@ class Session:
             self.store_grads(response.grads)
             state.known = True
         if state.deferred:
+            if self.has_pending:  # in-place ops on the grad may be pending: they go first
+                self.flush()
             state.array = self.download(value.id, grad=True)
             state.deferred = False
 

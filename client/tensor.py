@@ -154,7 +154,7 @@ class Tensor:
             return None
         value = self._value
         value.check_usable()
-        if value.sent:  # else the server has not seen it, so no backward has reached it
+        if value.sent and not value.grad.known:  # unsent: no backward has reached it; deferred data waits for a read
             value.session.read_grad(value)
         if value.grad.array is None and not value.grad.deferred:
             if self._meta("is_leaf") is False and not self.retains_grad:

@@ -30,7 +30,7 @@ def _loop(torch, pattern):
     x = torch.tensor(rng.standard_normal((32, 4)).astype(np.float32))
     y = torch.tensor(rng.standard_normal((32, 1)).astype(np.float32))
     state = {"w": torch.tensor(rng.standard_normal((4, 1)).astype(np.float32), requires_grad=True)}
-    if pattern == "nn_optim":
+    if pattern.startswith("nn_optim"):
         model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         loss_fn = torch.nn.MSELoss()
@@ -60,13 +60,15 @@ def _loop(torch, pattern):
             loss = loss_fn(model(x), y)
             optimizer.zero_grad()
             loss.backward()
+            if pattern == "nn_optim_clipped":  # in-place ops on the grads, on the server
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)
             optimizer.step()
         return loss.item()
 
     return step
 
 
-@pytest.mark.parametrize("pattern", ["manual", "rebinding", "minibatch", "nn_optim"])
+@pytest.mark.parametrize("pattern", ["manual", "rebinding", "minibatch", "nn_optim", "nn_optim_clipped"])
 def test_step_is_two_round_trips_at_constant_state(served, pattern):
     server, address = served
     with Client(address) as torch:
