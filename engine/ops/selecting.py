@@ -16,7 +16,6 @@ from .checks import check_broadcast, check_tensors
 from .gathering import DIM, _fits, check_index, dim_of, positions
 
 ALPHA = AttrSpec("alpha", "real", default=1, description="the multiplier of source")
-VALUE = AttrSpec("value", "real", required=True, description="the number written")
 
 
 def _rule(name: str, index_position: int | None = None, same=(), mask_position: int | None = None,
@@ -73,10 +72,11 @@ def _index_add_forward(arrays: list, attrs: dict):
 
 
 def _index_fill_forward(arrays: list, attrs: dict):
-    x, index = arrays
+    x, index, value = arrays
     out = np.array(x, copy=True)
     axis = dim_of(attrs["dim"], x.ndim)
-    _moved(out, axis)[_vector_index("index_fill", index, out.shape[axis] if out.ndim else 1)] = attrs["value"]
+    positions_ = _vector_index("index_fill", index, out.shape[axis] if out.ndim else 1)
+    _moved(out, axis)[positions_] = _fill_value("index_fill_", value, x.dtype)
     return out
 
 
@@ -111,14 +111,16 @@ register(OpDef(
 ))
 register(OpDef(
     name="index_fill", forward=_index_fill_forward,
-    vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], dim=c.attrs["dim"], value=0.0), None),
-    grad_fn="IndexFillBackward0", dtype_rule=_rule("index_fill", 1), saves_inputs=(1,), min_inputs=2, max_inputs=2,
-    attrs=(DIM, VALUE), signature=("input", "dim", "index", "value"), methods=("index_fill",),
+    vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], 0.0, dim=c.attrs["dim"]), None,
+          lambda F, g, c: F.sum(F.index_select(g, c.inputs[1], dim=c.attrs["dim"]))),
+    grad_fn=lambda node: "IndexFillBackward0" if node.input_dtypes[2] is None else "IndexFillBackward1",
+    dtype_rule=_rule("index_fill", 1, numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
+    attrs=(DIM,), signature=("input", "dim", "index", "value"), methods=("index_fill",),
     functions=("index_fill",), summary="a copy of input with value written at index along dim",
 ))
 register(OpDef(
     name="index_copy", forward=_index_copy_forward,
-    vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], dim=c.attrs["dim"], value=0.0), None, _select_back),
+    vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], 0.0, dim=c.attrs["dim"]), None, _select_back),
     grad_fn="IndexCopyBackward0", dtype_rule=_rule("index_copy", 1, same=(2,)), saves_inputs=(1,), min_inputs=3,
     max_inputs=3, attrs=(DIM,), signature=("input", "dim", "index", "source"), methods=("index_copy",),
     functions=("index_copy",), summary="a copy of input with source's slices written at index along dim",
@@ -263,19 +265,30 @@ def _broadcast(*arrays: np.ndarray) -> list:
     return np.broadcast_arrays(*arrays)
 
 
+def _fill_value(name: str, value, dtype) -> np.ndarray:
+    """A number, or a 0-dim tensor (torch refuses others), as an array of the target's dtype."""
+    value = np.asarray(value)
+    if value.ndim:
+        raise InvalidArgumentRuntimeError(f"{name} only supports a 0-dimensional value tensor, but got tensor with "
+                                          f"{value.ndim} dimension(s).")
+    return value.astype(dtype)
+
+
 def _masked_fill_forward(arrays: list, attrs: dict):
-    x, mask = arrays
+    x, mask, value = arrays
     x, mask = _broadcast(x, mask)
-    return np.where(mask, np.asarray(attrs["value"]).astype(x.dtype), x)
+    return np.where(mask, _fill_value("masked_fill_", value, x.dtype), x)
 
 
 register(OpDef(
     name="masked_fill", forward=_masked_fill_forward,
-    vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None), grad_fn="MaskedFillBackward0",
-    dtype_rule=_rule("masked_fill", mask_position=1), saves_inputs=(1,), min_inputs=2, max_inputs=2,
-    attrs=(VALUE,), methods=("masked_fill",), functions=("masked_fill",),
-    out_shape=lambda shapes, attrs: tuple(np.broadcast_shapes(*shapes)),
-    summary="a copy of input with value where mask is True (mask broadcasts)",
+    vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None,
+          lambda F, g, c: F.sum(F.where(c.inputs[1], g, 0.0))),
+    grad_fn=lambda node: "MaskedFillBackward0" if node.input_dtypes[2] is None else "MaskedFillBackward1",
+    dtype_rule=_rule("masked_fill", mask_position=1, numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
+    signature=("input", "mask", "value"), methods=("masked_fill",), functions=("masked_fill",),
+    out_shape=lambda shapes, attrs: tuple(np.broadcast_shapes(shapes[0], shapes[1])),
+    summary="a copy of input with value (a number or a 0-dim tensor) where mask is True (mask broadcasts)",
 ))
 
 

@@ -242,6 +242,7 @@ row("index_add", "alpha_dim1", inputs(normal((3, 4)), fixed([3, 1]), normal((3, 
     lambda m, a, i, s: m.index_add(a, 1, i, s, alpha=2.5))
 row("index_fill", "dim1", inputs(normal((3, 4)), fixed([0, 2])), lambda m, a, i: a.index_fill(1, i, 1.5))
 row("index_fill", "function", inputs(normal((3, 4)), fixed([1])), lambda m, a, i: m.index_fill(a, 0, i, -2.0))
+row("index_fill", "tensor_value", inputs(normal((3, 4)), fixed([0, 3]), normal(())), lambda m, a, i, v: a.index_fill(1, i, v))
 row("index_copy", "dim0", inputs(normal((3, 4)), fixed([2, 0]), normal((2, 4))), lambda m, a, i, s: a.index_copy(0, i, s))
 row("index_copy", "dim1", inputs(normal((3, 4)), fixed([3]), normal((3, 1))), lambda m, a, i, s: m.index_copy(a, 1, i, s))
 row("scatter", "src", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]]), normal((1, 4))), lambda m, a, i, s: a.scatter(0, i, s))
@@ -267,6 +268,8 @@ row("scatter_reduce", "amax_ties", inputs(fixed([[1.0, 2.0], [0.0, 3.0]]), fixed
     lambda m, a, i, s: m.scatter_reduce(a, 0, i, s, "amax"), finite_differences=False, second_order=False)
 MASK = lambda r: r.random((3, 4)) > 0.5  # noqa: E731
 row("masked_fill", "full", inputs(normal((3, 4)), MASK), lambda m, a, k: a.masked_fill(k, 2.5))
+row("masked_fill", "tensor_value", inputs(normal((3, 4)), MASK, normal(())), lambda m, a, k, v: a.masked_fill(k, v))
+row("masked_fill", "value_keyword", inputs(normal((3, 4)), MASK), lambda m, a, k: m.masked_fill(a, k, value=-1.0))
 row("masked_fill", "broadcast_mask", inputs(normal((3, 4)), fixed([True, False, True, False])),
     lambda m, a, k: m.masked_fill(a, k, -1.0))
 row("masked_fill", "broadcast_input", inputs(normal((1, 4)), MASK), lambda m, a, k: a.masked_fill(k, 0.0))

@@ -68,6 +68,7 @@ ERRORS = {
     "index_fill_out_of_range": ([M34, np.array([5])], lambda m, a, i: a.index_fill(1, i, 1.0)),
     "index_select_out_of_range": ([M34, np.array([5])], lambda m, a, i: a.index_select(1, i)),
     "scatter_out_of_range": ([M34, np.array([[5]])], lambda m, a, i: a.scatter(1, i, 1.0)),
+    "masked_fill_vector_value": ([M34, np.ones(4)], lambda m, a, v: a.masked_fill(a.detach() > 3, v)),
     "svd_of_vector": ([np.arange(3.0)], lambda m, a: m.linalg.svd(a)),
 }
 
