@@ -29,18 +29,34 @@ _TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"
 # Python's augmented assignments (there is no `__ieq__`: `x == y` has no in-place form).
 AUGMENTED = frozenset({"__iadd__", "__isub__", "__imul__", "__imatmul__", "__itruediv__", "__ifloordiv__", "__imod__",
                        "__ipow__", "__ilshift__", "__irshift__", "__iand__", "__ixor__", "__ior__"})
-# Ops whose in-place spelling torch does not have (Tensor.isnan_, flip_, softmax_ ... do not exist), so the
-# catalogue claims no such method.
-NOT_IN_TORCH = frozenset({
-    "argsort", "clone", "count_nonzero", "flip", "fliplr", "flipud", "gather", "hardshrink", "isclose", "isfinite",
-    "isinf", "isnan", "isneginf", "isposinf", "log_softmax", "logaddexp", "logcumsumexp", "maximum", "minimum",
-    "prelu", "roll", "softmax", "trace",
+# The in-place Tensor methods torch has (dir(torch.Tensor) in torch 2.13): a variant is derived only under
+# one of these names, so the catalogue never claims a spelling torch lacks (maximum_, softmax_ ...).
+TORCH_INPLACE_METHODS = frozenset({
+    "abs_", "absolute_", "acos_", "acosh_", "add_", "addbmm_", "addcdiv_", "addcmul_", "addmm_", "addmv_",
+    "addr_", "apply_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan2_", "arctan_", "arctanh_",
+    "as_strided_", "asin_", "asinh_", "atan2_", "atan_", "atanh_", "baddbmm_", "bernoulli_", "bitwise_and_",
+    "bitwise_left_shift_", "bitwise_not_", "bitwise_or_", "bitwise_right_shift_", "bitwise_xor_", "cauchy_",
+    "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "conj_physical_", "copy_", "copysign_", "cos_",
+    "cosh_", "cumprod_", "cumsum_", "deg2rad_", "detach_", "digamma_", "div_", "divide_", "eq_", "erf_",
+    "erfc_", "erfinv_", "exp2_", "exp_", "expm1_", "exponential_", "fill_", "fill_diagonal_", "fix_",
+    "float_power_", "floor_", "floor_divide_", "fmod_", "frac_", "gcd_", "ge_", "geometric_", "greater_",
+    "greater_equal_", "gt_", "heaviside_", "hypot_", "i0_", "igamma_", "igammac_", "index_add_", "index_copy_",
+    "index_fill_", "index_put_", "index_reduce_", "lcm_", "ldexp_", "le_", "lerp_", "less_", "less_equal_",
+    "lgamma_", "log10_", "log1p_", "log2_", "log_", "log_normal_", "logical_and_", "logical_not_",
+    "logical_or_", "logical_xor_", "logit_", "lt_", "map2_", "map_", "masked_fill_", "masked_scatter_", "mul_",
+    "multiply_", "mvlgamma_", "nan_to_num_", "ne_", "neg_", "negative_", "nextafter_", "normal_", "not_equal_",
+    "polygamma_", "pow_", "put_", "rad2deg_", "random_", "reciprocal_", "relu_", "remainder_", "renorm_",
+    "requires_grad_", "resize_", "resize_as_", "resize_as_sparse_", "round_", "rsqrt_", "scatter_",
+    "scatter_add_", "scatter_reduce_", "set_", "sgn_", "share_memory_", "sigmoid_", "sign_", "sin_", "sinc_",
+    "sinh_", "sparse_resize_", "sparse_resize_and_clear_", "sqrt_", "square_", "squeeze_", "sub_", "subtract_",
+    "swapaxes_", "swapdims_", "t_", "tan_", "tanh_", "transpose_", "tril_", "triu_", "true_divide_", "trunc_",
+    "uniform_", "unsqueeze_", "xlogy_", "zero_",
 })
 
 
 def eligible(op: OpDef) -> bool:
     """Can `op` have an in-place variant? (Whether a given call fits is checked when it runs.)"""
-    return (op.inplace_variant and op.name not in NOT_IN_TORCH and not op.inplace and not op.view and op.num_outputs == 1
+    return (op.inplace_variant and not op.inplace and not op.view and op.num_outputs == 1
             and op.max_inputs != -1 and bool(op.methods) and op.variadic_vjp is None
             and not any(spec.name == "keepdim" for spec in op.attrs) and _keeps_first_shape(op))
 
@@ -66,7 +82,7 @@ def derive_all() -> list[OpDef]:
         name = op.name + "_"
         if name in OPS or not eligible(op):
             continue
-        methods = tuple(m + "_" for m in op.methods if m + "_" not in taken_methods)
+        methods = tuple(m + "_" for m in op.methods if m + "_" in TORCH_INPLACE_METHODS and m + "_" not in taken_methods)
         if not methods:
             continue
         operators = tuple("__i" + dunder[2:] for dunder in op.operators

@@ -34,6 +34,7 @@ register(OpDef(
     max_inputs=2, attrs=_INTERNAL,
     out_shape=lambda shapes, a: _conv_shape(shapes[0], shapes[1], a["stride"], a["padding"], a["dilation"]),
     summary="internal: N-d convolution with explicit low/high padding (conv1d/2d/3d and gradients use it)",
+    internal=True,
 ))
 register(OpDef(
     name="convolution_input_grad",
@@ -44,6 +45,7 @@ register(OpDef(
     min_inputs=2, max_inputs=2, attrs=(AttrSpec("input_size", "ints", required=True),) + _INTERNAL,
     out_shape=lambda shapes, a: (shapes[0][0], shapes[1][1] * a["groups"]) + tuple(a["input_size"]),
     summary="internal: the input gradient of convolution_nd (also conv_transpose's forward)",
+    internal=True,
 ))
 register(OpDef(
     name="convolution_weight_grad",
@@ -54,6 +56,7 @@ register(OpDef(
     min_inputs=2, max_inputs=2, attrs=(AttrSpec("weight_size", "ints", required=True),) + _INTERNAL,
     out_shape=lambda shapes, a: tuple(a["weight_size"]),
     summary="internal: the weight gradient of convolution_nd",
+    internal=True,
 ))
 
 

@@ -97,6 +97,7 @@ register(OpDef(
            AttrSpec("scale_grad_by_freq", "boolean", default=False)),
     out_shape=lambda shapes, a: (a["num_weights"],) + tuple(shapes[0][-1:]),
     summary="internal: embedding's weight gradient (sums the gradients of each index into its row)",
+    internal=True,
 ))
 
 

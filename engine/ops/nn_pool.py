@@ -175,6 +175,7 @@ register(OpDef(
     min_inputs=2, max_inputs=2, attrs=(AttrSpec("input_size", "ints", required=True),),
     out_shape=lambda shapes, a: tuple(shapes[0][: len(shapes[0]) - len(a["input_size"])]) + tuple(a["input_size"]),
     summary="internal: adds each gradient into the input position its index names (max pooling's gradient)",
+    internal=True,
 ))
 register(OpDef(
     name="max_pool_gather", forward=_gather_forward,
@@ -183,6 +184,7 @@ register(OpDef(
     min_inputs=2, max_inputs=2, attrs=(AttrSpec("input_size", "ints", required=True),),
     out_shape=lambda shapes, a: tuple(shapes[1]),
     summary="internal: picks the input positions the indices name (the gradient of max_pool_scatter)",
+    internal=True,
 ))
 
 

@@ -9,7 +9,10 @@ torch = pytest.importorskip("torch", reason="torch is the reference for spelling
 
 from gradwire.engine.registry import OPS  # noqa: E402
 
-INTERNAL = {"copy_slices", "index_backward", "index_zero", "view_of_base"}
+INTERNAL = {"copy_slices", "index_backward", "index_zero", "view_of_base",
+            # the gradients of convolution, embedding and max pooling, and the N-d convolution behind conv*d
+            "convolution_nd", "convolution_input_grad", "convolution_weight_grad", "embedding_dense_backward",
+            "max_pool_scatter", "max_pool_gather"}
 
 
 def _torch_has(dotted: str) -> bool:
