@@ -535,7 +535,22 @@ row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().
 INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1},
                  "lerp": {"weight": 0.25},
                  "cumsum": {"dim": 1}, "cumprod": {"dim": 1}}
-INPLACE_INPUTS = {"lerp": inputs(normal((3, 4)), normal((1, 4)))}
+INPLACE_INPUTS = {"lerp": inputs(normal((3, 4)), normal((1, 4))),
+                  # near 1, so float16's rounding does not compound along the product
+                  "cumprod": inputs(lambda rng: rng.uniform(0.9, 1.1, (3, 4)))}
+# Inputs in each op's domain, independent of the order the row modules are imported in (a client test that
+# imports a family's rows first runs _inplace_rows before that family's rows exist).
+_INTEGERS = inputs(lambda rng: rng.integers(0, 5, (3, 4)), lambda rng: rng.integers(0, 3, (1, 4)))
+INPLACE_INPUTS.update({name: _INTEGERS for name in (
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift")})
+INPLACE_INPUTS["bitwise_not"] = inputs(lambda rng: rng.integers(-4, 5, (3, 4)))
+INPLACE_INPUTS.update({name: inputs(lambda rng: rng.uniform(-0.8, 0.8, (3, 4)))
+                       for name in ("asin", "acos", "atanh", "erfinv")})
+INPLACE_INPUTS["acosh"] = inputs(lambda rng: rng.uniform(1.5, 3.0, (3, 4)))
+# Not smooth at their inputs (floor), so no central differences.
+# No derivative in torch or here ("the derivative for 'floor_divide' is not implemented"): values only.
+INPLACE_VALUES_ONLY = {"floor_divide"}
+INPLACE_NOT_SMOOTH = {"floor_divide", "remainder", "fmod", "floor", "ceil", "round", "trunc", "frac", "sign", "sgn"}
 # torch's logical_*_ keep the target's old grad_fn (a quirk) and torch has no derivative for asinh_, acosh_
 # and atanh_: for those torch's side is copy_ of the out-of-place result (the same values and gradients).
 TORCH_INPLACE_QUIRKS = {"logical_and_", "logical_or_", "logical_xor_", "logical_not_", "asinh_", "acosh_", "atanh_",
@@ -618,13 +633,40 @@ def _inplace_rows() -> None:
         if base is None:
             continue
         base_op = gw.registry.OPS[base]
+        if base_op.signature:  # operands and attributes interleave (scatter_(dim, index, src)): explicit rows below
+            continue
         model = first_rows.get(base)
         shapes = [(3, 4)] + [(1, 4)] * (base_op.min_inputs - 1)
         make = INPLACE_INPUTS.get(base) or (model.inputs if model is not None
                                             else inputs(*[positive(shape) for shape in shapes]))
-        row(name, "inplace", make, _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {})),
+        program = _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {}))
+        if base in INPLACE_VALUES_ONLY:
+            program = (lambda run: lambda m, *values: run(m, *(v.detach() for v in values)))(program)
+        row(name, "inplace", make, program,
             compare_grad_fn=_torch_has(op.methods[0]) and base_op.differentiable,
-            finite_differences=model.finite_differences if model is not None else True)
+            finite_differences=(model.finite_differences if model is not None else True)
+            and base not in INPLACE_NOT_SMOOTH)
 
 
 _inplace_rows()
+
+
+# In-place variants of the ops whose operands and attributes interleave, each on a non-leaf copy of its input.
+def _copy(a):
+    return a * 1
+
+
+_INDEX_ROWS = fixed([2, 0, 2])
+row("scatter_add_", "inplace", inputs(normal((3, 4)), fixed([[0, 2, 1, 0], [2, 2, 0, 1]]), normal((2, 4))),
+    lambda m, a, i, s: _copy(a).scatter_add_(0, i, s))
+row("scatter_", "inplace", inputs(normal((3, 4)), fixed([[0, 1, 2, 0]]), normal((1, 4))),
+    lambda m, a, i, s: _copy(a).scatter_(0, i, s))
+row("scatter_reduce_", "inplace", inputs(normal((3, 4)), fixed([[0, 1, 0, 2], [0, 1, 1, 2]]), normal((2, 4))),
+    lambda m, a, i, s: _copy(a).scatter_reduce_(0, i, s, reduce="sum"))
+row("index_add_", "inplace", inputs(normal((3, 4)), _INDEX_ROWS, normal((3, 4))),
+    lambda m, a, i, s: _copy(a).index_add_(0, i, s, alpha=2.5))
+row("index_fill_", "inplace", inputs(normal((3, 4)), fixed([0, 2])), lambda m, a, i: _copy(a).index_fill_(1, i, 1.5))
+row("index_copy_", "inplace", inputs(normal((3, 4)), fixed([2, 0]), normal((2, 4))),
+    lambda m, a, i, s: _copy(a).index_copy_(0, i, s))
+row("masked_fill_", "inplace", inputs(normal((3, 4)), lambda r: r.random((3, 4)) > 0.5),
+    lambda m, a, mask: _copy(a).masked_fill_(mask, -1.5))
