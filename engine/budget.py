@@ -64,7 +64,8 @@ def charge_op(op: Any, operands: list, dtypes: list, compute_dtype: Any, result_
     if op.view and op.out_shape is None and first is not None and first._data.flags.c_contiguous:
         out_bytes = 0
     else:
-        itemsize = result_dtype.itemsize
+        # an op whose rule leaves the result dtype to its forward: charge the widest dtype
+        itemsize = result_dtype.itemsize if result_dtype is not None else 8
         out_bytes = out_elements * (itemsize + (op.num_outputs - 1) * max(itemsize, _INDEX_ITEMSIZE))
     casts = sum(
         x._data.size * compute_dtype.itemsize for x, dtype in zip(operands, dtypes)

@@ -59,7 +59,14 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
             )
     if not normalised:
         attrs = normalise_attrs(op, attrs)
+    if op.pieces is not None and attrs.get("output") is None:  # a graph node must name the output it is
+        shapes = [x.shape if isinstance(x, Tensor) else () for x in operands]
+        raise ArgumentError(f"{op.name}() has {op.pieces(shapes, attrs)} outputs, each its own node: give the "
+                            f"attribute output (0 to {op.pieces(shapes, attrs) - 1})")
     if op.inplace:
+        if not isinstance(operands[0], Tensor):  # a graph node can name a number where the target goes
+            raise ArgumentError(f"{op.name}(): the tensor written in place must be a Tensor, "
+                                f"not {type(operands[0]).__name__}")
         if modes._state.work_left is not None or modes._state.interrupt is not None:
             budget.charge_inplace(op, operands)
         return op.forward(operands, attrs)  # in-place ops work on the Tensors and keep their own books

@@ -22,7 +22,7 @@ NODE_ID_KEY = "gradwire-node-id"
 
 
 def _session_id(call: Call) -> str:
-    for message in (call.request, call.response):
+    for message in (call.message, call.response):
         session_id = getattr(message, "session_id", "")
         if isinstance(session_id, str) and session_id:
             return session_id

@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
+from ..parsed import request_of
+
 
 @dataclass
 class Call:
@@ -29,6 +31,11 @@ class Call:
     request: Any = None              # the request of a unary-request call (None for a stream)
     response: Any = None             # the response of a unary-response call, once sent
     state: dict[str, Any] = field(default_factory=dict)  # each observer's own per-call values
+
+    @property
+    def message(self) -> Any:
+        """The parsed request of a unary-request call (wire.py hands the interceptors its bytes)."""
+        return request_of(self.context, self.request)
 
     @property
     def service(self) -> str:
@@ -55,6 +62,8 @@ class Observer:
 
 
 def _size(message: Any) -> int:
+    if isinstance(message, (bytes, bytearray, memoryview)):  # wire.py hands requests over unparsed
+        return len(message)
     byte_size = getattr(message, "ByteSize", None)
     return byte_size() if byte_size is not None else 0
 

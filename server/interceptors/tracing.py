@@ -48,7 +48,7 @@ class Tracing(Observer):
         span = call.state.pop("span", None)
         if span is None:
             return
-        graph = getattr(call.request, "graph", None)
+        graph = getattr(call.message, "graph", None)
         if graph is not None:
             span.set_attribute("gradwire.leaf_count", len(graph.leaves))
             span.set_attribute("gradwire.node_count", len(graph.nodes))

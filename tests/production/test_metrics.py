@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gradwire.server.footprint import TENSOR_BYTES
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from production_helpers import TOKEN_ALICE, write_tokens
@@ -77,7 +78,8 @@ def test_a_scrape_shows_exactly_the_calls_made(start_server, tmp_path):
     assert _calls(metrics, "gradwire_rpc_received_bytes_total", "Compute") == 2 * compute.ByteSize() + bad.ByteSize()
     assert _calls(metrics, "gradwire_rpc_sent_bytes_total", "Compute") == sum(r.ByteSize() for r in replies)
     assert metrics[("gradwire_sessions_open", ())] == 1
-    assert metrics[("gradwire_retained_bytes", ())] == 100 * 4 + 32  # the session's leaf and the pending upload
+    # the session's leaf (its data and the tensor object around it, footprint.py) and the pending upload
+    assert metrics[("gradwire_retained_bytes", ())] == 100 * 4 + TENSOR_BYTES + 32
     build = next(labels for (name, labels) in metrics if name == "gradwire_build_info")
     assert dict(build)["version"] == version("gradwire") and dict(build)["contract"] == "gradwire.v1"
     text = "".join(f"{name}{labels}" for name, labels in metrics)

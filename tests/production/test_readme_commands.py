@@ -22,8 +22,9 @@ def shell_blocks() -> list[str]:
 
 def grpcurl_script() -> str:
     """The README's two grpcurl blocks (reflection, one-shot Compute, a session flow), minus the lines
-    that activate the virtualenv and start the server, which the test does itself."""
-    blocks = [block for block in shell_blocks() if "grpcurl -plaintext" in block]
+    that activate the virtualenv and start the server, which the test does itself. (The prepared-graph
+    block takes the graph id the first call returns, so it is not a script to run as it stands.)"""
+    blocks = [block for block in shell_blocks() if "grpcurl -plaintext" in block and "PrepareGraph" not in block]
     assert len(blocks) == 2, "expected the grpcurl block and the session block"
     lines = []
     for line in "".join(blocks).replace("\\\n", " ").splitlines():
