@@ -12,6 +12,7 @@ Torch semantics (promotion, shapes, in-place rules) are the engine's: its errors
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -27,6 +28,8 @@ from .echo import shown
 from .errors import NUMPY_VALUE_ERRORS, from_engine, from_numpy_error, invalid, with_node
 from .rollback import Undo
 from .uploads import UploadStore
+
+log = logging.getLogger("gradwire.server")
 
 # Printable ASCII without spaces or ':' (ids travel in the gradwire-node-id trailer).
 ID_PATTERN = re.compile(r"[!-9;-~]{1,256}")
@@ -214,3 +217,15 @@ def _apply(node: pb.Node, operands: list[Any], attrs: dict[str, Any]) -> Any:
         raise from_engine(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
     except NUMPY_VALUE_ERRORS as error:
         raise from_numpy_error(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
+    except (TypeError, AttributeError) as error:
+        raise operand_kind_error(node.id, node.op, operands, error) from error
+
+
+def operand_kind_error(node_id: str, op_name: str, operands: list[Any], error: Exception) -> Exception:
+    """An op handed operands or attributes of a kind its maths cannot take (a number where it reads a
+    tensor's shape, a bool as a size): the request's fault, INVALID_ARGUMENT, but logged in full in case
+    it is the op's."""
+    log.warning("node %r (%s) refused operands of kinds %s", node_id, op_name,
+                [type(x).__name__ for x in operands], exc_info=True)
+    return invalid(f"node {node_id!r} ({op_name}): the op cannot take these operands or attributes "
+                   f"(check their kinds: tensors, numbers, ints): {error}", node_id=node_id, error_type="TypeError")

@@ -18,14 +18,17 @@ import gradwire.engine as ge
 class Undo:
     def __init__(self) -> None:
         self._saved: dict[int, tuple[Any, np.ndarray, np.ndarray, int, list[tuple[Any, Any, bool, int]]]] = {}
+        # target -> its .grad and that grad's values (zero_grad_ and writes through `grad` change them)
+        self._grads: dict[int, tuple[Any, Any, np.ndarray | None, int]] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._saved)
+        return bool(self._saved) or bool(self._grads)
 
     def before_inplace(self, target: Any, fresh: set[int], others: Callable[[], Iterable[Any]]) -> None:
         """Saves what an in-place write to `target` may change, unless the request made that memory."""
         if not hasattr(target, "_data"):
             return
+        self._save_grad(target, fresh)
         base = target._base if target._base is not None else target
         if id(base) in fresh or id(base) in self._saved:
             return
@@ -34,7 +37,23 @@ class Undo:
         states = [(t, t.grad_fn, t._requires_grad, t._view_version) for t in views.values()]
         self._saved[id(base)] = (base, base._data, base._data.copy(), base._version[0], states)
 
+    def _save_grad(self, target: Any, fresh: set[int]) -> None:
+        grad = getattr(target, "_grad", None)
+        if id(target) in fresh or id(target) in self._grads:
+            return
+        if grad is None:
+            self._grads[id(target)] = (target, None, None, 0)
+            return
+        ge.modes.charge(grad._data.nbytes, "saving a session value's grad before an in-place node")
+        self._grads[id(target)] = (target, grad, grad._data.copy(), grad._version[0])
+
     def restore(self) -> None:
+        for target, grad, values, version in self._grads.values():
+            target._grad = grad
+            if grad is not None:
+                np.copyto(grad._data, values)
+                grad._version[0] = version
+        self._grads.clear()
         for base, buffer, copy, version, states in self._saved.values():
             base._data = buffer
             np.copyto(buffer, copy)

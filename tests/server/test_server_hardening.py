@@ -205,6 +205,20 @@ def test_finding_6_a_refused_extend_keeps_the_autograd_state(pair):
     np.testing.assert_array_equal(arrays(response.grads)["w"], [1.0, 2.0])
 
 
+def test_finding_6_a_refused_extend_keeps_the_grads_it_zeroed(pair):
+    """zero_grad_ (optimizer.zero_grad in a batch) then a refused node: w.grad is as it was."""
+    _, stub, session = pair
+    stub.Extend(pb.ExtendRequest(session_id=session, graph=graph(node("p", "mul", "w", "a"), node("l", "sum", "p"))))
+    stub.Backward(pb.BackwardRequest(session_id=session, roots=[root("l")]))
+    for set_to_none in (False, True):
+        zero = node("z", "zero_grad_", "w")
+        zero.attrs["set_to_none"].boolean = set_to_none
+        with raises_status(INVALID, "nope"):
+            stub.Extend(pb.ExtendRequest(session_id=session, graph=graph(zero), return_values=["nope"]))
+        grads = arrays(stub.Read(pb.ReadRequest(session_id=session, grads=["w"])).grads)
+        np.testing.assert_array_equal(grads["w"], [1.0, 2.0])
+
+
 # ------------------------------------------------------------------ 7: caller mistakes are INVALID_ARGUMENT
 
 def _no_internal(call):
