@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
+from .handlers import rewrap
+
 REPLICA_KEY = "gradwire-replica"
 
 
@@ -57,17 +59,8 @@ class ReplicaHeaderInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         header = ((REPLICA_KEY, self.replica_id),)
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary(handler.unary_unary, header), handler.request_deserializer, handler.response_serializer)
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                _unary(handler.stream_unary, header), handler.request_deserializer, handler.response_serializer)
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _streaming(handler.unary_stream, header), handler.request_deserializer, handler.response_serializer)
-        return grpc.stream_stream_rpc_method_handler(
-            _streaming(handler.stream_stream, header), handler.request_deserializer, handler.response_serializer)
+        return rewrap(handler, lambda inner, streaming_request, streaming_response:
+                      (_streaming if streaming_response else _unary)(inner, header))
 
 
 def _unary(behaviour: Callable[[Any, Any], Any], header: tuple[tuple[str, str], ...]) -> Callable[[Any, Any], Any]:

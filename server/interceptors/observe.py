@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
+from ..handlers import rewrap
 from ..parsed import request_of
 
 
@@ -172,16 +173,5 @@ def wrap(handler: grpc.RpcMethodHandler, method: str, observer: Observer) -> grp
 
         return behaviour
 
-    kinds = (
-        ("unary_unary", grpc.unary_unary_rpc_method_handler, unary_response, False),
-        ("stream_unary", grpc.stream_unary_rpc_method_handler, unary_response, True),
-        ("unary_stream", grpc.unary_stream_rpc_method_handler, stream_response, False),
-        ("stream_stream", grpc.stream_stream_rpc_method_handler, stream_response, True),
-    )
-    for attribute, make, wrapper, streaming_request in kinds:
-        inner = getattr(handler, attribute)
-        if inner is not None:
-            return make(wrapper(inner, streaming_request),
-                        request_deserializer=handler.request_deserializer,
-                        response_serializer=handler.response_serializer)
-    return handler
+    return rewrap(handler, lambda inner, streaming_request, streaming_response:
+                  (stream_response if streaming_response else unary_response)(inner, streaming_request))
