@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
-from .errors import AutogradError, DTypeRuntimeError, InvalidValueError
+from .errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
 from .graph import AccumulateGrad
 from .size import Size
 
@@ -138,7 +138,8 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise InvalidValueError(f"assigned grad expected to be a Tensor or None, got {type(value).__name__}")
+                raise ArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                    f"{type(value).__name__}")
             if value.shape != self.shape:
                 raise AutogradError(f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}")
             if value.dtype is not self.dtype:

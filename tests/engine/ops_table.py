@@ -668,5 +668,6 @@ row("index_add_", "inplace", inputs(normal((3, 4)), _INDEX_ROWS, normal((3, 4)))
 row("index_fill_", "inplace", inputs(normal((3, 4)), fixed([0, 2])), lambda m, a, i: _copy(a).index_fill_(1, i, 1.5))
 row("index_copy_", "inplace", inputs(normal((3, 4)), fixed([2, 0]), normal((2, 4))),
     lambda m, a, i, s: _copy(a).index_copy_(0, i, s))
+row("lerp_", "inplace", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, end: _copy(a).lerp_(end, 0.25))
 row("masked_fill_", "inplace", inputs(normal((3, 4)), lambda r: r.random((3, 4)) > 0.5),
     lambda m, a, mask: _copy(a).masked_fill_(mask, -1.5))

@@ -559,3 +559,14 @@ def test_a_view_of_a_plain_tensor_requires_grad_once_its_base_is_written_with_on
 
     ours, theirs = both(program)
     assert ours == theirs == [True, True, [12.0, 0.0]]
+
+
+def test_assigning_a_number_to_grad_is_a_type_error_as_in_torch():
+    """polynomial_autograd.py's `a.grad = 0.` (torch 2.13 refuses it with a TypeError)."""
+    messages = []
+    for module in (torch, ge):
+        leaf = module.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(TypeError) as caught:
+            leaf.grad = 0.0
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
