@@ -23,7 +23,7 @@ from .graph import SavedTensor
 from .registry import OPS, OpDef, register
 
 _TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int32": "Int",
-                      "int64": "Long", "bool": "Bool"}
+                      "int64": "Long", "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short"}
 
 
 # Python's augmented assignments (there is no `__ieq__`: `x == y` has no in-place form).

@@ -217,7 +217,7 @@ def _apply(node: pb.Node, operands: list[Any], attrs: dict[str, Any]) -> Any:
         raise from_engine(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
     except NUMPY_VALUE_ERRORS as error:
         raise from_numpy_error(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
-    except (TypeError, AttributeError) as error:
+    except (TypeError, AttributeError, ZeroDivisionError) as error:
         raise operand_kind_error(node.id, node.op, operands, error) from error
 
 

@@ -203,5 +203,5 @@ def _apply(step: Step, operands: list[Any], attrs: dict[str, Any], normalised: b
         raise from_engine(error, node_id=step.node_id, context=step.context) from error
     except NUMPY_VALUE_ERRORS as error:
         raise from_numpy_error(error, node_id=step.node_id, context=step.context) from error
-    except (TypeError, AttributeError) as error:
+    except (TypeError, AttributeError, ZeroDivisionError) as error:
         raise graph.operand_kind_error(step.node_id, step.op.name, operands, error) from error

@@ -17,7 +17,14 @@ _INTERNAL = (AttrSpec("stride", "ints", required=True), AttrSpec("padding", "int
 
 
 def _geometry(attrs: dict) -> tuple:
-    return attrs["stride"], attrs["padding"], attrs["dilation"], attrs["groups"]
+    """(stride, padding, dilation, groups) of an internal convolution node, checked as torch checks them."""
+    stride, padding, dilation, groups = attrs["stride"], attrs["padding"], attrs["dilation"], attrs["groups"]
+    for name, values in (("stride", stride), ("dilation", dilation)):
+        if any(v <= 0 for v in (values if isinstance(values, (tuple, list)) else (values,))):
+            raise InvalidArgumentRuntimeError(f"convolution: {name} should be greater than zero, got {values}")
+    if not isinstance(groups, int) or groups <= 0:
+        raise InvalidArgumentRuntimeError(f"convolution: non-positive groups is not supported, got {groups}")
+    return stride, padding, dilation, groups
 
 
 def _internal(c, **sizes) -> dict:

@@ -16,10 +16,14 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import ShapeError
+from ..errors import InvalidArgumentRuntimeError, ShapeError
 
 
 def out_size(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int:
+    """A sliding window's output size (every convolution, pooling and fold/unfold goes through here)."""
+    if stride <= 0 or dilation <= 0:
+        raise InvalidArgumentRuntimeError(f"stride and dilation should be greater than zero, got stride={stride}, "
+                                          f"dilation={dilation}")
     return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
 
 

@@ -206,6 +206,8 @@ def _broadcast(shapes: list, drop) -> tuple:
 def _norm(F, x, p: float, dim, keepdim: bool):
     if p == 2:
         return F.sqrt(F.sum(x * x, dim=dim, keepdim=keepdim))
+    if p == 0:  # torch's 0-"norm": the count of non-zero entries (its gradient is zero)
+        return F.sum(F.sign(F.abs(x)), dim=dim, keepdim=keepdim)
     return F.sum(F.abs(x) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
 
 

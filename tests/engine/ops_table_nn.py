@@ -294,6 +294,8 @@ row("pixel_shuffle", "unbatched", inputs(normal((9, 2, 2))), lambda m, x: m.pixe
 row("pixel_unshuffle", "factor_2", inputs(normal((2, 2, 4, 6))), lambda m, x: F(m).pixel_unshuffle(x, 2))
 row("normalize", "default", inputs(normal((3, 4))), lambda m, x: F(m).normalize(x))
 row("normalize", "p1_dim0", inputs(away_from_zero((3, 4))), lambda m, x: F(m).normalize(x, p=1.0, dim=0))
+row("normalize", "p0_counts_nonzeros", inputs(away_from_zero((3, 4))), lambda m, x: F(m).normalize(x, p=0.0),
+    finite_differences=False)
 row("cosine_similarity", "dim1", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: F(m).cosine_similarity(a, b))
 row("cosine_similarity", "broadcast_dim0", inputs(normal((4, 3)), normal((4, 1))),
     lambda m, a, b: m.cosine_similarity(a, b, dim=0))

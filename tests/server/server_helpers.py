@@ -27,6 +27,7 @@ CHANNEL_OPTIONS = [
 DTYPE_ENUMS = {
     "float16": pb.DTYPE_FLOAT16, "float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64,
     "int32": pb.DTYPE_INT32, "int64": pb.DTYPE_INT64, "bool": pb.DTYPE_BOOL,
+    "int8": pb.DTYPE_INT8, "uint8": pb.DTYPE_UINT8, "int16": pb.DTYPE_INT16,
 }
 NUMPY_OF_ENUM = {value: np.dtype(name) for name, value in DTYPE_ENUMS.items()}
 

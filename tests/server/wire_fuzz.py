@@ -17,7 +17,8 @@ import numpy as np
 from gradwire.v1 import gradwire_pb2 as pb
 
 DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_INT32: np.int32,
-          pb.DTYPE_INT64: np.int64, pb.DTYPE_BOOL: np.bool_, pb.DTYPE_FLOAT16: np.float16}
+          pb.DTYPE_INT64: np.int64, pb.DTYPE_BOOL: np.bool_, pb.DTYPE_FLOAT16: np.float16,
+          pb.DTYPE_INT8: np.int8, pb.DTYPE_UINT8: np.uint8, pb.DTYPE_INT16: np.int16}
 ODD_IDS = ["", "a:b", "a b", "é", "\x00", "x" * 300, "y" * 5000, "ok\n", "👍", ":", "a:9"]
 ODD_INTS = [-(1 << 63), -(1 << 40), -70, -65, -1, 0, 1, 2, 64, 65, 1 << 31, 1 << 40, (1 << 63) - 1]
 ODD_REALS = [float("inf"), float("-inf"), float("nan"), 1e308, -1e308, 5e-324, -0.0, float(1 << 40)]
