@@ -60,9 +60,9 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
     if not normalised:
         attrs = normalise_attrs(op, attrs)
     if op.pieces is not None and attrs.get("output") is None:  # a graph node must name the output it is
-        shapes = [x.shape if isinstance(x, Tensor) else () for x in operands]
-        raise ArgumentError(f"{op.name}() has {op.pieces(shapes, attrs)} outputs, each its own node: give the "
-                            f"attribute output (0 to {op.pieces(shapes, attrs) - 1})")
+        count = op.pieces([x.shape if isinstance(x, Tensor) else () for x in operands], attrs)
+        raise ArgumentError(f"{op.name}() has {count} outputs, each its own node: give the attribute output "
+                            f"(0 to {count - 1})")
     if op.inplace:
         if not isinstance(operands[0], Tensor):  # a graph node can name a number where the target goes
             raise ArgumentError(f"{op.name}(): the tensor written in place must be a Tensor, "

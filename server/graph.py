@@ -12,10 +12,11 @@ Torch semantics (promotion, shapes, in-place rules) are the engine's: its errors
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -208,24 +209,27 @@ def _tensors(values: Any) -> Any:
 
 def _apply(node: pb.Node, operands: list[Any], attrs: dict[str, Any]) -> Any:
     """One node through the engine (under no_grad if it says so); engine errors name the node."""
-    try:
+    with node_errors(node.id, f"node {node.id!r} ({node.op})", operands):
         if node.no_grad:
             with ge.no_grad():
                 return ge.apply(node.op, operands, attrs)
         return ge.apply(node.op, operands, attrs)
+
+
+@contextlib.contextmanager
+def node_errors(node_id: str, context: str, operands: list[Any]) -> Iterator[None]:
+    """Errors of one node's engine call as the caller sees them (the graph path and the plan path alike).
+
+    Besides the engine's and numpy's errors, an op handed operands or attributes of a kind its maths
+    cannot take (a number where it reads a tensor's shape, a bool as a size) is the request's fault:
+    INVALID_ARGUMENT, but logged in full in case it is the op's."""
+    try:
+        yield
     except GradwireError as error:
-        raise from_engine(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
+        raise from_engine(error, node_id=node_id, context=context) from error
     except NUMPY_VALUE_ERRORS as error:
-        raise from_numpy_error(error, node_id=node.id, context=f"node {node.id!r} ({node.op})") from error
+        raise from_numpy_error(error, node_id=node_id, context=context) from error
     except (TypeError, AttributeError, ZeroDivisionError) as error:
-        raise operand_kind_error(node.id, node.op, operands, error) from error
-
-
-def operand_kind_error(node_id: str, op_name: str, operands: list[Any], error: Exception) -> Exception:
-    """An op handed operands or attributes of a kind its maths cannot take (a number where it reads a
-    tensor's shape, a bool as a size): the request's fault, INVALID_ARGUMENT, but logged in full in case
-    it is the op's."""
-    log.warning("node %r (%s) refused operands of kinds %s", node_id, op_name,
-                [type(x).__name__ for x in operands], exc_info=True)
-    return invalid(f"node {node_id!r} ({op_name}): the op cannot take these operands or attributes "
-                   f"(check their kinds: tensors, numbers, ints): {error}", node_id=node_id, error_type="TypeError")
+        log.warning("%s refused operands of kinds %s", context, [type(x).__name__ for x in operands], exc_info=True)
+        raise invalid(f"{context}: the op cannot take these operands or attributes (check their kinds: "
+                      f"tensors, numbers, ints): {error}", node_id=node_id, error_type="TypeError") from error

@@ -24,7 +24,7 @@ from gradwire.engine.errors import GradwireError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec, graph
-from .errors import NUMPY_VALUE_ERRORS, from_engine, from_numpy_error, invalid, with_node
+from .errors import from_engine, invalid, with_node
 from .uploads import UploadStore
 
 # What a cached plan costs beyond its key, per step and per leaf (Python objects, measured roughly).
@@ -194,14 +194,8 @@ def _lookup(new: dict, committed: Any, ref: tuple[str, int]) -> Any:
 
 def _apply(step: Step, operands: list[Any], attrs: dict[str, Any], normalised: bool) -> Any:
     """As graph._apply: the engine call under no_grad if the node says so; errors name the node."""
-    try:
+    with graph.node_errors(step.node_id, step.context, operands):
         if step.no_grad:
             with ge.no_grad():
                 return apply_op(step.op, operands, attrs, normalised=normalised)
         return apply_op(step.op, operands, attrs, normalised=normalised)
-    except GradwireError as error:
-        raise from_engine(error, node_id=step.node_id, context=step.context) from error
-    except NUMPY_VALUE_ERRORS as error:
-        raise from_numpy_error(error, node_id=step.node_id, context=step.context) from error
-    except (TypeError, AttributeError, ZeroDivisionError) as error:
-        raise graph.operand_kind_error(step.node_id, step.op.name, operands, error) from error

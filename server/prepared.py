@@ -4,8 +4,8 @@ A prepared graph is checked once (graph.check, with each input leaf standing in 
 dtype) and compiled (plans.compile_plan). A call by graph_id then sends only the input leaves' values;
 each is checked against its declared dtype and shape before anything runs.
 
-Ownership: a prepared graph belongs to the owner key of the call that made it (`owner_of`, one function
-to point at an authenticated principal); any other owner, like an unknown or expired id, gets NOT_FOUND,
+Ownership: a prepared graph belongs to the principal of the call that made it (principal.py), as sessions
+do; any other principal, like an unknown or expired id, gets NOT_FOUND,
 so ids of other callers cannot be probed. Prepared graphs expire after an idle TTL, and their bytes (the
 fixed leaves and the plan) are reserved in the server's retained-bytes budget, shared with sessions.
 """
@@ -16,9 +16,8 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-import grpc
 import numpy as np
 
 import gradwire.engine as ge
@@ -26,15 +25,9 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, graph, plans
 from .budget import RetainedBytes
-from .principal import principal_of
 from .echo import shown
 from .errors import exhausted, invalid, not_found, with_node
 from .uploads import UploadStore
-
-
-def owner_of(context: grpc.ServicerContext) -> str:
-    """Who owns what a call prepares: the call's principal, as for sessions (principal.py)."""
-    return principal_of(context)
 
 
 @dataclass(eq=False)

@@ -8,23 +8,20 @@ Sessions belong to the principal that created them; per-principal quotas are key
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
+
+from .per_call import PerCall
 
 ANONYMOUS = "anonymous"
 
-_principals: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_principals = PerCall()
 
 
 def remember(context: Any, principal: str) -> None:
     """Records the principal of the call `context` belongs to (done once, by the auth interceptor)."""
-    with _lock:
-        _principals[context] = principal
+    _principals.remember(context, principal)
 
 
 def principal_of(context: Any) -> str:
     """The principal of a call; ANONYMOUS when no authentication is configured."""
-    with _lock:
-        return _principals.get(context, ANONYMOUS)
+    return _principals.get(context, ANONYMOUS)

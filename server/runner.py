@@ -8,7 +8,7 @@ then the one-shot backward from `roots`, if any.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import grpc
 

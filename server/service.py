@@ -22,7 +22,7 @@ from .config import MiB, ServerConfig
 from .echo import shown
 from .errors import invalid, rpc_errors, rpc_stream_errors
 from .limits import metered
-from .prepared import PreparedStore, compile_prepared, owner_of
+from .prepared import PreparedStore, compile_prepared
 from .raw_chunks import chunk_messages
 from .runner import GraphRunner
 from .principal import principal_of
@@ -103,7 +103,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             return [leaf.id for leaf in request.graph.leaves], built
         if request.graph.leaves or request.graph.nodes:
             raise invalid("give either a graph or the graph_id of a prepared graph, not both")
-        prepared = self.prepared.get(request.graph_id, owner_of(context))
+        prepared = self.prepared.get(request.graph_id, principal_of(context))
         bound = prepared.bind(request.inputs, self.uploads.owned_by(principal_of(context)))
         built = self.runner.run_plan(prepared.plan, bound, scope, context, session=session, roots=roots)
         return prepared.plan.leaf_ids, built
@@ -238,13 +238,13 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def PrepareGraph(self, request: pb.PrepareGraphRequest, context: grpc.ServicerContext) -> pb.PrepareGraphResponse:
         plan, fixed, inputs, upload_ids = compile_prepared(request, self.uploads.owned_by(principal_of(context)))
         with self.uploads.transfer(upload_ids) as reserved:
-            prepared = self.prepared.add(owner_of(context), plan, fixed, inputs, request.ttl_seconds,
+            prepared = self.prepared.add(principal_of(context), plan, fixed, inputs, request.ttl_seconds,
                                          already_reserved=reserved)
         return pb.PrepareGraphResponse(graph_id=prepared.graph_id, ttl_seconds=int(prepared.ttl))
 
     @rpc_errors
     def ReleaseGraph(self, request: pb.ReleaseGraphRequest, context: grpc.ServicerContext) -> pb.ReleaseGraphResponse:
-        self.prepared.release(request.graph_id, owner_of(context))
+        self.prepared.release(request.graph_id, principal_of(context))
         return pb.ReleaseGraphResponse()
 
     # ------------------------------------------------------------ catalogue and streaming

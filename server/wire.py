@@ -18,8 +18,8 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import parsed
 from .callers import caller_of
+from . import per_call
 from .errors import ERROR_TYPE_KEY, RequestError, invalid
 from .raw_chunks import chunk_parser
 from .streams import StreamGate
@@ -45,7 +45,7 @@ def _unary_request(behaviour: Callable, parse: Callable[[bytes], Any]) -> Callab
         except Exception as error:  # noqa: BLE001 - a RequestError from parse
             context.set_trailing_metadata(((ERROR_TYPE_KEY, "ValueError"),))
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        parsed.remember(context, request)
+        per_call.requests.remember(context, request)
         return behaviour(request, context)
 
     return handle

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import grpc
 
 from ..handlers import rewrap
-from ..parsed import request_of
+from ..per_call import requests
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Call:
     @property
     def message(self) -> Any:
         """The parsed request of a unary-request call (wire.py hands the interceptors its bytes)."""
-        return request_of(self.context, self.request)
+        return requests.get(self.context, self.request)
 
     @property
     def service(self) -> str:
