@@ -174,3 +174,4 @@ from . import elementwise_binary, elementwise_math  # noqa: E402,F401  (the othe
 from . import bitwise  # noqa: E402,F401
 from . import clamp  # noqa: E402,F401
 from . import activations  # noqa: E402,F401
+from . import fills  # noqa: E402,F401
