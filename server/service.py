@@ -34,6 +34,8 @@ from .version import CONTRACT_VERSION, server_version
 log = logging.getLogger("gradwire.server")
 
 SESSION_ID_METADATA = "gradwire-session-id"
+# A session call's tensors above this many bytes come back deferred (DownloadTensor streams them).
+INLINE_BYTES_METADATA = "gradwire-inline-bytes"
 DEFAULT_CHUNK_BYTES = 4 * MiB
 # Smaller download chunks are raised to this: one message per byte would hold a worker for ever.
 MIN_CHUNK_BYTES = 64 << 10
@@ -47,6 +49,16 @@ def session_id_of(request: Any, context: grpc.ServicerContext) -> str:
         raise invalid(f"session id {shown(request.session_id)} in the request differs from {shown(from_metadata)} "
                       f"in the {SESSION_ID_METADATA} metadata")
     return request.session_id or from_metadata
+
+
+def inline_bytes_of(context: grpc.ServicerContext) -> int | None:
+    """The gradwire-inline-bytes metadata of a call (a byte count), or None when not sent."""
+    text = next((value for key, value in context.invocation_metadata() or () if key == INLINE_BYTES_METADATA), None)
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 19:
+        raise invalid(f"{INLINE_BYTES_METADATA} metadata must be a number of bytes, not {shown(text)}")
+    return int(text)
 
 
 def _chunk_size(part: pb.UploadTensorRequest) -> int:
@@ -111,8 +123,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def _progress(self, session: Session | None):
         return None if session is None else (lambda: self.sessions.touch(session))
 
-    def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
-        return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
+    def _packer(self, context: grpc.ServicerContext, *, can_defer: bool = True) -> responses.TensorPacker:
+        return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer,
+                                      inline_bytes=inline_bytes_of(context) if can_defer else None)
 
     @staticmethod
     def _values(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
@@ -132,7 +145,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         scope = graph.Scope({})
         leaf_ids, built = self._build_either(request, scope, context, session=False, roots=request.roots)
         grad_ids = list(request.return_grads) or [leaf_id for leaf_id in leaf_ids if scope.value(leaf_id).requires_grad]
-        packer = self._packer(can_defer=False)
+        packer = self._packer(context, can_defer=False)
         response = pb.ComputeResponse()
         responses.add_infos(response.info, scope.new.items())
         self._values(response.values, request.return_values, scope, packer)
@@ -151,7 +164,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         _, built = self._build_either(request, scope, context, session=True)
         response = pb.CreateSessionResponse()
         responses.add_infos(response.info, scope.new.items())
-        self._values(response.values, request.return_values, scope, self._packer())
+        self._values(response.values, request.return_values, scope, self._packer(context))
         with self.uploads.transfer(built.upload_ids) as reserved:
             session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved,
                                         caller=caller, owner=principal_of(context))
@@ -167,7 +180,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             built = self._build(request.graph, scope, context, session=True, held=session)
             try:  # a refusal from here on undoes the request's in-place writes
                 response = pb.ExtendResponse()
-                self._values(response.values, request.return_values, scope, self._packer())
+                self._values(response.values, request.return_values, scope, self._packer(context))
                 with self.uploads.transfer(built.upload_ids) as reserved:
                     self.sessions.commit(session, scope.new, release=request.release, refuse_over_cap=True,
                                          already_reserved=reserved)
@@ -191,7 +204,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             grad_ids = list(request.return_grads) or gradients.leaves_with_grad(scope, request.inputs)
             response = pb.BackwardResponse()
-            self._grads(response.grads, grad_ids, scope, self._packer())
+            self._grads(response.grads, grad_ids, scope, self._packer(context))
             return response
 
     @rpc_errors
@@ -201,7 +214,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             with metered(self.config, context, on_progress=self._progress(session)):
                 results = gradients.grad(scope, request)
             response = pb.GradResponse()
-            packer = self._packer()
+            packer = self._packer(context)
             for value_id, result in zip(request.inputs, results):
                 packer.pack(response.grads, value_id, result)
             joined = {value_id: result for value_id, result in zip(request.result_ids, results) if result is not None}
@@ -214,7 +227,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
         with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
-            packer = self._packer()
+            packer = self._packer(context)
             response = pb.ReadResponse()
             self._values(response.values, request.values, scope, packer)
             self._grads(response.grads, request.grads, scope, packer)
