@@ -53,10 +53,18 @@ class TensorPacker:
 
     def pack(self, into: Any, value_id: str, tensor: Any) -> None:
         """Appends `tensor` (None allowed) as a NamedTensor to the repeated field `into`."""
-        if tensor is None:
+        self.pack_array(into, value_id, None if tensor is None else tensor.detach().numpy())
+
+    def pack_array(self, into: Any, value_id: str, array: Any) -> None:
+        if array is None:
             into.add(id=value_id, is_none=True)
             return
-        array = tensor.detach().numpy()
+        fits = self.admit(value_id, array)
+        item = into.add(id=value_id, deferred=not fits)
+        codec.encode_into(item.tensor, array, with_data=fits)
+
+    def admit(self, value_id: str, array: Any) -> bool:
+        """Whether the array goes in the response (counted) or is deferred; refused when it can be neither."""
         fits = array.nbytes <= self.bytes_left and (self.inline_bytes is None or array.nbytes <= self.inline_bytes)
         if not fits and not self.can_defer:
             raise exhausted(
@@ -64,7 +72,6 @@ class TensorPacker:
                 f"{format_bytes(self.limit)}; use a session and DownloadTensor for large results",
                 node_id=value_id,
             )
-        item = into.add(id=value_id, deferred=not fits)
-        codec.encode_into(item.tensor, array, with_data=fits)
         if fits:
             self.bytes_left -= array.nbytes
+        return fits

@@ -24,6 +24,7 @@ from .errors import invalid, rpc_errors, rpc_stream_errors
 from .limits import metered
 from .prepared import PreparedStore, compile_prepared
 from .raw_chunks import chunk_messages
+from .spliced import Spliced
 from .runner import GraphRunner
 from .principal import principal_of
 from .sessions import Session, SessionStore
@@ -128,15 +129,15 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                                       inline_bytes=inline_bytes_of(context) if can_defer else None)
 
     @staticmethod
+    def _spliced_values(into: Spliced, field: str, ids: Sequence[str], scope: graph.Scope, *, grads: bool) -> None:
+        for value_id in ids:
+            value = scope.resolve(value_id, "return_grads" if grads else "return_values")
+            into.add(field, value_id, value.grad if grads else value)
+
+    @staticmethod
     def _values(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
         for value_id in ids:
             packer.pack(into, value_id, scope.resolve(value_id, "return_values"))
-
-    @staticmethod
-    def _grads(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
-        for value_id in ids:
-            packer.pack(into, value_id, scope.resolve(value_id, "return_grads").grad)
-
 
     # ------------------------------------------------------------ one-shot
 
@@ -145,13 +146,14 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         scope = graph.Scope({})
         leaf_ids, built = self._build_either(request, scope, context, session=False, roots=request.roots)
         grad_ids = list(request.return_grads) or [leaf_id for leaf_id in leaf_ids if scope.value(leaf_id).requires_grad]
-        packer = self._packer(context, can_defer=False)
         response = pb.ComputeResponse()
         responses.add_infos(response.info, scope.new.items())
-        self._values(response.values, request.return_values, scope, packer)
-        self._grads(response.grads, grad_ids, scope, packer)
+        spliced = Spliced(response, self._packer(context, can_defer=False))
+        self._spliced_values(spliced, "values", request.return_values, scope, grads=False)
+        self._spliced_values(spliced, "grads", grad_ids, scope, grads=True)
+        result = spliced.result()
         self.uploads.consume(built.upload_ids)
-        return response
+        return result
 
     # ------------------------------------------------------------ sessions
 
@@ -203,9 +205,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             grad_ids = list(request.return_grads) or gradients.leaves_with_grad(scope, request.inputs)
-            response = pb.BackwardResponse()
-            self._grads(response.grads, grad_ids, scope, self._packer(context))
-            return response
+            spliced = Spliced(pb.BackwardResponse(), self._packer(context))
+            self._spliced_values(spliced, "grads", grad_ids, scope, grads=True)
+            return spliced.result()
 
     @rpc_errors
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
@@ -227,11 +229,10 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
         with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
-            packer = self._packer(context)
-            response = pb.ReadResponse()
-            self._values(response.values, request.values, scope, packer)
-            self._grads(response.grads, request.grads, scope, packer)
-            return response
+            spliced = Spliced(pb.ReadResponse(), self._packer(context))
+            self._spliced_values(spliced, "values", request.values, scope, grads=False)
+            self._spliced_values(spliced, "grads", request.grads, scope, grads=True)
+            return spliced.result()
 
     @rpc_errors
     def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:
