@@ -2,7 +2,7 @@
 
 Decoding checks the dtype, the shape and len(data) == prod(shape) * itemsize before touching the data,
 then views the bytes with numpy.frombuffer: no copy beyond the one protobuf makes when a bytes field is
-read, and the array is read-only. Encoding fills a message in place: protobuf copies a submessage
+read (none for a large request's leaves and seeds, lifted.py), and the array is read-only. Encoding fills a message in place: protobuf copies a submessage
 passed to a constructor, which for a large tensor is a copy per level of nesting.
 """
 
@@ -14,6 +14,7 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 
+from . import lifted
 from .errors import invalid
 
 # proto enum value <-> engine/numpy dtype name (the engine's names are PyTorch's).
@@ -74,7 +75,10 @@ def expected_nbytes(header: pb.Tensor, what: str) -> int:
 def decode(message: pb.Tensor, what: str) -> np.ndarray:
     """The array a Tensor message holds, sharing its bytes (read-only). `what` names it in errors."""
     nbytes = expected_nbytes(message, what)
-    data = message.data  # protobuf (upb) makes a new bytes object on every read: read it once
+    data: "bytes | memoryview" = message.data  # protobuf (upb) makes a new bytes object on every read: read it once
+    in_place = lifted.view(data) if len(data) != nbytes else None
+    if in_place is not None:  # a large request's data, viewed where it arrived (lifted.py)
+        data = in_place
     if len(data) != nbytes:
         raise invalid(
             f"{what}: data has {len(data)} bytes but shape {list(message.shape)} of "
