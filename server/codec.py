@@ -32,6 +32,8 @@ DTYPE_NAMES: dict[int, str] = {
 DTYPE_ENUMS: dict[str, int] = {name: value for value, name in DTYPE_NAMES.items()}
 # Explicitly little-endian, whatever the host.
 NUMPY_DTYPES: dict[int, np.dtype] = {value: np.dtype(name).newbyteorder("<") for value, name in DTYPE_NAMES.items()}
+# By numpy dtype (native byte order), for encoding: a dtype's .name is computed in Python at each read.
+_ENUM_OF_NATIVE: dict[np.dtype, int] = {np.dtype(name): value for value, name in DTYPE_NAMES.items()}
 
 MAX_RANK = 64
 MAX_ELEMENTS = 1 << 60
@@ -108,7 +110,9 @@ def encode(array: np.ndarray, *, with_data: bool = True) -> pb.Tensor:
 
 def encode_into(message: pb.Tensor, array: np.ndarray, *, with_data: bool = True) -> None:
     """Fills a Tensor message (e.g. one inside a response) from an array."""
-    dtype_enum = DTYPE_ENUMS.get(array.dtype.name)
+    dtype_enum = _ENUM_OF_NATIVE.get(array.dtype)
+    if dtype_enum is None:
+        dtype_enum = DTYPE_ENUMS.get(array.dtype.name)  # another byte order
     if dtype_enum is None:
         raise TypeError(f"no wire dtype for numpy {array.dtype}")
     message.dtype = dtype_enum
