@@ -5,6 +5,10 @@ Three ways, taking turns, the first two through bench.service's helpers: one Com
 cap far below the tensor so only streaming can move it), and raw loopback TCP as the machine's floor.
 Each gRPC way has a server subprocess of its own, so its peak resident memory (VmHWM in
 /proc/<pid>/status) belongs to that way alone; the figure is quoted as a multiple of the leaf's size.
+
+Beside them, the floors gRPC itself sets (issue 14 asks what bounds a missed target): a bare grpcio
+server echoing the leaf's bytes in one message each way (its throughput, and its own peak memory), and
+bare grpcio streams moving the same bytes up then down in the same chunks, no gradwire code on either.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import numpy as np
 
 from bench.plan import Plan
 from bench.rows import Target, interleaved, row
-from bench.service import (CHANNEL_OPTIONS, MiB, _big_leaf, _single_message, _streamed, _tcp_round_trip,
+from bench.service import (CHANNEL_OPTIONS, ECHO_METHOD, SINK_METHOD, SOURCE_METHOD, MiB, _big_leaf,
+                           _single_message, _streamed, _tcp_round_trip, echo_server_process,
                            gradwire_server_process)
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
@@ -56,6 +61,35 @@ class Way:
         self.memory["first_call_peak_rss_mib"] = self.mib("VmHWM")
 
 
+class Floor:
+    """Bare grpcio moving the leaf's bytes: one message each way (Echo), or streamed up then down."""
+
+    def __init__(self, stack: contextlib.ExitStack, x: np.ndarray, chunk: int) -> None:
+        self.payload, self.chunk = x.tobytes(), chunk
+        (echo_address, self.echo_process), (stream_address, _) = (
+            stack.enter_context(echo_server_process()), stack.enter_context(echo_server_process()))
+        echo_channel = stack.enter_context(grpc.insecure_channel(echo_address, options=CHANNEL_OPTIONS))
+        stream_channel = stack.enter_context(grpc.insecure_channel(stream_address, options=CHANNEL_OPTIONS))
+        self._echo = echo_channel.unary_unary(ECHO_METHOD)
+        self._sink = stream_channel.stream_unary(SINK_METHOD)
+        self._source = stream_channel.unary_stream(SOURCE_METHOD)
+        self._echo(b"warm-up")
+        self.idle_rss_mib = memory_kib(self.echo_process.pid, "VmRSS") / 1024
+
+    def echo(self) -> None:
+        assert len(self._echo(self.payload)) == len(self.payload)
+
+    def streams(self) -> None:
+        view = memoryview(self.payload)
+        self._sink(bytes(view[start:start + self.chunk]) for start in range(0, len(view), self.chunk))
+        received = bytearray(len(view))
+        offset = 0
+        for chunk in self._source(str(self.chunk).encode()):
+            received[offset:offset + len(chunk)] = chunk
+            offset += len(chunk)
+        assert offset == len(view)
+
+
 def run(plan: Plan) -> list[dict]:
     x = _big_leaf(plan.transfer_mib)
     moved_mb = 2 * x.nbytes / 1e6
@@ -77,11 +111,13 @@ def run(plan: Plan) -> list[dict]:
         for way in (single_way, streamed_way):
             way.first_round_trip(x, warmup_mib)
         _tcp_round_trip(warmup_mib * MiB)
-        single, streamed, tcp = interleaved([lambda: single_way.move(single_way.stub, x),
-                                             lambda: streamed_way.move(streamed_way.stub, x),
-                                             lambda: _tcp_round_trip(x.nbytes)], plan.transfer_repeats, warmup=0)
+        floor = Floor(stack, x, chunk)
+        single, streamed, tcp, echo, streams = interleaved(
+            [lambda: single_way.move(single_way.stub, x), lambda: streamed_way.move(streamed_way.stub, x),
+             lambda: _tcp_round_trip(x.nbytes), floor.echo, floor.streams], plan.transfer_repeats, warmup=0)
         for way in (single_way, streamed_way):
             way.memory["peak_rss_mib"] = way.mib("VmHWM")
+        echo_peak_mib = memory_kib(floor.echo_process.pid, "VmHWM") / 1024
     single_memory, streamed_memory = single_way.memory, streamed_way.memory
 
     rows = [
@@ -91,6 +127,19 @@ def run(plan: Plan) -> list[dict]:
             "raw loopback TCP", rates(tcp), Target(">= 0.9", ratio_min=0.9), higher_is_better=True),
         row(GROUP, f"{label}: streamed, {plan.chunk_mib} MiB chunks", "MB/s", rates(streamed), "single message",
             rates(single), Target(">= 3.0", ratio_min=3.0), higher_is_better=True),
+    ]
+    rows += [
+        row(GROUP, f"{label}: bare gRPC echo, one message each way (floor)", "MB/s", rates(echo),
+            "raw loopback TCP", rates(tcp), higher_is_better=True),
+        row(GROUP, f"{label}: single message", "MB/s", rates(single), "bare gRPC echo (floor)", rates(echo),
+            higher_is_better=True),
+        row(GROUP, f"{label}: bare gRPC streams up then down, {plan.chunk_mib} MiB chunks (floor)", "MB/s",
+            rates(streams), "raw loopback TCP", rates(tcp), higher_is_better=True),
+        row(GROUP, f"{label}: streamed, {plan.chunk_mib} MiB chunks", "MB/s", rates(streamed),
+            "bare gRPC streams (floor)", rates(streams), higher_is_better=True),
+        row("memory", f"peak RSS of a bare gRPC echo server, {plan.transfer_repeats} round trips (floor)", "MiB",
+            [echo_peak_mib], "leaf size", [x.nbytes / MiB], idle_rss_mib=floor.idle_rss_mib,
+            above_idle_multiple=(echo_peak_mib - floor.idle_rss_mib) * MiB / x.nbytes),
     ]
     # Peak after one round trip (the workload once), and after all of them: the two differ when the
     # server keeps memory from call to call.

@@ -35,6 +35,8 @@ from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 MiB = 1 << 20
 ECHO_METHOD = "/bench.Echo/Echo"
+SINK_METHOD = "/bench.Echo/Sink"
+SOURCE_METHOD = "/bench.Echo/Source"
 CHANNEL_OPTIONS = [("grpc.max_send_message_length", (1 << 31) - 1),
                    ("grpc.max_receive_message_length", (1 << 31) - 1)]
 
@@ -76,24 +78,47 @@ def gradwire_server(*flags: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def echo_server() -> Iterator[str]:
-    """A bare gRPC server in a subprocess whose one method returns the request bytes as they came."""
+def echo_server_process() -> Iterator[tuple[str, subprocess.Popen]]:
+    """A bare gRPC server in a subprocess (serve_echo); yields its address and the process."""
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve-echo"],
                                stdout=subprocess.PIPE, text=True)
     try:
         port = _wait_for_line(process, process.stdout, r"PORT (\d+)").group(1)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def echo_server() -> Iterator[str]:
+    """A bare gRPC server in a subprocess whose Echo method returns the request bytes as they came."""
+    with echo_server_process() as (address, _):
+        yield address
+
+
 def serve_echo() -> None:
+    """Echo (unary, bytes back as they came), and the floor of a streamed transfer: Sink (a stream of
+    chunks in, kept joined) then Source (the kept bytes out again in chunks of the requested size)."""
+    kept: list[bytes] = [b""]
+
     def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
         return request
 
-    handler = grpc.method_handlers_generic_handler("bench.Echo", {
-        "Echo": grpc.unary_unary_rpc_method_handler(echo),  # no (de)serializers: raw bytes
+    def sink(chunks: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+        kept[0] = b""
+        kept[0] = b"".join(chunks)
+        return b""
+
+    def source(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+        chunk_bytes, data = int(request.decode()), memoryview(kept[0])
+        for start in range(0, len(data), chunk_bytes):
+            yield bytes(data[start:start + chunk_bytes])
+
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {  # no (de)serializers: raw bytes
+        "Echo": grpc.unary_unary_rpc_method_handler(echo),
+        "Sink": grpc.stream_unary_rpc_method_handler(sink),
+        "Source": grpc.unary_stream_rpc_method_handler(source),
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=CHANNEL_OPTIONS)
     server.add_generic_rpc_handlers((handler,))

@@ -214,6 +214,10 @@ class Session:
                 error = again
 
     def _send_pending(self, wanted: list[Value]) -> None:
+        if self.created and self.released and sum(
+                value.leaf_array.nbytes for value in self.pending_leaves if value.leaf_array is not None
+        ) > self.request_budget:
+            self._release_now()  # before an upload: the server then never holds both at once
         inline_left = self.request_budget
         leaves = []
         for value in self.pending_leaves:
@@ -249,6 +253,12 @@ class Session:
         for pending in sent_nodes:
             if pending.alias is not None:  # dropping it queues the alias for release
                 self.values.pop(pending.alias.id, None)
+
+    def _release_now(self) -> None:
+        """Sends the releases queued so far on their own (an Extend with an empty graph)."""
+        release = list(self.released)
+        self.transport.call("Extend", pb.ExtendRequest(session_id=self.id, release=release), session_id=self.id)
+        del self.released[:len(release)]
 
     def _leaf_message(self, value: Value, inline_left: int) -> tuple[pb.Leaf, int]:
         """The Leaf message of a pending leaf: inline while the request budget lasts, else uploaded."""

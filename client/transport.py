@@ -17,16 +17,24 @@ import numpy as np
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
-from . import codec, dtypes
+from . import codec, dtypes, raw_chunks
 from .counting import RpcCounter
 from .errors import translate
 from .progress import progress_bar
 from .tracing import trace_metadata
 
 SESSION_ID_KEY = "gradwire-session-id"
+# Tensors above this size come back from session calls deferred, then DownloadTensor streams them:
+# streamed chunks move a large tensor several times faster than one large message does.
+INLINE_BYTES_KEY = "gradwire-inline-bytes"
+INLINE_BYTES = 1 << 20
 # protobuf cannot encode 2 GiB; without a caller's limit the SDK accepts anything it can.
 PROTOBUF_LIMIT = (2 << 30) - 1
+# Uploads keep to chunks any server's message limit takes; downloads ask for larger ones (the server
+# lowers them to its own limit).
 CHUNK_BYTES = 1 << 20
+DOWNLOAD_CHUNK_BYTES = 4 << 20
+SERVICE_PATH = "/gradwire.v1.GradwireService/"
 
 Metadata = Sequence[tuple[str, str]]
 
@@ -59,6 +67,7 @@ class Transport:
         self.max_message_bytes = max_message_bytes or PROTOBUF_LIMIT
         # A chunk plus its framing must fit in one message.
         self.chunk_bytes = max(1, min(CHUNK_BYTES, self.max_message_bytes // 2))
+        self.download_chunk_bytes = max(1, min(DOWNLOAD_CHUNK_BYTES, self.max_message_bytes // 2))
         self._metadata = _as_metadata(metadata)
         options = [
             ("grpc.max_send_message_length", self.max_message_bytes),
@@ -74,7 +83,16 @@ class Transport:
                else grpc.insecure_channel(address, options))
         self.counter = RpcCounter()
         self._raw_channel = raw
-        self.stub = pb_grpc.GradwireServiceStub(grpc.intercept_channel(raw, self.counter))
+        channel = grpc.intercept_channel(raw, self.counter)
+        self.stub = pb_grpc.GradwireServiceStub(channel)
+        # The streaming methods again, with chunks (de)serialized without protobuf's copies (raw_chunks.py).
+        self._upload = channel.stream_unary(
+            SERVICE_PATH + "UploadTensor",
+            request_serializer=raw_chunks.message_or_bytes(pb.UploadTensorRequest.SerializeToString),
+            response_deserializer=pb.UploadTensorResponse.FromString)
+        self._download = channel.unary_stream(
+            SERVICE_PATH + "DownloadTensor", request_serializer=pb.DownloadTensorRequest.SerializeToString,
+            response_deserializer=raw_chunks.chunk_parser(pb.DownloadTensorResponse.FromString))
 
     @property
     def channel(self) -> grpc.Channel:
@@ -85,7 +103,8 @@ class Transport:
         self._raw_channel.close()
 
     def metadata(self, session_id: str | None = None) -> tuple[tuple[str, str], ...]:
-        return self._metadata + (((SESSION_ID_KEY, session_id),) if session_id else ()) + trace_metadata()
+        return (self._metadata + ((INLINE_BYTES_KEY, str(INLINE_BYTES)),)
+                + (((SESSION_ID_KEY, session_id),) if session_id else ()) + trace_metadata())
 
     def call(self, method: str, request: Any, *, session_id: str | None = None) -> Any:
         """One unary call of the service, e.g. call("Extend", request, session_id=...)."""
@@ -101,16 +120,16 @@ class Transport:
         through a proxy, to the replica of the session that will use it)."""
         bar = progress_bar(array.nbytes, description)
 
-        def parts() -> Iterator[pb.UploadTensorRequest]:
+        def parts() -> Iterator[Any]:
             yield pb.UploadTensorRequest(header=codec.encode_array(array, with_data=False))
-            flat = memoryview(codec.array_bytes(array))
+            flat = _flat_bytes(array)
             for start in range(0, len(flat), self.chunk_bytes):
-                chunk = flat[start:start + self.chunk_bytes]
-                yield pb.UploadTensorRequest(chunk=bytes(chunk))
-                bar.update(len(chunk))
+                piece = flat[start:start + self.chunk_bytes]
+                yield raw_chunks.chunk_message(piece)
+                bar.update(len(piece))
 
         try:
-            response = self.stub.UploadTensor(parts(), metadata=self.metadata(session_id), timeout=self.timeout)
+            response = self._upload(parts(), metadata=self.metadata(session_id), timeout=self.timeout)
         except grpc.RpcError as error:
             raise translate(error, address=self.address, timeout=self.timeout) from error
         finally:
@@ -120,20 +139,28 @@ class Transport:
     def download(self, session_id: str, value_id: str, *, grad: bool) -> np.ndarray:
         """Streams a session's value (or its .grad) down in chunks."""
         request = pb.DownloadTensorRequest(session_id=session_id, id=value_id, grad=grad,
-                                           chunk_bytes=self.chunk_bytes)
-        stream = self.stub.DownloadTensor(request, metadata=self.metadata(session_id), timeout=self.timeout)
+                                           chunk_bytes=self.download_chunk_bytes)
+        stream = self._download(request, metadata=self.metadata(session_id), timeout=self.timeout)
         bar: Any = None
         try:
             header: pb.Tensor | None = None
-            buffer = bytearray()
+            buffer = np.empty(0, np.uint8)
+            received = 0
             for part in stream:
                 if part.WhichOneof("part") == "header":
                     header = part.header
-                    bar = progress_bar(math.prod(header.shape) * _itemsize(header), f"download {value_id}")
-                else:
-                    buffer += part.chunk
-                    if bar is not None:
-                        bar.update(len(part.chunk))
+                    nbytes = math.prod(header.shape) * _itemsize(header)
+                    buffer = np.empty(nbytes, np.uint8)  # each chunk is written into it once
+                    bar = progress_bar(nbytes, f"download {value_id}")
+                    continue
+                chunk = part.chunk
+                end = received + len(chunk)
+                if header is None or end > len(buffer):
+                    raise RuntimeError(f"DownloadTensor of {value_id!r} sent more bytes than its header announced")
+                buffer[received:end] = np.frombuffer(chunk, np.uint8)
+                received = end
+                if bar is not None:
+                    bar.update(len(chunk))
         except grpc.RpcError as error:
             raise translate(error, address=self.address, session_id=session_id, timeout=self.timeout) from error
         finally:
@@ -141,7 +168,13 @@ class Transport:
                 bar.close()
         if header is None:
             raise RuntimeError(f"DownloadTensor of {value_id!r} ended without a header")
-        return codec.decode_array(header, bytes(buffer))
+        return codec.decode_array(header, buffer[:received])
+
+
+def _flat_bytes(array: np.ndarray) -> memoryview:
+    """An array's bytes, little-endian C order, without a copy when it already is."""
+    little = np.ascontiguousarray(array.astype(array.dtype.newbyteorder("<"), copy=False))
+    return memoryview(little.reshape(-1).view(np.uint8)) if little.size else memoryview(b"")
 
 
 def _itemsize(header: pb.Tensor) -> int:

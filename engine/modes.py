@@ -17,6 +17,7 @@ class _ThreadState(threading.local):
         self.grad_enabled = True
         self.budget_left: int | None = None
         self.budget_total: int | None = None
+        self.budget_low: int | None = None  # the least budget_left reached (the peak charge)
         self.work_left: int | None = None
         self.work_total: int | None = None
         # Called between ops and between backward nodes; raises to stop the request (deadline, cancel).
@@ -64,12 +65,12 @@ def memory_budget(max_bytes: int) -> Iterator[None]:
     Ops check before they allocate (their output shape is inferred first), so an oversized request
     fails fast instead of exhausting the machine.
     """
-    previous = (_state.budget_left, _state.budget_total)
-    _state.budget_left, _state.budget_total = int(max_bytes), int(max_bytes)
+    previous = (_state.budget_left, _state.budget_total, _state.budget_low)
+    _state.budget_left = _state.budget_total = _state.budget_low = int(max_bytes)
     try:
         yield
     finally:
-        _state.budget_left, _state.budget_total = previous
+        _state.budget_left, _state.budget_total, _state.budget_low = previous
 
 
 def charge(nbytes: int, what: str | Callable[[], str]) -> None:
@@ -85,7 +86,9 @@ def charge(nbytes: int, what: str | Callable[[], str]) -> None:
             f"budget of {_state.budget_total:,} bytes are left; send smaller tensors or raise the "
             "server's budget"
         )
-    _state.budget_left = left - nbytes
+    _state.budget_left = left = left - nbytes
+    if left < _state.budget_low:  # type: ignore[operator]
+        _state.budget_low = left
 
 
 @contextlib.contextmanager
@@ -115,6 +118,13 @@ def charge_work(elements: int, what: str | Callable[[], str]) -> None:
             f"of {_state.work_total:,} elements are left; send smaller tensors or split the request"
         )
     _state.work_left = left - elements
+
+
+def charged_so_far() -> tuple[int | None, int | None]:
+    """(peak bytes charged, elements of work charged) in the budgets in force; None where there is none."""
+    peak = None if _state.budget_total is None else _state.budget_total - _state.budget_low  # type: ignore[operator]
+    work = None if _state.work_total is None else _state.work_total - _state.work_left  # type: ignore[operator]
+    return peak, work
 
 
 def refund(nbytes: int) -> None:

@@ -2,7 +2,7 @@
 
 Decoding checks the dtype, the shape and len(data) == prod(shape) * itemsize before touching the data,
 then views the bytes with numpy.frombuffer: no copy beyond the one protobuf makes when a bytes field is
-read, and the array is read-only. Encoding fills a message in place: protobuf copies a submessage
+read (none for a large request's leaves and seeds, lifted.py), and the array is read-only. Encoding fills a message in place: protobuf copies a submessage
 passed to a constructor, which for a large tensor is a copy per level of nesting.
 """
 
@@ -14,6 +14,7 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 
+from . import lifted
 from .errors import invalid
 
 # proto enum value <-> engine/numpy dtype name (the engine's names are PyTorch's).
@@ -31,6 +32,8 @@ DTYPE_NAMES: dict[int, str] = {
 DTYPE_ENUMS: dict[str, int] = {name: value for value, name in DTYPE_NAMES.items()}
 # Explicitly little-endian, whatever the host.
 NUMPY_DTYPES: dict[int, np.dtype] = {value: np.dtype(name).newbyteorder("<") for value, name in DTYPE_NAMES.items()}
+# By numpy dtype (native byte order), for encoding: a dtype's .name is computed in Python at each read.
+_ENUM_OF_NATIVE: dict[np.dtype, int] = {np.dtype(name): value for value, name in DTYPE_NAMES.items()}
 
 MAX_RANK = 64
 MAX_ELEMENTS = 1 << 60
@@ -74,7 +77,10 @@ def expected_nbytes(header: pb.Tensor, what: str) -> int:
 def decode(message: pb.Tensor, what: str) -> np.ndarray:
     """The array a Tensor message holds, sharing its bytes (read-only). `what` names it in errors."""
     nbytes = expected_nbytes(message, what)
-    data = message.data  # protobuf (upb) makes a new bytes object on every read: read it once
+    data: "bytes | memoryview" = message.data  # protobuf (upb) makes a new bytes object on every read: read it once
+    in_place = lifted.view(data) if len(data) != nbytes else None
+    if in_place is not None:  # a large request's data, viewed where it arrived (lifted.py)
+        data = in_place
     if len(data) != nbytes:
         raise invalid(
             f"{what}: data has {len(data)} bytes but shape {list(message.shape)} of "
@@ -104,7 +110,9 @@ def encode(array: np.ndarray, *, with_data: bool = True) -> pb.Tensor:
 
 def encode_into(message: pb.Tensor, array: np.ndarray, *, with_data: bool = True) -> None:
     """Fills a Tensor message (e.g. one inside a response) from an array."""
-    dtype_enum = DTYPE_ENUMS.get(array.dtype.name)
+    dtype_enum = _ENUM_OF_NATIVE.get(array.dtype)
+    if dtype_enum is None:
+        dtype_enum = DTYPE_ENUMS.get(array.dtype.name)  # another byte order
     if dtype_enum is None:
         raise TypeError(f"no wire dtype for numpy {array.dtype}")
     message.dtype = dtype_enum

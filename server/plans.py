@@ -12,7 +12,7 @@ are the same bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,11 @@ from gradwire.v1 import gradwire_pb2 as pb
 from . import attributes, codec, graph
 from .errors import from_engine, invalid, with_node
 from .uploads import UploadStore
+
+# Ops whose result's size can depend on their operands' values (a mask's count, repeats given as a tensor,
+# num_classes=-1, a boolean index): a plan with one does not have its shapes fixed by its structure.
+VALUE_SHAPED_OPS = frozenset({"masked_select", "repeat_interleave", "one_hot", "getitem", "index_backward",
+                              "nonzero", "argwhere", "unique", "bincount"})
 
 # What a cached plan costs beyond its key, per step and per leaf (Python objects, measured roughly).
 STEP_BYTES = 600
@@ -56,6 +61,11 @@ class Plan:
     outer_refs: tuple[tuple[str, str], ...]
     has_inplace: bool
     nbytes: int
+    # Every shape, hence every budget charge, follows from the structure alone: no value read from a
+    # session, no in-place write, no value-shaped op, no index naming a value.
+    shapes_fixed: bool
+    # What a metered run cost, by the roots' signature (runner.py): (peak bytes charged, elements of work).
+    costs: dict[tuple, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -99,7 +109,9 @@ def compile_plan(checked: graph.CheckedGraph) -> Plan:
         for operand in node.inputs:
             kind = operand.WhichOneof("operand")
             refs.append(kind == "ref")
-            operands.append(graph.split_ref(operand.ref) if kind == "ref" else getattr(operand, kind))
+            # kind None: an absent optional tensor operand (bias=None), as attributes.operands reads it
+            operands.append(graph.split_ref(operand.ref) if kind == "ref" else None if kind is None
+                            else getattr(operand, kind))
         steps.append(Step(node.id, op, tuple(operands), tuple(refs), attrs, kept_node, node.no_grad,
                           f"node {node.id!r} ({node.op})"))
         outputs_here[node.id] = op.num_outputs
@@ -109,6 +121,8 @@ def compile_plan(checked: graph.CheckedGraph) -> Plan:
         node_ids=tuple(node.id for node in checked.nodes),
         steps=tuple(steps), outer_refs=tuple(outer), has_inplace=checked.has_inplace,
         nbytes=STEP_BYTES * len(steps) + LEAF_BYTES * len(checked.leaves) + extra_bytes,
+        shapes_fixed=not outer and not checked.has_inplace and all(
+            step.attrs is not None and step.op.name not in VALUE_SHAPED_OPS for step in steps),
     )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import gradwire.engine as ge
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import codec, graph, plans
+from . import codec, graph, lifted, plans
 from .budget import RetainedBytes
 from .echo import shown
 from .errors import exhausted, invalid, not_found, with_node
@@ -123,7 +123,9 @@ def compile_prepared(request: pb.PrepareGraphRequest, uploads: UploadStore) -> t
             with with_node(leaf.id, f"leaf {leaf.id!r}"):
                 ge.from_numpy(np.empty(0, array.dtype)).requires_grad_(True)
     plan = plans.compile_plan(checked)
-    fixed = [None if leaf.id in wanted else array for leaf, array in zip(checked.leaves, checked.leaf_arrays)]
+    # A fixed leaf viewing the request's bytes in place gets bytes of its own (it outlives the request).
+    fixed = [None if leaf.id in wanted else array.copy() if lifted.is_lifted(array) else array
+             for leaf, array in zip(checked.leaves, checked.leaf_arrays)]
     for array in fixed:
         if array is not None:
             array.flags.writeable = False  # every call gets its own copy where it writes

@@ -4,6 +4,13 @@ A structure's first requests take the slow path (graph.check then graph.run); th
 without error its plan is compiled and cached (plan_cache.py), and the next ones run the plan on their
 own values (plans.bind then plans.run). Either way the graph runs inside the request's budgets (limits.metered),
 then the one-shot backward from `roots`, if any.
+
+A plan's shapes and dtypes are fixed by its structure, so what one metered run charged (its peak bytes
+and its work, recorded per set of roots) is what every run charges. A small plan (at most FAST_WORK
+elements of work, so it ends within about a millisecond) that is known to fit the budgets runs without
+metering: the deadline and cancellation are checked before it starts, and no budget can refuse it.
+Plans whose shapes are not fixed by their structure (plans.Plan.shapes_fixed: values read from a
+session, in-place writes, value-shaped ops) are always metered.
 """
 
 from __future__ import annotations
@@ -12,13 +19,17 @@ from typing import Any, Sequence
 
 import grpc
 
+import gradwire.engine as ge
+
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import gradients, graph, plans
 from .config import ServerConfig
-from .limits import metered
+from .limits import interrupt_for, metered
 from .plan_cache import PlanCache, structure_key
 from .uploads import UploadStore
+
+FAST_WORK = 1 << 20
 
 
 class GraphRunner:
@@ -54,8 +65,33 @@ class GraphRunner:
     def run_plan(self, plan: plans.Plan, bound: plans.Bound, scope: graph.Scope,
                  context: grpc.ServicerContext | None, *, session: bool, roots: Sequence[Any] = (),
                  on_progress: Any = None) -> graph.Built:
-        with metered(self.config, context, bound.leaf_bytes, on_progress):
-            built = plans.run(plan, bound, scope, writable_leaves=session or plan.has_inplace)
+        writable = session or plan.has_inplace
+        signature = _roots_signature(roots) if plan.shapes_fixed else None
+        cost = plan.costs.get(signature) if signature is not None else None
+        if cost is not None and self._fits(cost, bound.leaf_bytes):
+            interrupt = interrupt_for(context, on_progress)
+            if interrupt is not None:
+                interrupt()
+            built = plans.run(plan, bound, scope, writable_leaves=writable)
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+            return built
+        with metered(self.config, context, bound.leaf_bytes, on_progress):
+            built = plans.run(plan, bound, scope, writable_leaves=writable)
+            if roots:
+                gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+            peak, work = ge.modes.charged_so_far()
+        if signature is not None and peak is not None and work is not None:
+            plan.costs[signature] = (peak, work)
         return built
+
+    def _fits(self, cost: tuple[int, int], leaf_bytes: int) -> bool:
+        peak, work = cost
+        return (work <= FAST_WORK and leaf_bytes + peak <= self.config.max_request_bytes
+                and work <= self.config.max_request_work)
+
+
+def _roots_signature(roots: Sequence[Any]) -> tuple:
+    """What of the roots decides a backward's cost: their ids and their seeds' dtypes and shapes."""
+    return tuple((root.id, root.gradient.dtype, tuple(root.gradient.shape)) if root.HasField("gradient")
+                 else (root.id,) for root in roots)

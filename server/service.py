@@ -25,6 +25,7 @@ from .errors import invalid, rpc_errors, rpc_stream_errors
 from .limits import metered
 from .prepared import PreparedStore, compile_prepared
 from .raw_chunks import chunk_messages
+from .spliced import Spliced
 from .runner import GraphRunner
 from .principal import principal_of
 from .sessions import Session, SessionStore
@@ -35,6 +36,8 @@ from .version import CONTRACT_VERSION, server_version
 log = logging.getLogger("gradwire.server")
 
 SESSION_ID_METADATA = "gradwire-session-id"
+# A session call's tensors above this many bytes come back deferred (DownloadTensor streams them).
+INLINE_BYTES_METADATA = "gradwire-inline-bytes"
 DEFAULT_CHUNK_BYTES = 4 * MiB
 # Smaller download chunks are raised to this: one message per byte would hold a worker for ever.
 MIN_CHUNK_BYTES = 64 << 10
@@ -48,6 +51,16 @@ def session_id_of(request: Any, context: grpc.ServicerContext) -> str:
         raise invalid(f"session id {shown(request.session_id)} in the request differs from {shown(from_metadata)} "
                       f"in the {SESSION_ID_METADATA} metadata")
     return request.session_id or from_metadata
+
+
+def inline_bytes_of(context: grpc.ServicerContext) -> int | None:
+    """The gradwire-inline-bytes metadata of a call (a byte count), or None when not sent."""
+    text = next((value for key, value in context.invocation_metadata() or () if key == INLINE_BYTES_METADATA), None)
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 19:
+        raise invalid(f"{INLINE_BYTES_METADATA} metadata must be a number of bytes, not {shown(text)}")
+    return int(text)
 
 
 def _chunk_size(part: pb.UploadTensorRequest) -> int:
@@ -113,19 +126,20 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def _progress(self, session: Session | None):
         return None if session is None else (lambda: self.sessions.touch(session))
 
-    def _packer(self, *, can_defer: bool = True) -> responses.TensorPacker:
-        return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer)
+    def _packer(self, context: grpc.ServicerContext, *, can_defer: bool = True) -> responses.TensorPacker:
+        return responses.TensorPacker(self.config.max_message_bytes, can_defer=can_defer,
+                                      inline_bytes=inline_bytes_of(context) if can_defer else None)
+
+    @staticmethod
+    def _spliced_values(into: Spliced, field: str, ids: Sequence[str], scope: graph.Scope, *, grads: bool) -> None:
+        for value_id in ids:
+            value = scope.resolve(value_id, "return_grads" if grads else "return_values")
+            into.add(field, value_id, value.grad if grads else value)
 
     @staticmethod
     def _values(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
         for value_id in ids:
             packer.pack(into, value_id, scope.resolve(value_id, "return_values"))
-
-    @staticmethod
-    def _grads(into: Any, ids: Sequence[str], scope: graph.Scope, packer: responses.TensorPacker) -> None:
-        for value_id in ids:
-            packer.pack(into, value_id, scope.resolve(value_id, "return_grads").grad)
-
 
     # ------------------------------------------------------------ one-shot
 
@@ -134,13 +148,14 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         scope = graph.Scope({})
         leaf_ids, built = self._build_either(request, scope, context, session=False, roots=request.roots)
         grad_ids = list(request.return_grads) or [leaf_id for leaf_id in leaf_ids if scope.value(leaf_id).requires_grad]
-        packer = self._packer(can_defer=False)
         response = pb.ComputeResponse()
         responses.add_infos(response.info, scope.new.items())
-        self._values(response.values, request.return_values, scope, packer)
-        self._grads(response.grads, grad_ids, scope, packer)
+        spliced = Spliced(response, self._packer(context, can_defer=False))
+        self._spliced_values(spliced, "values", request.return_values, scope, grads=False)
+        self._spliced_values(spliced, "grads", grad_ids, scope, grads=True)
+        result = spliced.result()
         self.uploads.consume(built.upload_ids)
-        return response
+        return result
 
     # ------------------------------------------------------------ sessions
 
@@ -153,7 +168,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
         _, built = self._build_either(request, scope, context, session=True)
         response = pb.CreateSessionResponse()
         responses.add_infos(response.info, scope.new.items())
-        self._values(response.values, request.return_values, scope, self._packer())
+        self._values(response.values, request.return_values, scope, self._packer(context))
         with self.uploads.transfer(built.upload_ids) as reserved:
             session = self.sessions.add(session_id, scope.new, request.ttl_seconds, already_reserved=reserved,
                                         caller=caller, owner=principal_of(context))
@@ -169,7 +184,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             built = self._build(request.graph, scope, context, session=True, held=session)
             try:  # a refusal from here on undoes the request's in-place writes
                 response = pb.ExtendResponse()
-                self._values(response.values, request.return_values, scope, self._packer())
+                self._values(response.values, request.return_values, scope, self._packer(context))
                 with self.uploads.transfer(built.upload_ids) as reserved:
                     self.sessions.commit(session, scope.new, release=request.release, refuse_over_cap=True,
                                          already_reserved=reserved)
@@ -192,9 +207,9 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
                                    create_graph=request.create_graph, inputs=request.inputs)
             self.sessions.resize(session, session.values.values(), refuse_over_cap=False)
             grad_ids = list(request.return_grads) or gradients.leaves_with_grad(scope, request.inputs)
-            response = pb.BackwardResponse()
-            self._grads(response.grads, grad_ids, scope, self._packer())
-            return response
+            spliced = Spliced(pb.BackwardResponse(), self._packer(context))
+            self._spliced_values(spliced, "grads", grad_ids, scope, grads=True)
+            return spliced.result()
 
     @rpc_errors
     def Grad(self, request: pb.GradRequest, context: grpc.ServicerContext) -> pb.GradResponse:
@@ -203,7 +218,7 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
             with metered(self.config, context, on_progress=self._progress(session)):
                 results = gradients.grad(scope, request)
             response = pb.GradResponse()
-            packer = self._packer()
+            packer = self._packer(context)
             for value_id, result in zip(request.inputs, results):
                 packer.pack(response.grads, value_id, result)
             joined = {value_id: result for value_id, result in zip(request.result_ids, results) if result is not None}
@@ -216,11 +231,10 @@ class GradwireServicer(pb_grpc.GradwireServiceServicer):
     def Read(self, request: pb.ReadRequest, context: grpc.ServicerContext) -> pb.ReadResponse:
         with self.sessions.use(session_id_of(request, context), principal_of(context)) as session:
             scope = graph.Scope(session.values)
-            packer = self._packer()
-            response = pb.ReadResponse()
-            self._values(response.values, request.values, scope, packer)
-            self._grads(response.grads, request.grads, scope, packer)
-            return response
+            spliced = Spliced(pb.ReadResponse(), self._packer(context))
+            self._spliced_values(spliced, "values", request.values, scope, grads=False)
+            self._spliced_values(spliced, "grads", request.grads, scope, grads=True)
+            return spliced.result()
 
     @rpc_errors
     def UpdateGrads(self, request: pb.UpdateGradsRequest, context: grpc.ServicerContext) -> pb.UpdateGradsResponse:

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from gradwire.v1 import gradwire_pb2 as pb
 
 from .callers import caller_of
-from . import per_call
+from . import lifted, per_call
 from .errors import ERROR_TYPE_KEY, RequestError, invalid
 from .raw_chunks import chunk_parser
 from .streams import StreamGate
@@ -30,7 +30,7 @@ SERVICE = pb.DESCRIPTOR.services_by_name["GradwireService"]
 def _parser(message_class: Any, method: str) -> Callable[[bytes], Any]:
     def parse(data: bytes) -> Any:
         try:
-            return message_class.FromString(data)
+            return lifted.parse(message_class, data)
         except (DecodeError, ValueError) as error:
             raise invalid(f"{method}: the request is not a valid {message_class.DESCRIPTOR.full_name} "
                           f"message ({error})") from None
@@ -46,7 +46,10 @@ def _unary_request(behaviour: Callable, parse: Callable[[bytes], Any]) -> Callab
             context.set_trailing_metadata(((ERROR_TYPE_KEY, "ValueError"),))
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         per_call.requests.remember(context, request)
-        return behaviour(request, context)
+        try:
+            return behaviour(request, context)
+        finally:
+            lifted.forget()
 
     return handle
 

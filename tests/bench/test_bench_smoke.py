@@ -78,8 +78,11 @@ def test_covers_every_workload_of_the_issue(harness_run: tuple[dict, str, Path])
                for r in by_group["service vs floor"])
     assert sum(r["workload"].startswith(f"k={TINY.session_k} backward") for r in by_group["sessions"]) == 2
     assert any(r["workload"].startswith("Jacobian") for r in by_group["sessions"])
-    assert {r["baseline_name"] for r in by_group["large tensors"]} == {"raw loopback TCP", "single message"}
-    peaks = [r for r in by_group["memory"] if not r["workload"].startswith("peak server RSS growth")]
+    assert {r["baseline_name"] for r in by_group["large tensors"]} == {
+        "raw loopback TCP", "single message", "bare gRPC echo (floor)", "bare gRPC streams (floor)"}
+    assert sum("(floor) vs" in f"{r['workload']} vs" for r in by_group["large tensors"]) == 2  # both floors vs TCP
+    assert sum(r["workload"].startswith("peak RSS of a bare gRPC echo server") for r in by_group["memory"]) == 1
+    peaks = [r for r in by_group["memory"] if r["workload"].startswith("peak server RSS,")]
     assert [r["extra"]["round_trips"] for r in peaks] == [1, TINY.transfer_repeats + 1] * 2
     assert all(r["gradwire"]["median"] >= r["extra"]["idle_rss_mib"] for r in peaks)
     assert sum(r["workload"].startswith("peak server RSS growth, SDK") for r in by_group["memory"]) == 1

@@ -171,3 +171,47 @@ def test_a_failed_request_caches_no_plan_and_keeps_its_error(start_server):
     else:
         raise AssertionError("a short leaf was accepted on the plan path")
     assert server.servicer.runner.cache.stats().hits == 1
+
+
+def _tutorial(value: float) -> pb.ComputeRequest:
+    leaf = pb.Leaf(id="a", requires_grad=True,
+                   value=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[2], data=np.array([value, 3], np.float32).tobytes()))
+    nodes = [pb.Node(id="b", op="mul", inputs=[pb.Operand(ref="a"), pb.Operand(ref="a")]),
+             pb.Node(id="out", op="sum", inputs=[pb.Operand(ref="b")])]
+    return pb.ComputeRequest(graph=pb.Graph(leaves=[leaf], nodes=nodes), roots=[pb.Root(id="out")],
+                             return_grads=["a"])
+
+
+def test_a_plan_records_what_a_metered_run_cost_per_set_of_roots(start_server):
+    server, stub, _ = start_server()
+    for value in (1.0, 2.0, 3.0, 4.0):  # slow, slow (compiles), metered plan run (records), unmetered
+        grads = stub.Compute(_tutorial(value)).grads
+        assert np.frombuffer(grads[0].tensor.data, np.float32).tolist() == [2 * value, 6.0]
+    (plan, _), = server.servicer.runner.cache._plans.values()
+    assert plan.shapes_fixed
+    (roots, (peak, work)), = plan.costs.items()
+    assert roots == (("out",),) and peak > 0 and work > 0
+
+
+def test_value_shaped_plans_stay_metered(start_server):
+    """repeat_interleave's result grows with its repeats' values: three small requests of one structure
+    (compiled, then run on its plan) must not let a fourth, larger one past the memory budget."""
+    _, stub, _ = start_server(max_request_bytes=8192)
+
+    def request(repeat: int) -> pb.ComputeRequest:
+        x = pb.Leaf(id="x", requires_grad=True,
+                    value=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[4], data=np.ones(4, np.float32).tobytes()))
+        repeats = pb.Leaf(id="r", value=pb.Tensor(dtype=pb.DTYPE_INT64, shape=[4],
+                                                  data=np.full(4, repeat, np.int64).tobytes()))
+        nodes = [pb.Node(id="y", op="repeat_interleave", inputs=[pb.Operand(ref="x"), pb.Operand(ref="r")]),
+                 pb.Node(id="s", op="sum", inputs=[pb.Operand(ref="y")])]
+        return pb.ComputeRequest(graph=pb.Graph(leaves=[x, repeats], nodes=nodes), roots=[pb.Root(id="s")])
+
+    for _ in range(4):
+        assert np.frombuffer(stub.Compute(request(1)).grads[0].tensor.data, np.float32).tolist() == [1.0] * 4
+    try:
+        stub.Compute(request(1000))  # 16 kB of result
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+    else:
+        raise AssertionError("a value-shaped plan ran past the memory budget")

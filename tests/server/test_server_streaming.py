@@ -134,3 +134,44 @@ def test_download_works_under_a_message_limit_of_one_mib(start_server):
     value, chunks = download(stub, session.session_id, "x", chunk_bytes=MiB)
     np.testing.assert_array_equal(value, x)
     assert chunks > 1
+
+
+def test_inline_bytes_metadata_defers_larger_tensors_of_session_calls(stub):
+    x = np.arange(3000, dtype=np.float32)  # 12,000 bytes
+    small = np.arange(4, dtype=np.float32)
+    inline = (("gradwire-inline-bytes", "4000"),)
+    response, call = stub.CreateSession.with_call(pb.CreateSessionRequest(
+        graph=pb.Graph(leaves=[pb.Leaf(id="x", value=tensor(x), requires_grad=True),
+                               pb.Leaf(id="w", value=tensor(small), requires_grad=True)],
+                       nodes=[node("y", "mul", "x", "x"), node("s", "sum", "y"), node("t", "sum", "w")]),
+        return_values=["x", "w"]), metadata=inline)
+    session_id = response.session_id
+    big, little = response.values
+    assert big.deferred and not big.tensor.data and list(big.tensor.shape) == [3000]
+    assert not little.deferred and np.array_equal(to_array(little.tensor), small)
+    backward = stub.Backward(pb.BackwardRequest(session_id=session_id, roots=[root("s"), root("t")],
+                                                return_grads=["x", "w"]), metadata=inline)
+    assert [named.deferred for named in backward.grads] == [True, False]
+    grad, _ = download(stub, session_id, "x", grad=True)
+    np.testing.assert_array_equal(grad, 2 * x)
+    # Without the metadata both fit in the response, as before.
+    read = stub.Read(pb.ReadRequest(session_id=session_id, grads=["x", "w"]))
+    assert [named.deferred for named in read.grads] == [False, False]
+    np.testing.assert_array_equal(to_array(read.grads[0].tensor), 2 * x)
+
+
+def test_inline_bytes_metadata_leaves_one_shot_compute_inline(stub):
+    x = np.arange(3000, dtype=np.float32)
+    response = stub.Compute(pb.ComputeRequest(
+        graph=pb.Graph(leaves=[pb.Leaf(id="x", value=tensor(x), requires_grad=True)], nodes=[node("s", "sum", "x")]),
+        roots=[root("s")], return_grads=["x"]), metadata=(("gradwire-inline-bytes", "10"),))
+    assert not response.grads[0].deferred
+    np.testing.assert_array_equal(to_array(response.grads[0].tensor), np.ones_like(x))
+
+
+@pytest.mark.parametrize("value", ["-1", "lots", "1e6", "9" * 30])
+def test_inline_bytes_metadata_must_be_a_byte_count(stub, value):
+    with raises_status(grpc.StatusCode.INVALID_ARGUMENT, "gradwire-inline-bytes metadata must be a number"):
+        stub.CreateSession(pb.CreateSessionRequest(graph=pb.Graph(
+            leaves=[pb.Leaf(id="x", value=tensor(np.ones(2, np.float32)))]), return_values=["x"]),
+            metadata=(("gradwire-inline-bytes", value),))

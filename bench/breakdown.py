@@ -1,0 +1,125 @@
+"""What a small Compute's latency is made of: the gRPC floor, gradwire's call stack, its handler, the engine.
+
+    python -m bench.breakdown [--calls 2000]
+
+Over loopback (servers in subprocesses, the calls taking turns): a bare grpcio echo of the request's
+bytes; a Compute of an empty graph (gradwire's whole call stack: interceptors, parsing, access log,
+with almost no work in the handler); the prepared-graph Compute of the tutorial graph; and the same Compute sending
+the graph. In this process, without gRPC: the servicer's Compute by graph_id (bind, run, backward,
+response), and the plan's run and backward alone (the engine's share). Medians in microseconds; the
+differences say where the time above the echo goes (issue 14's bound for the latency rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+import grpc
+import numpy as np
+
+from bench.rows import interleaved
+from bench.service import (CHANNEL_OPTIONS, ECHO_METHOD, _tensor, echo_server, gradwire_server_process,
+                           tutorial_request)
+from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
+
+
+class _Call:
+    """What the servicer reads of a gRPC call's context, for calling it in-process (no deadline)."""
+
+    def invocation_metadata(self) -> tuple:
+        return ()
+
+    def is_active(self) -> bool:
+        return True
+
+    def time_remaining(self) -> None:
+        return None
+
+
+def _prepared(stub_or_servicer: Any, context: Any = None) -> tuple[pb.ComputeRequest, str]:
+    graph = tutorial_request().graph
+    graph.leaves[0].value.data = b""
+    prepare = pb.PrepareGraphRequest(graph=graph, inputs=["a"])
+    graph_id = (stub_or_servicer.PrepareGraph(prepare, context) if context is not None
+                else stub_or_servicer.PrepareGraph(prepare)).graph_id
+    request = pb.ComputeRequest(graph_id=graph_id, inputs=[pb.Leaf(id="a", value=_tensor(np.array([2., 3.], np.float32)))],
+                                roots=[pb.Root(id="out")], return_grads=["a"])
+    return request, graph_id
+
+
+def _median_us(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e6
+
+
+def over_grpc(calls: int) -> dict[str, float]:
+    with gradwire_server_process() as (address, _), echo_server() as echo_address, \
+            grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel, \
+            grpc.insecure_channel(echo_address, options=CHANNEL_OPTIONS) as echo_channel:
+        stub = pb_grpc.GradwireServiceStub(channel)
+        request, _ = _prepared(stub)
+        payload = request.SerializeToString()
+        echo = echo_channel.unary_unary(ECHO_METHOD)
+        full = tutorial_request()
+        empty = pb.ComputeRequest()
+        sides: list[Callable[[], Any]] = [lambda: echo(payload), lambda: stub.Compute(empty),
+                                          lambda: stub.Compute(request), lambda: stub.Compute(full)]
+        echo_s, info_s, prepared_s, full_s = interleaved(sides, calls, warmup=50)
+    return {"bare grpcio echo of the request bytes": _median_us(echo_s),
+            "Compute of an empty graph (gradwire's call stack, no work)": _median_us(info_s),
+            "prepared-graph Compute, tutorial": _median_us(prepared_s),
+            "Compute sending the tutorial graph": _median_us(full_s)}
+
+
+def in_process(calls: int) -> dict[str, float]:
+    from gradwire.server import gradients, graph
+    from gradwire.server.app import GradwireServer
+    from gradwire.server.config import ServerConfig
+
+    server = GradwireServer(ServerConfig(address="127.0.0.1:0"))  # built, never started: its servicer only
+    servicer, context = server.servicer, _Call()
+    request, graph_id = _prepared(servicer, context)
+    prepared = servicer.prepared.get(graph_id, "anonymous")
+    runner = servicer.runner
+
+    def engine_only() -> None:
+        scope = graph.Scope({})
+        bound = prepared.bind(request.inputs, servicer.uploads)
+        runner.run_plan(prepared.plan, bound, scope, None, session=False, roots=request.roots)
+
+    def plan_run_only() -> None:
+        from gradwire.server import plans
+
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(request.inputs, servicer.uploads), scope, writable_leaves=False)
+        gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
+
+    handler, metered, bare = interleaved([lambda: servicer.Compute(request, context), engine_only, plan_run_only],
+                                         calls, warmup=50)
+    return {"servicer.Compute by graph_id (no gRPC)": _median_us(handler),
+            "bind + plan run + backward, metered (no response)": _median_us(metered),
+            "bind + plan run + backward, unmetered": _median_us(bare)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    arguments = parser.parse_args(argv)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    figures = {**over_grpc(arguments.calls), **in_process(arguments.calls)}
+    print(f"# small-call breakdown, {started}, {arguments.calls} calls per side, medians")
+    for name, micros in figures.items():
+        print(f"{micros:9.1f} us  {name}")
+    echo, stack = figures["bare grpcio echo of the request bytes"], figures["Compute of an empty graph (gradwire's call stack, no work)"]
+    compute, handler = figures["prepared-graph Compute, tutorial"], figures["servicer.Compute by graph_id (no gRPC)"]
+    print(f"# prepared Compute / echo = {compute / echo:.2f}; empty Compute / echo = {stack / echo:.2f}; "
+          f"(empty Compute + handler) / echo = {(stack + handler) / echo:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Responses whose large tensors are serialized with one copy, straight from the arrays.
+
+Through protobuf a tensor in a response is copied three times (the array to bytes, the bytes into the
+message, the message to its serialized form). Here the response's other fields are serialized by
+protobuf, then each NamedTensor of its repeated tensor fields is appended as its own field: the
+NamedTensor without data, then a second `tensor` field holding only `data`. A parser merges the two
+occurrences of a singular message field, and keeps the elements of a repeated field in the order they
+appear, so the bytes parse to exactly the message protobuf would have built; the one copy is the final
+join of the pieces. Small responses (no tensor of RAW_MIN_BYTES or more) are filled in as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradwire.v1 import gradwire_pb2 as pb
+
+from . import codec
+from .responses import TensorPacker
+
+RAW_MIN_BYTES = 1 << 20
+_LENGTH_DELIMITED = 2
+_TENSOR_FIELD = pb.NamedTensor.DESCRIPTOR.fields_by_name["tensor"].number
+_DATA_FIELD = pb.Tensor.DESCRIPTOR.fields_by_name["data"].number
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if not value:
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+def _tag(field_number: int) -> bytes:
+    return _varint(field_number << 3 | _LENGTH_DELIMITED)
+
+
+def _flat(array: np.ndarray) -> memoryview:
+    """The array's bytes, little-endian C order (a view when it already is)."""
+    little = np.ascontiguousarray(array.astype(array.dtype.newbyteorder("<"), copy=False))
+    return memoryview(little.reshape(-1).view(np.uint8))
+
+
+class Spliced:
+    """The NamedTensors of a response (fields named as in the proto), packed by a TensorPacker's rules."""
+
+    def __init__(self, response: Any, packer: TensorPacker) -> None:
+        self.response = response
+        self.packer = packer
+        self.entries: list[tuple[str, str, Any]] = []
+
+    def add(self, field: str, value_id: str, tensor: Any) -> None:
+        self.entries.append((field, value_id, tensor))
+
+    def result(self) -> Any:
+        """The response message, or its serialized bytes when a tensor is large."""
+        arrays = [None if tensor is None else tensor.detach().numpy() for _, _, tensor in self.entries]
+        if all(array is None or array.nbytes < RAW_MIN_BYTES for array in arrays):
+            for (field, value_id, _), array in zip(self.entries, arrays):
+                self.packer.pack_array(getattr(self.response, field), value_id, array)
+            return self.response
+        pieces: list[Any] = [self.response.SerializeToString()]
+        fields = self.response.DESCRIPTOR.fields_by_name
+        for (field, value_id, _), array in zip(self.entries, arrays):
+            item = pb.NamedTensor(id=value_id)
+            data: Any = b""
+            if array is None:
+                item.is_none = True
+            else:
+                fits = self.packer.admit(value_id, array)
+                item.deferred = not fits
+                codec.encode_into(item.tensor, array, with_data=False)
+                if fits and array.size:
+                    data = _flat(array)
+            element = item.SerializeToString()
+            if len(data):
+                data_field = _tag(_DATA_FIELD) + _varint(len(data))
+                tensor_field = _tag(_TENSOR_FIELD) + _varint(len(data_field) + len(data))
+                element += tensor_field + data_field
+            pieces += [_tag(fields[field].number), _varint(len(element) + len(data)), element, data]
+        return b"".join(pieces)
