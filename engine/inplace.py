@@ -4,9 +4,9 @@ No op is written twice. Every out-of-place op that could write its result back i
 (one output, not a view, not variadic, not a reduction, and not opted out with `inplace_variant=False`)
 gets a second registry entry `<name>_` whose forward runs the op out of place, checks that the result has
 the target's shape and can be cast to its dtype (torch's two errors), writes it into the target's memory
-and bumps the version counter. Under grad mode the target takes the op's backward node as its grad_fn
-(AddBackward0 on the updated tensor, as torch); a view's write lands on its base as CopySlices. Python's
-augmented operators (`__iadd__` ...) follow from each op's binary operator spellings.
+and bumps the version counter (views.py). Under grad mode the target takes the op's backward node as its
+grad_fn (AddBackward0 on the updated tensor, as torch); a view's write lands on its base as CopySlices.
+Python's augmented operators (`__iadd__` ...) follow from each op's binary operator spellings.
 
 The derived entries are ordinary ops: the server's lookup, the ListOps catalogue and the SDK read them.
 """
@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
-from . import modes
-from .errors import ArgumentError, DTypeRuntimeError, InplaceError, ShapeError
-from .graph import SavedTensor
+from . import views
+from .dispatch import apply_op
+from .errors import ArgumentError, DTypeRuntimeError, ShapeError
 from .registry import OPS, OpDef, register
+from .tensor import Tensor
 
 _TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int32": "Int",
                       "int64": "Long", "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short"}
@@ -104,20 +103,11 @@ def _inplace_forward(op: OpDef):
 
 
 def run_inplace(op: OpDef, operands: list, attrs: dict):
-    """`operands[0] = op(*operands)` in place, with torch's checks, version bump and grad_fn."""
-    from .dispatch import apply_op
-    from .ops.indexing import SETITEM, check_inplace_allowed, write_inplace
-    from .tensor import Tensor
-
+    """`operands[0] = op(*operands)` in place, with torch's checks, version bump and grad_fn (views.py)."""
     target = operands[0] if operands else None
     if not isinstance(target, Tensor):
         raise ArgumentError(f"{op.name}_(): the target must be a Tensor, not {type(target).__name__}")
-    check_inplace_allowed(target, op.name + "_")
-    if not target._data.flags.writeable:
-        raise InplaceError(
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location (it is an expand()ed view); clone() the tensor before writing into it"
-        )
+    views.check_inplace(target, op.name + "_")
     result = apply_op(op, operands, attrs)
     if result.shape != target.shape:
         raise ShapeError(f"output with shape {list(target.shape)} doesn't match the broadcast shape "
@@ -127,36 +117,4 @@ def run_inplace(op: OpDef, operands: list, attrs: dict):
             f"result type {_TORCH_DTYPE_NAMES[result._dtype.name]} can't be cast to the desired output type "
             f"{_TORCH_DTYPE_NAMES[target._dtype.name]}"
         )
-    node = result.grad_fn
-    if node is not None and node.saved_inputs:
-        # The backward needs the target's old value: keep a copy (torch saves `original_self` too).
-        # Only as the first operand: saved as another operand, it is the tensor itself (a later change of
-        # it fails the backward, as in torch: `b.mul_(b)` then `b.add_(1)`).
-        first = node.saved_inputs[0]
-        if type(first) is SavedTensor and first.tensor is target:
-            node.saved_inputs = (SavedTensor(_snapshot(target)), *node.saved_inputs[1:])
-    if node is None and target._requires_grad and modes._state.grad_enabled:
-        # A result without a gradient (eq_, a no-grad op) overwrites values that had one: cut the
-        # flow to them (torch's EqBackward0 and the like give zeros).
-        return write_inplace(target, (Ellipsis,), result._data, SETITEM)
-    if node is not None and target._base is not None:
-        # Into a view of a graph tensor: the base records it (CopySlices), as torch does.
-        return write_inplace(target, (Ellipsis,), result, SETITEM)
-    np.copyto(target._data, result._data, casting="unsafe")
-    target._version[0] += 1
-    if node is not None:
-        if node.saved_output is not None:  # the saved result is now the target: changing it again invalidates it
-            node.saved_output.version_box = target._version
-            node.saved_output.version = target._version[0]
-        target.grad_fn = node
-        target._requires_grad = True
-    return target
-
-
-def _snapshot(target):
-    """The target as it was: a copy of its data with its history (for create_graph backward)."""
-    from .tensor import Tensor
-
-    copy = Tensor._from_array(target._data.copy())
-    copy.grad_fn, copy._requires_grad = target.grad_fn, target._requires_grad
-    return copy
+    return views.write_result(target, result)

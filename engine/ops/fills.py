@@ -1,6 +1,6 @@
 """In-place writes that are not an op's result written back: copy_, fill_, normal_, uniform_.
 
-Each goes through the same in-place bookkeeping as index assignment (indexing.write_inplace): torch's
+Each goes through the same in-place bookkeeping as index assignment (views.write): torch's
 check for leaves that require grad, the version bump, CopySlices on a view's base.
 """
 
@@ -11,7 +11,8 @@ import numpy as np
 from ..errors import ArgumentError, InvalidValueError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor
-from .indexing import SETITEM, write_inplace
+from ..views import write
+from .indexing import SETITEM
 
 _WHOLE = (Ellipsis,)
 
@@ -24,7 +25,7 @@ def _copy_forward(operands: list, attrs: dict):
         except ValueError:
             raise ArgumentError(f"copy_(): the source's shape {list(source.shape)} does not broadcast to the "
                                 f"target's {list(target.shape)}") from None
-    return write_inplace(target, _WHOLE, source, COPY)
+    return write(target, _WHOLE, source, COPY)
 
 
 def _fill_forward(operands: list, attrs: dict):
@@ -32,7 +33,7 @@ def _fill_forward(operands: list, attrs: dict):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise InvalidValueError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                 f"{value.ndim} dimensions.")
-    return write_inplace(target, _WHOLE, value, FILL)
+    return write(target, _WHOLE, value, FILL)
 
 
 def _random_forward(op_name: str, draw):
@@ -43,7 +44,7 @@ def _random_forward(op_name: str, draw):
         if not isinstance(target, Tensor):
             raise ArgumentError(f"{op_name}(): the target must be a Tensor, not {type(target).__name__}")
         sample = draw(factories.generator(), target.shape, attrs).astype(target._data.dtype)
-        return write_inplace(target, _WHOLE, sample, OPS_BY_NAME[op_name])
+        return write(target, _WHOLE, sample, OPS_BY_NAME[op_name])
 
     return forward
 
