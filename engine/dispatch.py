@@ -87,7 +87,7 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
     else:
         main = outputs = _wrap(raw, result_dtype)
     if op.view and isinstance(operands[0], Tensor) and np.may_share_memory(main._data, operands[0]._data):
-        mark_view(main, operands[0])
+        mark_view(main, operands[0], multi_output=op.extra.get("multi_output_view", False))
     if any_requires_grad and op.differentiable and modes._state.grad_enabled and main._dtype.is_floating_point:
         record(op, operands, attrs, main)
     return outputs

@@ -107,7 +107,7 @@ def run_inplace(op: OpDef, operands: list, attrs: dict):
     target = operands[0] if operands else None
     if not isinstance(target, Tensor):
         raise ArgumentError(f"{op.name}_(): the target must be a Tensor, not {type(target).__name__}")
-    views.check_inplace(target, op.name + "_")
+    views.check_inplace(target, op.name + "_", tuple(operands[1:]))
     result = apply_op(op, operands, attrs)
     if result.shape != target.shape:
         raise ShapeError(f"output with shape {list(target.shape)} doesn't match the broadcast shape "

@@ -30,7 +30,8 @@ class Tensor:
     """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
 
     __slots__ = (
-        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_view_version", "_retains_grad",
+        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_view_version", "_view_origin",
+        "_retains_grad",
         "_accumulator", "__weakref__",
     )
 
@@ -59,6 +60,7 @@ class Tensor:
         self._version = [0]
         self._base: Tensor | None = None
         self._view_version = 0
+        self._view_origin: str | None = None
         self._retains_grad = False
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
 

@@ -3,14 +3,16 @@
 Every tensor has a version counter (`_version`, a one-item list) that counts in-place writes to its
 memory. Tensors that share memory share the counter itself: a view and its base, `detach()`, a `.grad`
 read as a value. A view also keeps its base (`_base`, always the tensor that owns the memory, never
-another view) and the version its grad_fn was made at (`_view_version`). This module is the only code
-that sets those three fields after a tensor is made (tensor.py starts them at a fresh counter, no base).
+another view), the version its grad_fn was made at (`_view_version`) and how it was made when that
+forbids writing into it under autograd (`_view_origin`). This module is the only code that sets those
+fields after a tensor is made (tensor.py starts them at a fresh counter, no base).
 
 In-place writes all come here: the torch checks before writing (a leaf that requires grad, a view of one,
-an expanded view), the version bump after it, and the graph after it. Writing into a view of a graph
-tensor is recorded on the base (CopySlices, at the base positions the view's strides point to), and a
-view whose base moved on reads the base again (AsStridedBackward0), as torch regenerates it. A value
-saved for backward and changed in place since is torch's "modified by an inplace operation" error.
+a view made under no_grad or by split/chunk/unbind, an expanded view), the version bump after it, and
+the graph after it. Writing into a view of a graph tensor is recorded on the base (CopySlices, at the
+base positions the view's strides point to), and a view whose base moved on reads the base again
+(AsStridedBackward0), as torch regenerates it. A value saved for backward and changed in place since is
+torch's "modified by an inplace operation" error.
 
 Ops are found by name in the registry (setitem, copy_slices, view_of_base live in ops/indexing.py), so
 neither this module nor tensor.py imports an op family.
@@ -30,6 +32,11 @@ from .indexing import indexing_step, torch_order
 from .registry import OpDef, get
 
 
+# The origins of a view that torch refuses to write into while autograd records (see check_inplace).
+NO_GRAD = "no_grad"
+MULTI_OUTPUT = "multi_output"
+
+
 # ------------------------------------------------------------------ what a view shares with its base
 def share_version(alias: Any, source: Any) -> None:
     """`alias` reads and writes `source`'s memory (detach(), x.grad as a value): one version counter."""
@@ -41,11 +48,17 @@ def use_counter(tensor: Any, counter: list) -> None:
     tensor._version = counter
 
 
-def mark_view(result: Any, source: Any) -> None:
-    """`result` is a view of `source`'s memory: same counter, same base, made at the current version."""
+def mark_view(result: Any, source: Any, multi_output: bool = False) -> None:
+    """`result` is a view of `source`'s memory: same counter, same base, made at the current version.
+
+    Like torch's CreationMeta, it also remembers an origin that forbids writing into it with autograd
+    on: made under no_grad, or one of several views a function returns (split, chunk, unbind). A view
+    of such a view inherits the origin unless it has one of its own."""
     result._version = source._version
     result._base = source._base if source._base is not None else source
     result._view_version = source._version[0]
+    origin = NO_GRAD if not modes._state.grad_enabled else MULTI_OUTPUT if multi_output else None
+    result._view_origin = origin or (source._view_origin if source._base is not None else None)
 
 
 def version(tensor: Any) -> int:
@@ -77,10 +90,15 @@ def set_version(tensor: Any, value: int) -> None:
 
 
 # ------------------------------------------------------------------ torch's checks
-def check_inplace(target: Any, what: str) -> None:
-    """The checks torch makes before writing into `target`: a leaf that requires grad (or a view of one)
-    under grad mode, and an expanded view whose elements share memory."""
+def check_inplace(target: Any, what: str, values: tuple = ()) -> None:
+    """The checks torch makes before writing `values` (the op's other operands) into `target`: under grad
+    mode, a view made under no_grad or as one of several outputs when the write would be recorded, a leaf
+    that requires grad (or a view of one); always, an expanded view whose elements share memory."""
     if modes._state.grad_enabled:
+        if target._base is not None and target._view_origin is not None and (
+                target._requires_grad or target._base._requires_grad
+                or any(getattr(value, "_requires_grad", False) for value in values)):
+            raise _origin_error(target._view_origin, what)
         if target.grad_fn is None and target._requires_grad:
             raise InplaceError(
                 f"a leaf Variable that requires grad is being used in an in-place operation ({what}); "
@@ -99,6 +117,20 @@ def check_inplace(target: Any, what: str) -> None:
         )
 
 
+def _origin_error(origin: str, what: str) -> InplaceError:
+    if origin == NO_GRAD:
+        return InplaceError(
+            f"A view was created in no_grad mode and is being modified inplace with grad mode enabled ({what}). "
+            "Given that this use case is ambiguous and error-prone, it is forbidden: make both the view and the "
+            "in-place write inside the no_grad block (not tracked), or both outside it (tracked)"
+        )
+    return InplaceError(
+        f"a view is being modified inplace ({what}), and this view is the output of a function that returns "
+        "multiple views (split, chunk, unbind): such views can't be modified inplace; use an out-of-place op "
+        "instead, or write into a .clone() of the view"
+    )
+
+
 def modified_since_saved(description: str, saved_by: str, current: int, expected: int) -> InplaceModifiedError:
     """torch's error for a value saved for backward (a view's too) that was written in place since."""
     return InplaceModifiedError(
@@ -113,7 +145,7 @@ def write(target: Any, index: tuple, value: Any, op: OpDef) -> Any:
     """target[index] = value, then bump the version and chain a backward node if grad flows."""
     if not hasattr(target, "_data"):
         raise ArgumentError(f"{op.name}(): the target must be a Tensor, not {type(target).__name__}")
-    check_inplace(target, op.name)
+    check_inplace(target, op.name, (value,))
     value_is_tensor = hasattr(value, "_data")
     records = modes._state.grad_enabled and (target._requires_grad or (value_is_tensor and value._requires_grad))
     base_index = _index_in_base(target, index, op) if records and target._base is not None else None

@@ -42,7 +42,10 @@ def _piece_vjp(bounds):
     return vjp
 
 
-def _piece_op(name: str, bounds, attrs, grad_fn, summary: str, count=None, **spellings) -> None:
+def _piece_op(name: str, bounds, attrs, grad_fn, summary: str, count=None, multi_output_view=False,
+              **spellings) -> None:
+    """An op of several views; `multi_output_view`: torch refuses in-place writes into its outputs under
+    autograd (split, chunk, unbind; tensor_split's outputs are ordinary slices)."""
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
         axis = _axis(attrs["dim"], x.shape)
@@ -51,7 +54,8 @@ def _piece_op(name: str, bounds, attrs, grad_fn, summary: str, count=None, **spe
     register(OpDef(
         name=name, forward=forward, vjps=(_piece_vjp(bounds),), grad_fn=grad_fn,
         dtype_rule=tensors_only(name, promotion.same), attrs=attrs + (OUTPUT,), view=True,
-        pieces=count or (lambda shapes, attrs: len(bounds(shapes[0], attrs))), summary=summary, **spellings,
+        pieces=count or (lambda shapes, attrs: len(bounds(shapes[0], attrs))), summary=summary,
+        extra={"multi_output_view": True} if multi_output_view else {}, **spellings,
     ))
 
 
@@ -75,7 +79,8 @@ _piece_op("split", _split_bounds,
                     description="the size of each piece (the last may be smaller), or a list of sizes"), DIM0),
           lambda node: "SplitBackward0" if isinstance(node.attrs["split_size_or_sections"], int)
           else "SplitWithSizesBackward0",
-          "cut into pieces of a given size, or of the given sizes", methods=("split",), functions=("split",))
+          "cut into pieces of a given size, or of the given sizes", methods=("split",), functions=("split",),
+          multi_output_view=True)
 
 
 def _chunk_bounds(shape: tuple, attrs: dict) -> list:
@@ -90,7 +95,8 @@ def _chunk_bounds(shape: tuple, attrs: dict) -> list:
 
 _piece_op("chunk", _chunk_bounds,
           (AttrSpec("chunks", "integer", required=True, description="how many pieces (fewer if the dim is short)"), DIM0),
-          "SplitBackward0", "cut into `chunks` nearly equal pieces", methods=("chunk",), functions=("chunk",))
+          "SplitBackward0", "cut into `chunks` nearly equal pieces", methods=("chunk",), functions=("chunk",),
+          multi_output_view=True)
 
 
 def _unbind_bounds(shape: tuple, attrs: dict) -> list:
@@ -98,7 +104,7 @@ def _unbind_bounds(shape: tuple, attrs: dict) -> list:
 
 
 _piece_op("unbind", _unbind_bounds, (DIM0,), "UnbindBackward0", "the slices along dim, as a tuple",
-          methods=("unbind",), functions=("unbind",))
+          methods=("unbind",), functions=("unbind",), multi_output_view=True)
 
 
 def _tensor_split_bounds(shape: tuple, attrs: dict) -> list:

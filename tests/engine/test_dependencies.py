@@ -71,10 +71,11 @@ def test_the_tensor_and_the_view_bookkeeping_import_no_op_family():
 
 
 def test_versions_and_view_links_are_written_only_by_the_views_module():
-    """`_version`, `_base` and `_view_version` move only in engine/views.py (tensor.py starts them)."""
+    """`_version`, `_base`, `_view_version` and `_view_origin` move only in engine/views.py (tensor.py
+    starts them)."""
     import re
 
-    write = re.compile(r"\._(version|base|view_version)\b(\[0\])?\s*(\+=|=(?!=))")
+    write = re.compile(r"\._(version|base|view_version|view_origin)\b(\[0\])?\s*(\+=|=(?!=))")
     roots = [_engine_root(), _engine_root().parent / "server"]
     offenders = [
         f"{path.name}:{number}: {line.strip()}"

@@ -81,6 +81,16 @@ def _error(m, program):
     ("base_of_saved_view_changed", lambda m: _base_of_saved_view_changed(m)),
     ("changed_through_detach", lambda m: _changed_through_detach(m)),
     ("expanded_view", lambda m: m.zeros(1, 3).expand(2, 3).add_(1)),
+    ("view_made_under_no_grad", lambda m: _no_grad_view(m, m.ones(3, requires_grad=True) * 1).mul_(2)),
+    ("view_of_a_leaf_made_under_no_grad", lambda m: _no_grad_view(m, m.ones(3, requires_grad=True)).mul_(2)),
+    ("no_grad_view_given_a_grad", lambda m: _no_grad_view(m, m.ones(3)).mul_(m.ones(2, requires_grad=True))),
+    ("view_of_a_no_grad_view", lambda m: _no_grad_view(m, m.ones(3, requires_grad=True) * 1)[:1].zero_()),
+    ("split_piece", lambda m: (m.ones(4, requires_grad=True) * 1).split(2)[0].mul_(2)),
+    ("split_sizes_piece", lambda m: (m.ones(4, requires_grad=True) * 1).split([1, 3])[1].add_(1)),
+    ("chunk_piece", lambda m: (m.ones(4, requires_grad=True) * 1).chunk(2)[1].mul_(2)),
+    ("unbind_piece_setitem", lambda m: _setitem((m.ones(2, 3, requires_grad=True) * 1).unbind(0)[0], 0, 3.0)),
+    ("view_of_a_split_piece", lambda m: (m.ones(4, requires_grad=True) * 1).split(2)[0][:1].mul_(2)),
+    ("split_piece_given_a_grad", lambda m: m.ones(4).split(2)[0].mul_(m.ones(2, requires_grad=True))),
 ])
 def test_errors_match_torch(name, program):
     ours, theirs = _error(gw, program), _error(torch, program)
@@ -95,6 +105,9 @@ def test_errors_match_torch(name, program):
            "base_of_saved_view_changed": "modified by an inplace operation",
            "changed_through_detach": "modified by an inplace operation",
            "expanded_view": "more than one element of the written-to tensor refers to a single memory location",
+           "view_made_under_no_grad": "A view was created in no_grad mode and is being modified inplace with grad "
+                                      "mode enabled",
+           "split_piece": "is the output of a function that returns multiple views",
            }.get(name)
     if key:
         assert key in str(ours) and key in str(theirs)
@@ -106,6 +119,40 @@ def _saved_then_changed(m):
     c = (b * b).sum()
     b.add_(1)
     c.backward()
+
+
+def _no_grad_view(m, tensor):
+    with m.no_grad():
+        return tensor[:2]
+
+
+def _setitem(tensor, index, value):
+    tensor[index] = value
+
+
+@pytest.mark.parametrize("name,program", [
+    ("plain_view_made_under_no_grad", lambda m: _no_grad_view(m, m.ones(3)).mul_(2)),
+    ("no_grad_view_written_under_no_grad", lambda m: _under_no_grad(m, _no_grad_view(m, m.ones(3) * m.ones(
+        3, requires_grad=True)), lambda v: v.mul_(2))),
+    ("split_piece_of_a_plain_tensor", lambda m: m.arange(4.0).split(2)[1].mul_(2)),
+    ("split_piece_written_under_no_grad", lambda m: _under_no_grad(m, (m.arange(4.0, requires_grad=True) * 1).split(
+        2)[0], lambda v: v.add_(1))),
+    ("tensor_split_piece", lambda m: (m.arange(4.0, requires_grad=True) * 1).tensor_split(2)[0].mul_(2)),
+])
+def test_the_view_writes_torch_allows_give_its_values_and_grad_fn(name, program):
+    """The other side of the view-origin errors above: these writes are fine in torch, and in the engine."""
+    outcomes = []
+    for m in (gw, torch):
+        view = program(m)
+        base = view._base
+        outcomes.append((base.tolist(), view.tolist(), None if base.grad_fn is None else base.grad_fn.name()))
+    assert outcomes[0] == outcomes[1]
+
+
+def _under_no_grad(m, view, write):
+    with m.no_grad():
+        write(view)
+    return view
 
 
 def _saved_view_then_changed(m):
