@@ -49,7 +49,8 @@ def _piece_op(name: str, bounds, attrs, grad_fn, summary: str, count=None, multi
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
         axis = _axis(attrs["dim"], x.shape)
-        return x[_place(x.shape, axis, bounds(x.shape, attrs)[attrs["output"]])]
+        # The trailing Ellipsis keeps a one-element piece of a 1-d tensor a 0-d view, not a numpy scalar copy.
+        return x[_place(x.shape, axis, bounds(x.shape, attrs)[attrs["output"]]) + (Ellipsis,)]
 
     register(OpDef(
         name=name, forward=forward, vjps=(_piece_vjp(bounds),), grad_fn=grad_fn,

@@ -138,6 +138,7 @@ def _setitem(tensor, index, value):
     ("split_piece_written_under_no_grad", lambda m: _under_no_grad(m, (m.arange(4.0, requires_grad=True) * 1).split(
         2)[0], lambda v: v.add_(1))),
     ("tensor_split_piece", lambda m: (m.arange(4.0, requires_grad=True) * 1).tensor_split(2)[0].mul_(2)),
+    ("unbind_piece_of_a_1d_tensor", lambda m: _under_no_grad(m, m.arange(3.0).unbind()[1], lambda v: v.add_(5))),
 ])
 def test_the_view_writes_torch_allows_give_its_values_and_grad_fn(name, program):
     """The other side of the view-origin errors above: these writes are fine in torch, and in the engine."""
