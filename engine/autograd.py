@@ -18,7 +18,8 @@ from . import budget, modes
 from .broadcast import reduce_to_shape
 from gradwire.rules.errors import AutogradError
 from .graph import AccumulateGrad, Ctx, Node
-from .tensor import Tensor, edge_of
+from .tensor import Tensor
+from .views import bump_version, edge_of
 from .vjp_math import ARRAY_MATH, TENSOR_MATH
 
 
@@ -178,7 +179,7 @@ def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
         tensor._grad = Tensor._from_array(np.array(grad, dtype=tensor._data.dtype, copy=True))
     else:
         np.add(tensor._grad._data, grad, out=tensor._grad._data, casting="unsafe")
-        tensor._grad._version[0] += 1
+        bump_version(tensor._grad)
 
 
 def _target_nodes(inputs: list[Tensor], what: str) -> dict:

@@ -18,7 +18,8 @@ from gradwire.rules.results import check_arity
 from gradwire.rules.spec import Bound
 
 from .registry import OpDef, get
-from .tensor import Tensor, edge_of, is_scalar, sync_view
+from .tensor import Tensor, is_scalar
+from .views import edge_of, mark_view, sync_view
 
 
 def apply(op_name: str, operands: Sequence[Any], attrs: Mapping[str, Any] | None = None) -> Any:
@@ -94,10 +95,7 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
     else:
         main = outputs = _wrap(raw, result_dtype)
     if op.view and isinstance(operands[0], Tensor) and np.may_share_memory(main._data, operands[0]._data):
-        base = operands[0]
-        main._version = base._version
-        main._base = base._base if base._base is not None else base
-        main._view_version = base._version[0]
+        mark_view(main, operands[0], multi_output=op.extra.get("multi_output_view", False))
     if any_requires_grad and op.differentiable and modes._state.grad_enabled and main._dtype.is_floating_point:
         record(op, operands, attrs, main)
     return outputs

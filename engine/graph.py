@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gradwire.rules.errors import GraphFreedError, InplaceModifiedError
+from gradwire.rules.errors import GraphFreedError
 
 if TYPE_CHECKING:
     from .registry import OpDef
@@ -62,9 +62,10 @@ class SavedOutput:
         if not as_tensor:
             return self.data
         from .tensor import Tensor
+        from .views import use_counter
 
         output = Tensor._from_array(self.data)
-        output._version = self.version_box
+        use_counter(output, self.version_box)
         output.grad_fn = node
         output._requires_grad = True
         return output
@@ -144,13 +145,9 @@ class Node:
         entries = list(self.saved_inputs or ()) + [self.saved_output]
         for entry in entries:
             if isinstance(entry, (SavedTensor, SavedOutput)) and entry.current_version() != entry.version:
-                raise InplaceModifiedError(
-                    "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{entry.describe()}], "
-                    f"saved by {self.name()}, is at version {entry.current_version()}; expected version "
-                    f"{entry.version} instead. Hint: change the tensor after backward, or change a "
-                    ".clone() of it instead."
-                )
+                from .views import modified_since_saved  # views.py builds on this module
+
+                raise modified_since_saved(entry.describe(), self.name(), entry.current_version(), entry.version)
 
     def free(self) -> None:
         if self.has_saved:

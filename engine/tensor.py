@@ -1,21 +1,26 @@
 """The Tensor: a numpy array plus what autograd needs (requires_grad, grad, grad_fn, version counter).
 
 Ops are not defined here: methods and operators are attached from the op registry (methods.py), so
-this class holds only state and the non-op API (backward, grad, requires_grad, conversion).
+this class holds only state and the non-op API (backward, grad, requires_grad, conversion). What views
+share and how versions move is views.py's business.
 """
 
 from __future__ import annotations
 
 import warnings
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gradwire.rules import dtypes
 from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
-from .graph import AccumulateGrad
 from gradwire.rules.printing import Size, tensor_repr
+
+from .views import share_version, sync_view
+
+if TYPE_CHECKING:
+    from .graph import AccumulateGrad
 
 
 from gradwire.rules.results import is_scalar  # noqa: E402,F401  (the engine's op modules import it from here)
@@ -25,7 +30,8 @@ class Tensor:
     """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
 
     __slots__ = (
-        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_view_version", "_retains_grad",
+        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_view_version", "_view_origin",
+        "_retains_grad",
         "_accumulator", "__weakref__",
     )
 
@@ -50,9 +56,11 @@ class Tensor:
         self._requires_grad = False
         self.grad_fn = None
         self._grad: Tensor | None = None
-        self._version = [0]  # shared with views of the same storage
+        # A fresh version counter and no base; views.py shares them between views of the same memory.
+        self._version = [0]
         self._base: Tensor | None = None
-        self._view_version = 0  # the base's version when this view's grad_fn was made
+        self._view_version = 0
+        self._view_origin: str | None = None
         self._retains_grad = False
         self._accumulator: weakref.ref[AccumulateGrad] | None = None
 
@@ -180,7 +188,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         out = Tensor._from_array(self._data)
-        out._version = self._version
+        share_version(out, self)
         return out
 
     def numpy(self) -> np.ndarray:
@@ -230,32 +238,3 @@ class Tensor:
     def __repr__(self) -> str:
         return tensor_repr(self._data, self._dtype, self.grad_fn.name() if self.grad_fn is not None else None,
                            self._requires_grad)
-
-
-def edge_of(tensor: Tensor) -> Any:
-    """Where a gradient for `tensor` goes: its grad_fn, or the AccumulateGrad of a leaf."""
-    sync_view(tensor)
-    if tensor.grad_fn is not None:
-        return tensor.grad_fn
-    if not tensor._requires_grad:
-        return None
-    # The leaf holds its AccumulateGrad weakly (the graph holds it strongly), as torch does, so that a leaf
-    # and its sink do not form a cycle that keeps the leaf's arrays alive until a garbage collection.
-    accumulator = tensor._accumulator() if tensor._accumulator is not None else None
-    if accumulator is None:
-        accumulator = AccumulateGrad(tensor)
-        tensor._accumulator = weakref.ref(accumulator)
-    return accumulator
-
-
-def sync_view(view: Tensor) -> None:
-    """If `view` is a view whose base changed in place since its grad_fn was made, like torch, read the
-    base's new grad_fn (the view may now require grad)."""
-    if view._base is None or view._version[0] == view._view_version:
-        return
-    from .ops.indexing import regenerate_view_grad_fn
-
-    view._view_version = view._version[0]
-    if view._base._requires_grad:
-        regenerate_view_grad_fn(view)
-

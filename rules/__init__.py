@@ -8,6 +8,6 @@ that makes it. Imports numpy only and knows no Tensor class: a rule sees shapes,
 and attributes.
 """
 
-from . import dtypes, errors  # noqa: F401
+from gradwire.rules import dtypes, errors  # noqa: F401
 from .spec import RULES, AttrSpec, OpRules, define, lookup, rules_of  # noqa: F401
 from . import ops  # noqa: E402,F401  (defines the table)

@@ -7,11 +7,11 @@ bool arrays. Torch differs from numpy in refusing non-positive slice steps and f
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from .errors import DTypeError, IndexOutOfRange, InvalidValueError
+from gradwire.rules.errors import DTypeError, IndexOutOfRange, InvalidValueError, ShapeError
 
 
 def normalise_index(index: Any) -> tuple:
@@ -86,6 +86,16 @@ def torch_order(array: np.ndarray, index: tuple) -> tuple[np.ndarray, tuple]:
     return array[tuple(selects)], tuple(rest)
 
 
+def indexing_step(what: str, action: Callable[[], Any]) -> Any:
+    """Run an indexing step, turning numpy's IndexError/ValueError into the engine's (torch's) classes."""
+    try:
+        return action()
+    except IndexError as error:
+        raise IndexOutOfRange(str(error)) from None
+    except (ValueError, TypeError) as error:  # TypeError: numpy's "boolean index ... requires" shapes
+        raise ShapeError(f"{what}: {error}") from None
+
+
 def has_arrays(index: tuple) -> bool:
     return any(isinstance(item, np.ndarray) for item in index)
 
@@ -126,7 +136,6 @@ def grad_fn_name(index: tuple) -> str:
         if isinstance(item, slice) and item != slice(None):
             return "SliceBackward0"
     return "AliasBackward0"
-
 
 
 def setitem_grad_fn_name(index: tuple) -> str:

@@ -14,8 +14,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .attrs import normalise_attrs
-from .errors import ArgumentError
+from gradwire.rules.attrs import normalise_attrs
+from gradwire.rules.errors import ArgumentError
 from .spec import Bound, OpRules
 
 
@@ -116,7 +116,7 @@ def _output_shapes(op: OpRules, shape: Any) -> list:
 def _output_dtypes(op: OpRules, result_dtype: Any) -> list:
     if op.num_outputs == 1:
         return [result_dtype]
-    from . import dtypes
+    from gradwire.rules import dtypes
 
     rest = [(result_dtype if d is None else d) for d in op.output_dtypes] if op.output_dtypes \
         else [dtypes.int64] * (op.num_outputs - 1)

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import IndexOutOfRange, ShapeError
+from gradwire.rules.errors import IndexOutOfRange, ShapeError
 
 
 def broadcast_shapes(shapes: Sequence[tuple]) -> tuple:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
-from .errors import ArgumentError, UnknownOpError
+from gradwire.rules.errors import ArgumentError, UnknownOpError
 
 # The attribute kind of an optional tensor operand (bias=None, weight=None): it is listed among the
 # attributes at its place in torch's signature, so callers spell it positionally or by keyword, but

@@ -14,7 +14,8 @@ from gradwire.v1 import gradwire_pb2 as pb
 from . import codec
 from .echo import shown
 from .errors import invalid, with_node
-from .graph import ID_PATTERN, Scope
+from .graph import Scope
+from .ids import check_new_ids
 
 
 def _roots(roots: Sequence[pb.Root], scope: Scope, what: str) -> tuple[list[Any], list[Any] | None]:
@@ -77,15 +78,7 @@ def _check_result_ids(request: pb.GradRequest, scope: Scope) -> None:
         return
     if len(request.result_ids) != len(request.inputs):
         raise invalid(f"result_ids has {len(request.result_ids)} ids for {len(request.inputs)} inputs")
-    seen: set[str] = set()
-    for value_id in request.result_ids:
-        if not ID_PATTERN.fullmatch(value_id):
-            raise invalid(f"result id {shown(value_id)} must be 1 to 256 printable ASCII characters without "
-                          "spaces or ':'",
-                          node_id=value_id)
-        if value_id in seen or value_id in scope:
-            raise invalid(f"duplicate id {value_id!r}", node_id=value_id)
-        seen.add(value_id)
+    check_new_ids(request.result_ids, scope, "result id")
 
 
 def leaves_with_grad(scope: Scope, inputs: Sequence[str]) -> list[str]:

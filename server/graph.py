@@ -2,7 +2,7 @@
 
 Two phases, so that a rejected request changes nothing (in-place nodes that wrote to a session's values
 are undone by rollback.Undo, here when a node fails, by the caller when a later step refuses):
-1. check: ids (non-empty, unique, no ':'), ops against the registry, arity and attribute kinds, every
+1. check: ids (ids.py: well formed, unique), ops against the registry, arity and attribute kinds, every
    reference naming an earlier value (a later one is a forward reference, the only way to write a cycle),
    "id:k" within the op's outputs, and every inline tensor decoded. Nothing runs.
 2. run: leaves become engine tensors, nodes run in program order through ge.apply; new values go into a
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -25,16 +24,12 @@ from gradwire.rules.errors import GradwireError, UnknownOpError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec
-from .echo import shown
 from .errors import NUMPY_VALUE_ERRORS, from_engine, from_numpy_error, invalid, with_node
+from .ids import check_new_ids
 from .rollback import Undo
 from .uploads import UploadStore
 
 log = logging.getLogger("gradwire.server")
-
-# Printable ASCII without spaces or ':' (ids travel in the gradwire-node-id trailer).
-ID_PATTERN = re.compile(r"[!-9;-~]{1,256}")
-
 
 def split_ref(ref: str) -> tuple[str, int]:
     """'out:1' -> ('out', 1); 'out' -> ('out', 0)."""
@@ -107,14 +102,7 @@ def check(graph: pb.Graph, scope: Scope, uploads: UploadStore) -> CheckedGraph:
     """Phase 1: everything that can be checked without running an op."""
     leaves, nodes = list(graph.leaves), list(graph.nodes)
     leaf_ids, node_ids = [leaf.id for leaf in leaves], [node.id for node in nodes]
-    seen: set[str] = set()
-    for value_id in leaf_ids + node_ids:
-        if not ID_PATTERN.fullmatch(value_id):
-            raise invalid(f"id {shown(value_id)} must be 1 to 256 printable ASCII characters without spaces "
-                          "or ':'", node_id=value_id)
-        if value_id in seen or value_id in scope:
-            raise invalid(f"duplicate id {value_id!r}", node_id=value_id)
-        seen.add(value_id)
+    check_new_ids(leaf_ids + node_ids, scope)
 
     leaf_arrays: list[np.ndarray] = []
     upload_ids: list[str] = []

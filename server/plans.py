@@ -24,7 +24,8 @@ from gradwire.rules.errors import GradwireError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec, graph
-from .errors import from_engine, invalid, with_node
+from .errors import from_engine, with_node
+from .ids import duplicate_id
 from .uploads import UploadStore
 
 # Ops whose result's size can depend on their operands' values (a mask's count, repeats given as a tensor,
@@ -144,7 +145,7 @@ def bind(plan: Plan, request_graph: pb.Graph, scope: graph.Scope, uploads: Uploa
     if scope.committed:
         for value_id in plan.leaf_ids + plan.node_ids:
             if value_id in scope.committed:
-                raise invalid(f"duplicate id {value_id!r}", node_id=value_id)
+                raise duplicate_id(value_id)
     arrays: list[np.ndarray] = []
     upload_ids: list[str] = []
     for leaf in request_graph.leaves:

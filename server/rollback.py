@@ -13,11 +13,12 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 import gradwire.engine as ge
+from gradwire.engine import views
 
 
 class Undo:
     def __init__(self) -> None:
-        self._saved: dict[int, tuple[Any, np.ndarray, np.ndarray, int, list[tuple[Any, Any, bool, int]]]] = {}
+        self._saved: dict[int, tuple[Any, np.ndarray, np.ndarray, int, list[tuple[Any, tuple]]]] = {}
         # target -> its .grad and that grad's values (zero_grad_ and writes through `grad` change them)
         self._grads: dict[int, tuple[Any, Any, np.ndarray | None, int]] = {}
 
@@ -29,13 +30,13 @@ class Undo:
         if not hasattr(target, "_data"):
             return
         self._save_grad(target, fresh)
-        base = target._base if target._base is not None else target
+        base = views.storage_of(target)
         if id(base) in fresh or id(base) in self._saved:
             return
         ge.modes.charge(base._data.nbytes, "saving a session value before an in-place node")
-        views = {id(t): t for t in (base, target, *(t for t in others() if t._base is base))}
-        states = [(t, t.grad_fn, t._requires_grad, t._view_version) for t in views.values()]
-        self._saved[id(base)] = (base, base._data, base._data.copy(), base._version[0], states)
+        sharing = {id(t): t for t in (base, target, *(t for t in others() if views.storage_of(t) is base))}
+        states = [(t, views.autograd_state(t)) for t in sharing.values()]
+        self._saved[id(base)] = (base, base._data, base._data.copy(), views.version(base), states)
 
     def _save_grad(self, target: Any, fresh: set[int]) -> None:
         grad = getattr(target, "_grad", None)
@@ -45,21 +46,19 @@ class Undo:
             self._grads[id(target)] = (target, None, None, 0)
             return
         ge.modes.charge(grad._data.nbytes, "saving a session value's grad before an in-place node")
-        self._grads[id(target)] = (target, grad, grad._data.copy(), grad._version[0])
+        self._grads[id(target)] = (target, grad, grad._data.copy(), views.version(grad))
 
     def restore(self) -> None:
         for target, grad, values, version in self._grads.values():
             target._grad = grad
             if grad is not None:
                 np.copyto(grad._data, values)
-                grad._version[0] = version
+                views.set_version(grad, version)
         self._grads.clear()
         for base, buffer, copy, version, states in self._saved.values():
             base._data = buffer
             np.copyto(buffer, copy)
-            base._version[0] = version
-            for tensor, grad_fn, requires_grad, view_version in states:
-                tensor.grad_fn = grad_fn
-                tensor._requires_grad = requires_grad
-                tensor._view_version = view_version
+            views.set_version(base, version)
+            for tensor, state in states:
+                views.restore_autograd_state(tensor, state)
         self._saved.clear()

@@ -1,7 +1,7 @@
 """How the in-place writes that are not an op's result written back compute: copy_, fill_, normal_, uniform_
 (their rules: gradwire.rules.ops.fills).
 
-Each goes through the same in-place bookkeeping as index assignment (indexing.write_inplace): torch's
+Each goes through the same in-place bookkeeping as index assignment (views.write): torch's
 check for leaves that require grad, the version bump, CopySlices on a view's base.
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from gradwire.rules import rules_of
+
 from ..registry import implement
 from ..tensor import Tensor, is_scalar
-from .indexing import SETITEM, write_inplace
+from ..views import write
+from .indexing import SETITEM
 
 _WHOLE = (Ellipsis,)
 
@@ -29,12 +31,12 @@ def check_rules(op_name: str, operands: list, attrs: dict) -> None:
 
 def _copy_forward(operands: list, attrs: dict):
     check_rules("copy_", operands, attrs)
-    return write_inplace(operands[0], _WHOLE, operands[1], COPY)
+    return write(operands[0], _WHOLE, operands[1], COPY)
 
 
 def _fill_forward(operands: list, attrs: dict):
     check_rules("fill_", operands, attrs)
-    return write_inplace(operands[0], _WHOLE, operands[1], FILL)
+    return write(operands[0], _WHOLE, operands[1], FILL)
 
 
 def _random_forward(op_name: str, draw):
@@ -44,7 +46,7 @@ def _random_forward(op_name: str, draw):
         check_rules(op_name, operands, attrs)
         target = operands[0]
         sample = draw(factories.generator(), target.shape, attrs).astype(target._data.dtype)
-        return write_inplace(target, _WHOLE, sample, OPS_BY_NAME[op_name])
+        return write(target, _WHOLE, sample, OPS_BY_NAME[op_name])
 
     return forward
 

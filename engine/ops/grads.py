@@ -8,6 +8,7 @@ from __future__ import annotations
 from gradwire.rules.errors import InvalidValueError
 from ..registry import implement
 from ..tensor import Tensor
+from ..views import bump_version, share_version
 from .fills import check_rules
 
 
@@ -18,7 +19,7 @@ def _grad_forward(operands: list, attrs: dict) -> Tensor:
         raise InvalidValueError("grad(): the tensor's .grad is None (no backward has reached it, or it was "
                                 "set to None); read it only after a backward that reaches the tensor")
     alias = Tensor._from_array(grad._data)
-    alias._version = grad._version
+    share_version(alias, grad)
     return alias
 
 
@@ -29,7 +30,7 @@ def _zero_grad_forward(operands: list, attrs: dict) -> Tensor:
         target._grad = None
     elif target._grad is not None:
         target._grad._data[...] = 0
-        target._grad._version[0] += 1
+        bump_version(target._grad)
     return target
 
 

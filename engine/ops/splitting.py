@@ -33,14 +33,18 @@ def _piece_vjp(bounds):
 def _piece_forward(bounds):
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
-        return x[_place(cut_axis(attrs["dim"], x.shape), bounds(x.shape, attrs)[attrs.get("output") or 0])]
+        # The trailing Ellipsis keeps a one-element piece of a 1-d tensor a 0-d view, not a numpy scalar copy.
+        return x[_place(cut_axis(attrs["dim"], x.shape), bounds(x.shape, attrs)[attrs.get("output") or 0]) + (Ellipsis,)]
 
     return forward
 
 
 for _name, _bounds in (("split", split_bounds), ("chunk", chunk_bounds), ("unbind", unbind_bounds),
                        ("tensor_split", tensor_split_bounds), ("narrow", narrow_bounds)):
-    implement(_name, _piece_forward(_bounds), vjps=(_piece_vjp(_bounds),))
+    # torch refuses in-place writes into split/chunk/unbind outputs under autograd (views.py reads this);
+    # tensor_split's and narrow's are ordinary slices.
+    implement(_name, _piece_forward(_bounds), vjps=(_piece_vjp(_bounds),),
+              extra={"multi_output_view": True} if _name in ("split", "chunk", "unbind") else {})
 
 
 # ---------------------------------------------------------------- meshgrid

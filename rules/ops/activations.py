@@ -9,9 +9,9 @@ Where torch records a composite (softsign is a division, softmin a softmax), the
 
 from __future__ import annotations
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..checks import tensors_only
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
 from ..shapes import normalise_dim, same
 from ..spec import AttrSpec, OpRules, define
 

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from .. import dtypes, promotion
+from gradwire.rules import dtypes, promotion
 from ..checks import tensors_only
-from ..errors import DTypeError, NotImplementedForDTypeError
+from gradwire.rules.errors import DTypeError, NotImplementedForDTypeError
 from ..shapes import broadcast, same
 from ..spec import OpRules, define
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes, promotion
+from gradwire.rules import dtypes, promotion
 from ..checks import tensors_only
-from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError
+from gradwire.rules.errors import DTypeRuntimeError, InvalidArgumentRuntimeError
 from ..shapes import broadcast, same
 from ..spec import AttrSpec, OpRules, define
 

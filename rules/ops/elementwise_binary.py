@@ -8,9 +8,9 @@ and torch's grad_fn variants (FmodBackward0 for a number divisor, ...) are chose
 
 from __future__ import annotations
 
-from .. import dtypes, promotion
+from gradwire.rules import dtypes, promotion
 from ..checks import tensors_only
-from ..errors import InvalidArgumentRuntimeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError
 from ..shapes import broadcast, same
 from ..spec import AttrSpec, OpRules, define
 from .elementwise import binary

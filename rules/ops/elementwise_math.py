@@ -5,7 +5,7 @@ from the same entry."""
 
 from __future__ import annotations
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..spec import AttrSpec
 from .elementwise import unary
 

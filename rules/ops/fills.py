@@ -9,7 +9,7 @@ fills of integer tensors and bad distribution parameters come from these rules.
 from __future__ import annotations
 
 from ..checks import check_tensors
-from ..errors import InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import broadcast_shapes
 from ..spec import AttrSpec, OpRules, define
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..checks import check_tensors, tensors_only
-from ..errors import ShapeError
+from gradwire.rules.errors import ShapeError
 from ..shapes import normalise_dims
 from ..spec import AttrSpec, Bound, OpRules, define
 from .shape import dim_of, expanded, reshaped, shape_args

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..checks import check_tensors, tensors_only
-from ..errors import ArgumentError, IndexOutOfRange, InvalidValueError, ShapeError
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidValueError, ShapeError
 from ..shapes import normalise_dim, normalise_dims
 from ..spec import AttrSpec, OpRules, define
 

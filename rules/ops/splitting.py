@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..checks import check_tensors, tensors_only
-from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..spec import AttrSpec, OpRules, define
 from .shape import dim_of
 

@@ -54,3 +54,47 @@ def test_the_rules_import_numpy_only_and_know_no_tensor_class():
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.strip().split(","))
     assert all(name.startswith("gradwire.rules") for name in loaded), loaded
+
+
+def _engine_root():
+    import pathlib
+
+    import gradwire.engine
+
+    return pathlib.Path(gradwire.engine.__file__).parent
+
+
+def _relative_imports(path) -> list[str]:
+    """The engine modules `path` imports, at the top or inside a function, as dotted names under engine."""
+    import ast
+
+    package = path.parent.relative_to(_engine_root()).parts
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            parts = list(package[:len(package) - node.level + 1]) + (node.module.split(".") if node.module else [])
+            found += [".".join(parts)] if node.module else [".".join(parts + [alias.name]) for alias in node.names]
+    return found
+
+
+def test_the_tensor_and_the_view_bookkeeping_import_no_op_family():
+    for name in ("tensor.py", "views.py"):
+        imported = _relative_imports(_engine_root() / name)
+        assert imported, name  # the scan sees the module's own imports
+        assert [module for module in imported if module == "ops" or module.startswith("ops.")] == [], name
+
+
+def test_versions_and_view_links_are_written_only_by_the_views_module():
+    """`_version`, `_base`, `_view_version` and `_view_origin` move only in engine/views.py (tensor.py
+    starts them)."""
+    import re
+
+    write = re.compile(r"\._(version|base|view_version|view_origin)\b(\[0\])?\s*(\+=|=(?!=))")
+    roots = [_engine_root(), _engine_root().parent / "server"]
+    offenders = [
+        f"{path.name}:{number}: {line.strip()}"
+        for root in roots for path in root.rglob("*.py") if path.name != "views.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if write.search(line) and not (path.name == "tensor.py" and line.strip().startswith("self."))
+    ]
+    assert offenders == []
