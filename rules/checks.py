@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwire.rules.errors import ArgumentError
+from .errors import ArgumentError
 from .shapes import raise_not_broadcastable
 
 
