@@ -6,13 +6,14 @@ Every factory takes torch's keywords (dtype, device, requires_grad); the only de
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
 from . import dtypes, modes
 from .device import check_device
-from .errors import InvalidArgumentRuntimeError, InvalidValueError
+from .errors import ArgumentError, DTypeError, InvalidArgumentRuntimeError, InvalidValueError
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -44,16 +45,29 @@ def _shape(sizes: tuple, size: Any = None) -> tuple[int, ...]:
         sizes = (size,)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    shape = tuple(int(n) for n in sizes)
+    shape = tuple(_size(n) for n in sizes)
     if any(n < 0 for n in shape):
         raise InvalidArgumentRuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
     return shape
 
 
+def _size(n: Any) -> int:
+    """One entry of a shape: an integer (a 0-d integer tensor too); a string or a float is torch's TypeError."""
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        return operator.index(n)
+    except TypeError:
+        raise ArgumentError(f"argument 'size' must be tuple of ints, but found element of type {type(n).__name__}") from None
+
+
 def _dtype(dtype: Any, default: dtypes.DType) -> dtypes.DType:
+    """torch's dtype keyword takes a torch dtype only: a name or a numpy type is torch's TypeError."""
     if dtype is None:
         return default
-    return dtypes.by_name(dtype) if isinstance(dtype, str) else dtype
+    if not isinstance(dtype, dtypes.DType):
+        raise DTypeError(f"argument 'dtype' must be torch.dtype, not {type(dtype).__name__}")
+    return dtype
 
 
 def _numpy_dtype(dtype: Any, default: dtypes.DType) -> np.dtype:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
-from .errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
+from .errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError
 from .graph import AccumulateGrad
 from .size import Size
 
@@ -194,7 +194,7 @@ class Tensor:
 
     def item(self) -> Any:
         if self._data.size != 1:
-            raise InvalidValueError(
+            raise InvalidArgumentRuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
         return self._data.reshape(()).item()

@@ -18,7 +18,7 @@ from .. import promotion
 from ..errors import InvalidArgumentRuntimeError, ShapeError
 from ..indexing import normalise_index
 from ..registry import AttrSpec, OpDef, register
-from .checks import tensors_only
+from .checks import floating_kernel, tensors_only
 from .elementwise_math import erf
 from .reductions import _softmax_forward
 
@@ -292,7 +292,7 @@ def _softmin_forward(arrays: list, attrs: dict):
 register(OpDef(
     name="softmin", forward=_softmin_forward,
     vjps=(lambda F, g, c: -c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
-    grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmin", promotion.floating_only), saves_output=True,
+    grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmin", floating_kernel("softmax_lastdim_kernel_impl")), saves_output=True,
     attrs=(AttrSpec("dim", "integer", required=True),), functions=("nn.functional.softmin",),
     summary="softmax(-x) along dim",
 ))

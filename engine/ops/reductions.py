@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from .. import promotion
-from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
+from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
-from .checks import tensors_only
+from .checks import floating_kernel, tensors_only
 
 DIM = AttrSpec("dim", "integer|ints", aliases=("axis",))
 KEEPDIM = AttrSpec("keepdim", "boolean", default=False)
@@ -256,8 +256,20 @@ def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, save
 
 reduction("sum", _reduce(np.sum), _sum_vjp, _dim_variant("SumBackward0", "SumBackward1"),
           rule=promotion.sum_like, summary="sum over all elements or the given dims")
+def _mean_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+    """mean: a floating input, or an explicit floating dtype to compute in (mean(dtype=float32) of ints)."""
+    requested = attrs.get("dtype")
+    if requested is None:
+        return promotion.floating_only(operand_dtypes, operands, attrs)
+    if not requested.is_floating_point:
+        raise DTypeRuntimeError("mean(): could not infer output dtype. Optional dtype must be either a floating "
+                                f"point or complex dtype. Got: {requested.name}")
+    return requested, requested
+
+
 reduction("mean", _reduce(np.mean), _mean_vjp, _dim_variant("MeanBackward0", "MeanBackward1"),
-          rule=promotion.floating_only, summary="mean over all elements or the given dims")
+          rule=_mean_dtype, extra_attrs=(AttrSpec("dtype", "dtype", description="the floating dtype to compute in"),),
+          summary="mean over all elements or the given dims")
 def _prod_forward(arrays: list, attrs: dict):
     if isinstance(attrs["dim"], tuple):
         raise ArgumentError(f"prod(): dim must be one integer, not {attrs['dim']}; prod reduces one dim at a time")
@@ -295,7 +307,7 @@ extreme("min", np.min, np.argmin)
 register(OpDef(
     name="softmax", forward=_softmax_forward,
     vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
-    grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", promotion.floating_only), saves_output=True,
+    grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", floating_kernel("softmax_lastdim_kernel_impl")), saves_output=True,
     out_shape=lambda shapes, attrs: tuple(shapes[0]),
     attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), methods=("softmax",), functions=("softmax", "nn.functional.softmax"),
     summary="softmax along dim",
@@ -303,7 +315,7 @@ register(OpDef(
 register(OpDef(
     name="log_softmax", forward=_log_softmax_forward,
     vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
-    grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", promotion.floating_only), saves_output=True,
+    grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", floating_kernel("log_softmax_lastdim_kernel_impl")), saves_output=True,
     out_shape=lambda shapes, attrs: tuple(shapes[0]),
     attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), methods=("log_softmax",), functions=("log_softmax", "nn.functional.log_softmax"),
     summary="log(softmax(x)) along dim, computed stably",
