@@ -100,6 +100,24 @@ def _inferred_dtype(data: Any, array: np.ndarray) -> dtypes.DType:
     return dtypes.promote(*{_element_dtype(x) for x in flat})
 
 
+def _nested(data: Any, numpy_dtype: np.dtype | None = None) -> np.ndarray:
+    """The array of nested lists; ragged lists are torch's ValueError naming the first dim that differs."""
+    try:
+        return np.array(data, dtype=numpy_dtype)
+    except ValueError:
+        if not isinstance(data, (list, tuple)):
+            raise
+    level, dim = [data], 0
+    while all(isinstance(item, (list, tuple)) for item in level):
+        lengths = [len(item) for item in level]
+        if len(set(lengths)) > 1:
+            other = next(n for n in lengths if n != lengths[0])
+            raise InvalidValueError(f"expected sequence of length {lengths[0]} at dim {dim} (got {other}); "
+                                    "nested lists must be rectangular")
+        level, dim = [inner for item in level for inner in item], dim + 1
+    raise ArgumentError(f"not a sequence: the lists at dim {dim} mix numbers and lists")
+
+
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new leaf holding a copy of `data` (nested lists, numbers, numpy arrays or scalars, or Tensors)."""
@@ -111,9 +129,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         dtypes.from_numpy(array.dtype)  # refuses dtypes torch has no tensor type for
     elif dtype is not None:
         # Straight to the requested dtype: going through float32 first would lose float64 precision.
-        array = np.array(data, dtype=_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
+        array = _nested(data, _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
     else:
-        array = np.array(data)
+        array = _nested(data)
         array = array.astype(_inferred_dtype(data, array).numpy, copy=False)
     if dtype is not None:
         array = array.astype(_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT), copy=False)

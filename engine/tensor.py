@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
-from .errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError
+from .errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from .graph import AccumulateGrad
 from .size import Size
 
@@ -216,10 +216,16 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> Any:
+        """float(t) and int(t): torch's ValueError for many elements (item() says RuntimeError)."""
+        if self._data.size != 1:
+            raise InvalidValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self._data.size != 1:

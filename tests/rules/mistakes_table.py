@@ -68,8 +68,22 @@ SHAPES = _rows(RuntimeError, {
     "conv2d_kernel_too_big": "F.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 3, 3))",
     "mse_loss_sizes": "F.mse_loss(torch.ones(3), torch.ones(4))",
     "sum_repeated_dim": "torch.ones(2, 3).sum(dim=(0, 0))",
+    "view_inferred_does_not_fit": "torch.ones(3, 4).view(-1, 5)",
+    "repeat_fewer_dims": "torch.ones(2, 3).repeat(2)",
+    "topk_too_many": "torch.ones(3).topk(5)",
+    "narrow_past_end": "torch.ones(4).narrow(0, 2, 3)",
+    "flatten_dims_reversed": "torch.ones(2, 3, 4).flatten(2, 1)",
+    "roll_shifts_and_dims": "torch.ones(2, 2).roll(1, dims=(0, 1))",
+    "diag_of_3d": "torch.ones(2, 2, 2).diag()",
+    "t_of_3d": "torch.ones(2, 2, 2).t()",
+    "tril_of_vector": "torch.ones(3).tril()",
+    "outer_of_matrix": "torch.outer(torch.ones(2, 2), torch.ones(2))",
+    "max_pool_kernel_too_big": "F.max_pool2d(torch.ones(1, 1, 2, 2), 3)",
+    "pad_odd_length": "F.pad(torch.ones(2, 2), (1,))",
 }) + _rows(ValueError, {
     "cross_entropy_batch": "F.cross_entropy(torch.ones(4, 3), torch.tensor([0, 1]))",
+    "cross_entropy_2d_target": "F.cross_entropy(torch.ones(2, 3), torch.tensor([[0, 1]]))",
+    "binary_cross_entropy_sizes": "F.binary_cross_entropy(torch.tensor([0.5, 0.5]), torch.tensor([1.]))",
 })
 
 DIMS = _rows(IndexError, {
@@ -87,6 +101,9 @@ DIMS = _rows(IndexError, {
     "cat_dim": "torch.cat([torch.ones(2), torch.ones(2)], dim=1)",
     "gather_dim": "torch.ones(2, 3).gather(2, torch.zeros(2, 3, dtype=torch.long))",
     "index_select_dim": "torch.ones(2, 3).index_select(2, torch.tensor([0]))",
+    "flip_dim": "torch.ones(2).flip(1)",
+    "argmax_dim": "torch.ones(2).argmax(dim=1)",
+    "normalize_dim": "F.normalize(torch.ones(2, 3), dim=2)",
 })
 
 DTYPES = _rows(TypeError, {
@@ -112,6 +129,15 @@ DTYPES = _rows(TypeError, {
     "int_inplace_true_divide": "y = torch.tensor([1, 2])\ny /= 2",
     "clip_none_none": "torch.tensor([1., 2.]).clip(None, None)",
     "clamp_no_bounds": "torch.clamp(torch.ones(2))",
+    "where_float_condition": "torch.where(torch.ones(2), torch.ones(2), torch.zeros(2))",
+    "masked_fill_float_mask": "torch.ones(2).masked_fill(torch.ones(2), 0.)",
+    "embedding_float_indices": "F.embedding(torch.tensor([1.]), torch.ones(3, 2))",
+    "nll_loss_float_target": "F.nll_loss(torch.ones(2, 3), torch.tensor([0., 1.]))",
+    "one_hot_of_floats": "F.one_hot(torch.tensor([1.]))",
+    "mean_of_bools": "torch.tensor([True, False]).mean()",
+    "requires_grad_bool": "torch.tensor([True], requires_grad=True)",
+    "backward_of_int_result": "y = torch.tensor([1, 2]).sum()\ny.backward()",
+    "linear_module_int_input": "layer = torch.nn.Linear(2, 1)\nlayer(torch.tensor([[1, 2]]))",
 }) + _rows(NotImplementedError, {
     "bitwise_and_floats": "torch.ones(2) & torch.ones(2)",
     "bitwise_or_int_float": "torch.tensor([1, 2]) | torch.ones(2)",
@@ -140,7 +166,24 @@ ARGUMENTS = _rows(TypeError, {
     "float_for_view_size": "torch.ones(4).view(2.0, 2)",
     "list_in_cat": "torch.cat([torch.ones(2), [1., 2.]])",
     "add_string": "torch.ones(2) + 'a'",
+    "sum_of_list": "torch.sum([1, 2])",
+    "exp_of_number": "torch.exp(2)",
+    "cumsum_without_dim": "torch.ones(3).cumsum()",
+    "std_unbiased_and_correction": "torch.ones(3).std(unbiased=True, correction=0)",
+    "sequential_of_int": "torch.nn.Sequential(3)",
+}) + _rows(RuntimeError, {
+    "arange_zero_step": "torch.arange(0, 1, 0)",
+    "zeros_negative_size": "torch.zeros(-1)",
+    "split_size_zero": "torch.ones(4).split(0)",
+    "chunk_zero": "torch.ones(4).chunk(0)",
+    "linear_negative_features": "torch.nn.Linear(-1, 2)",
 }) + _rows(ValueError, {
+    "ragged_list": "torch.tensor([[1., 2.], [3.]])",
+    "dropout_probability": "F.dropout(torch.ones(2), p=1.5)",
+    "loss_module_reduction": "loss = torch.nn.MSELoss(reduction='avg')\nloss(torch.ones(2), torch.ones(2))",
+    "optimizer_of_non_leaf": LEAF + "torch.optim.SGD([x * 2], lr=0.1)",
+    "optimizer_of_nothing": "torch.optim.SGD([], lr=0.1)",
+    "optimizer_negative_lr": LEAF + "torch.optim.SGD([x], lr=-1)",
     "mse_loss_reduction": "F.mse_loss(torch.ones(2), torch.ones(2), reduction='avg')",
     "l1_loss_reduction": "F.l1_loss(torch.ones(2), torch.ones(2), reduction='none_')",
     "cross_entropy_reduction": "F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]), reduction='total')",
@@ -162,8 +205,21 @@ AUTOGRAD = _rows(RuntimeError, {
     "requires_grad_off_non_leaf": LEAF + "y = x * 2\ny.requires_grad_(False)",
     "numpy_of_requires_grad": LEAF + "x.numpy()",
     "item_of_vector": "torch.ones(2).item()",
+    "bool_of_vector": "bool(torch.ones(2))",
+    "backward_of_detached": LEAF + "y = (x * 2).detach().sum()\ny.backward()",
+    "grad_assigned_wrong_shape": LEAF + "x.grad = torch.ones(2)",
+    "grad_assigned_wrong_dtype": LEAF + "x.grad = torch.ones(3, dtype=torch.float64)",
+}) + _rows(ValueError, {
+    "int_of_vector": "int(torch.ones(2))",
+}) + _rows(TypeError, {
+    "len_of_scalar": "len(torch.tensor(1.))",
+    "iterate_scalar": "list(torch.tensor(1.))",
+}) + _rows(AttributeError, {
+    "zero_grad_before_backward": LEAF + "x.grad.zero_()",
 }) + [
     Mistake("backward_twice", LEAF + "y = (x * x).sum()\ny.backward()\ny.backward()", RuntimeError,
+            local=False),
+    Mistake("inplace_on_saved_output", LEAF + "y = x.sigmoid()\ny.mul_(2)\ny.sum().backward()", RuntimeError,
             local=False),
 ]
 
@@ -176,8 +232,10 @@ INDICES = _rows(IndexError, {
     "index_tensor_past_end": "torch.ones(3)[torch.tensor([5])]",
     "index_select_past_end": "torch.ones(3).index_select(0, torch.tensor([3]))",
     "cross_entropy_target_past_end": "F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 3]))",
+    "embedding_past_end": "F.embedding(torch.tensor([5]), torch.ones(3, 2))",
 }, local=False) + _rows(RuntimeError, {
     "gather_past_end": "torch.ones(3).gather(0, torch.tensor([5]))",
+    "binary_cross_entropy_input_past_one": "F.binary_cross_entropy(torch.tensor([2.]), torch.tensor([1.]))",
 }, local=False)
 
 # Programs that look like mistakes but torch runs: the SDK and the engine must run them too.
@@ -198,6 +256,11 @@ ACCEPTED = _rows(None, {
     "inplace_on_detached_leaf": LEAF + "out = x.detach()\nout.add_(1)",
     "backward_twice_retain_graph":
         LEAF + "y = (x * x).sum()\ny.backward(retain_graph=True)\ny.backward()\nout = x.grad",
+    "clamp_min_above_max": "out = torch.tensor([1., 5.]).clamp(3, 2)",
+    "var_correction_past_size": "out = torch.tensor([1., 2., 4.]).var(correction=5)",
+    "float_of_element_requiring_grad": LEAF + "out = float(x[0])",
+    "inplace_on_non_leaf_before_backward": LEAF + "y = x * 1\nz = y.exp()\ny.add_(1)\nz.sum().backward()\nout = x.grad",
+    "optimizer_of_constant_tensor": "opt = torch.optim.SGD([torch.ones(2)], lr=0.1)\nout = len(opt.param_groups)",
 })
 
 MISTAKES = SHAPES + DIMS + DTYPES + ARGUMENTS + AUTOGRAD + INDICES + ACCEPTED
