@@ -17,7 +17,7 @@ import numpy as np
 
 from mistakes_table import Mistake
 
-BUILTIN_CLASSES = (NotImplementedError, IndexError, TypeError, ValueError, RuntimeError)
+BUILTIN_CLASSES = (NotImplementedError, IndexError, TypeError, ValueError, AttributeError, RuntimeError)
 
 
 @dataclasses.dataclass

@@ -264,3 +264,6 @@ ACCEPTED = _rows(None, {
 })
 
 MISTAKES = SHAPES + DIMS + DTYPES + ARGUMENTS + AUTOGRAD + INDICES + ACCEPTED
+
+# The five programs issue 9 opens with, as a new user tried them.
+ISSUE_EXAMPLES = ("int_power_negative", "clip_none_none", "to_numpy_dtype", "invert_int", "var_axis_tuple")

@@ -23,7 +23,7 @@ from gradwire.client import Client
 from gradwire.engine.errors import GradwireError
 from gradwire.server import create_server
 from mistakes_runner import Outcome, as_array, late_error, run
-from mistakes_table import MISTAKES, Mistake
+from mistakes_table import ISSUE_EXAMPLES, MISTAKES, Mistake
 
 # var(correction=5) of 3 values: torch warns about the degrees of freedom, and so does numpy in the server.
 pytestmark = pytest.mark.filterwarnings("ignore:Degrees of freedom <= 0:RuntimeWarning")
@@ -128,6 +128,7 @@ def test_the_table_is_large_and_its_names_unique():
     assert not set(SDK_EXPECTED_FAILURES) - set(names)
     assert len(SDK_EXPECTED_FAILURES) == len(SDK_AFTER_RPC) + len(SDK_AT_A_READ) + len(SDK_DIFFERS)  # disjoint
     assert not PLAIN_BUILTIN_ERRORS - set(names)
+    assert not set(ISSUE_EXAMPLES) - set(names)
 
 
 @pytest.mark.parametrize("mistake", ROWS)
