@@ -2,8 +2,8 @@
 
 Each row is written once as source text, one statement a line, and runs with `torch` bound to real
 torch, to `gradwire.engine` or to an SDK `Client` (with `np` = numpy and `F` = torch.nn.functional).
-`error` is the builtin class torch raises and `at` the 1-based statement that raises it (the last one
-unless given). `local` says the mistake can be seen from shapes, dtypes and arguments alone, so the SDK
+`error` is the builtin class torch raises at the last statement (the earlier ones set the mistake up and
+must run everywhere). `local` says the mistake can be seen from shapes, dtypes and arguments alone, so the SDK
 must raise it before any RPC; value-dependent mistakes (an index tensor's values, a freed graph) may cost
 one. Rows with `error=None` must run: the program leaves its result in `out`, compared with torch's.
 """
@@ -18,7 +18,6 @@ class Mistake:
     name: str
     source: str
     error: type[Exception] | None
-    at: int | None = None
     local: bool = True
 
     @property
@@ -27,7 +26,7 @@ class Mistake:
 
     @property
     def raising_statement(self) -> int | None:
-        return None if self.error is None else (self.at or len(self.statements))
+        return None if self.error is None else len(self.statements)
 
 
 def _rows(error: type[Exception] | None, rows: dict[str, str], **options) -> list[Mistake]:
