@@ -259,6 +259,9 @@ ACCEPTED = _rows(None, {
     "var_correction_past_size": "out = torch.tensor([1., 2., 4.]).var(correction=5)",
     "float_of_element_requiring_grad": LEAF + "out = float(x[0])",
     "inplace_on_non_leaf_before_backward": LEAF + "y = x * 1\nz = y.exp()\ny.add_(1)\nz.sum().backward()\nout = x.grad",
+    "grad_of_create_graph_written_in_place":
+        "x = torch.ones(2, 3, requires_grad=True)\nx.sum().backward(create_graph=True)\n"
+        "with torch.no_grad(): x.grad.add_(1)\nout = x.grad",
     "optimizer_of_constant_tensor": "opt = torch.optim.SGD([torch.ones(2)], lr=0.1)\nout = len(opt.param_groups)",
 })
 
