@@ -58,7 +58,8 @@ def _size(n: Any) -> int:
             raise TypeError
         return operator.index(n)
     except TypeError:
-        raise ArgumentError(f"argument 'size' must be tuple of ints, but found element of type {type(n).__name__}") from None
+        raise ArgumentError(
+            f"argument 'size' must be tuple of ints, but found element of type {type(n).__name__}") from None
 
 
 def _dtype(dtype: Any, default: dtypes.DType) -> dtypes.DType:

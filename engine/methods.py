@@ -186,7 +186,7 @@ def _type(self: Tensor, dtype: Any = None) -> Any:
     if not isinstance(dtype, dtypes.DType):
         by_type_name = {f"torch.{name}": d for d, name in _TYPE_NAMES.items()}
         if dtype not in by_type_name:
-            name = dtype if isinstance(dtype, str) else f"{getattr(dtype, '__module__', '')}.{getattr(dtype, '__name__', dtype)}"
+            name = f"{dtype.__module__}.{dtype.__name__}" if isinstance(dtype, type) else str(dtype)
             raise InvalidValueError(f"invalid type: {name!r}; use a torch dtype or a name like 'torch.FloatTensor'")
         dtype = by_type_name[dtype]
     return _to(self, dtype)

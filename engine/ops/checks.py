@@ -57,8 +57,8 @@ def floating_kernel(kernel: str):
     def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
         dtype = operand_dtypes[0]
         if not dtype.is_floating_point:
-            raise NotImplementedForDTypeError(
-                f'"{kernel}" not implemented for \'{TORCH_TYPE_NAMES[dtype.name]}\'; convert the input with .float() first')
+            raise NotImplementedForDTypeError(f'"{kernel}" not implemented for '
+                                              f"'{TORCH_TYPE_NAMES[dtype.name]}'; convert the input with .float() first")
         return None, dtype
 
     return rule
