@@ -173,6 +173,8 @@ def _itemsize(grad: Any) -> int:
 def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
     """Add `grad` into tensor.grad: None, then a new tensor, then in place (out of place when recording)."""
     if create_graph:
+        if tensor._grad is None and grad._base is not None:
+            grad = grad.clone()  # as torch, .grad owns its memory: never an expand()ed view (read-only here)
         tensor._grad = grad if tensor._grad is None else tensor._grad + grad
         return
     if tensor._grad is None:

@@ -6,6 +6,7 @@ Every factory takes torch's keywords (dtype, device, requires_grad); the only de
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from gradwire.rules import dtypes
 
 from . import modes
 from .device import check_device
-from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
+from gradwire.rules.errors import ArgumentError, DTypeError, InvalidArgumentRuntimeError, InvalidValueError
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -46,16 +47,30 @@ def _shape(sizes: tuple, size: Any = None) -> tuple[int, ...]:
         sizes = (size,)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    shape = tuple(int(n) for n in sizes)
+    shape = tuple(_size(n) for n in sizes)
     if any(n < 0 for n in shape):
         raise InvalidArgumentRuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
     return shape
 
 
+def _size(n: Any) -> int:
+    """One entry of a shape: an integer (a 0-d integer tensor too); a string or a float is torch's TypeError."""
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        return operator.index(n)
+    except TypeError:
+        raise ArgumentError(
+            f"argument 'size' must be tuple of ints, but found element of type {type(n).__name__}") from None
+
+
 def _dtype(dtype: Any, default: dtypes.DType) -> dtypes.DType:
+    """torch's dtype keyword takes a torch dtype only: a name or a numpy type is torch's TypeError."""
     if dtype is None:
         return default
-    return dtypes.by_name(dtype) if isinstance(dtype, str) else dtype
+    if not isinstance(dtype, dtypes.DType):
+        raise DTypeError(f"argument 'dtype' must be torch.dtype, not {type(dtype).__name__}")
+    return dtype
 
 
 def _numpy_dtype(dtype: Any, default: dtypes.DType) -> np.dtype:
@@ -88,6 +103,24 @@ def _inferred_dtype(data: Any, array: np.ndarray) -> dtypes.DType:
     return dtypes.promote(*{_element_dtype(x) for x in flat})
 
 
+def _nested(data: Any, numpy_dtype: np.dtype | None = None) -> np.ndarray:
+    """The array of nested lists; ragged lists are torch's ValueError naming the first dim that differs."""
+    try:
+        return np.array(data, dtype=numpy_dtype)
+    except ValueError:
+        if not isinstance(data, (list, tuple)):
+            raise
+    level, dim = [data], 0
+    while all(isinstance(item, (list, tuple)) for item in level):
+        lengths = [len(item) for item in level]
+        if len(set(lengths)) > 1:
+            other = next(n for n in lengths if n != lengths[0])
+            raise InvalidValueError(f"expected sequence of length {lengths[0]} at dim {dim} (got {other}); "
+                                    "nested lists must be rectangular")
+        level, dim = [inner for item in level for inner in item], dim + 1
+    raise ArgumentError(f"not a sequence: the lists at dim {dim} mix numbers and lists")
+
+
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new leaf holding a copy of `data` (nested lists, numbers, numpy arrays or scalars, or Tensors)."""
@@ -99,9 +132,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         dtypes.from_numpy(array.dtype)  # refuses dtypes torch has no tensor type for
     elif dtype is not None:
         # Straight to the requested dtype: going through float32 first would lose float64 precision.
-        array = np.array(data, dtype=_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
+        array = _nested(data, _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
     else:
-        array = np.array(data)
+        array = _nested(data)
         array = array.astype(_inferred_dtype(data, array).numpy, copy=False)
     if dtype is not None:
         array = array.astype(_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT), copy=False)

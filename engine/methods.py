@@ -13,7 +13,7 @@ from typing import Any, Callable
 from gradwire.rules import dtypes
 from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
-from gradwire.rules.errors import ArgumentError, ShapeError
+from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from gradwire.rules.indexing import normalise_index
 from .inplace import derive_all as derive_inplace_variants
 from .registry import OPS, OpDef
@@ -146,21 +146,27 @@ def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any =
     return named_outputs(OPS["median_dim"], apply("median_dim", [self], {"dim": dim, "keepdim": keepdim}))
 
 
-def _to(self: Tensor, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
-    target = kwargs.pop("dtype", dtype)
+def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """to(dtype), to(device), to(device, dtype), to(tensor), to(dtype=..., device=...). As in torch a
+    string is a device (to("float64") is not a cast) and numpy's dtypes are not torch's (TypeError)."""
+    target = kwargs.pop("dtype", None)
+    if not isinstance(target, (dtypes.DType, type(None))):
+        raise ArgumentError(f"to(): argument 'dtype' must be torch.dtype, not {type(target).__name__}")
     check_device(kwargs.pop("device", None))
-    if args and isinstance(args[0], dtypes.DType):  # to(device, dtype)
-        check_device(target)
-        target = args[0]
-    if isinstance(target, device) or isinstance(target, str) and target.partition(":")[0] in ("cpu", "cuda", "mps"):
-        check_device(target)
-        return self
-    if target is None:
-        return self
-    if isinstance(target, Tensor):
-        target = target.dtype
-    target = dtypes.by_name(target) if isinstance(target, str) else target
-    return self if target is self.dtype else apply("to", [self], {"dtype": target})
+    for arg in args:
+        if isinstance(arg, str) and arg.partition(":")[0] != "cpu":
+            raise InvalidArgumentRuntimeError(f"Invalid device string: {arg!r} (to() reads a string as a device; "
+                                              "to cast, pass a torch dtype such as torch.float64)")
+        if isinstance(arg, (device, str)):
+            check_device(arg)
+        elif isinstance(arg, Tensor):
+            target = arg.dtype
+        elif isinstance(arg, dtypes.DType):
+            target = arg
+        elif arg is not None and not isinstance(arg, bool):  # bools: non_blocking, copy
+            raise ArgumentError(f"to() takes a torch dtype, a device or a tensor, not {type(arg).__name__} "
+                                "(numpy's dtypes are not torch's: use torch.float64, not np.float64)")
+    return self if target is None or target is self.dtype else apply("to", [self], {"dtype": target})
 
 
 def _cast_to(dtype: dtypes.DType) -> Callable[[Tensor], Tensor]:
@@ -177,10 +183,11 @@ def _type(self: Tensor, dtype: Any = None) -> Any:
     """x.type() is torch's type string ("torch.FloatTensor"); x.type(dtype or such a string) casts."""
     if dtype is None:
         return f"torch.{_TYPE_NAMES[self.dtype]}"
-    if isinstance(dtype, str) and dtype.startswith("torch."):
+    if not isinstance(dtype, dtypes.DType):
         by_type_name = {f"torch.{name}": d for d, name in _TYPE_NAMES.items()}
         if dtype not in by_type_name:
-            raise ShapeError(f"invalid type: {dtype!r}")
+            name = f"{dtype.__module__}.{dtype.__name__}" if isinstance(dtype, type) else str(dtype)
+            raise InvalidValueError(f"invalid type: {name!r}; use a torch dtype or a name like 'torch.FloatTensor'")
         dtype = by_type_name[dtype]
     return _to(self, dtype)
 

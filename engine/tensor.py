@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradwire.rules import dtypes
-from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
+from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from gradwire.rules.printing import Size, tensor_repr
 
 from .views import share_version, sync_view
@@ -201,7 +201,7 @@ class Tensor:
 
     def item(self) -> Any:
         if self._data.size != 1:
-            raise InvalidValueError(
+            raise InvalidArgumentRuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
         return self._data.reshape(()).item()
@@ -223,10 +223,16 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> Any:
+        """float(t) and int(t): torch's ValueError for many elements (item() says RuntimeError)."""
+        if self._data.size != 1:
+            raise InvalidValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self._data.size != 1:

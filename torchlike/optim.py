@@ -32,6 +32,11 @@ class Optimizer:
     def add_param_group(self, group: dict[str, Any]) -> None:
         params = group["params"]
         group = dict(group, params=[params] if hasattr(params, "grad") else list(params))
+        for param in group["params"]:
+            if not hasattr(param, "grad"):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(param).__name__}")
+            if not param.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor (optimize the leaf it was computed from)")
         for name, default in self.defaults.items():
             group.setdefault(name, default)
         seen = {id(p) for g in self.param_groups for p in g["params"]}

@@ -40,12 +40,12 @@ def _rule(name: str, index_position: int | None = None, same=(), mask_position: 
     return rule
 
 
-def _vector_index(name: str, index: np.ndarray, size: int) -> np.ndarray:
+def _vector_index(name: str, index: np.ndarray, size: int, error: type | None = None) -> np.ndarray:
     if index.ndim > 1:
         raise IndexOutOfRange(f"{name}(): Index is supposed to be a vector, got {index.ndim} dims")
     index = index.reshape(-1)
-    check_index(name, index, size, IndexOutOfRange if name in ("index_fill", "index_copy") else
-                InvalidArgumentRuntimeError)
+    check_index(name, index, size, error or (IndexOutOfRange if name in ("index_fill", "index_copy") else
+                                             InvalidArgumentRuntimeError))
     return index
 
 
@@ -57,7 +57,9 @@ def _moved(x: np.ndarray, axis: int) -> np.ndarray:
 def _index_select_forward(arrays: list, attrs: dict):
     x, index = arrays
     axis = dim_of(attrs["dim"], x.ndim)
-    index = _vector_index("index_select", index, x.shape[axis] if x.ndim else 1)
+    # torch's CPU kernel for dim 1 of a matrix or more says RuntimeError, every other dim IndexError
+    error = InvalidArgumentRuntimeError if x.ndim > 1 and axis == 1 else IndexOutOfRange
+    index = _vector_index("index_select", index, x.shape[axis] if x.ndim else 1, error)
     out = np.take(x.reshape(1) if x.ndim == 0 else x, index, axis=axis)
     return out.reshape(arrays[1].shape) if x.ndim == 0 else out
 

@@ -10,7 +10,7 @@ Where torch records a composite (softsign is a division, softmin a softmax), the
 from __future__ import annotations
 
 from gradwire.rules import promotion
-from ..checks import tensors_only
+from ..checks import floating_kernel, tensors_only
 from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
 from ..shapes import normalise_dim, same
 from ..spec import AttrSpec, OpRules, define
@@ -147,7 +147,8 @@ def _softmin_shape(shapes: list, attrs: dict) -> tuple:
 
 
 define(OpRules(
-    name="softmin", grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmin", promotion.floating_only),
+    name="softmin", grad_fn="SoftmaxBackward0",
+    dtype_rule=tensors_only("softmin", floating_kernel("softmax_lastdim_kernel_impl")),
     attrs=(AttrSpec("dim", "integer", required=True),), functions=("nn.functional.softmin",),
     out_shape=_softmin_shape, summary="softmax(-x) along dim",
 ))

@@ -8,8 +8,8 @@ end. See rules/spec.py for what an entry holds.
 from __future__ import annotations
 
 from .. import dtypes, promotion
-from ..checks import tensors_only
-from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
+from ..checks import floating_kernel, tensors_only
+from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..shapes import normalise_dim, normalise_dims, reduce, reduced
 from ..spec import AttrSpec, OpRules, define
 
@@ -103,7 +103,19 @@ def _reduction(name: str, grad_fn, rule, *, out_shape=reduce, extra_attrs=(), pa
 
 _reduction("sum", _dim_variant("SumBackward0", "SumBackward1"), promotion.sum_like,
            summary="sum over all elements or the given dims")
-_reduction("mean", _dim_variant("MeanBackward0", "MeanBackward1"), promotion.floating_only,
+def _mean_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+    """mean: a floating input, or an explicit floating dtype to compute in (mean(dtype=float32) of ints)."""
+    requested = attrs.get("dtype")
+    if requested is None:
+        return promotion.floating_only(operand_dtypes, operands, attrs)
+    if not requested.is_floating_point:
+        raise DTypeRuntimeError("mean(): could not infer output dtype. Optional dtype must be either a floating "
+                                f"point or complex dtype. Got: {requested.name}")
+    return requested, requested
+
+
+_reduction("mean", _dim_variant("MeanBackward0", "MeanBackward1"), _mean_dtype,
+           extra_attrs=(AttrSpec("dtype", "dtype", description="the floating dtype to compute in"),),
            summary="mean over all elements or the given dims")
 _reduction("prod", _dim_variant("ProdBackward0", "ProdBackward1"), promotion.sum_like, out_shape=_prod_shape,
            summary="product; exact gradients with zeros")
@@ -135,7 +147,8 @@ for _name in ("max", "min"):
 
 for _name, _title in (("softmax", "Softmax"), ("log_softmax", "LogSoftmax")):
     define(OpRules(
-        name=_name, grad_fn=f"{_title}Backward0", dtype_rule=tensors_only(_name, promotion.floating_only),
+        name=_name, grad_fn=f"{_title}Backward0",
+        dtype_rule=tensors_only(_name, floating_kernel(f"{_name}_lastdim_kernel_impl")),
         out_shape=along_dim, attrs=(ONE_DIM,), methods=(_name,), functions=(_name, f"nn.functional.{_name}"),
         summary="softmax along dim" if _name == "softmax" else "log(softmax(x)) along dim, computed stably",
     ))

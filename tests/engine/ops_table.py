@@ -271,6 +271,8 @@ row("sum", "dims_empty_means_all", inputs(normal((3, 4))), lambda m, a: a.sum(di
 row("mean", "dims_empty_list_means_all", inputs(normal((2, 3))), lambda m, a: a.mean([], keepdim=True))
 row("sum", "negative_dims", inputs(normal((2, 3, 4))), lambda m, a: a.sum(dim=(-1, 0), keepdim=True))
 row("mean", "dims_list", inputs(normal((2, 3, 4))), lambda m, a: a.mean([0, 2]))
+row("mean", "int_input_dtype", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: k.mean(1, dtype=m.float64))
+row("mean", "dtype_float64", inputs(normal((2, 3))), lambda m, a: a.mean(dim=0, dtype=m.float64))
 row("prod", "one_zero", inputs(fixed([[1.5, 0.0, 2.0], [3.0, -1.0, 0.5]])), lambda m, a: a.prod(1))
 row("prod", "two_zeros", inputs(fixed([0.0, 2.0, 0.0, 3.0])), lambda m, a: a.prod())
 row("prod", "zero_all", inputs(fixed([[1.5, 0.0], [3.0, -1.0]])), lambda m, a: a.prod())
