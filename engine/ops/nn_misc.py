@@ -244,7 +244,7 @@ def _pairwise_distance(F, x1, x2, p, eps, keepdim):
 
 
 composite("pairwise_distance", _pairwise_distance, inputs=2, differentiable=(0, 1), grad_fn="NormBackward1",
-          out_shape=lambda shapes, a: _broadcast(shapes, drop=-1) + ((1,) if a["keepdim"] else ()),
+          out_shape=lambda shapes, a: _broadcast(shapes, drop=-1) + ((1,) if a["keepdim"] and any(shapes) else ()),
           dtype_rule=same_float("pairwise_distance"),
           attrs=(AttrSpec("p", "real", default=2.0), AttrSpec("eps", "real", default=1e-6),
                  AttrSpec("keepdim", "boolean", default=False)),

@@ -8,15 +8,10 @@ fills of integer tensors and bad distribution parameters come from these rules.
 
 from __future__ import annotations
 
-from ..checks import check_tensors
-from gradwire.rules.errors import InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
+from ..checks import TORCH_TYPE_NAMES, check_tensors
+from ..errors import InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import broadcast_shapes
 from ..spec import AttrSpec, OpRules, define
-
-# torch's names for the dtypes in its "not implemented for 'Long'" messages.
-TORCH_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-                    "float16": "Half", "float32": "Float", "float64": "Double"}
-
 
 def _target_rule(name: str, check=None):
     """The dtype rule of an op on its first operand: a tensor (torch's TypeError for a number), whose
