@@ -7,6 +7,8 @@ Small calls are sampled only while a thread holds the GIL (`--gil`: the Python t
 what bounds calls/s on a GIL-bound server); large transfers by wall time (`--idle` left out), as numpy
 and grpcio's C code release the GIL. The text lists each frame's inclusive and own share of the samples,
 function names with their file, and is what docs/perf/ quotes for issue 14's missed targets.
+`engine_scalar_chain` and `engine_tutorial` profile the engine in this process instead (cProfile; its
+overhead inflates every function alike, so read the shares, not the times).
 """
 
 from __future__ import annotations
@@ -126,19 +128,44 @@ def profile(name: str, seconds: float, py_spy: str) -> str:
         return header + "\n" + condense(output.read_text())
 
 
+def profile_engine(name: str) -> str:
+    """cProfile of one bench.engine workload on the engine, top functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    import gradwire.engine as ge
+    from bench.engine import scalar_chain, tutorial
+
+    workload = (lambda: scalar_chain(ge, {"length": 10_000})) if name == "engine_scalar_chain" else (
+        lambda: [tutorial(ge, {}) for _ in range(200)])
+    workload()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    workload()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(30)
+    return f"# {name}: cProfile, sorted by own time\n" + out.getvalue()
+
+
+ENGINE_WORKLOADS = ("engine_scalar_chain", "engine_tutorial")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--out", type=Path, default=Path("docs/perf"))
-    parser.add_argument("--only", default=",".join(WORKLOADS))
+    parser.add_argument("--only", default=",".join((*WORKLOADS, *ENGINE_WORKLOADS)))
     arguments = parser.parse_args(argv)
+    names = arguments.only.split(",")
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(py_spy).exists():
+    if not Path(py_spy).exists() and set(names) - set(ENGINE_WORKLOADS):
         print("py-spy is not installed (pip install py-spy)", file=sys.stderr)
         return 2
     arguments.out.mkdir(parents=True, exist_ok=True)
-    for name in arguments.only.split(","):
-        text = profile(name, arguments.seconds, py_spy)
+    for name in names:
+        text = profile_engine(name) if name in ENGINE_WORKLOADS else profile(name, arguments.seconds, py_spy)
         (arguments.out / f"profile_{name}.txt").write_text(text + "\n")
         print(text.splitlines()[0])
     return 0

@@ -30,6 +30,8 @@ from .plan_cache import PlanCache, structure_key
 from .uploads import UploadStore
 
 FAST_WORK = 1 << 20
+# Costs recorded per plan (one per set of roots a caller used); past it, new sets stay metered.
+MAX_COSTS_PER_PLAN = 16
 
 
 class GraphRunner:
@@ -81,7 +83,7 @@ class GraphRunner:
             if roots:
                 gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
             peak, work = ge.modes.charged_so_far()
-        if signature is not None and peak is not None and work is not None:
+        if signature is not None and peak is not None and work is not None and len(plan.costs) < MAX_COSTS_PER_PLAN:
             plan.costs[signature] = (peak, work)
         return built
 

@@ -6,11 +6,14 @@ protobuf, then each NamedTensor of its repeated tensor fields is appended as its
 NamedTensor without data, then a second `tensor` field holding only `data`. A parser merges the two
 occurrences of a singular message field, and keeps the elements of a repeated field in the order they
 appear, so the bytes parse to exactly the message protobuf would have built; the one copy is the final
-join of the pieces. Small responses (no tensor of RAW_MIN_BYTES or more) are filled in as before.
+join of the pieces. Small responses (no tensor of RAW_MIN_BYTES or more in them) are filled in as before,
+and so is every response of a call whose handler was not built by wire.py (which sends bytes as they
+are): wire.py marks its calls with `serialized_allowed`.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,14 @@ RAW_MIN_BYTES = 1 << 20
 _LENGTH_DELIMITED = 2
 _TENSOR_FIELD = pb.NamedTensor.DESCRIPTOR.fields_by_name["tensor"].number
 _DATA_FIELD = pb.Tensor.DESCRIPTOR.fields_by_name["data"].number
+
+
+_local = threading.local()
+
+
+def allow_serialized(allowed: bool) -> None:
+    """Whether responses built on this thread, from now on, may be returned serialized (wire.py)."""
+    _local.allowed = allowed
 
 
 def _varint(value: int) -> bytes:
@@ -59,24 +70,31 @@ class Spliced:
         self.entries.append((field, value_id, tensor))
 
     def result(self) -> Any:
-        """The response message, or its serialized bytes when a tensor is large."""
+        """The response message, or its serialized bytes when a tensor sent in it is large."""
         arrays = [None if tensor is None else tensor.detach().numpy() for _, _, tensor in self.entries]
-        if all(array is None or array.nbytes < RAW_MIN_BYTES for array in arrays):
-            for (field, value_id, _), array in zip(self.entries, arrays):
-                self.packer.pack_array(getattr(self.response, field), value_id, array)
+        # Each tensor in or deferred, in order: the packer's rules and errors as for a message.
+        fits = [array is not None and self.packer.admit(value_id, array)
+                for (_, value_id, _), array in zip(self.entries, arrays)]
+        if not getattr(_local, "allowed", False) or not any(
+                fit and array.nbytes >= RAW_MIN_BYTES for fit, array in zip(fits, arrays)):
+            for (field, value_id, _), array, fit in zip(self.entries, arrays, fits):
+                into = getattr(self.response, field)
+                if array is None:
+                    into.add(id=value_id, is_none=True)
+                else:
+                    codec.encode_into(into.add(id=value_id, deferred=not fit).tensor, array, with_data=fit)
             return self.response
         pieces: list[Any] = [self.response.SerializeToString()]
         fields = self.response.DESCRIPTOR.fields_by_name
-        for (field, value_id, _), array in zip(self.entries, arrays):
+        for (field, value_id, _), array, fit in zip(self.entries, arrays, fits):
             item = pb.NamedTensor(id=value_id)
             data: Any = b""
             if array is None:
                 item.is_none = True
             else:
-                fits = self.packer.admit(value_id, array)
-                item.deferred = not fits
+                item.deferred = not fit
                 codec.encode_into(item.tensor, array, with_data=False)
-                if fits and array.size:
+                if fit and array.size:
                     data = _flat(array)
             element = item.SerializeToString()
             if len(data):

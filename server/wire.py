@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from gradwire.v1 import gradwire_pb2 as pb
 
 from .callers import caller_of
-from . import lifted, per_call
+from . import lifted, per_call, spliced
 from .errors import ERROR_TYPE_KEY, RequestError, invalid
 from .raw_chunks import chunk_parser
 from .streams import StreamGate
@@ -46,9 +46,11 @@ def _unary_request(behaviour: Callable, parse: Callable[[bytes], Any]) -> Callab
             context.set_trailing_metadata(((ERROR_TYPE_KEY, "ValueError"),))
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         per_call.requests.remember(context, request)
+        spliced.allow_serialized(True)  # the response serializer below sends bytes as they are
         try:
             return behaviour(request, context)
         finally:
+            spliced.allow_serialized(False)
             lifted.forget()
 
     return handle

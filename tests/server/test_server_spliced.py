@@ -9,7 +9,7 @@ import pytest
 
 import gradwire.engine as ge
 from gradwire.server.responses import TensorPacker
-from gradwire.server.spliced import RAW_MIN_BYTES, Spliced
+from gradwire.server.spliced import RAW_MIN_BYTES, Spliced, allow_serialized
 from gradwire.v1 import gradwire_pb2 as pb
 from server_helpers import node, raises_status, root, tensor, to_array
 
@@ -43,8 +43,15 @@ def _as_tensor(value):
     return value if value is None or isinstance(value, ge.Tensor) else ge.from_numpy(np.array(value))
 
 
+@pytest.fixture
+def serialized_allowed():
+    allow_serialized(True)  # as wire.py does for the calls it handles
+    yield
+    allow_serialized(False)
+
+
 @pytest.mark.parametrize("limit", [256 * MiB, 5 * MiB // 2], ids=["all inline", "some deferred"])
-def test_spliced_bytes_parse_to_the_message_protobuf_builds(limit):
+def test_spliced_bytes_parse_to_the_message_protobuf_builds(limit, serialized_allowed):
     entries = _tensors()
     spliced = Spliced(pb.ComputeResponse(info=[pb.ValueInfo(id="big", shape=[3])]),
                       TensorPacker(limit, can_defer=True, inline_bytes=None if limit > 5 * MiB else MiB))
@@ -61,14 +68,32 @@ def test_spliced_bytes_parse_to_the_message_protobuf_builds(limit):
         assert any(named.deferred for named in expected.grads)
 
 
-def test_small_responses_stay_messages():
+def test_large_responses_stay_messages_outside_wire_handlers():
+    """A servicer served by generated handlers (whose serializer wants a message) gets messages."""
+    spliced = Spliced(pb.BackwardResponse(), TensorPacker(256 * MiB, can_defer=True))
+    big = np.arange(RAW_MIN_BYTES // 4, dtype=np.float32)
+    spliced.add("grads", "x", ge.from_numpy(big))
+    result = spliced.result()
+    assert isinstance(result, pb.BackwardResponse) and np.array_equal(to_array(result.grads[0].tensor), big)
+
+
+def test_deferred_large_tensors_leave_the_response_a_message(serialized_allowed):
+    spliced = Spliced(pb.BackwardResponse(), TensorPacker(256 * MiB, can_defer=True, inline_bytes=1024))
+    spliced.add("grads", "x", ge.from_numpy(np.ones(RAW_MIN_BYTES, np.float32)))
+    spliced.add("grads", "y", ge.from_numpy(np.ones(3, np.float32)))
+    result = spliced.result()
+    assert isinstance(result, pb.BackwardResponse)
+    assert [(named.deferred, len(named.tensor.data)) for named in result.grads] == [(True, 0), (False, 12)]
+
+
+def test_small_responses_stay_messages(serialized_allowed):
     spliced = Spliced(pb.BackwardResponse(), TensorPacker(256 * MiB, can_defer=True))
     spliced.add("grads", "x", ge.from_numpy(np.ones(3, np.float32)))
     result = spliced.result()
     assert isinstance(result, pb.BackwardResponse) and to_array(result.grads[0].tensor).tolist() == [1, 1, 1]
 
 
-def test_one_shot_refusal_is_unchanged():
+def test_one_shot_refusal_is_unchanged(serialized_allowed):
     spliced = Spliced(pb.ComputeResponse(), TensorPacker(2 * MiB, can_defer=False))
     spliced.add("grads", "x", ge.from_numpy(np.ones(2 * MiB, np.float32)))
     with pytest.raises(Exception, match="would pass the message limit"):
