@@ -1,7 +1,10 @@
-"""Index expressions (x[0, 1:3, None, ..., idx]): validation, torch's rules, and size bounds.
+"""Index expressions (x[0, 1:3, None, ..., idx]): validation, torch's rules, the result's shape and the
+grad_fn names of indexing.
 
 An index is normalised to a tuple numpy understands: ints, slices of ints, None, Ellipsis, and int64 or
-bool arrays. Torch differs from numpy in refusing non-positive slice steps and float index tensors.
+bool arrays. Torch differs from numpy in refusing non-positive slice steps and float index tensors. A
+tensor with values (the engine's) becomes its array; one known by its shape and dtype only (the SDK's
+metadata) stays as it is: the shape rule (getitem_shape) and the grad_fn names need nothing more.
 """
 
 from __future__ import annotations

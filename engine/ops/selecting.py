@@ -17,8 +17,7 @@ from .gathering import _fits, check_index, dim_of, positions
 
 
 def _vector_index(name: str, index: np.ndarray, size: int) -> np.ndarray:
-    if index.ndim > 1:
-        raise IndexOutOfRange(f"{name}(): Index is supposed to be a vector, got {index.ndim} dims")
+    """The index as a vector, its values checked (its rank was checked by the shape rule)."""
     index = index.reshape(-1)
     check_index(name, index, size, IndexOutOfRange if name in ("index_fill", "index_copy") else
                 InvalidArgumentRuntimeError)
@@ -43,9 +42,6 @@ def _index_add_forward(arrays: list, attrs: dict):
     out = np.array(x, copy=True)
     axis = dim_of(attrs["dim"], x.ndim)
     index = _vector_index("index_add", index, out.shape[axis] if out.ndim else 1)
-    expected = (x.shape[:axis] + (index.size,) + x.shape[axis + 1:]) if x.ndim else (index.size,)
-    if source.shape != expected and not (x.ndim == 0 and source.size == index.size):
-        raise ShapeError(f"index_add(): source {list(source.shape)} must have shape {list(expected)}")
     np.add.at(_moved(out, axis), index, _moved(source * attrs["alpha"], axis if source.ndim else 0))
     return out
 
@@ -94,7 +90,6 @@ def _scatter_forward(arrays: list, attrs: dict):
     flat = out.reshape(1) if out.ndim == 0 else out
     index = index.reshape(-1) if index.ndim == 0 else index
     axis = dim_of(attrs["dim"], flat.ndim)
-    _fits("scatter", index, flat, axis, "self")
     check_index("scatter", index, flat.shape[axis])
     where = positions(index, axis)
     if isinstance(src, np.ndarray):
@@ -209,12 +204,8 @@ def _broadcast(*arrays: np.ndarray) -> list:
 
 
 def _fill_value(name: str, value, dtype) -> np.ndarray:
-    """A number, or a 0-dim tensor (torch refuses others), as an array of the target's dtype."""
-    value = np.asarray(value)
-    if value.ndim:
-        raise InvalidArgumentRuntimeError(f"{name} only supports a 0-dimensional value tensor, but got tensor with "
-                                          f"{value.ndim} dimension(s).")
-    return value.astype(dtype)
+    """A number, or a 0-dim tensor (the shape rule refuses others), as an array of the target's dtype."""
+    return np.asarray(value).astype(dtype)
 
 
 def _masked_fill_forward(arrays: list, attrs: dict):
