@@ -63,8 +63,10 @@ def eligible(op: OpDef) -> bool:
 
 def _keeps_first_shape(op: OpDef) -> bool:
     """Does the op's shape rule give same-shaped operands their shape back? (No shape rule: elementwise.)
-    This keeps out matmul, dot, mv and the like, whose results have other shapes."""
-    if op.out_shape is None:
+    This keeps out matmul, dot, mv and the like, whose results have other shapes. An op whose result takes
+    the shape of a first operand of the right shape, but whose operands differ in shape (addmm), says so in
+    its extra (`input_shaped`)."""
+    if op.out_shape is None or op.extra.get("input_shaped"):
         return True
     defaults = {spec.name: spec.default for spec in op.attrs}
     try:
