@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ArgumentError, DTypeRuntimeError, ShapeError
+from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, ShapeError
 from ..shapes import broadcast_shapes
 from ..spec import OpRules, define
 
@@ -109,6 +109,8 @@ def _dot_shape(a: tuple, b: tuple) -> tuple:
 
 
 def _mv_shape(a: tuple, b: tuple) -> tuple:
+    if not a:
+        raise IndexOutOfRange("Dimension specified as 0 but tensor has no dimensions")
     if len(a) != 2 or len(b) != 1:
         raise ShapeError(f"vector + matrix @ vector expected, got 1, {len(a)}, {len(b)}")
     return mv_sizes(a, b)

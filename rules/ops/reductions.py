@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import dtypes, promotion
 from ..checks import tensors_only
 from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
-from ..shapes import normalise_dim, normalise_dims, reduce, reduced
+from ..shapes import normalise_dim, reduce, reduced
 from ..spec import AttrSpec, OpRules, define
 
 DIM = AttrSpec("dim", "integer|ints", aliases=("axis",))
@@ -39,8 +39,8 @@ def reduce_nonempty(name: str, unspecified_error=InvalidArgumentRuntimeError):
             if 0 in shape:
                 raise unspecified_error(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                         "Specify the reduction dim with the 'dim' argument.")
-        elif shape:
-            for axis in normalise_dims(dim, len(shape)):
+        elif shape:  # torch finds an empty dim before a repeated one
+            for axis in (normalise_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)):
                 if shape[axis] == 0:
                     raise IndexOutOfRange(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         return reduce(shapes, attrs)

@@ -317,3 +317,76 @@ def test_value_dependent_failures_stay_in_the_forward():
         torch.linalg.inv(torch.zeros(2, 2))
     with pytest.raises(RuntimeError):
         gw.linalg.inv(gw.zeros(2, 2))
+
+
+# ---------------------------------------------------------------- sweeps: every shape pairing against torch
+def _outcome(statement) -> Any:
+    """The result's shape (a tuple of shapes for several outputs), or the builtin class of the error."""
+    try:
+        result = statement()
+    except Exception as error:  # noqa: BLE001  (the error's class is what is compared)
+        return builtin_class(error)
+    if isinstance(result, list):  # the rules' shapes of several outputs
+        return tuple(tuple(s) for s in result)
+    if isinstance(result, tuple) and result and not isinstance(result[0], int):
+        return tuple(tuple(r.shape) if hasattr(r, "shape") else tuple(r) for r in result)
+    return tuple(result.shape) if hasattr(result, "shape") else tuple(result)
+
+
+MATRIX_SHAPES = [(), (3,), (4,), (3, 4), (4, 3), (4, 5), (1, 4, 5), (2, 3, 4), (2, 4, 5), (3, 4, 5), (2, 1, 3, 4)]
+PRODUCTS = {"matmul": torch.matmul, "mm": torch.mm, "bmm": torch.bmm, "dot": torch.dot, "mv": torch.mv}
+
+
+@pytest.mark.parametrize("name", PRODUCTS)
+def test_matrix_product_shapes_against_torch(name):
+    """Every pairing of the shapes: the rules (and the engine) give torch's result shape, or raise torch's
+    error class."""
+    for a in MATRIX_SHAPES:
+        for b in MATRIX_SHAPES:
+            expected = _outcome(lambda: PRODUCTS[name](t(*a), t(*b)))
+            got = _outcome(lambda: _rules_call(name, [m(*a), m(*b)], {}))
+            assert got == expected, (name, a, b, got, expected)
+            engine = _outcome(lambda: getattr(gw, name)(gw.ones(a), gw.ones(b)))
+            assert engine == expected, (name, a, b, engine, expected)
+
+
+REDUCTION_SHAPES = [(), (0,), (3,), (2, 0), (2, 3), (1, 2, 3)]
+REDUCTION_CALLS = {  # op: (torch statement, attributes), over dim in DIMS (None: the call without a dim)
+    "sum": (lambda x, d: x.sum() if d is None else x.sum(dim=d), lambda d: {"dim": d}),
+    "mean": (lambda x, d: x.mean(dim=d, keepdim=True), lambda d: {"dim": d, "keepdim": True}),
+    "amax": (lambda x, d: x.amax() if d is None else x.amax(dim=d), lambda d: {} if d is None else {"dim": d}),
+    "logsumexp": (lambda x, d: x.logsumexp(dim=d), lambda d: {"dim": d}),
+    "std": (lambda x, d: x.std(dim=d), lambda d: {"dim": d}),
+    "max": (lambda x, d: x.max(), lambda d: {}),
+    "max_dim": (lambda x, d: x.max(dim=d), lambda d: {"dim": d}),
+    "argmax": (lambda x, d: x.argmax(dim=d, keepdim=True), lambda d: {"dim": d, "keepdim": True}),
+    "median_dim": (lambda x, d: x.median(dim=d), lambda d: {"dim": d}),
+    "mode": (lambda x, d: x.mode(dim=-1 if d is None else d), lambda d: {"dim": -1 if d is None else d}),
+    "softmax": (lambda x, d: x.softmax(dim=d), lambda d: {"dim": d}),
+    "cumsum": (lambda x, d: x.cumsum(dim=d), lambda d: {"dim": d}),
+    "cummax": (lambda x, d: x.cummax(dim=d), lambda d: {"dim": d}),
+    "sort": (lambda x, d: x.sort(dim=-1 if d is None else d), lambda d: {"dim": -1 if d is None else d}),
+    "count_nonzero": (lambda x, d: x.count_nonzero(dim=d), lambda d: {"dim": d}),
+}
+DIMS = [None, 0, -1, 1, 2, (0, 1), (0, -1)]
+
+
+@pytest.mark.parametrize("name", REDUCTION_CALLS)
+def test_reduction_shapes_against_torch(name):
+    """Every shape (empty ones too) and dim: the rules (and the engine) give torch's shapes, or raise torch's
+    error class."""
+    statement, attrs_for = REDUCTION_CALLS[name]
+    for shape in REDUCTION_SHAPES:
+        for dim in DIMS:
+            expected = _outcome(lambda: statement(t(*shape), dim))
+            if expected is TypeError:
+                continue  # torch's argument parser refuses this dim's type for this op (e.g. a tuple)
+            engine = _outcome(lambda: statement(gw.ones(shape), dim))
+            assert engine == expected, (name, shape, dim, engine, expected)
+            got = _outcome(lambda: _rules_call(name, [m(*shape)], attrs_for(dim)))
+            if isinstance(got, tuple) and got and isinstance(got[0], tuple) and not isinstance(expected[0], tuple):
+                got = got[0]
+            if isinstance(expected, tuple) and expected and isinstance(expected[0], tuple) and not (
+                    got and isinstance(got, tuple) and isinstance(got[0], tuple)):
+                expected = expected[0]  # the rule gives the first output's shape only
+            assert got == expected, (name, shape, dim, got, expected)
