@@ -244,11 +244,21 @@ def _addmv_product(base: tuple, a: tuple, b: tuple) -> tuple:
     return mv_sizes(a, b, base[0] if base else 1)
 
 
+def _batched_target(base: tuple, a: tuple, b: tuple, dims: tuple) -> tuple:
+    """The result sizes torch reads first (batch1's dims, then batch2's last), and its expand check of input
+    against them, before it checks the batches themselves."""
+    target = tuple(a[normalise_dim(d, len(a))] for d in dims) + (b[normalise_dim(2, len(b))],)
+    _expandable(base, target)
+    return target
+
+
 def _baddbmm_product(base: tuple, a: tuple, b: tuple) -> tuple:
+    _batched_target(base, a, b, (0, 1))
     return bmm_sizes(a, b)
 
 
 def _addbmm_product(base: tuple, a: tuple, b: tuple) -> tuple:
+    _batched_target(base, a, b, (1,))
     for name, shape in (("batch1", a), ("batch2", b)):
         if len(shape) != 3:
             raise ShapeError(f"{name} must be a 3D tensor")

@@ -390,3 +390,42 @@ def test_reduction_shapes_against_torch(name):
                     got and isinstance(got, tuple) and isinstance(got[0], tuple)):
                 expected = expected[0]  # the rule gives the first output's shape only
             assert got == expected, (name, shape, dim, got, expected)
+
+
+FUSED = {"addmm": torch.addmm, "addmv": torch.addmv, "baddbmm": torch.baddbmm, "addbmm": torch.addbmm}
+FUSED_INPUTS = [(), (1,), (3,), (5,), (3, 5), (2, 3), (2, 3, 5), (1, 5)]
+FUSED_FACTORS = [((3, 4), (4, 5)), ((3, 4), (4,)), ((2, 3, 4), (2, 4, 5)), ((3, 4), (5, 4)), ((2, 3, 4), (3, 4, 5))]
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_product_shapes_against_torch(name):
+    """addmm-style ops over inputs that do and do not expand to the product: rules, engine and torch agree."""
+    for base in FUSED_INPUTS:
+        for a, b in FUSED_FACTORS:
+            expected = _outcome(lambda: FUSED[name](t(*base), t(*a), t(*b)))
+            got = _outcome(lambda: _rules_call(name, [m(*base), m(*a), m(*b)], {}))
+            assert got == expected, (name, base, a, b, got, expected)
+            engine = _outcome(lambda: getattr(gw, name)(gw.ones(base), gw.ones(a), gw.ones(b)))
+            assert engine == expected, (name, base, a, b, engine, expected)
+
+
+LINALG_CALLS = {
+    "linalg_inv": lambda mod, x: mod.linalg.inv(x), "linalg_det": lambda mod, x: mod.linalg.det(x),
+    "linalg_cholesky": lambda mod, x: mod.linalg.cholesky(x), "linalg_svdvals": lambda mod, x: mod.linalg.svdvals(x),
+}
+LINALG_SHAPES = [(), (3,), (3, 3), (3, 4), (2, 3, 3), (0, 3, 3), (2, 0, 0)]
+
+
+@pytest.mark.parametrize("name", LINALG_CALLS)
+def test_linalg_shapes_against_torch(name):
+    """Identity-like (positive-definite) batches of each shape: rules, engine and torch agree."""
+    def matrix(mod, shape):
+        eye = mod.eye(shape[-1]) if len(shape) >= 2 and shape[-1] == shape[-2] else 0.0
+        return mod.ones(shape) * 0.1 + eye
+
+    for shape in LINALG_SHAPES:
+        expected = _outcome(lambda: LINALG_CALLS[name](torch, matrix(torch, shape)))
+        got = _outcome(lambda: _rules_call(name, [m(*shape)], {}))
+        assert got == expected, (name, shape, got, expected)
+        engine = _outcome(lambda: LINALG_CALLS[name](gw, matrix(gw, shape)))
+        assert engine == expected, (name, shape, engine, expected)
