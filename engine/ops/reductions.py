@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from gradwire.rules.shapes import normalise_dims
-from gradwire.rules.ops.reductions import correction as _correction, parse_var as _var_parse  # noqa: F401
+from gradwire.rules.ops.reductions import correction as _correction
 from ..registry import implement
 
 

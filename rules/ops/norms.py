@@ -96,6 +96,10 @@ def _norm_parse(args, kwargs):
 
 def _norm_shape(shapes: list, attrs: dict) -> tuple:
     if attrs["p"] == "nuc":
+        rank = len(shapes[0])
+        if attrs["dim"] is None and rank != 2:  # torch.norm's dims default to all of them
+            raise InvalidArgumentRuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                                              f"{' '.join(map(str, range(rank)))}")
         return _matrix_norm_shape(shapes, attrs, "p")
     return _vector_norm_shape(shapes, attrs, "p")
 

@@ -429,3 +429,44 @@ def test_linalg_shapes_against_torch(name):
         assert got == expected, (name, shape, got, expected)
         engine = _outcome(lambda: LINALG_CALLS[name](gw, matrix(gw, shape)))
         assert engine == expected, (name, shape, engine, expected)
+
+
+EINSUM_CASES = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,jk", [(3, 4), (1, 5)]), ("ij,jk->ik", [(3, 4), (5, 6)]),
+    ("ii->i", [(3, 3)]), ("ii->i", [(3, 4)]), ("...ij,...jk->...ik", [(2, 3, 4), (4, 5)]),
+    ("...ij,...jk", [(2, 3, 4), (3, 4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("i,i->", [(3,), (4,)]),
+    ("ij->ji", [(3, 4)]), ("ijk->ij", [(3, 4)]), ("ij->ik", [(3, 4)]), ("i,j->ij", [(3,), (4,)]),
+    ("ij,jk->ik", [(3, 4)]), ("i->", [(0,)]), ("...i->...", [(2, 0, 3)]),
+]
+
+
+@pytest.mark.parametrize("equation, shapes", EINSUM_CASES, ids=[f"{e}:{s}" for e, s in EINSUM_CASES])
+def test_einsum_shapes_against_torch(equation, shapes):
+    expected = _outcome(lambda: torch.einsum(equation, *[t(*s) for s in shapes]))
+    got = _outcome(lambda: _rules_call("einsum", [m(*s) for s in shapes], {"equation": equation}))
+    assert got == expected
+    engine = _outcome(lambda: gw.einsum(equation, *[gw.ones(s) for s in shapes]))
+    assert engine == expected
+
+
+NORM_CASES = [  # (op, the call in `mod` (torch or the engine), attributes)
+    ("linalg_vector_norm", lambda mod, x: mod.linalg.vector_norm(x, 3, dim=(0, 1)), {"ord": 3, "dim": (0, 1)}),
+    ("linalg_vector_norm", lambda mod, x: mod.linalg.vector_norm(x, dim=-1, keepdim=True), {"dim": -1, "keepdim": True}),
+    ("linalg_matrix_norm", lambda mod, x: mod.linalg.matrix_norm(x), {}),
+    ("linalg_matrix_norm", lambda mod, x: mod.linalg.matrix_norm(x, "nuc", dim=(0, -1), keepdim=True),
+     {"ord": "nuc", "dim": (0, -1), "keepdim": True}),
+    ("linalg_matrix_norm", lambda mod, x: mod.linalg.matrix_norm(x, 1, dim=(1, 0)), {"ord": 1, "dim": (1, 0)}),
+    ("linalg_matrix_norm", lambda mod, x: mod.linalg.matrix_norm(x, -2), {"ord": -2}),
+    ("norm", lambda mod, x: mod.norm(x, "nuc"), {"p": "nuc"}),
+    ("norm", lambda mod, x: mod.norm(x, 2, dim=1), {"p": 2, "dim": 1}),
+]
+
+
+@pytest.mark.parametrize("shape", [(3,), (3, 4), (2, 3, 4)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name, call, attrs", NORM_CASES, ids=lambda v: v if isinstance(v, str) else "")
+def test_norm_shapes_against_torch(name, call, attrs, shape):
+    expected = _outcome(lambda: call(torch, torch.arange(float(np.prod(shape))).reshape(shape).cos()))
+    got = _outcome(lambda: _rules_call(name, [m(*shape)], attrs))
+    assert got == expected, (got, expected)
+    engine = _outcome(lambda: call(gw, gw.arange(float(np.prod(shape))).reshape(shape).cos()))
+    assert engine == expected, (engine, expected)
