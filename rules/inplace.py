@@ -65,10 +65,15 @@ def eligible(op: OpRules) -> bool:
             and not any(spec.name == "keepdim" for spec in op.attrs) and _keeps_first_shape(op))
 
 
+# Ops whose result has their first operand's shape though their operands differ in shape, which the
+# probe below cannot see (addmm(input, mat1, mat2) is input-shaped).
+INPUT_SHAPED = frozenset({"addmm", "addmv", "baddbmm", "addbmm"})
+
+
 def _keeps_first_shape(op: OpRules) -> bool:
     """Does the op's shape rule give same-shaped operands their shape back? (No shape rule: elementwise.)
     This keeps out matmul, dot, mv and the like, whose results have other shapes."""
-    if op.out_shape is None:
+    if op.out_shape is None or op.name in INPUT_SHAPED:
         return True
     defaults = {spec.name: spec.default for spec in op.attrs}
     for probe in ((3,), (2, 3)):

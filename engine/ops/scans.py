@@ -98,8 +98,8 @@ def _running_extreme(accumulate):
 
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
-        if x.ndim == 0:
-            return x.copy(), np.zeros((), dtype=np.int64)
+        if x.size == 0 or x.ndim == 0:  # (torch checks no dim of an empty input)
+            return x.copy(), np.zeros(x.shape, dtype=np.int64)
         axis = _axis(x.shape, attrs["dim"])
         values = accumulate(x, axis=axis)
         positions = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))

@@ -63,7 +63,7 @@ def matrix_norm_grad_fn(order) -> str:
 define(OpRules(
     name="linalg_vector_norm", grad_fn="LinalgVectorNormBackward0",
     dtype_rule=tensors_only("linalg.vector_norm", promotion.floating_only),
-    attrs=(AttrSpec("ord", "real|text", default=2.0, description="the order p: 2, 1, inf, -inf, 0 or any real"),
+    attrs=(AttrSpec("ord", "real", default=2.0, description="the order p: 2, 1, inf, -inf, 0 or any real"),
            DIMS, KEEPDIM),
     out_shape=_vector_norm_shape, functions=("linalg.vector_norm",),
     summary="the p-norm of the elements over dims (all by default)",
@@ -96,6 +96,10 @@ def _norm_parse(args, kwargs):
 
 def _norm_shape(shapes: list, attrs: dict) -> tuple:
     if attrs["p"] == "nuc":
+        rank = len(shapes[0])
+        if attrs["dim"] is None and rank != 2:  # torch.norm's dims default to all of them
+            raise InvalidArgumentRuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                                              f"{' '.join(map(str, range(rank)))}")
         return _matrix_norm_shape(shapes, attrs, "p")
     return _vector_norm_shape(shapes, attrs, "p")
 

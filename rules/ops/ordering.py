@@ -47,10 +47,16 @@ define(OpRules(
     dtype_rule=tensors_only("logcumsumexp", promotion.floating_only), attrs=(SCAN_DIM,), out_shape=along_dim,
     methods=("logcumsumexp",), functions=("logcumsumexp",), summary="log(cumsum(exp(x))) along dim, computed stably",
 ))
+def _running_shape(shapes: list, attrs: dict) -> list:
+    """cummax/cummin: (values, indices) with the input's shape; torch checks no dim of an empty input."""
+    shape = tuple(shapes[0])
+    return [shape, shape] if 0 in shape else _pair_along_dim(shapes, attrs)
+
+
 for _name in ("cummax", "cummin"):
     define(OpRules(
         name=_name, grad_fn=f"{_name.capitalize()}Backward0", dtype_rule=tensors_only(_name, _same_as_input),
-        attrs=(SCAN_DIM,), num_outputs=2, output_names=VALUES_INDICES, out_shape=_pair_along_dim,
+        attrs=(SCAN_DIM,), num_outputs=2, output_names=VALUES_INDICES, out_shape=_running_shape,
         methods=(_name,), functions=(_name,), summary=f"running {_name[3:]}imum along dim: (values, indices)",
     ))
 

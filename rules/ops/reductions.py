@@ -39,8 +39,8 @@ def reduce_nonempty(name: str, unspecified_error=InvalidArgumentRuntimeError):
             if 0 in shape:
                 raise unspecified_error(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                         "Specify the reduction dim with the 'dim' argument.")
-        elif shape:
-            for axis in normalise_dims(dim, len(shape)):
+        elif shape:  # torch finds an empty dim before a repeated one
+            for axis in (normalise_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)):
                 if shape[axis] == 0:
                     raise IndexOutOfRange(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         return reduce(shapes, attrs)
