@@ -19,9 +19,10 @@ import grpc
 
 from gradwire.torchlike import bind
 
-from . import dtypes, factories, operators
+from . import dtypes, factories, methods, operators
 from .autograd import Autograd
 from .compiled import CompiledFunction
+from .grad import GradTensor
 from .namespaces import ROOTS, Namespace, catalogue_function
 from .journal import DEFAULT_JOURNAL_BYTES, JournalPolicy
 from .runtime import Runtime
@@ -29,6 +30,9 @@ from .security import Pem, channel_credentials, token_metadata
 from .surface import TorchSurface
 from .tensor import Tensor
 from .transport import Transport
+
+# Operators, casts, overloads and .grad: attached to the SDK Tensor from one table.
+methods.install(Tensor)
 
 
 class no_grad:  # noqa: N801 - torch's name
@@ -94,6 +98,8 @@ class Client(TorchSurface):
         transport.journal_policy = JournalPolicy(journal_bytes)  # type: ignore[attr-defined]
         # Each Client gets its own Tensor class, so client.Tensor(...) and isinstance work as in torch.
         self.Tensor: type[Tensor] = type("Tensor", (Tensor,), {"__slots__": (), "__module__": __name__})
+        # Its .grad proxies are the other kind of tensor (grad.py), still instances of client.Tensor.
+        self.Tensor._grad_class = type("Tensor", (GradTensor, self.Tensor), {"__slots__": (), "__module__": __name__})
         self._runtime = Runtime(transport, self.Tensor)
         self.Tensor._runtime = self._runtime
         self.autograd = Autograd(self._runtime)

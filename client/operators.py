@@ -56,8 +56,9 @@ def _is_operand(value: Any, tensor_class: type) -> bool:
     return isinstance(value, tensor_class) or (np.isscalar(value) and not isinstance(value, (str, bytes)))
 
 
-def _operator(name: str, base: type, *, reflected: bool) -> Any:
-    def operator(self: Tensor, other: Any = None) -> Any:
+def operator(name: str, base: type, *, reflected: bool) -> Any:
+    """Python's `name` operator: the catalogue's op of that spelling, or NotImplemented."""
+    def method(self: Tensor, other: Any = None) -> Any:
         runtime = type(self)._runtime
         catalogue = runtime.catalogue
         op = (catalogue.reflected_operators if reflected else catalogue.operators).get(name)
@@ -69,12 +70,13 @@ def _operator(name: str, base: type, *, reflected: bool) -> Any:
             return NotImplemented
         return runtime.apply(op, [other, self] if reflected else [self, other], {})
 
-    operator.__name__ = name
-    return operator
+    method.__name__ = name
+    return method
 
 
-def _inplace_operator(name: str, binary: str, base: type) -> Any:
-    def operator(self: Tensor, other: Any) -> Any:
+def inplace_operator(name: str, binary: str, base: type) -> Any:
+    """x op= y: the catalogue's derived in-place op, or the binary op on a copy assigned back."""
+    def method(self: Tensor, other: Any) -> Any:
         runtime = type(self)._runtime
         catalogue = runtime.catalogue
         inplace = catalogue.operators.get(name)  # the registry's derived in-place op (add_ for __iadd__)
@@ -83,49 +85,21 @@ def _inplace_operator(name: str, binary: str, base: type) -> Any:
         op = catalogue.operators.get(binary)
         if op is None or not _is_operand(other, base):
             return NotImplemented
-        if self._grad_of is not None:  # x.grad *= 0.5: compute, then set the server's grad
-            updated = runtime.apply(op, [self.detach(), other], {})
-            runtime.update_grads(self._grad_of, set_to=updated._data_copy())
-            return self
-        # On a copy, so the op's saved values do not see the assignment's version bump.
-        result = runtime.apply(op, [runtime.apply(catalogue.op("clone"), [self], {}), other], {})
-        runtime.apply(catalogue.op("setitem"), [self, result], {"index": (Ellipsis,)})
+        self[...] = runtime.apply(op, [self._copy_for_update(), other], {})
         return self
 
-    operator.__name__ = name
-    return operator
+    method.__name__ = name
+    return method
 
 
-def _cast_method(name: str, dtype: dtypes.DType) -> Any:
+def cast_method(name: str, dtype: dtypes.DType) -> Any:
+    """x.float(), x.long(), ...: x.to(dtype)."""
     def cast(self: Tensor) -> Tensor:
         return self.to(dtype)
 
     cast.__name__ = name
     cast.__doc__ = f"self.to({dtype})"
     return cast
-
-
-def install(base: type) -> None:
-    """Attaches Python's operators and torch's cast methods to the SDK Tensor class."""
-    for name in BINARY_OPERATORS + UNARY_OPERATORS:
-        setattr(base, name, _operator(name, base, reflected=False))
-    for name in REFLECTED_OPERATORS:
-        setattr(base, name, _operator(name, base, reflected=True))
-    for name, binary in INPLACE_OPERATORS.items():
-        setattr(base, name, _inplace_operator(name, binary, base))
-    base.__abs__ = lambda self: self._call_op("abs")
-    # Overloads torch resolves by argument type, which the catalogue's arity cannot express.
-    base.clamp = base.clip = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max)
-    base.clamp_ = base.clip_ = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max, "clamp_")
-    base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
-    base.std = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, op_name="std", **kwargs)
-    base.median = lambda self, dim=None, keepdim=False, *, axis=None: median(
-        type(self)._runtime, self, dim if axis is None else axis, keepdim)
-    for method, dtype in CAST_METHODS.items():
-        setattr(base, method, _cast_method(method, dtype))
-    from .surface import install_tensor_methods
-
-    install_tensor_methods(base)
 
 
 def bound_method(tensor: Tensor, op: OpSpec) -> Any:

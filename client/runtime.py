@@ -93,7 +93,7 @@ class Runtime:
 
     def graph_value(self, tensor: Tensor, session: Session) -> Value:
         """The Value a tensor stands for in `session` (a .grad becomes a leaf holding its data)."""
-        value = tensor._graph_value(session)
+        value = tensor._graph_value()
         value.check_usable()
         if value.session is not session:
             if value.session.lost is not None:
@@ -182,10 +182,7 @@ class Runtime:
             return target_tensor
         target.meta = meta
         session.add_inplace(node, target, refs)
-        if target_tensor._grad_of is not None:  # an in-place op on x.grad (a `grad` node sharing its memory)
-            # Still a grad (x.grad is not None), whose data is now the server's to tell: fetched on read.
-            state = target_tensor._grad_of.grad
-            state.known, state.deferred, state.array, state.version = True, True, None, state.version + 1
+        target_tensor._after_inplace()  # an in-place op on x.grad changes the owner's grad
         if will_fail:
             session.flush()  # raises the server's error (or, if it accepts, fills in the metadata)
         return target_tensor
@@ -228,9 +225,8 @@ class Runtime:
 
     # ------------------------------------------------------------ values
 
-    def array_of(self, tensor: Tensor) -> np.ndarray:
-        """A tensor's data (read-only; callers copy before handing it out)."""
-        value = tensor._value
+    def array_of(self, value: Value) -> np.ndarray:
+        """A value's data (read-only; callers copy before handing it out)."""
         value.check_usable()
         if value.cache is None:
             value.session.flush([value])
@@ -238,9 +234,8 @@ class Runtime:
             raise RuntimeError(f"the server sent no value for {value.id}")
         return value.cache
 
-    def meta_of(self, tensor: Tensor, field: str) -> Any:
-        """One metadata field; a flush fills it when it could not be inferred locally."""
-        value = tensor._value
+    def meta_of(self, value: Value, field: str) -> Any:
+        """One metadata field of a value; a flush fills it when it could not be inferred locally."""
         value.check_usable()
         known = getattr(value.meta, field)
         if known is None:
