@@ -36,7 +36,25 @@ class GradFn:
         return f"<{self._name.rsplit('::', 1)[-1]} object at {id(self):#x}>"  # as torch prints a grad_fn
 
 
-class Tensor:
+class _TensorClass(type):
+    """Catalogue methods read from the class too (`Tensor.sum(x)`, `hasattr(torch.Tensor, "add_")`)."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        op = cls._runtime.catalogue.methods.get(name)
+        if op is None:
+            raise AttributeError(f"type object 'Tensor' has no attribute {name!r} (not in the server's op catalogue)")
+
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+            return operators.bound_method(self, op)(*args, **kwargs)
+
+        method.__name__ = name
+        method.__doc__ = op.summary
+        return method
+
+
+class Tensor(metaclass=_TensorClass):
     """A tensor of a gradwire session; each Client has its own subclass (client.Tensor).
 
     The methods here read a value of the session; the .grad proxy (grad.py) overrides the hooks
