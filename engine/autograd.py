@@ -16,7 +16,7 @@ import numpy as np
 
 from . import budget, modes
 from .broadcast import reduce_to_shape
-from .errors import AutogradError
+from gradwire.rules.errors import AutogradError
 from .graph import AccumulateGrad, Ctx, Node
 from .tensor import Tensor, edge_of
 from .vjp_math import ARRAY_MATH, TENSOR_MATH

@@ -34,11 +34,10 @@ def _size(value: Any) -> int:
     return data.size if data is not None else 1
 
 
-def _out_elements(op: Any, operands: list, attrs: dict) -> int:
+def _out_elements(op: Any, operands: list, attrs: dict, out_shape: Any = None) -> int:
     """Elements of the result: from the op's shape rule, a 'shape'/'size' attribute, or its largest operand."""
-    if op.out_shape is not None:
-        shapes = [x._data.shape if hasattr(x, "_data") else () for x in operands]
-        return math.prod(op.out_shape(shapes, attrs))
+    if out_shape is not None:
+        return math.prod(out_shape) if op.num_outputs == 1 or isinstance(out_shape, tuple) else math.prod(out_shape[0])
     sizes = [x._data.size for x in operands if hasattr(x, "_data")]
     if sizes:
         return max(sizes)
@@ -49,9 +48,10 @@ def _out_elements(op: Any, operands: list, attrs: dict) -> int:
 
 
 def charge_op(op: Any, operands: list, dtypes: list, compute_dtype: Any, result_dtype: Any,
-              attrs: dict) -> tuple[int, int]:
-    """Charges work and an upper bound of memory for one op; returns (bytes charged, transient bytes)."""
-    out_elements = _out_elements(op, operands, attrs)
+              attrs: dict, out_shape: Any = None) -> tuple[int, int]:
+    """Charges work and an upper bound of memory for one op (out_shape: what its shape rule said);
+    returns (bytes charged, transient bytes)."""
+    out_elements = _out_elements(op, operands, attrs, out_shape)
     label = lambda: f"{op.name}() on operands of {[_size(x) for x in operands]} elements"  # noqa: E731
     if op.work is not None:
         work = op.work([x._data.shape if hasattr(x, "_data") else () for x in operands], attrs)
@@ -61,7 +61,7 @@ def charge_op(op: Any, operands: list, dtypes: list, compute_dtype: Any, result_
         modes.charge_work(work, label)
         return 0, 0
     first = operands[0] if operands else None
-    if op.view and op.out_shape is None and first is not None and first._data.flags.c_contiguous:
+    if op.view and first is not None and first._data.flags.c_contiguous and out_elements <= first._data.size:
         out_bytes = 0
     else:
         # an op whose rule leaves the result dtype to its forward: charge the widest dtype

@@ -6,8 +6,8 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from . import dtypes
-from .errors import InvalidArgumentRuntimeError, DTypeError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import InvalidArgumentRuntimeError, DTypeError
 
 
 class device:  # noqa: N801  (torch's name)

@@ -11,9 +11,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import budget, modes
-from .attrs import normalise_attrs
-from .errors import ArgumentError
+from gradwire.rules.attrs import normalise_attrs
+from gradwire.rules.errors import ArgumentError
 from .graph import Node
+from gradwire.rules.spec import Bound
+
 from .registry import OpDef, get
 from .tensor import Tensor, edge_of, is_scalar, sync_view
 
@@ -71,13 +73,18 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
             budget.charge_inplace(op, operands)
         return op.forward(operands, attrs)  # in-place ops work on the Tensors and keep their own books
     compute_dtype, result_dtype = op.dtype_rule(dtypes, operands, attrs)
+    # The shape rule refuses what torch refuses, before anything is allocated; the result must agree.
+    out_shape = None if op.out_shape is None else op.out_shape(
+        [x._data.shape if dtype is not None else () for x, dtype in zip(operands, dtypes)], attrs)
     state = modes._state
     metered = state.budget_left is not None or state.work_left is not None or state.interrupt is not None
-    charged = budget.charge_op(op, operands, dtypes, compute_dtype, result_dtype, attrs) if metered else None
+    charged = budget.charge_op(op, operands, dtypes, compute_dtype, result_dtype, attrs, out_shape) if metered else None
     arrays = [
         _as_compute_array(x, compute_dtype) if dtype is not None else x for x, dtype in zip(operands, dtypes)
     ]
     raw = op.forward(arrays, attrs)
+    if out_shape is not None and type(out_shape) is not Bound:
+        _check_rule_shape(op, out_shape, raw)
     if charged is not None:
         budget.settle(charged, raw, arrays)
     if op.num_outputs > 1:
@@ -118,6 +125,17 @@ def _check_arity(op: OpDef, operands: list[Any]) -> None:
             else f"{op.min_inputs} to {op.max_inputs}"
         )
         raise ArgumentError(f"{op.name}() takes {expected} operands, got {count}")
+
+
+def _check_rule_shape(op: OpDef, out_shape: Any, raw: Any) -> None:
+    """The forward's result against the op's shape rule: a disagreement is a bug in the rules, never the
+    caller's mistake, and would make the SDK's metadata wrong, so it fails loudly."""
+    if op.num_outputs == 1 or isinstance(out_shape, tuple):  # a rule may give the first output's shape only
+        got, expected = tuple(np.shape(raw if op.num_outputs == 1 else raw[0])), tuple(out_shape)
+    else:
+        got, expected = [tuple(np.shape(r)) for r in raw], [tuple(s) for s in out_shape]
+    if got != expected:
+        raise AssertionError(f"the shape rule of {op.name}() says {expected}, its forward made {got}")
 
 
 def _as_compute_array(tensor: Tensor, dtype: Any) -> np.ndarray:

@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, modes
+from gradwire.rules import dtypes
+
+from . import modes
 from .device import check_device
-from .errors import InvalidArgumentRuntimeError, InvalidValueError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
 from .tensor import Tensor
 
 _generator = np.random.default_rng()

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
+from gradwire.rules import dtypes
 
 # Dtypes torch leaves out of a tensor's repr.
 _IMPLIED_DTYPES = (dtypes.float32, dtypes.int64, dtypes.bool_)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraphFreedError, InplaceModifiedError
+from gradwire.rules.errors import GraphFreedError, InplaceModifiedError
 
 if TYPE_CHECKING:
     from .registry import OpDef
@@ -117,6 +117,11 @@ class Node:
     def scalar_mask(self) -> tuple[bool, ...]:
         """Which operands were Python scalars (torch names some backward functions after that)."""
         return tuple(dtype is None for dtype in self.input_dtypes)
+
+    @property
+    def grad_mask(self) -> tuple[bool, ...]:
+        """Per operand: does a gradient flow back to it? (rules' grad_fn functions read it)."""
+        return tuple(edge is not None for edge in self.next_edges)
 
     def name(self) -> str:
         return self.op.grad_fn_name(self)

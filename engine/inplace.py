@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from . import modes
-from .errors import ArgumentError, DTypeRuntimeError, InplaceError, ShapeError
+from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, InplaceError, ShapeError
 from .graph import SavedTensor
 from .registry import OPS, OpDef, register
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable
 
-from . import dtypes
+from gradwire.rules import dtypes
 from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
-from .errors import ArgumentError, ShapeError
-from .indexing import normalise_index
+from gradwire.rules.errors import ArgumentError, ShapeError
+from gradwire.rules.indexing import normalise_index
 from .inplace import derive_all as derive_inplace_variants
 from .registry import OPS, OpDef
 from .tensor import Tensor, is_scalar

@@ -9,7 +9,7 @@ import contextlib
 import threading
 from typing import Callable, Iterator
 
-from .errors import BudgetExceededError, WorkExceededError
+from gradwire.rules.errors import BudgetExceededError, WorkExceededError
 
 
 class _ThreadState(threading.local):

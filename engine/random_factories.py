@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, factories
+from gradwire.rules import dtypes
+
+from . import factories
 from .device import check_device
-from .errors import ArgumentError, InvalidArgumentRuntimeError, DTypeRuntimeError
+from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, DTypeRuntimeError
 from .tensor import Tensor
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
-from .errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
 from .graph import AccumulateGrad
 from .size import Size
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
+from gradwire.rules import dtypes
 from .registry import OPS
 
 

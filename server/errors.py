@@ -1,7 +1,7 @@
 """How failures leave the server: one status code, one message naming what was wrong, two trailers.
 
 - RequestError: a mistake the server itself detects (unknown id, malformed tensor, over a cap).
-- An engine error (gradwire.engine.errors.GradwireError) carries its own `.status` and `.torch_type`,
+- An engine error (gradwire.rules.errors.GradwireError) carries its own `.status` and `.torch_type`,
   so this module needs no table of its own; `with_node` attaches the node id it concerns.
 - Anything else is a bug: INTERNAL with no details sent, and the stack trace logged here.
 
@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
-from gradwire.engine.errors import GradwireError
+from gradwire.rules.errors import GradwireError
 
 from .echo import bounded_message, trailer_value
 

@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 import gradwire.engine as ge
-from gradwire.engine.errors import GradwireError, UnknownOpError
+from gradwire.rules.errors import GradwireError, UnknownOpError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 import gradwire.engine as ge
-from gradwire.engine.attrs import normalise_attrs
+from gradwire.rules.attrs import normalise_attrs
 from gradwire.engine.dispatch import apply_op
-from gradwire.engine.errors import GradwireError
+from gradwire.rules.errors import GradwireError
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import attributes, codec, graph

@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from .. import promotion
-from ..errors import InvalidArgumentRuntimeError, ShapeError
-from ..indexing import normalise_index
+from gradwire.rules import promotion
+from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.indexing import normalise_index
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .elementwise_math import erf

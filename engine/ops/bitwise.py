@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes, promotion
-from ..errors import NotImplementedForDTypeError
+from gradwire.rules import dtypes, promotion
+from gradwire.rules.errors import NotImplementedForDTypeError
 from ..registry import OpDef, register
 from .checks import tensors_only
 from .elementwise import _broadcast, _plain
@@ -75,7 +75,7 @@ bitwise("bitwise_right_shift", _shift(left=False), "rshift_cpu", "__rshift__", "
 
 def _invert_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
     if operand_dtypes[0].is_floating_point:
-        from ..errors import DTypeError
+        from gradwire.rules.errors import DTypeError
 
         raise DTypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
     return None, operand_dtypes[0]

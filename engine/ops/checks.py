@@ -3,26 +3,13 @@ numbers where an op takes only Tensors (`exp(2)`, `cat([1.5])`), before numpy se
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..errors import ArgumentError, ShapeError
+from gradwire.rules.errors import ArgumentError
+from gradwire.rules.shapes import raise_not_broadcastable
 
 
 def check_broadcast(shapes: list) -> None:
     """torch's error (a RuntimeError naming the dim) for operand shapes that do not broadcast."""
-    ndim = max(len(s) for s in shapes)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    names = "ab" if len(shapes) == 2 else [str(i) for i in range(len(shapes))]
-    for dim in range(ndim):
-        sizes = [s[dim] for s in padded]
-        widest = int(np.argmax(sizes))
-        for position, size in enumerate(sizes):
-            if size not in (1, sizes[widest]):
-                raise ShapeError(
-                    f"The size of tensor {names[position]} ({size}) must match the size of tensor "
-                    f"{names[widest]} ({sizes[widest]}) at non-singleton dimension {dim} "
-                    f"(shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast)"
-                )
+    raise_not_broadcastable(shapes)
 
 
 def check_tensors(name: str, operand_dtypes: list, operands: list, positions=None) -> None:

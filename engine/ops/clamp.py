@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import promotion
-from ..errors import ArgumentError, InvalidArgumentRuntimeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor
 from .checks import check_broadcast, check_tensors

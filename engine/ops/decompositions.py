@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .products import _same_dtype
 from .reducing import OUTPUT

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import promotion
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .reductions import axes_of
@@ -126,11 +126,20 @@ def _diag_vjp(F, g, c):
     return _diagonal_vjp(F, g, _AsDiagonal(c))
 
 
+def _diag_shape(shape: tuple, offset: int) -> tuple:
+    if len(shape) == 1:
+        return (shape[0] + abs(offset),) * 2
+    if len(shape) != 2:
+        raise ShapeError(f"diag(): Supports 1D or 2D tensors. Got {len(shape)}D")
+    rows, cols = shape
+    return (max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols)),)
+
+
 register(OpDef(
     name="diag", forward=_diag_forward, vjps=(_diag_vjp,),
     grad_fn=lambda node: "DiagEmbedBackward0" if len(node.input_shapes[0]) == 1 else "DiagonalBackward0_copy",
     dtype_rule=tensors_only("diag", promotion.same), attrs=(DIAGONAL,), methods=("diag",), functions=("diag",),
-    out_shape=lambda shapes, attrs: (shapes[0][0] + abs(attrs["diagonal"]),) * 2 if len(shapes[0]) == 1 else (0,),
+    out_shape=lambda shapes, attrs: _diag_shape(tuple(shapes[0]), attrs["diagonal"]),
     summary="a 1-D tensor as a diagonal matrix, or a 2-D tensor's diagonal",
 ))
 

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from .. import dtypes, promotion
-from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError
+from gradwire.rules import dtypes, promotion
+from gradwire.rules.errors import DTypeRuntimeError, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import is_scalar
 from .checks import check_broadcast, tensors_only

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes, promotion
-from ..errors import AutogradError, InvalidArgumentRuntimeError
+from gradwire.rules import dtypes, promotion
+from gradwire.rules.errors import AutogradError, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .elementwise import _broadcast, _quiet

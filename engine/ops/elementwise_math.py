@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .elementwise import _quiet

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ArgumentError, InvalidValueError
+from gradwire.rules.errors import ArgumentError, InvalidValueError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor
 from .indexing import SETITEM, write_inplace

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
-from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import DTypeRuntimeError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors
 from .reductions import axes_of

@@ -4,7 +4,7 @@ change x.grad, as in torch), `zero_grad_` zeroes it or sets it to None (optimize
 
 from __future__ import annotations
 
-from ..errors import ArgumentError, InvalidValueError
+from gradwire.rules.errors import ArgumentError, InvalidValueError
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import modes, promotion
-from ..errors import ArgumentError, IndexOutOfRange, InplaceError, ShapeError
+from gradwire.rules import promotion
+
+from .. import modes
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InplaceError, ShapeError
 from ..graph import Node
-from ..indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name, torch_order
+from gradwire.rules.spec import Bound
+from gradwire.rules.indexing import grad_fn_name, has_arrays, result_size_bound, setitem_grad_fn_name, torch_order
 from ..registry import AttrSpec, OpDef, register
 from ..tensor import Tensor, edge_of
 from .checks import tensors_only
@@ -63,7 +66,7 @@ GETITEM = register(OpDef(
     vjps=(lambda F, g, c: F.index_backward(g, shape=c.input_shapes[0], index=c.attrs["index"]),),
     grad_fn=lambda node: grad_fn_name(node.attrs["index"]), dtype_rule=tensors_only("getitem", promotion.same),
     attrs=(INDEX,),
-    view=True, out_shape=lambda shapes, attrs: (result_size_bound(shapes[0], attrs["index"]),),
+    view=True, out_shape=lambda shapes, attrs: Bound((result_size_bound(shapes[0], attrs["index"]),)),
     summary="x[index]: ints, slices, None, Ellipsis, integer and boolean tensors",
 ))
 # How a view reads its base again after the base changed in place (torch regenerates it as an as_strided).

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, DTypeRuntimeError, ShapeError
+from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, ShapeError
 from ..registry import OpDef, register
 
 

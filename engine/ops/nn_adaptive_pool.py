@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .nn_common import compute, same_float
 

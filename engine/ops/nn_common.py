@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
-from ..errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from ..registry import OPTIONAL_OPERAND, AttrSpec
 
 REDUCTION = AttrSpec("reduction", "text", default="mean")

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
 
 
 def out_size(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int:

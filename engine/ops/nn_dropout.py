@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import factories
-from ..errors import InvalidValueError, ShapeError
+from gradwire.rules.errors import InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .nn_common import same_float
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from gradwire.rules.errors import ShapeError
 from ..registry import OpDef, register
 from .nn_common import compute, optional, same_float
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
-from ..errors import (
+from gradwire.rules import dtypes
+from gradwire.rules.errors import (
     ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, InvalidValueError, ShapeError,
 )
 from ..registry import AttrSpec, OpDef, register

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidArgumentRuntimeError, InvalidValueError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_broadcast
 from .nn_common import (

@@ -8,8 +8,10 @@ import math
 
 import numpy as np
 
-from .. import dtypes
-from ..errors import DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.spec import Bound
+
+from gradwire.rules import dtypes
+from gradwire.rules.errors import DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .nn_common import REDUCTION, check_reduction, same_float
 from .nn_composite import composite
@@ -124,7 +126,7 @@ register(OpDef(
     name="one_hot", forward=_one_hot_forward, differentiable=False, dtype_rule=_one_hot_rule,
     attrs=(AttrSpec("num_classes", "integer", default=-1),), functions=("nn.functional.one_hot",),
     # num_classes=-1 depends on the values: the budget is charged for one class (a lower bound)
-    out_shape=lambda shapes, a: tuple(shapes[0]) + (max(a["num_classes"], 1),),
+    out_shape=lambda shapes, a: (Bound if a["num_classes"] < 0 else tuple)(tuple(shapes[0]) + (max(a["num_classes"], 1),)),
     summary="int64 one-hot encoding along a new last dim (num_classes=-1: max + 1)",
 ))
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from ..registry import UPDATED_OPERAND, AttrSpec, OpDef, register
 from .nn_common import compute, optional, same_float
 

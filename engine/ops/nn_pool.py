@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from . import nn_conv_core as core
 from .nn_common import compute, same_float

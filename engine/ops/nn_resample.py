@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from . import nn_conv_core as core
 from .nn_adaptive_pool import _apply_matrices

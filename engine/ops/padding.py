@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import promotion
-from ..errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 

@@ -11,7 +11,7 @@ import string
 
 import numpy as np
 
-from ..errors import ArgumentError, DTypeRuntimeError, ShapeError
+from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors
 from .reductions import axes_of

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from .. import dtypes, promotion
-from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
+from gradwire.rules import dtypes, promotion
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .reductions import _correction, _count, _var_parse, axes_of, expand_reduced, with_kept_dims

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from .. import promotion
-from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 

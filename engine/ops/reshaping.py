@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import promotion
-from ..errors import ArgumentError, DTypeRuntimeError, ShapeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors, tensors_only
 from .reductions import axes_of

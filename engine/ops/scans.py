@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import promotion
+from gradwire.rules import promotion
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .reductions import axes_of

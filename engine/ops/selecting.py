@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
-from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.shapes import broadcast_shapes
+from gradwire.rules.spec import Bound
+
+from gradwire.rules import dtypes
+from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_broadcast, check_tensors
 from .gathering import DIM, _fits, check_index, dim_of, positions
@@ -287,7 +290,7 @@ register(OpDef(
     grad_fn=lambda node: "MaskedFillBackward0" if node.input_dtypes[2] is None else "MaskedFillBackward1",
     dtype_rule=_rule("masked_fill", mask_position=1, numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
     signature=("input", "mask", "value"), methods=("masked_fill",), functions=("masked_fill",),
-    out_shape=lambda shapes, attrs: tuple(np.broadcast_shapes(shapes[0], shapes[1])),
+    out_shape=lambda shapes, attrs: broadcast_shapes(shapes[:2]),
     summary="a copy of input with value (a number or a 0-dim tensor) where mask is True (mask broadcasts)",
 ))
 
@@ -303,7 +306,7 @@ register(OpDef(
           None),
     grad_fn="MaskedSelectBackward0", dtype_rule=_rule("masked_select", mask_position=1), saves_inputs=(1,),
     min_inputs=2, max_inputs=2, methods=("masked_select",), functions=("masked_select",),
-    out_shape=lambda shapes, attrs: (int(np.prod(np.broadcast_shapes(*shapes))),),
+    out_shape=lambda shapes, attrs: Bound((int(np.prod(broadcast_shapes(shapes))),)),
     summary="the elements where mask is True, as a 1-D tensor",
 ))
 
@@ -333,7 +336,7 @@ register(OpDef(
     vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None, _masked_scatter_source_vjp),
     grad_fn="MaskedScatterBackward0", dtype_rule=_rule("masked_scatter", mask_position=1, same=(2,)),
     saves_inputs=(1,), min_inputs=3, max_inputs=3, methods=("masked_scatter",), functions=("masked_scatter",),
-    out_shape=lambda shapes, attrs: tuple(np.broadcast_shapes(shapes[0], shapes[1])),
+    out_shape=lambda shapes, attrs: broadcast_shapes(shapes[:2]),
     summary="a copy of input with source's leading elements written where mask is True, in order",
 ))
 

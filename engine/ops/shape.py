@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import promotion
-from ..errors import ArgumentError, InvalidValueError, ShapeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidValueError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors, tensors_only
 from .reductions import axes_of
@@ -102,7 +102,7 @@ def _unsqueeze_forward(arrays: list, attrs: dict):
     dim = attrs["dim"]
     rank = x.ndim + 1
     if not -rank <= dim < rank:
-        from ..errors import IndexOutOfRange
+        from gradwire.rules.errors import IndexOutOfRange
 
         raise IndexOutOfRange(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
     return np.expand_dims(x, dim % rank)
@@ -147,6 +147,20 @@ def _stack_forward(arrays: list, attrs: dict):
         return np.stack(arrays, axis=axis)
     except ValueError as error:
         raise ShapeError(f"stack expects each tensor to be equal size: {error}") from None
+
+
+def _stack_shape(shapes: list, dim: int) -> tuple:
+    if not shapes:
+        return (0,)
+    for position, shape in enumerate(shapes):
+        if tuple(shape) != tuple(shapes[0]):
+            raise ShapeError(f"stack expects each tensor to be equal size, but got {list(shapes[0])} at entry 0 "
+                             f"and {list(shape)} at entry {position}")
+    rank = len(shapes[0]) + 1
+    if not -rank <= dim < rank:
+        raise IndexOutOfRange(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
+    dim %= rank
+    return tuple(shapes[0][:dim]) + (len(shapes),) + tuple(shapes[0][dim:])
 
 
 def _stack_vjp(F, g, c, position):
@@ -241,6 +255,6 @@ register(OpDef(
     name="stack", forward=_stack_forward, variadic_vjp=_stack_vjp, grad_fn="StackBackward0",
     dtype_rule=_non_empty("stack expects a non-empty TensorList", ShapeError), min_inputs=0, max_inputs=-1,
     attrs=(AttrSpec("dim", "integer", default=0, aliases=("axis",)),), functions=("stack",), parse=_tensor_list("stack"),
-    out_shape=lambda shapes, attrs: (len(shapes),) + tuple(shapes[0]),
+    out_shape=lambda shapes, attrs: _stack_shape(shapes, attrs["dim"]),
     summary="stack along a new dim",
 ))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
-from ..errors import IndexOutOfRange, InvalidArgumentRuntimeError
+from gradwire.rules import dtypes
+from gradwire.rules.shapes import normalise_dim
+from gradwire.rules.errors import IndexOutOfRange, InvalidArgumentRuntimeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import tensors_only
 from .gathering import dim_of
@@ -99,6 +100,15 @@ def _topk_forward(arrays: list, attrs: dict):
     return values[keep], indices[keep]
 
 
+def _topk_shape(shape: tuple, k: int, dim: int) -> tuple:
+    if not shape:
+        return ()
+    axis = normalise_dim(dim, len(shape))
+    if not 0 <= k <= shape[axis]:
+        raise InvalidArgumentRuntimeError(f"selected index k out of range (k = {k}, size of dim {dim} = {shape[axis]})")
+    return shape[:axis] + (k,) + shape[axis + 1:]
+
+
 register(OpDef(
     name="topk", forward=_topk_forward, vjps=(_indices_vjp(_topk_forward),), grad_fn="TopkBackward0",
     dtype_rule=tensors_only("topk", _same), saves_inputs=(0,), num_outputs=2, output_names=VALUES_INDICES,
@@ -106,7 +116,7 @@ register(OpDef(
            AttrSpec("largest", "boolean", default=True, description="the largest (else the smallest) k"),
            AttrSpec("sorted", "boolean", default=True, description="return them in order (always done here)")),
     methods=("topk",), functions=("topk",), summary="the k largest (or smallest) elements along dim, and their indices",
-    out_shape=lambda shapes, attrs: tuple(shapes[0]),
+    out_shape=lambda shapes, attrs: _topk_shape(tuple(shapes[0]), attrs["k"], attrs["dim"]),
 ))
 
 

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from .. import promotion
-from ..errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules import promotion
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from ..registry import AttrSpec, OpDef, register
 from .checks import check_tensors, tensors_only
 from .reducing import OUTPUT

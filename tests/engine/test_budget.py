@@ -9,7 +9,7 @@ import pytest
 
 import gradwire.engine as ge
 from gradwire.engine import modes
-from gradwire.engine.errors import BudgetExceededError, WorkExceededError
+from gradwire.rules.errors import BudgetExceededError, WorkExceededError
 
 MiB = 1 << 20
 

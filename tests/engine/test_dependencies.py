@@ -35,8 +35,22 @@ def test_engine_sources_import_nothing_but_numpy_and_the_standard_library():
             words = line.split()
             if words[:1] in (["import"], ["from"]) and len(words) > 1:
                 module = words[1].split(".")[0]
-                if words[1].startswith("gradwire.torchlike"):
-                    continue  # torch.nn / torch.optim, written once over numpy (tests/torchlike checks it)
+                if words[1].startswith(("gradwire.torchlike", "gradwire.rules")):
+                    continue  # torch.nn / torch.optim and the op rules, numpy only (checked below and in tests/torchlike)
                 if module not in ("numpy", "__future__") and module not in sys.stdlib_module_names and module:
                     offenders.append(f"{path.name}: {line.strip()}")
     assert offenders == []
+
+
+RULES_PROGRAM = """
+import sys
+import gradwire.rules
+print(",".join(sorted(m for m in sys.modules if m.startswith("gradwire.") or m in ("torch", "grpc"))))
+"""
+
+
+def test_the_rules_import_numpy_only_and_know_no_tensor_class():
+    result = subprocess.run([sys.executable, "-c", RULES_PROGRAM], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.strip().split(","))
+    assert all(name.startswith("gradwire.rules") for name in loaded), loaded

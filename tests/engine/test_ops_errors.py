@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gradwire.engine as gw
-from gradwire.engine.errors import GradwireError
+from gradwire.rules.errors import GradwireError
 from ops_harness import builtin_class, outcome
 
 M34 = np.arange(12.0).reshape(3, 4)

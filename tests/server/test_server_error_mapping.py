@@ -9,7 +9,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from gradwire.engine import errors as engine_errors
+from gradwire.rules import errors as engine_errors
 from gradwire.server.errors import RequestError, rpc_errors, with_node
 from server_helpers import raises_status
 

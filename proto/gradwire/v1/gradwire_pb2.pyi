@@ -1106,6 +1106,7 @@ class OpInfo(_message.Message):
     INTERNAL_FIELD_NUMBER: _builtins.int
     OUTPUT_NAMES_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
+    RULES_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     min_inputs: _builtins.int
     """Number of operands; max_inputs = -1 means any number (cat, stack)."""
@@ -1123,6 +1124,11 @@ class OpInfo(_message.Message):
     internal: _builtins.bool
     """The engine's own plumbing (gradients of indexing, writes through views): no torch spelling, not
     meant to be called by clients.
+    """
+    rules_id: _builtins.str
+    """Which entry of the shared rules package (gradwire.rules) holds this op's call, shape, dtype and
+    grad_fn rules, with its version ("add@1"). An SDK holding the same entry derives a result's
+    metadata and raises a mistake's error locally; one without it asks the server. Empty: none.
     """
     @_builtins.property
     def attrs(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttrInfo]: ...
@@ -1173,10 +1179,11 @@ class OpInfo(_message.Message):
         internal: _builtins.bool = ...,
         output_names: _abc.Iterable[_builtins.str] | None = ...,
         signature: _abc.Iterable[_builtins.str] | None = ...,
+        rules_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "differentiable", b"differentiable", "functions", b"functions", "grad_fn", b"grad_fn", "inplace", b"inplace", "internal", b"internal", "max_inputs", b"max_inputs", "methods", b"methods", "min_inputs", b"min_inputs", "name", b"name", "operators", b"operators", "output_names", b"output_names", "outputs", b"outputs", "reflected_operators", b"reflected_operators", "signature", b"signature", "summary", b"summary", "view", b"view"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attrs", b"attrs", "differentiable", b"differentiable", "functions", b"functions", "grad_fn", b"grad_fn", "inplace", b"inplace", "internal", b"internal", "max_inputs", b"max_inputs", "methods", b"methods", "min_inputs", b"min_inputs", "name", b"name", "operators", b"operators", "output_names", b"output_names", "outputs", b"outputs", "reflected_operators", b"reflected_operators", "rules_id", b"rules_id", "signature", b"signature", "summary", b"summary", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
-from .errors import ArgumentError
-from .registry import OPERAND_KINDS, AttrSpec, OpDef
+from gradwire.rules import dtypes
+from gradwire.rules.errors import ArgumentError
+from .spec import OPERAND_KINDS, AttrSpec, OpRules
 
 
 _NO_ATTRS: dict[str, Any] = {}  # shared by every op without attributes; never written to
 
 
-def _by_canonical_name(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
+def _by_canonical_name(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes keyed by their names, where the caller used an alias torch accepts (axis for dim)."""
     canonical: dict[str, Any] = {}
     for name, value in attrs.items():
@@ -30,7 +30,7 @@ def _by_canonical_name(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
     return canonical
 
 
-def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
+def normalise_attrs(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes with defaults filled in and each value checked and converted to its kind."""
     if not op.attrs and not attrs:
         return _NO_ATTRS
@@ -56,7 +56,7 @@ def normalise_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _convert(op: OpDef, spec: AttrSpec, value: Any) -> Any:
+def _convert(op: OpRules, spec: AttrSpec, value: Any) -> Any:
     try:
         # "<kind>|none": None never gets here (it means the default), so the kind's own converter does.
         return _CONVERTERS[spec.kind.removesuffix("|none") if spec.kind != "real|none" else spec.kind](value)

@@ -55,7 +55,7 @@ def by_name(name: str) -> DType:
     """The dtype called `name` ("float32", "int64", "bool", or torch's aliases "float", "long"...)."""
     found = _BY_NAME.get(name) or _ALIASES.get(name)
     if found is None:
-        from .errors import DTypeError
+        from gradwire.rules.errors import DTypeError
 
         raise DTypeError(f"unknown dtype {name!r}; expected one of {', '.join(_BY_NAME)}")
     return found
@@ -65,7 +65,7 @@ def from_numpy(numpy_dtype: np.dtype) -> DType:
     """The gradwire dtype of a numpy dtype; the ones torch has no tensor type for (uint32...) are refused."""
     found = _BY_NUMPY.get(np.dtype(numpy_dtype))
     if found is None:
-        from .errors import DTypeError
+        from gradwire.rules.errors import DTypeError
 
         raise DTypeError(
             f"can't convert np.ndarray of type {np.dtype(numpy_dtype)}; the supported types are: "

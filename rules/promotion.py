@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import dtypes
-from .errors import DTypeRuntimeError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import DTypeRuntimeError
 
 
 def result_type(operand_dtypes: list, operands: list, extra_scalars: tuple = ()) -> dtypes.DType:
@@ -19,7 +19,7 @@ def result_type(operand_dtypes: list, operands: list, extra_scalars: tuple = ())
     for dtype, operand in zip(operand_dtypes, operands):
         if dtype is None:
             scalars.append(operand)
-        elif operand._data.ndim:
+        elif len(operand.shape):
             dimensioned.append(dtype)
         else:
             zero_dim.append(dtype)

@@ -1,0 +1,1 @@
+"""Rules of the nn ops (see rules/spec.py for what an entry holds)."""
