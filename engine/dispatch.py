@@ -14,6 +14,7 @@ from . import budget, modes
 from gradwire.rules.attrs import normalise_attrs
 from gradwire.rules.errors import ArgumentError
 from .graph import Node
+from gradwire.rules.results import check_arity
 from gradwire.rules.spec import Bound
 
 from .registry import OpDef, get
@@ -41,7 +42,7 @@ def apply_pieces(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
 
 def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalised: bool = False) -> Any:
     """Run `op`; `normalised` attrs (already through normalise_attrs, e.g. by a compiled plan) skip it."""
-    _check_arity(op, operands)
+    check_arity(op, len(operands))
     optional_from = op.min_inputs if op.operand_attrs else len(operands)
     if op.operand_attrs and len(operands) < op.max_inputs:
         operands = operands + [None] * (op.max_inputs - len(operands))
@@ -114,17 +115,6 @@ def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor
     output.grad_fn = node
     output._requires_grad = True
     return node
-
-
-def _check_arity(op: OpDef, operands: list[Any]) -> None:
-    count = len(operands)
-    if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
-        expected = (
-            f"at least {op.min_inputs}" if op.max_inputs == -1
-            else str(op.min_inputs) if op.min_inputs == op.max_inputs
-            else f"{op.min_inputs} to {op.max_inputs}"
-        )
-        raise ArgumentError(f"{op.name}() takes {expected} operands, got {count}")
 
 
 def _check_rule_shape(op: OpDef, out_shape: Any, raw: Any) -> None:

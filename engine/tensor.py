@@ -18,8 +18,7 @@ from .graph import AccumulateGrad
 from .size import Size
 
 
-def is_scalar(value: Any) -> bool:
-    return isinstance(value, (int, float, bool, np.integer, np.floating, np.bool_))
+from gradwire.rules.results import is_scalar  # noqa: E402,F401  (the engine's op modules import it from here)
 
 
 class Tensor:
