@@ -1,32 +1,3 @@
-"""Checks shared by the op families: torch's errors for operands that do not broadcast, and for Python
-numbers where an op takes only Tensors (`exp(2)`, `cat([1.5])`), before numpy sees them."""
+"""Checks shared by the op families (written in gradwire.rules.checks, re-exported for the engine's ops)."""
 
-from __future__ import annotations
-
-from gradwire.rules.errors import ArgumentError
-from gradwire.rules.shapes import raise_not_broadcastable
-
-
-def check_broadcast(shapes: list) -> None:
-    """torch's error (a RuntimeError naming the dim) for operand shapes that do not broadcast."""
-    raise_not_broadcastable(shapes)
-
-
-def check_tensors(name: str, operand_dtypes: list, operands: list, positions=None) -> None:
-    """ArgumentError (TypeError, as torch) when an operand at `positions` (default: all) is a number."""
-    for position, dtype in enumerate(operand_dtypes):
-        if dtype is None and (positions is None or position in positions):
-            raise ArgumentError(
-                f"{name}(): argument {position} must be a Tensor, not {type(operands[position]).__name__}; "
-                "wrap numbers with tensor(...)"
-            )
-
-
-def tensors_only(name: str, rule, positions=(0,)):
-    """`rule` (a dtype rule) after checking that the operands at `positions` are Tensors (None: all)."""
-
-    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        check_tensors(name, operand_dtypes, operands, positions)
-        return rule(operand_dtypes, operands, attrs)
-
-    return checked
+from gradwire.rules.checks import check_broadcast, check_tensors, tensors_only  # noqa: F401

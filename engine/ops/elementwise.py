@@ -1,7 +1,8 @@
-"""Elementwise ops: arithmetic, unary math, comparisons, maximum/minimum, where, casts (clamp: clamp.py).
+"""How the elementwise ops compute: arithmetic, unary math, comparisons, maximum/minimum, where, casts
+(clamp: clamp.py).
 
-Each entry: the numpy forward, one VJP per input (before broadcast reduction, which the engine does),
-the dtype rule and PyTorch's grad_fn name.
+Each entry: the numpy forward and one VJP per input (before broadcast reduction, which the engine does);
+their rules (dtype, shape, grad_fn, spellings) are in gradwire.rules.ops.elementwise.
 """
 
 from __future__ import annotations
@@ -10,22 +11,10 @@ import math
 
 import numpy as np
 
-from gradwire.rules import dtypes, promotion
-from gradwire.rules.errors import DTypeRuntimeError, InvalidArgumentRuntimeError
-from ..registry import AttrSpec, OpDef, register
+from gradwire.rules.checks import check_broadcast
+from gradwire.rules.errors import InvalidArgumentRuntimeError
+from ..registry import OpDef, implement
 from ..tensor import is_scalar
-from .checks import check_broadcast, tensors_only
-
-
-def _broadcast(shapes: list, attrs: dict) -> tuple:
-    widest = max(shapes, key=len)
-    if all(shape == widest or shape == () for shape in shapes):  # the common case, without numpy's cost
-        return widest
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        check_broadcast(shapes)
-        raise
 
 
 def _quiet(function):
@@ -53,31 +42,16 @@ def _plain(function):
     return forward
 
 
-def binary(name: str, function, vjp_a, vjp_b, grad_fn, *, rule=promotion.promote, saves=True,
-           operators=(), reflected=(), quiet=False, summary: str = "", aliases: tuple[str, ...] = ()) -> OpDef:
-    """An elementwise op of two operands; `aliases` are further method+function names (multiply ...)."""
-    return register(OpDef(
-        name=name, forward=_quiet(function) if quiet else _plain(function), vjps=(vjp_a, vjp_b), grad_fn=grad_fn, dtype_rule=rule,
-        saves_all_inputs=saves, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-        methods=(name, *aliases), functions=(name, *aliases), operators=operators, reflected_operators=reflected,
-        summary=summary,
-    ))
+def binary(name: str, function, vjp_a, vjp_b, *, saves=True, quiet=False) -> OpDef:
+    """How an elementwise op of two operands computes (its rules: gradwire.rules.ops.elementwise)."""
+    return implement(name, forward=_quiet(function) if quiet else _plain(function), vjps=(vjp_a, vjp_b),
+                     saves_all_inputs=saves)
 
 
-def unary(name: str, function, vjp, grad_fn: str, *, rule=promotion.unary_float, saves_input=False,
-          saves_output=False, summary: str = "", also: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> OpDef:
-    """An elementwise op of one tensor; `also` adds function spellings such as "nn.functional.relu",
-    `aliases` further method+function names (absolute ...)."""
-    return register(OpDef(
-        name=name, forward=_quiet(function), vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
-        saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        methods=(name, *aliases), functions=(name, *aliases, *also), summary=summary or f"elementwise {name}(x)",
-    ))
-
-
-def _pow_name(node) -> str:
-    scalar_base, scalar_exponent = node.scalar_mask
-    return "PowBackward2" if scalar_base else "PowBackward0" if scalar_exponent else "PowBackward1"
+def unary(name: str, function, vjp, *, saves_input=False, saves_output=False) -> OpDef:
+    """How an elementwise op of one tensor computes."""
+    return implement(name, forward=_quiet(function), vjps=(vjp,), saves_inputs=(0,) if saves_input else (),
+                     saves_output=saves_output)
 
 
 def _integer_power(base, exponent):
@@ -92,9 +66,7 @@ def _integer_power(base, exponent):
 def _pow_forward(arrays: list, attrs: dict):
     base, exponent = arrays
     integral = np.asarray(base).dtype.kind in "iub" and np.asarray(exponent).dtype.kind in "iub"
-    if integral and np.any(np.asarray(exponent) < 0):
-        if is_scalar(exponent):
-            raise InvalidArgumentRuntimeError("Integers to negative integer powers are not allowed.")
+    if integral and np.any(np.asarray(exponent) < 0):  # a number exponent: the dtype rule refused it
         check_broadcast([np.shape(base), np.shape(exponent)])
         return _integer_power(np.asarray(base), exponent)
     return _quiet(np.power)(arrays, attrs)
@@ -119,36 +91,14 @@ def _pow_exponent_vjp(F, g, ctx):
 
 
 # ---------------------------------------------------------------- arithmetic
-binary("add", np.add, lambda F, g, c: g, lambda F, g, c: g, "AddBackward0", saves=False,
-       operators=("__add__",), reflected=("__radd__",), summary="a + b")
-def _refusing_bool(rule, message: str):
-    """A dtype rule refusing any bool operand (torch has no -x or a - b for bools), with torch's message."""
-
-    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        if dtypes.bool_ in operand_dtypes or any(isinstance(x, (bool, np.bool_)) for x in operands):
-            raise DTypeRuntimeError(message)
-        return rule(operand_dtypes, operands, attrs)
-
-    return checked
-
-
-binary("sub", np.subtract, lambda F, g, c: g, lambda F, g, c: -g,
-       lambda node: "RsubBackward1" if node.scalar_mask[0] else "SubBackward0", saves=False,
-       rule=_refusing_bool(promotion.promote, "Subtraction, the `-` operator, with a bool tensor is not "
-                           "supported. If you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead."),
-       operators=("__sub__",), reflected=("__rsub__",), summary="a - b", aliases=("subtract",))
-binary("mul", np.multiply, lambda F, g, c: g * c.inputs[1], lambda F, g, c: g * c.inputs[0], "MulBackward0",
-       operators=("__mul__",), reflected=("__rmul__",), summary="a * b", aliases=("multiply",))
-ROUNDING_MODES = (None, "trunc", "floor")
+binary("add", np.add, lambda F, g, c: g, lambda F, g, c: g, saves=False)
+binary("sub", np.subtract, lambda F, g, c: g, lambda F, g, c: -g, saves=False)
+binary("mul", np.multiply, lambda F, g, c: g * c.inputs[1], lambda F, g, c: g * c.inputs[0])
 
 
 def _div_forward(arrays: list, attrs: dict):
     a, b = arrays
-    mode = attrs["rounding_mode"]
-    if mode not in ROUNDING_MODES:
-        raise InvalidArgumentRuntimeError(
-            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+    mode = attrs["rounding_mode"]  # one of None, "trunc", "floor" (the dtype rule checked it)
     if mode is None:
         return _quiet(np.true_divide)(arrays, attrs)
     integral = all(np.asarray(x).dtype.kind in "iub" for x in (a, b))
@@ -162,19 +112,6 @@ def _div_forward(arrays: list, attrs: dict):
     return np.trunc(_quiet(np.true_divide)(arrays, attrs))
 
 
-def _div_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-    """True division promotes integers to the default float; with a rounding mode they stay integers."""
-    if attrs["rounding_mode"] is None:
-        return promotion.promote_to_float(operand_dtypes, operands, attrs)
-    return promotion.promote(operand_dtypes, operands, attrs)
-
-
-def _div_name(node) -> str:
-    if node.attrs["rounding_mode"] is not None:
-        return "DivBackward2"
-    return "MulBackward0" if node.scalar_mask[0] else "DivBackward0"
-
-
 def _div_vjp_a(F, g, c):
     return g / c.inputs[1] if c.attrs["rounding_mode"] is None else g * 0
 
@@ -184,27 +121,11 @@ def _div_vjp_b(F, g, c):
     return -g * a / (b * b) if c.attrs["rounding_mode"] is None else g * 0
 
 
-register(OpDef(
-    name="div", forward=_div_forward, vjps=(_div_vjp_a, _div_vjp_b), grad_fn=_div_name, dtype_rule=_div_rule,
-    saves_all_inputs=True, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-    attrs=(AttrSpec("rounding_mode", "text|none", description="None: true division; 'trunc': round toward zero; 'floor': round down"),),
-    methods=("div", "divide", "true_divide"), functions=("div", "divide", "true_divide"),
-    operators=("__truediv__",), reflected_operators=("__rtruediv__",),
-    summary="a / b; rounding_mode 'trunc' or 'floor' rounds the quotient (integers then stay integers)",
-))
-register(OpDef(
-    name="pow", forward=_pow_forward,
-    vjps=(_pow_base_vjp, _pow_exponent_vjp),
-    grad_fn=_pow_name, dtype_rule=promotion.promote, saves_all_inputs=True, saves_output=True,
-    min_inputs=2, max_inputs=2, out_shape=_broadcast, methods=("pow",), functions=("pow",),
-    operators=("__pow__",), reflected_operators=("__rpow__",), summary="a ** b",
-))
-register(OpDef(
-    name="neg", forward=_quiet(np.negative), vjps=(lambda F, g, c: -g,), grad_fn="NegBackward0",
-    dtype_rule=_refusing_bool(tensors_only("neg", promotion.same), "Negation, the `-` operator, on a bool tensor is not supported. "
-                              "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
-    methods=("neg", "negative"), functions=("neg", "negative"), operators=("__neg__",), summary="-x",
-))
+implement("div", forward=_div_forward, vjps=(_div_vjp_a, _div_vjp_b), saves_all_inputs=True)
+implement("pow", forward=_pow_forward, vjps=(_pow_base_vjp, _pow_exponent_vjp), saves_all_inputs=True,
+          saves_output=True)
+implement("neg", forward=_quiet(np.negative), vjps=(lambda F, g, c: -g,))
+
 
 # ---------------------------------------------------------------- unary math
 def _sign(x):
@@ -215,25 +136,18 @@ def _sign(x):
     return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype)  # torch: sign(nan) == 0
 
 
-unary("exp", np.exp, lambda F, g, c: g * c.output, "ExpBackward0", saves_output=True)
-unary("log", np.log, lambda F, g, c: g / c.inputs[0], "LogBackward0", saves_input=True)
-unary("sqrt", np.sqrt, lambda F, g, c: g / (2 * c.output), "SqrtBackward0", saves_output=True,
-      summary="sqrt; the gradient at 0 is inf, as in torch")
-unary("abs", np.abs, lambda F, g, c: g * F.sign(c.inputs[0]), "AbsBackward0",
-      rule=_refusing_bool(promotion.same, "abs() is not implemented for bool tensors; convert with .int() first"),
-      saves_input=True, summary="|x|; the gradient at 0 is 0", aliases=("absolute",))
-unary("sign", _sign, lambda F, g, c: g * 0, "SignBackward0", rule=promotion.same,
-      summary="sign(x); its gradient is 0")
-unary("sin", np.sin, lambda F, g, c: g * F.cos(c.inputs[0]), "SinBackward0", saves_input=True)
-unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), "CosBackward0", saves_input=True)
-unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), "TanhBackward0", saves_output=True,
-      also=("nn.functional.tanh",))
-unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), "SigmoidBackward0",
-      saves_output=True, also=("nn.functional.sigmoid", "special.expit"))
+unary("exp", np.exp, lambda F, g, c: g * c.output, saves_output=True)
+unary("log", np.log, lambda F, g, c: g / c.inputs[0], saves_input=True)
+unary("sqrt", np.sqrt, lambda F, g, c: g / (2 * c.output), saves_output=True)
+unary("abs", np.abs, lambda F, g, c: g * F.sign(c.inputs[0]), saves_input=True)
+unary("sign", _sign, lambda F, g, c: g * 0)
+unary("sin", np.sin, lambda F, g, c: g * F.cos(c.inputs[0]), saves_input=True)
+unary("cos", np.cos, lambda F, g, c: -g * F.sin(c.inputs[0]), saves_input=True)
+unary("tanh", np.tanh, lambda F, g, c: g * (1 - c.output * c.output), saves_output=True)
+unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda F, g, c: g * c.output * (1 - c.output), saves_output=True)
 # The gradient is selected (torch's threshold_backward), not multiplied by a mask: nan * 0 would be nan.
 unary("relu", lambda x: np.maximum(x, 0).astype(x.dtype), lambda F, g, c: F.where(c.output > 0, g, 0.0),
-      "ReluBackward0", rule=_refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
-      saves_output=True, summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))
+      saves_output=True)
 
 
 # ---------------------------------------------------------------- maximum, minimum, where (clamp: clamp.py)
@@ -245,54 +159,20 @@ def _tie_weight(F, mine, other, largest: bool):
 
 binary("maximum", np.maximum,
        lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1], largest=True),
-       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0], largest=True), "MaximumBackward0",
-       rule=tensors_only("maximum", promotion.promote, positions=None), summary="elementwise max; ties split the gradient evenly")
+       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0], largest=True))
 binary("minimum", np.minimum,
        lambda F, g, c: g * _tie_weight(F, c.inputs[0], c.inputs[1], largest=False),
-       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0], largest=False), "MinimumBackward0",
-       rule=tensors_only("minimum", promotion.promote, positions=None), summary="elementwise min; ties split the gradient evenly")
-
-register(OpDef(
-    name="where", forward=_plain(np.where),
-    vjps=(None, lambda F, g, c: F.where(c.inputs[0], g, 0.0), lambda F, g, c: F.where(c.inputs[0], 0.0, g)),
-    grad_fn="WhereBackward0", dtype_rule=tensors_only("where", promotion.where), saves_inputs=(0,), min_inputs=3, max_inputs=3,
-    out_shape=_broadcast, functions=("where",), summary="where(condition, a, b)",
-))
-
+       lambda F, g, c: g * _tie_weight(F, c.inputs[1], c.inputs[0], largest=False))
+implement("where", forward=_plain(np.where),
+          vjps=(None, lambda F, g, c: F.where(c.inputs[0], g, 0.0), lambda F, g, c: F.where(c.inputs[0], 0.0, g)),
+          saves_inputs=(0,))
 
 # ---------------------------------------------------------------- comparisons (no gradient)
-def comparison(name: str, function, operator: str, alias: str = "") -> None:
-    # No reflected dunders: Python itself turns `3 < x` into `x > 3`.
-    names = (name, alias) if alias else (name,)
-    register(OpDef(
-        name=name, forward=_plain(function), dtype_rule=promotion.compare,
-        differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-        methods=names, functions=names, operators=(operator,), summary=f"elementwise {operator}; bool result",
-    ))
-
-
-comparison("eq", np.equal, "__eq__")
-comparison("ne", np.not_equal, "__ne__", "not_equal")
-comparison("lt", np.less, "__lt__", "less")
-comparison("le", np.less_equal, "__le__", "less_equal")
-comparison("gt", np.greater, "__gt__", "greater")
-comparison("ge", np.greater_equal, "__ge__", "greater_equal")
-register(OpDef(
-    name="logical_and", forward=_plain(np.logical_and), dtype_rule=promotion.compare,
-    differentiable=False, min_inputs=2, max_inputs=2, out_shape=_broadcast,
-    methods=("logical_and",), functions=("logical_and",),
-    summary="elementwise logical and (nonzero is true); bool result (`&` is bitwise_and)",
-))
-
+for _name, _function in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+                         ("gt", np.greater), ("ge", np.greater_equal), ("logical_and", np.logical_and)):
+    implement(_name, forward=_plain(_function))
 
 # ---------------------------------------------------------------- casts
-register(OpDef(
-    name="to", forward=lambda arrays, attrs: arrays[0].astype(attrs["dtype"].numpy, copy=True), vjps=(lambda F, g, c: g,),
-    grad_fn="ToCopyBackward0", dtype_rule=tensors_only("to", promotion.cast), attrs=(AttrSpec("dtype", "dtype", required=True),),
-    summary="cast to another dtype (the gradient is cast back)",
-))
-register(OpDef(
-    name="clone", forward=lambda arrays, attrs: np.array(arrays[0], copy=True), vjps=(lambda F, g, c: g,),
-    grad_fn="CloneBackward0", dtype_rule=tensors_only("clone", promotion.same), methods=("clone",), functions=("clone",),
-    summary="a copy that is part of the graph",
-))
+implement("to", forward=lambda arrays, attrs: arrays[0].astype(attrs["dtype"].numpy, copy=True),
+          vjps=(lambda F, g, c: g,))
+implement("clone", forward=lambda arrays, attrs: np.array(arrays[0], copy=True), vjps=(lambda F, g, c: g,))
