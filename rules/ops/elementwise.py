@@ -172,3 +172,5 @@ define(OpRules(
 
 from . import elementwise_binary, elementwise_math  # noqa: E402,F401  (the other elementwise families)
 from . import bitwise  # noqa: E402,F401
+from . import clamp  # noqa: E402,F401
+from . import activations  # noqa: E402,F401
