@@ -61,7 +61,9 @@ def charge_op(op: Any, operands: list, dtypes: list, compute_dtype: Any, result_
         modes.charge_work(work, label)
         return 0, 0
     first = operands[0] if operands else None
-    if op.view and first is not None and first._data.flags.c_contiguous and out_elements <= first._data.size:
+    # a view allocates nothing: one no larger than its input, or a broadcast (expand) of it
+    if op.view and first is not None and first._data.flags.c_contiguous and (
+            out_elements <= first._data.size or op.extra.get("broadcast_view")):
         out_bytes = 0
     else:
         # an op whose rule leaves the result dtype to its forward: charge the widest dtype
