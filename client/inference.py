@@ -1,4 +1,8 @@
-"""What the SDK can know of an op's result without asking the server: shape, dtype, requires_grad,
+"""Transitional: the SDK's own copy of the metadata rules, used only for the ops whose rules have not
+moved to gradwire.rules yet (the catalogue gives them no rules_id; see derive.py for every other op).
+It goes, with shapes.py and pieces.py, once every op's rules live in gradwire.rules.
+
+What the SDK can know of an op's result without asking the server: shape, dtype, requires_grad,
 is_leaf and grad_fn name, following torch's rules.
 
 `infer` returns one Meta per output, with None in the fields it cannot tell (the next flush fills them
@@ -13,6 +17,8 @@ from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from gradwire.rules import dtypes as rule_dtypes
 
 from . import dtypes, shapes
 from .catalogue import OpSpec
@@ -43,8 +49,8 @@ def getitem_grad_fn(index: Any) -> str:
 def _result_type(operands: Sequence[Operand], extra_scalars: Sequence[Any] = ()) -> DType:
     dimensioned = [m.dtype for m in operands if isinstance(m, Meta) and m.shape]
     zero_dim = [m.dtype for m in operands if isinstance(m, Meta) and not m.shape]
-    scalars = [dtypes.scalar_dtype(s) for s in list(operands) + list(extra_scalars) if not isinstance(s, Meta)]
-    return dtypes.result_type(dimensioned, zero_dim, scalars)
+    scalars = [s for s in list(operands) + list(extra_scalars) if not isinstance(s, Meta)]
+    return rule_dtypes.result_type(dimensioned, zero_dim, scalars)
 
 
 def _dtype_promote(operands: Sequence[Operand], attrs: dict) -> DType:

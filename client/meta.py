@@ -23,4 +23,4 @@ class Meta:
 
 
 class WillFail(Exception):
-    """The op cannot succeed (the server will say why)."""
+    """The op cannot succeed (the server will say why); raised by the transitional inference.py only."""

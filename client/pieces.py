@@ -1,4 +1,4 @@
-"""How many outputs an op with several differentiable outputs has for a call (split, aminmax, svd ...).
+"""Transitional (see inference.py): how many outputs an op with several differentiable outputs has for a call (split, aminmax, svd ...).
 
 The server runs such an op once per output (its `output` attribute names which), so each output is its
 own graph node with its own gradient; the SDK asks for every output. The count depends on the call

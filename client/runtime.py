@@ -17,7 +17,9 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import codec, dtypes, inference, pieces
+from gradwire.rules.attrs import normalise_attrs
+
+from . import codec, derive, dtypes, inference, pieces
 from .catalogue import Catalogue, OpSpec
 from .meta import Meta, WillFail
 from .session import Session, Value
@@ -85,11 +87,8 @@ class Runtime:
 
     def leaf(self, array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A new leaf holding `array` (sent with the next flush)."""
-        session = self.session
-        value = session.add_leaf(array, bool(requires_grad))
-        if requires_grad and not value.meta.dtype.is_floating_point:  # type: ignore[union-attr]
-            session.flush()  # the server refuses it; its error is raised here, as torch raises it here
-        return self.wrap(value)
+        derive.check_new_leaf(bool(requires_grad), dtypes.from_numpy(array.dtype))
+        return self.wrap(self.session.add_leaf(array, bool(requires_grad)))
 
     def graph_value(self, tensor: Tensor, session: Session) -> Value:
         """The Value a tensor stands for in `session` (a .grad becomes a leaf holding its data)."""
@@ -104,13 +103,18 @@ class Runtime:
     # ------------------------------------------------------------ ops
 
     def apply(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
-        """Records `op` on the operands: returns its result tensor(s), or the target of an in-place op."""
-        outputs = pieces.count(op.name, operands, attrs)
+        """Records `op` on the operands: returns its result tensor(s), or the target of an in-place op.
+
+        The results' metadata comes from the op's rules (derive.py), whose errors are raised here,
+        before anything is recorded or sent."""
+        outputs = self._pieces(op, operands, attrs)
         if outputs is not None:  # one node per differentiable output
             return op.named(tuple(self.apply(op, operands, {**attrs, "output": k}) for k in range(outputs)))
         tensor_class = self.tensor_class
         session = self._session_of(operands)
         grad_enabled = self.grad_enabled
+        # Attributes by their names (torch's aliases, such as axis for dim, are the caller's spelling).
+        attrs = {(spec.name if (spec := op.attr(name)) else name): attr for name, attr in attrs.items()}
         node = pb.Node(id=session.new_id(), op=op.name, no_grad=not grad_enabled)
         refs: list[str] = []
         metas: list[Any] = []
@@ -143,15 +147,19 @@ class Runtime:
             message = codec.encode_attr(name, spec.kind if spec else "", attr, ref_of)
             if message is not None:
                 node.attrs[name].CopyFrom(message)
-        local_attrs = {name: _local_attr(attr, tensor_class) for name, attr in attrs.items()}
         if op.inplace:
-            return self._apply_inplace(op, operands[0], node, metas, local_attrs, refs, session)
+            return self._apply_inplace(op, operands[0], node, metas, attrs, refs, session)
         will_fail = False
         try:
-            outputs = inference.infer(op, metas, local_attrs, grad_enabled)
+            if op.rules is None:  # transitional: an op whose rules are not in gradwire.rules yet
+                derived = inference.infer(op, metas, _legacy_attrs(attrs, tensor_class), grad_enabled)
+            else:
+                derived = derive.results(op.rules, metas, self._local_attrs(attrs), grad_enabled, op.outputs)
+        except derive.ValueDependent:
+            derived = [Meta() for _ in range(op.outputs)]
         except WillFail:
-            outputs, will_fail = [Meta() for _ in range(op.outputs)], True
-        values = session.add_node(node, outputs, refs)
+            derived, will_fail = [Meta() for _ in range(op.outputs)], True
+        values = session.add_node(node, derived, refs)
         for position in op.updated_operands:  # e.g. running stats: the server changes them in place
             if position < len(operands) and isinstance(operands[position], tensor_class):
                 operands[position]._value.cache = None
@@ -159,33 +167,71 @@ class Runtime:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
             values[0].storage = source.storage
         if will_fail:
-            session.flush()
+            session.flush()  # raises the server's error at this statement
         results = tuple(self.wrap(value) for value in values)
         return results[0] if len(results) == 1 else op.named(results)
 
     def _apply_inplace(self, op: OpSpec, target_tensor: Tensor, node: pb.Node, metas: list[Any],
                        attrs: dict[str, Any], refs: list[str], session: Session) -> Tensor:
         target = target_tensor._value
+        will_fail = False
         try:
-            meta = inference.infer_inplace(op, target.meta, metas, attrs, self.grad_enabled, target.view_of_leaf)
-            base = self.catalogue.ops.get(op.name[:-1]) if op.name.endswith("_") else None
-            if base is not None and not base.inplace:
-                meta = inference.infer_derived_inplace(base, meta, metas, attrs, self.grad_enabled)
-            will_fail = False
+            if op.rules is None:  # transitional: an op whose rules are not in gradwire.rules yet
+                legacy = _legacy_attrs(attrs, self.tensor_class)
+                meta = inference.infer_inplace(op, target.meta, metas, legacy, self.grad_enabled, target.view_of_leaf)
+                base = self.catalogue.ops.get(op.name[:-1]) if op.name.endswith("_") else None
+                if base is not None and not base.inplace:
+                    meta = inference.infer_derived_inplace(base, meta, metas, legacy, self.grad_enabled)
+            else:
+                meta = derive.inplace(op.rules, target.meta, metas, self._local_attrs(attrs), self.grad_enabled,
+                                      target.view_of_leaf)
+        except derive.ValueDependent:
+            meta = Meta(target.meta.shape, target.meta.dtype)
         except WillFail:
             meta, will_fail = target.meta, True
-        if op.name == "requires_grad_" and not will_fail and target.leaf_array is not None and not any(
+        if op.name == "requires_grad_" and not will_fail and meta.requires_grad is not None and target.leaf_array is not None and not any(
                 pending for pending in session.pending_nodes if target.id in pending.refs):
             # A leaf nothing used yet: just change the flag it will be sent with.
             target.meta = meta
             target.leaf_requires_grad = bool(meta.requires_grad)
             return target_tensor
+        if meta.requires_grad and target.storage != target.id:
+            # Written through a view: the base records it (CopySlices) and the view reads it again;
+            # the server names both grad_fns.
+            meta = Meta(meta.shape, meta.dtype, True, False, None)
+            base_value = session.values.get(target.storage)
+            if base_value is not None and base_value.meta.dtype is not None and base_value.meta.dtype.is_floating_point:
+                base_value.meta = Meta(base_value.meta.shape, base_value.meta.dtype, True, False, None)
         target.meta = meta
         session.add_inplace(node, target, refs)
         target_tensor._after_inplace()  # an in-place op on x.grad changes the owner's grad
         if will_fail:
-            session.flush()  # raises the server's error (or, if it accepts, fills in the metadata)
+            session.flush()  # raises the server's error at this statement
         return target_tensor
+
+    def _local_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Attributes as the rules see them: a tensor in an index becomes an array (derive.index_arrays)."""
+        tensor_class = self.tensor_class
+        local = {}
+        for name, attr in attrs.items():
+            if isinstance(attr, tensor_class):
+                raise derive.ValueDependent  # a number given as a one-element tensor: its value is remote
+            if isinstance(attr, tuple) and any(isinstance(item, tensor_class) for item in attr):
+                tensors = [item._graph_value() if isinstance(item, tensor_class) else None for item in attr]
+                attr = derive.index_arrays(attr, [None if v is None else v.cache for v in tensors],
+                                           [None if v is None else v.meta for v in tensors])
+            local[name] = attr
+        return local
+
+    def _pieces(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> int | None:
+        """How many outputs a call of an op with several differentiable outputs (split ...) has."""
+        rules = op.rules
+        if rules is None:  # transitional: an op whose rules are not in gradwire.rules yet
+            return pieces.count(op.name, operands, attrs)
+        if rules.pieces is None or attrs.get("output") is not None:
+            return None
+        shapes = [tuple(x.shape) if isinstance(x, self.tensor_class) else () for x in operands]
+        return rules.pieces(shapes, normalise_attrs(rules, attrs))
 
     def grad_value(self, owner: Value) -> Value | None:
         """owner.grad as a node of the next batch (no round trip), or None without a `grad` op."""
@@ -379,13 +425,15 @@ def _as_list(tensors: Any) -> list[Any]:
     return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
 
 
-def _local_attr(attr: Any, tensor_class: type) -> Any:
-    """Attributes as inference sees them: graph tensors inside an index become their Meta."""
-    if isinstance(attr, tuple):
-        return tuple(item._value.meta if isinstance(item, tensor_class) else item for item in attr)
-    if isinstance(attr, tensor_class):
-        return attr._value.meta
-    return attr
+
+def _legacy_attrs(attrs: dict[str, Any], tensor_class: type) -> dict[str, Any]:
+    """Attributes as the transitional inference.py sees them: graph tensors inside an index become their Meta."""
+    def local(attr: Any) -> Any:
+        if isinstance(attr, tuple):
+            return tuple(item._value.meta if isinstance(item, tensor_class) else item for item in attr)
+        return attr._value.meta if isinstance(attr, tensor_class) else attr
+
+    return {name: local(attr) for name, attr in attrs.items()}
 
 
 __all__ = ["Runtime", "dtypes"]

@@ -1,4 +1,4 @@
-"""Result shapes of ops, following torch (broadcasting, reductions, views, indexing, matmul, cat).
+"""Transitional (see inference.py): result shapes of ops, following torch (broadcasting, reductions, views, indexing, matmul, cat).
 
 Each rule takes the tensor operands' shapes and the op's attributes and returns the result shape, or
 raises WillFail when torch would refuse the shapes, or LookupError when the attributes are not spelled
