@@ -216,11 +216,6 @@ class Client(TorchSurface):
     def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
         return operators.extreme(self._runtime, "min", "minimum", tensor, dim if axis is None else axis, keepdim)
 
-    def clamp(self, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return operators.clamp(self._runtime, tensor, min, max)
-
-    clip = clamp
-
     def var(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return operators.var(self._runtime, tensor, *args, **kwargs)
 

@@ -2,8 +2,8 @@
 
 As the engine attaches its methods from the registry (engine/methods.py), the SDK attaches here, in one
 pass over one table: Python's operators and in-place operators (resolved in the catalogue when called,
-operators.py), torch's casts by method name, the overloads torch resolves by argument (max(dim), clamp
-with tensor bounds, var(unbiased), to, indexing), and the `.grad` property (grad.py). Every other method
+operators.py), torch's casts by method name, the overloads torch resolves by argument (max(dim),
+var(unbiased), to, indexing), and the `.grad` property (grad.py). Every other method
 is the catalogue's, looked up by Tensor.__getattr__. The .grad proxy kind overrides a few of these in its
 class (grad.GradTensor), which comes first in its MRO.
 """
@@ -21,18 +21,16 @@ from .tensor import Tensor
 
 
 def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """to(dtype), to(other), to("cpu"): anything else as a dtype is refused by the rules (TypeError)."""
     target = kwargs.pop("dtype", None)
     for arg in args:
-        if isinstance(arg, (dtypes.DType, str)) and arg != "cpu":
-            target = arg
-        elif isinstance(arg, Tensor):
+        if isinstance(arg, Tensor):
             target = arg.dtype
-    if target is None:
+        elif arg != "cpu":
+            target = dtypes.by_name(arg) if isinstance(arg, str) else arg
+    if target is None or target is self.dtype:
         return self
-    dtype = dtypes.as_dtype(target)
-    if dtype is self.dtype:
-        return self
-    return self._call_op("to", dtype=dtype)
+    return self._call_op("to", dtype=target)
 
 
 def _type(self: Tensor, dtype: Any = None) -> Any:
@@ -74,14 +72,6 @@ def _as_index(index: Any) -> tuple:
     return index if isinstance(index, tuple) else (index,)
 
 
-def _clamp(op_name: str) -> Any:
-    def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return operators.clamp(self._runtime, self, min, max, op_name)
-
-    clamp.__name__ = op_name
-    return clamp
-
-
 def _var(op_name: str) -> Any:
     def var(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return operators.var(self._runtime, self, *args, op_name=op_name, **kwargs)
@@ -119,7 +109,6 @@ def members(base: type[Tensor] = Tensor) -> dict[str, Any]:
         "to": _to, "type": _type, "cpu": lambda self: self, "contiguous": lambda self: self,
         "device": property(lambda self: "cpu"),
         "max": _extreme("max", "maximum"), "min": _extreme("min", "minimum"), "median": _median,
-        "clamp": _clamp("clamp"), "clip": _clamp("clamp"), "clamp_": _clamp("clamp_"), "clip_": _clamp("clamp_"),
         "var": _var("var"), "std": _var("std"),
         "t": _t, "T": property(lambda self: self._call_op("permute", dims=tuple(reversed(range(self.ndim))))),
         "mT": property(lambda self: self._call_op("transpose", dim0=-2, dim1=-1)),

@@ -2,7 +2,7 @@
 
 Which op a Python operator means is the catalogue's business (its `operators` and
 `reflected_operators` spellings): the SDK only knows Python's own protocol, and torch's few signatures
-that depend on argument types (max(dim) vs max(), clamp with number or tensor bounds, var(unbiased)). In-place operators
+that depend on argument types (max(dim) vs max(), var(unbiased)). In-place operators
 (x += y) are the catalogue's derived in-place ops (`__iadd__` is add_'s operator spelling); against a server
 without them they run as a copy, the op, and an index assignment of the whole tensor, which keeps torch's
 in-place rules and gradients; only the grad_fn name differs there (CopySlices, not AddBackward0).
@@ -137,23 +137,6 @@ class ValuesIndices(tuple):
     @property
     def indices(self) -> Tensor:
         return self[1]
-
-
-def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None,  # noqa: A002
-          op_name: str = "clamp") -> Tensor:
-    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch;
-    op_name "clamp_" is the in-place variant."""
-    op = runtime.catalogue.op(op_name)
-    given = {name: bound for name, bound in (("min", min), ("max", max)) if bound is not None}
-    tensors = [name for name, bound in given.items() if isinstance(bound, runtime.tensor_class)]
-    if not tensors:
-        return runtime.apply(op, [tensor], given)
-    if len(tensors) != len(given):
-        raise TypeError("clamp(): min and max must both be Tensors or both be numbers")
-    if op.attr("tensor_bounds") is None:
-        raise NotImplementedError("clamp() with tensor bounds: this server's clamp takes numbers only")
-    which = "both" if len(tensors) == 2 else tensors[0]
-    return runtime.apply(op, [tensor, *given.values()], {"tensor_bounds": which})
 
 
 def median(runtime: Runtime, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
