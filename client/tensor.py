@@ -14,7 +14,7 @@ import numpy as np
 
 from . import dtypes, operators
 from .formatting import format_tensor
-from .size import Size
+from gradwire.rules.printing import Size
 
 if TYPE_CHECKING:
     from .runtime import Runtime

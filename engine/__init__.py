@@ -22,7 +22,7 @@ from .random_factories import (bernoulli, multinomial, normal, rand, rand_like, 
                                randn_like, randperm)
 from .methods import ValuesIndices, install as _install_methods
 from .modes import enable_grad, is_grad_enabled, memory_budget, no_grad, set_grad_enabled
-from .size import Size
+from gradwire.rules.printing import Size
 from .tensor import Tensor
 
 bool = bool_  # noqa: A001  (torch.bool)

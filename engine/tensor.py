@@ -15,7 +15,7 @@ import numpy as np
 from gradwire.rules import dtypes
 from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidValueError
 from .graph import AccumulateGrad
-from .size import Size
+from gradwire.rules.printing import Size, tensor_repr
 
 
 from gradwire.rules.results import is_scalar  # noqa: E402,F401  (the engine's op modules import it from here)
@@ -228,9 +228,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        from .formatting import tensor_repr
-
-        return tensor_repr(self)
+        return tensor_repr(self._data, self._dtype, self.grad_fn.name() if self.grad_fn is not None else None,
+                           self._requires_grad)
 
 
 def edge_of(tensor: Tensor) -> Any:

@@ -37,10 +37,7 @@ def normalise_attrs(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
     specs = {spec.name: spec for spec in op.attrs}
     if any(name not in specs for name in attrs):
         attrs = _by_canonical_name(op, attrs)
-    unknown = [name for name in attrs if name not in specs]
-    if unknown:
-        allowed = ", ".join(specs) or "none"
-        raise ArgumentError(f"{op.name}() got unexpected attribute(s) {', '.join(unknown)}; allowed: {allowed}")
+    check_names(op, attrs)
     result: dict[str, Any] = {}
     for name, spec in specs.items():
         if spec.kind in OPERAND_KINDS:
@@ -49,11 +46,23 @@ def normalise_attrs(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
             continue
         if name in attrs and not (attrs[name] is None and not spec.required):
             result[name] = _convert(op, spec, attrs[name])
-        elif spec.required:
-            raise ArgumentError(f"{op.name}() missing required attribute '{name}' ({spec.kind})")
         else:
             result[name] = spec.default
     return result
+
+
+def check_names(op: OpRules, given: Any) -> None:
+    """torch's TypeError for an attribute the op does not have, or a required one left out (None counts
+    as left out); `given` maps names to values (the server's check phase passes names it has not decoded)."""
+    specs = {spec.name: spec for spec in op.attrs}
+    unknown = [name for name in given if name not in specs]
+    if unknown:
+        allowed = ", ".join(specs) or "none"
+        raise ArgumentError(f"{op.name}() got unexpected attribute(s) {', '.join(unknown)}; allowed: {allowed}")
+    for spec in op.attrs:
+        if spec.required and spec.kind not in OPERAND_KINDS and (
+                spec.name not in given or (isinstance(given, dict) and given[spec.name] is None)):
+            raise ArgumentError(f"{op.name}() missing required attribute '{spec.name}' ({spec.kind})")
 
 
 def _convert(op: OpRules, spec: AttrSpec, value: Any) -> Any:

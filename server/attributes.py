@@ -1,4 +1,4 @@
-"""Op attributes and operands off the wire, checked against the registry's OpDef before anything runs.
+"""Op attributes and operands off the wire, checked with the op's rules (gradwire.rules) before anything runs.
 
 An AttrValue's oneof field is named after the attribute kinds of the catalogue (integer, real, boolean,
 text, ints, dtype, index), so checking a kind is comparing two names. An integer is accepted where a real
@@ -12,6 +12,9 @@ import functools
 from typing import Any, Callable, Iterator
 
 import gradwire.engine as ge
+from gradwire.rules.attrs import check_names
+from gradwire.rules.errors import GradwireError
+from gradwire.rules.results import check_arity
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec
@@ -35,18 +38,14 @@ def _specs(op_name: str) -> dict[str, Any]:
 def check_node(node: pb.Node, op: Any) -> None:
     """Arity and attribute names/kinds of a node against its OpDef; INVALID_ARGUMENT naming the node."""
     where = f"node {node.id!r} ({node.op})"
-    count = len(node.inputs)
-    if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
-        most = "any number of" if op.max_inputs == -1 else str(op.max_inputs)
-        expected = str(op.min_inputs) if op.min_inputs == op.max_inputs else f"{op.min_inputs} to {most}"
-        raise invalid(f"{where} takes {expected} inputs, got {count}", node_id=node.id, error_type="TypeError")
+    try:  # the op's own rules: arity, attribute names, required attributes
+        check_arity(op, len(node.inputs))
+        check_names(op, node.attrs)
+    except GradwireError as error:
+        raise invalid(f"{where}: {error}", node_id=node.id, error_type=error.torch_type) from None
     specs = _specs(op.name)
-    for name, value in node.attrs.items():
-        spec = specs.get(name)
-        if spec is None:
-            allowed = ", ".join(specs) or "none"
-            raise invalid(f"{where} has no attribute {name!r}; allowed: {allowed}", node_id=node.id,
-                          error_type="TypeError")
+    for name, value in node.attrs.items():  # the wire encoding of each attribute matches its kind
+        spec = specs[name]
         given = value.WhichOneof("value")
         if given is None or given not in accepted_kinds(spec.kind):
             raise invalid(f"{where}: attribute {name!r} takes {spec.kind}, got {given or 'nothing'}",
@@ -57,10 +56,6 @@ def check_node(node: pb.Node, op: Any) -> None:
             except RequestError as error:
                 error.node_id = node.id
                 raise
-    for spec in op.attrs:
-        if spec.required and spec.name not in node.attrs:
-            raise invalid(f"{where} is missing required attribute {spec.name!r} ({spec.kind})",
-                          node_id=node.id, error_type="TypeError")
     optional_from = op.min_inputs if op.operand_attrs else len(node.inputs)
     for position, operand in enumerate(node.inputs):
         if operand.WhichOneof("operand") is None and position < optional_from:
