@@ -39,3 +39,8 @@ def tensors_only(name: str, rule, positions=(0,)):
 def is_tensor(value: Any) -> bool:
     """Is `value` a tensor (the engine's or the SDK's lazy one) rather than a Python or numpy number?"""
     return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (np.generic, np.ndarray))
+
+
+# torch's names for the dtypes in its kernels' "not implemented for 'Long'" messages.
+TORCH_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                    "float16": "Half", "float32": "Float", "float64": "Double"}

@@ -1,4 +1,5 @@
-"""In-place writes that are not an op's result written back: copy_, fill_, normal_, uniform_.
+"""How the in-place writes that are not an op's result written back compute: copy_, fill_, normal_, uniform_
+(their rules: gradwire.rules.ops.fills).
 
 Each goes through the same in-place bookkeeping as index assignment (indexing.write_inplace): torch's
 check for leaves that require grad, the version bump, CopySlices on a view's base.
@@ -6,42 +7,42 @@ check for leaves that require grad, the version bump, CopySlices on a view's bas
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from gradwire.rules.errors import ArgumentError, InvalidValueError
-from ..registry import AttrSpec, OpDef, register
-from ..tensor import Tensor
+from gradwire.rules import rules_of
+from ..registry import implement
+from ..tensor import Tensor, is_scalar
 from .indexing import SETITEM, write_inplace
 
 _WHOLE = (Ellipsis,)
 
 
+def check_rules(op_name: str, operands: list, attrs: dict) -> None:
+    """Run the op's dtype and shape rules (the dispatcher leaves an in-place op's checks to the op)."""
+    op = rules_of(op_name)
+    dtypes: list[Any] = [x.dtype if isinstance(x, Tensor) else None for x in operands]
+    if not all(dtype is not None or is_scalar(x) for x, dtype in zip(operands, dtypes)):
+        return  # a value the rules cannot read: the forward's own handling reports it
+    op.dtype_rule(dtypes, operands, attrs)
+    op.out_shape([x.shape if isinstance(x, Tensor) else () for x in operands], attrs)
+
+
 def _copy_forward(operands: list, attrs: dict):
-    target, source = operands
-    if isinstance(source, Tensor):
-        try:
-            np.broadcast_to(source._data, target.shape)
-        except ValueError:
-            raise ArgumentError(f"copy_(): the source's shape {list(source.shape)} does not broadcast to the "
-                                f"target's {list(target.shape)}") from None
-    return write_inplace(target, _WHOLE, source, COPY)
+    check_rules("copy_", operands, attrs)
+    return write_inplace(operands[0], _WHOLE, operands[1], COPY)
 
 
 def _fill_forward(operands: list, attrs: dict):
-    target, value = operands
-    if isinstance(value, Tensor) and value.ndim != 0:
-        raise InvalidValueError(f"fill_ only supports 0-dimension value tensor but got tensor with "
-                                f"{value.ndim} dimensions.")
-    return write_inplace(target, _WHOLE, value, FILL)
+    check_rules("fill_", operands, attrs)
+    return write_inplace(operands[0], _WHOLE, operands[1], FILL)
 
 
 def _random_forward(op_name: str, draw):
     def forward(operands: list, attrs: dict):
         from .. import factories
 
+        check_rules(op_name, operands, attrs)
         target = operands[0]
-        if not isinstance(target, Tensor):
-            raise ArgumentError(f"{op_name}(): the target must be a Tensor, not {type(target).__name__}")
         sample = draw(factories.generator(), target.shape, attrs).astype(target._data.dtype)
         return write_inplace(target, _WHOLE, sample, OPS_BY_NAME[op_name])
 
@@ -49,37 +50,16 @@ def _random_forward(op_name: str, draw):
 
 
 def _normal(rng, shape, attrs):
-    if attrs["std"] < 0:
-        raise InvalidValueError(f"normal expects std >= 0.0, but found std {attrs['std']}")
     return rng.normal(attrs["mean"], attrs["std"], shape)
 
 
 def _uniform(rng, shape, attrs):
-    if attrs["from"] > attrs["to"]:
-        raise InvalidValueError(f"uniform_ expects to return a [from, to) range, but found from={attrs['from']} "
-                                f"> to={attrs['to']}")
     return rng.uniform(attrs["from"], attrs["to"], shape)
 
 
-COPY = register(OpDef(
-    name="copy_", forward=_copy_forward, vjps=SETITEM.vjps, grad_fn="torch::autograd::CopyBackwards", min_inputs=2, max_inputs=2,
-    inplace=True, methods=("copy_",), summary="copy the source's values (broadcast) into the tensor, in place",
-))
-FILL = register(OpDef(
-    name="fill_", forward=_fill_forward, vjps=SETITEM.vjps, grad_fn="FillBackward0",
-    min_inputs=2, max_inputs=2, inplace=True, methods=("fill_",), summary="fill with one value, in place",
-))
+COPY = implement("copy_", forward=_copy_forward, vjps=SETITEM.vjps)
+FILL = implement("fill_", forward=_fill_forward, vjps=SETITEM.vjps)
 OPS_BY_NAME = {
-    "normal_": register(OpDef(
-        name="normal_", forward=_random_forward("normal_", _normal), vjps=(SETITEM.vjps[0],),
-        grad_fn="NormalBackward0", inplace=True, methods=("normal_",),
-        attrs=(AttrSpec("mean", "real", default=0.0), AttrSpec("std", "real", default=1.0)),
-        summary="fill with samples of N(mean, std**2), in place",
-    )),
-    "uniform_": register(OpDef(
-        name="uniform_", forward=_random_forward("uniform_", _uniform), vjps=(SETITEM.vjps[0],),
-        grad_fn="UniformBackward0", inplace=True, methods=("uniform_",),
-        attrs=(AttrSpec("from", "real", default=0.0), AttrSpec("to", "real", default=1.0)),
-        summary="fill with samples of U[from, to), in place",
-    )),
+    "normal_": implement("normal_", forward=_random_forward("normal_", _normal), vjps=(SETITEM.vjps[0],)),
+    "uniform_": implement("uniform_", forward=_random_forward("uniform_", _uniform), vjps=(SETITEM.vjps[0],)),
 }

@@ -1,24 +1,19 @@
 """Ops on a tensor's `.grad`, so that a remote program can use and reset grads inside a batch of ops
 (no extra round trip): `grad` reads x.grad as a value (sharing its memory, so in-place ops on the result
-change x.grad, as in torch), `zero_grad_` zeroes it or sets it to None (optimizer.zero_grad)."""
+change x.grad, as in torch), `zero_grad_` zeroes it or sets it to None (optimizer.zero_grad). Their
+rules: gradwire.rules.ops.fills."""
 
 from __future__ import annotations
 
-from gradwire.rules.errors import ArgumentError, InvalidValueError
-from ..registry import AttrSpec, OpDef, register
+from gradwire.rules.errors import InvalidValueError
+from ..registry import implement
 from ..tensor import Tensor
-
-
-def _target(operands: list, op_name: str) -> Tensor:
-    target = operands[0]
-    if not isinstance(target, Tensor):
-        raise ArgumentError(f"{op_name}(): the operand must be a Tensor, not {type(target).__name__}")
-    return target
+from .fills import check_rules
 
 
 def _grad_forward(operands: list, attrs: dict) -> Tensor:
-    target = _target(operands, "grad")
-    grad = target._grad
+    check_rules("grad", operands, attrs)
+    grad = operands[0]._grad
     if grad is None:
         raise InvalidValueError("grad(): the tensor's .grad is None (no backward has reached it, or it was "
                                 "set to None); read it only after a backward that reaches the tensor")
@@ -28,7 +23,8 @@ def _grad_forward(operands: list, attrs: dict) -> Tensor:
 
 
 def _zero_grad_forward(operands: list, attrs: dict) -> Tensor:
-    target = _target(operands, "zero_grad_")
+    check_rules("zero_grad_", operands, attrs)
+    target = operands[0]
     if attrs["set_to_none"]:
         target._grad = None
     elif target._grad is not None:
@@ -37,12 +33,5 @@ def _zero_grad_forward(operands: list, attrs: dict) -> Tensor:
     return target
 
 
-register(OpDef(
-    name="grad", forward=_grad_forward, inplace=True, differentiable=False, inplace_variant=False,
-    summary="x.grad as a value sharing its memory (in-place ops on it change x.grad)",
-))
-register(OpDef(
-    name="zero_grad_", forward=_zero_grad_forward, inplace=True, differentiable=False, inplace_variant=False,
-    attrs=(AttrSpec("set_to_none", "boolean", default=True),),
-    summary="x.grad = None (set_to_none) or x.grad.zero_(), in place (optimizer.zero_grad)",
-))
+implement("grad", forward=_grad_forward)
+implement("zero_grad_", forward=_zero_grad_forward)

@@ -9,9 +9,9 @@ Where torch records a composite (softsign is a division, softmin a softmax), the
 
 from __future__ import annotations
 
-from .. import promotion
-from ..checks import tensors_only
-from ..errors import InvalidArgumentRuntimeError, ShapeError
+from .. import dtypes
+from ..checks import TORCH_TYPE_NAMES, check_tensors
+from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import normalise_dim, same
 from ..spec import AttrSpec, OpRules, define
 
@@ -21,13 +21,47 @@ ALPHA = AttrSpec("alpha", "real", default=1.0, description="the scale of the neg
 GELU_APPROXIMATIONS = ("none", "tanh")
 
 
-def _activation_rule(name: str):
-    """Floating tensors only, and the attribute values torch refuses (inplace=True here, celu's alpha = 0,
-    an unknown gelu approximation)."""
-    floating = tensors_only(name, promotion.floating_only)
+# torch's kernels that refuse integer and bool tensors (NotImplementedError naming the kernel).
+FLOATING_KERNELS = {
+    "leaky_relu": "leaky_relu_cpu", "elu": "elu_cpu", "selu": "elu_cpu", "celu": "elu_cpu", "gelu": "GeluKernelImpl",
+    "silu": "silu_cpu", "mish": "mish_cpu", "softplus": "softplus_cpu", "hardsigmoid": "hardsigmoid_cpu",
+    "hardswish": "hardswish_cpu", "logsigmoid": "log_sigmoid_cpu", "softshrink": "softshrink_check",
+    "hardshrink": "hardshrink_cpu", "glu": "glu_cpu", "softmin": "softmax_lastdim_kernel_impl", "prelu": "prelu_cpu",
+}
+# Activations torch computes on integer tensors too: the result keeps their dtype (hardtanh's family)
+# or is the default float (softsign and tanhshrink divide and subtract a tanh); bools are refused.
+INTEGRAL_KEEPS_DTYPE = {"relu6", "hardtanh", "threshold"}
+INTEGRAL_TO_FLOAT = {"softsign", "tanhshrink"}
+
+
+def _integral_rule(name: str, dtype: dtypes.DType, attrs: dict) -> tuple:
+    """An activation's dtype rule for an integer or bool tensor, as torch decides it."""
+    if name in FLOATING_KERNELS:
+        raise NotImplementedForDTypeError(f'"{FLOATING_KERNELS[name]}" not implemented for '
+                                          f"'{TORCH_TYPE_NAMES[dtype.name]}'; convert the input with .float()")
+    if dtype is dtypes.bool_:
+        if name == "threshold":
+            raise NotImplementedForDTypeError("\"threshold_cpu\" not implemented for 'Bool'")
+        if name == "softsign":
+            raise NotImplementedForDTypeError("\"abs_cpu\" not implemented for 'Bool'")
+        if name == "tanhshrink":
+            raise DTypeRuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported.")
+        raise DTypeRuntimeError("Bool inputs not supported for hardtanh")
+    if name == "hardtanh" and dtype is dtypes.uint8 and min(attrs["min_val"], attrs["max_val"]) < 0:
+        raise InvalidArgumentRuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+    if name in INTEGRAL_TO_FLOAT:
+        return dtypes.DEFAULT_FLOAT, dtypes.DEFAULT_FLOAT
+    return None, dtype
+
+
+def activation_rule(name: str):
+    """The dtype rule of an activation: tensors only, integers as torch treats them, and the attribute
+    values torch refuses (inplace=True here, celu's alpha = 0, an unknown gelu approximation)."""
 
     def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        result = floating(operand_dtypes, operands, attrs)
+        check_tensors(name, operand_dtypes, operands, positions=None)
+        dtype = operand_dtypes[0]
+        result = (None, dtype) if dtype.is_floating_point else _integral_rule(name, dtype, attrs)
         if attrs.get("inplace"):
             raise InvalidArgumentRuntimeError(f"{name}(): inplace=True is not supported here; use the returned tensor")
         if name == "celu" and attrs["alpha"] == 0:
@@ -44,7 +78,7 @@ def activation(name: str, grad_fn: str, *, attrs: tuple[AttrSpec, ...] = (), tor
                summary: str = "") -> None:
     """One activation; torch_function / method: torch.X / Tensor.X exist too."""
     define(OpRules(
-        name=name, grad_fn=grad_fn, dtype_rule=_activation_rule(name), out_shape=same, attrs=attrs,
+        name=name, grad_fn=grad_fn, dtype_rule=activation_rule(name), out_shape=same, attrs=attrs,
         methods=(name,) if method else (), functions=(f"nn.functional.{name}", *((name,) if torch_function else ())),
         summary=summary,
     ))
@@ -108,7 +142,7 @@ def _glu_shape(shapes: list, attrs: dict) -> tuple:
 
 
 define(OpRules(
-    name="glu", grad_fn="GluBackward0", dtype_rule=tensors_only("glu", promotion.floating_only),
+    name="glu", grad_fn="GluBackward0", dtype_rule=activation_rule("glu"),
     attrs=(AttrSpec("dim", "integer", default=-1, description="the dim to halve"),), functions=("nn.functional.glu",),
     out_shape=_glu_shape, summary="first half * sigmoid(second half) along dim",
 ))
@@ -135,7 +169,7 @@ def _prelu_shape(shapes: list, attrs: dict) -> tuple:
 
 define(OpRules(
     name="prelu", grad_fn="PreluKernelBackward0",
-    dtype_rule=tensors_only("prelu", promotion.floating_only, positions=None), min_inputs=2, max_inputs=2,
+    dtype_rule=activation_rule("prelu"), min_inputs=2, max_inputs=2,
     out_shape=_prelu_shape, methods=("prelu",), functions=("prelu", "nn.functional.prelu"),
     summary="x, or weight * x below 0; weight has one value or one per channel (dim 1)",
 ))
@@ -147,7 +181,7 @@ def _softmin_shape(shapes: list, attrs: dict) -> tuple:
 
 
 define(OpRules(
-    name="softmin", grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmin", promotion.floating_only),
+    name="softmin", grad_fn="SoftmaxBackward0", dtype_rule=activation_rule("softmin"),
     attrs=(AttrSpec("dim", "integer", required=True),), functions=("nn.functional.softmin",),
     out_shape=_softmin_shape, summary="softmax(-x) along dim",
 ))

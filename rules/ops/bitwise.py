@@ -7,14 +7,10 @@
 from __future__ import annotations
 
 from .. import dtypes, promotion
-from ..checks import tensors_only
+from ..checks import TORCH_TYPE_NAMES, tensors_only
 from ..errors import DTypeError, NotImplementedForDTypeError
 from ..shapes import broadcast, same
 from ..spec import OpRules, define
-
-# torch's names for the dtypes in its "not implemented for 'Float'" messages.
-TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
-
 
 def integral_only(kernel: str, rule=promotion.promote):
     """A dtype rule refusing floating operands, with torch's NotImplementedError."""

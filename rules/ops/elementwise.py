@@ -123,8 +123,18 @@ unary("sin", "SinBackward0")
 unary("cos", "CosBackward0")
 unary("tanh", "TanhBackward0", also=("nn.functional.tanh",))
 unary("sigmoid", "SigmoidBackward0", also=("nn.functional.sigmoid", "special.expit"))
-unary("relu", "ReluBackward0", rule=refusing_bool(promotion.same, "Boolean inputs not supported for relu"),
-      summary="max(x, 0); the gradient at 0 is 0", also=("nn.functional.relu",))
+def _relu_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+    if operand_dtypes[0] is dtypes.bool_:
+        raise DTypeRuntimeError("Boolean inputs not supported for relu")
+    if attrs["inplace"]:
+        raise InvalidArgumentRuntimeError("relu(): inplace=True is not supported here; use the returned tensor")
+    return promotion.same(operand_dtypes, operands, attrs)
+
+
+unary("relu", "ReluBackward0", rule=_relu_rule, summary="max(x, 0); the gradient at 0 is 0",
+      also=("nn.functional.relu",),
+      attrs=(AttrSpec("inplace", "boolean", default=False,
+                      description="nn.functional.relu's flag; must be False: the result is always a new tensor"),))
 
 # ---------------------------------------------------------------- maximum, minimum, where (clamp: clamp.py)
 binary("maximum", "MaximumBackward0", rule=tensors_only("maximum", promotion.promote, positions=None),
@@ -174,3 +184,4 @@ from . import elementwise_binary, elementwise_math  # noqa: E402,F401  (the othe
 from . import bitwise  # noqa: E402,F401
 from . import clamp  # noqa: E402,F401
 from . import activations  # noqa: E402,F401
+from . import fills  # noqa: E402,F401

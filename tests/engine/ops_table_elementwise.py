@@ -265,6 +265,10 @@ for name, (program, make) in ACTIVATIONS.items():
     for shape in SHAPES:
         row(name, shape_label(shape), inputs(make(shape)), program, second_order=name != "hardsigmoid")
     row(name, "empty", inputs(make((0, 3))), program, second_order=name != "hardsigmoid")
+# torch computes these on integer tensors too (hardtanh's family keeps the dtype, the others give floats).
+for name in ("relu6", "hardtanh", "threshold", "softsign", "tanhshrink"):
+    row(name, "int_input", inputs(ints(-9, 9, np.int32)((3, 4))), ACTIVATIONS[name][0])
+row("relu", "functional_inplace_false", inputs(away_from_zero((3, 4))), lambda m, a: m.nn.functional.relu(a, inplace=False))
 row("leaky_relu", "slope", inputs(away_from_zero((3, 4))), lambda m, a: m.nn.functional.leaky_relu(a, 0.2))
 row("leaky_relu", "slope_keyword", inputs(away_from_zero((3, 4))),
     lambda m, a: m.nn.functional.leaky_relu(a, negative_slope=-0.5, inplace=False))
