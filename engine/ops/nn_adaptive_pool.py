@@ -4,36 +4,21 @@
 Average pooling is separable: a pooling matrix per spatial dim (one matmul each), whose transpose is its
 gradient. Max pooling gathers every window (padded to the longest by repeating its last element) with
 one fancy index per dim; its gradient is the max_pool_scatter of nn_pool.py.
+Rules: gradwire.rules.ops.nn_pool.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
-from ..registry import AttrSpec, OpDef, register
-from .nn_common import compute, same_float
-
-OUTPUT_SIZE = AttrSpec("output_size", "integer|ints", required=True)
+from gradwire.rules.ops.nn_pool import adaptive_sizes
+from ..registry import implement
+from .nn_common import compute
 
 
 def _bounds(size: int, out: int) -> tuple:
     i = np.arange(out)
     return (i * size) // out, -((-(i + 1) * size) // out)
-
-
-def _sizes(name: str, d: int, shape: tuple, attrs: dict) -> tuple:
-    if len(shape) not in (d + 1, d + 2):
-        raise ShapeError(f"{name}(): expected a {d + 1}-D or {d + 2}-D input, got shape {list(shape)}")
-    value = attrs["output_size"]
-    out = (value,) * d if isinstance(value, int) else tuple(value)
-    if len(out) == 1 and d > 1:
-        out = out * d
-    if len(out) != d or any(n <= 0 for n in out):
-        raise InvalidArgumentRuntimeError(f"{name}(): output_size must be {d} positive integers, got {value}")
-    if any(s == 0 for s in shape[-d - 1:]):
-        raise ShapeError(f"{name}(): expected non-empty channel and spatial dims, got input shape {list(shape)}")
-    return out
 
 
 def _matrix(size: int, out: int, dtype) -> np.ndarray:
@@ -58,7 +43,7 @@ def adaptive_avg(d: int) -> None:
     name = f"adaptive_avg_pool{d}d"
 
     def matrices(shape: tuple, attrs: dict, dtype) -> list:
-        out = _sizes(name, d, shape, attrs)
+        out = adaptive_sizes(name, d, shape, attrs, True)
         return [_matrix(shape[-d + i], out[i], dtype) for i in range(d)]
 
     def forward(arrays: list, attrs: dict):
@@ -71,18 +56,7 @@ def adaptive_avg(d: int) -> None:
     def vjp(F, g, c):
         return _apply_matrices(F, g, matrices(c.input_shapes[0], c.attrs, F.value(g).dtype), transpose=True)
 
-    def grad_fn(node) -> str:
-        if d == 1:
-            return "SqueezeBackward1"
-        out = _sizes(name, d, node.input_shapes[0], node.attrs)
-        return "MeanBackward1" if all(n == 1 for n in out) else f"AdaptiveAvgPool{d}DBackward0"
-
-    register(OpDef(
-        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=same_float(name), attrs=(OUTPUT_SIZE,),
-        functions=((name,) if d == 1 else ()) + (f"nn.functional.{name}",),
-        out_shape=lambda shapes, a: tuple(shapes[0][:-d]) + _sizes(name, d, shapes[0], a),
-        summary=f"{d}-D adaptive average pooling to output_size",
-    ))
+    implement(name, forward, vjps=(vjp,))
 
 
 def _gather_indices(size: int, out: int) -> np.ndarray:
@@ -92,7 +66,7 @@ def _gather_indices(size: int, out: int) -> np.ndarray:
 
 
 def _adaptive_max(name: str, d: int, x: np.ndarray, attrs: dict) -> tuple:
-    out = _sizes(name, d, x.shape, attrs)
+    out = adaptive_sizes(name, d, x.shape, attrs, False)
     spatial = x.shape[-d:]
     lead = x.shape[:-d]
     picks = [_gather_indices(spatial[i], out[i]) for i in range(d)]
@@ -126,21 +100,9 @@ def adaptive_max(d: int) -> None:
         _, indices = _adaptive_max(name, d, F.value(c.inputs[0]), c.attrs)
         return F.max_pool_scatter(g, F.constant(indices), input_size=c.input_shapes[0][-d:])
 
-    grad_fn = "SqueezeBackward1" if d == 1 else f"AdaptiveMaxPool{d}DBackward0"
-    attrs = (OUTPUT_SIZE, AttrSpec("return_indices", "boolean", default=False))
-    out_shape = lambda shapes, a: tuple(shapes[0][:-d]) + _sizes(name, d, shapes[0], a)  # noqa: E731
-    register(OpDef(
-        name=name, forward=lambda arrays, a: _adaptive_max(name, d, arrays[0], a)[0], vjps=(vjp,), grad_fn=grad_fn,
-        dtype_rule=same_float(name), saves_inputs=(0,), attrs=attrs,
-        functions=(f"nn.functional.{name}",),  # torch.adaptive_max_pool1d returns (values, indices)
-        out_shape=out_shape, summary=f"{d}-D adaptive max pooling to output_size (return_indices: {name}_with_indices)",
-    ))
-    register(OpDef(
-        name=f"{name}_with_indices", forward=lambda arrays, a: _adaptive_max(name, d, arrays[0], a), vjps=(vjp,),
-        grad_fn=grad_fn, dtype_rule=same_float(name), saves_inputs=(0,), attrs=attrs, num_outputs=2,
-        functions=(f"nn.functional.{name}_with_indices",), out_shape=out_shape,
-        summary=f"{d}-D adaptive max pooling returning (values, indices into each input plane)",
-    ))
+    implement(name, lambda arrays, a: _adaptive_max(name, d, arrays[0], a)[0], vjps=(vjp,), saves_inputs=(0,))
+    implement(f"{name}_with_indices", lambda arrays, a: _adaptive_max(name, d, arrays[0], a), vjps=(vjp,),
+              saves_inputs=(0,))
 
 
 for _d in (1, 2):

@@ -16,14 +16,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.errors import ShapeError
 
 
 def out_size(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int:
-    """A sliding window's output size (every convolution, pooling and fold/unfold goes through here)."""
-    if stride <= 0 or dilation <= 0:
-        raise InvalidArgumentRuntimeError(f"stride and dilation should be greater than zero, got stride={stride}, "
-                                          f"dilation={dilation}")
+    """A sliding window's output size (the rules check the geometry before a forward gets here)."""
     return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -58,30 +55,9 @@ def _columns(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilati
     return cols, spatial
 
 
-def check(x_shape: tuple, w_shape: tuple, groups: int, name: str) -> None:
-    d = len(w_shape) - 2
-    if len(x_shape) != d + 2:
-        raise ShapeError(f"{name}(): expected a {d + 2}-D input (batch, channels, {d} spatial dims) for a "
-                         f"{d + 2}-D weight, got input of shape {list(x_shape)}")
-    if groups <= 0:
-        raise ShapeError(f"{name}(): non-positive groups is not supported (got {groups})")
-    if x_shape[1] != w_shape[1] * groups:
-        raise ShapeError(f"{name}(): given groups={groups}, weight of size {list(w_shape)}, expected input "
-                         f"{list(x_shape)} to have {w_shape[1] * groups} channels, but got {x_shape[1]} channels")
-    if w_shape[0] % groups:
-        raise ShapeError(f"{name}(): given groups={groups}, expected weight {list(w_shape)} to be divisible "
-                         f"by {groups} at dimension 0")
-
-
-def convolution(x, w, stride, padding, dilation, groups, name="conv"):
-    check(x.shape, w.shape, groups, name)
+def convolution(x, w, stride, padding, dilation, groups):
+    """The shape rules (gradwire.rules.ops.nn_conv) have checked ranks, channels, groups and sizes."""
     kernel = w.shape[2:]
-    d = len(kernel)
-    for i in range(d):
-        if out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], padding[d + i], dilation[i]) <= 0:
-            raise ShapeError(
-                f"{name}(): calculated output size is too small: input {list(x.shape)} (padded by "
-                f"{list(padding)}) is smaller than the dilated kernel {list(kernel)} (dilation {list(dilation)})")
     cols, spatial = _columns(x, kernel, stride, padding, dilation, groups)
     o, n = w.shape[0], x.shape[0]
     out = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (G, O/G, N*Y)

@@ -1,4 +1,4 @@
-"""Pooling: max_pool1d/2d (return_indices gives the *_with_indices op), avg_pool1d/2d,
+"""Pooling (forwards and VJPs; rules: gradwire.rules.ops.nn_pool): max_pool1d/2d (return_indices gives the *_with_indices op), avg_pool1d/2d,
 adaptive_avg_pool1d/2d and adaptive_max_pool1d/2d, on strided window views (no loop over pixels).
 
 Max pooling's gradient scatters into the argmax positions (the internal op max_pool_scatter, whose own
@@ -13,56 +13,10 @@ import math
 
 import numpy as np
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError, ShapeError
-from ..registry import AttrSpec, OpDef, register
+from gradwire.rules.ops.nn_pool import pool_geometry, spatial_input
+from ..registry import implement
 from . import nn_conv_core as core
-from .nn_common import compute, same_float
-
-
-def _tuple(value, d: int, name: str, what: str) -> tuple:
-    values = (value,) * d if isinstance(value, int) else tuple(value)
-    if len(values) == 1 and d > 1:
-        values = values * d
-    if len(values) != d:
-        raise InvalidArgumentRuntimeError(f"{name}(): {what} must be a single int or a tuple of {d} ints, "
-                                          f"got {list(values)}")
-    return values
-
-
-def _spatial_input(name: str, x_shape: tuple, d: int) -> bool:
-    """True for an unbatched input (C, *S); raises for a wrong rank."""
-    if len(x_shape) not in (d + 1, d + 2):
-        raise ShapeError(f"{name}(): expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) input, "
-                         f"got shape {list(x_shape)}")
-    return len(x_shape) == d + 1
-
-
-def pool_geometry(name: str, d: int, attrs: dict, spatial: tuple) -> tuple:
-    """(kernel, stride, padding low+high incl. ceil_mode's extra, dilation, output spatial shape)."""
-    kernel = _tuple(attrs["kernel_size"], d, name, "kernel_size")
-    stride = kernel if attrs["stride"] in (None, ()) else _tuple(attrs["stride"], d, name, "stride")
-    pads = _tuple(attrs["padding"], d, name, "padding")
-    dilation = _tuple(attrs.get("dilation", 1), d, name, "dilation")
-    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride) or any(v <= 0 for v in dilation):
-        raise InvalidArgumentRuntimeError(f"{name}(): kernel_size, stride and dilation must be positive, got "
-                                          f"{list(kernel)}, {list(stride)}, {list(dilation)}")
-    if any(p < 0 or p > k // 2 for p, k in zip(pads, kernel)):
-        raise InvalidArgumentRuntimeError(f"{name}(): pad should be at most half of effective kernel size, "
-                                          f"but got pad={list(pads)} and kernel_size={list(kernel)}")
-    out, extra = [], []
-    for size, k, s, p, dil in zip(spatial, kernel, stride, pads, dilation):
-        span = dil * (k - 1) + 1
-        numerator = size + 2 * p - span
-        n = (-(-numerator // s) if attrs["ceil_mode"] else numerator // s) + 1
-        if attrs["ceil_mode"] and (n - 1) * s >= size + p:
-            n -= 1  # the last window must start inside the input or the left padding
-        if n <= 0:
-            raise ShapeError(f"{name}(): output size is too small: input {list(spatial)}, kernel {list(kernel)}, "
-                             f"padding {list(pads)}, dilation {list(dilation)}")
-        out.append(n)
-        extra.append(max(0, (n - 1) * s + span - (size + 2 * p)))
-    padding = tuple(pads) + tuple(p + e for p, e in zip(pads, extra))
-    return kernel, stride, padding, dilation, tuple(out)
+from .nn_common import compute
 
 
 # ---------------------------------------------------------------- max pooling
@@ -90,13 +44,8 @@ def _batched(x: np.ndarray, unbatched: bool) -> np.ndarray:
     return x[None] if unbatched else x
 
 
-MAX_ATTRS = (AttrSpec("kernel_size", "integer|ints", required=True), AttrSpec("stride", "integer|ints"),
-             AttrSpec("padding", "integer|ints", default=0), AttrSpec("dilation", "integer|ints", default=1),
-             AttrSpec("ceil_mode", "boolean", default=False), AttrSpec("return_indices", "boolean", default=False))
-
-
 def _max_pool_parts(name: str, d: int, x: np.ndarray, attrs: dict) -> tuple:
-    unbatched = _spatial_input(name, x.shape, d)
+    unbatched = spatial_input(name, x.shape, d)
     batched = _batched(x, unbatched)
     kernel, stride, padding, dilation, _ = pool_geometry(name, d, attrs, batched.shape[2:])
     values, indices = _max_with_indices(batched, kernel, stride, padding, dilation)
@@ -111,37 +60,12 @@ def _scatter_vjp(name: str, d: int):
     return vjp
 
 
-def _pool_out_shape(name: str, d: int):
-    def out_shape(shapes: list, attrs: dict) -> tuple:
-        x = shapes[0]
-        if len(x) not in (d + 1, d + 2):
-            return ()
-        *_, out = pool_geometry(name, d, attrs, tuple(x[-d:]))
-        return tuple(x[:-d]) + out
-
-    return out_shape
-
-
-def _max_pool_name(d: int):
-    return lambda node: "SqueezeBackward1" if d == 1 else f"MaxPool{d}DWithIndicesBackward0"
-
-
 def max_pool(d: int) -> None:
     name = f"max_pool{d}d"
-    register(OpDef(
-        name=name, forward=lambda arrays, a: _max_pool_parts(name, d, arrays[0], a)[0],
-        vjps=(_scatter_vjp(name, d),), grad_fn=_max_pool_name(d), dtype_rule=same_float(name), saves_inputs=(0,),
-        attrs=MAX_ATTRS, functions=(name, f"nn.functional.{name}"), out_shape=_pool_out_shape(name, d),
-        summary=f"{d}-D max pooling (kernel_size, stride, padding, dilation, ceil_mode); return_indices=True "
-                f"calls {name}_with_indices",
-    ))
-    register(OpDef(
-        name=f"{name}_with_indices", forward=lambda arrays, a: _max_pool_parts(name, d, arrays[0], a),
-        vjps=(_scatter_vjp(name, d),), grad_fn=_max_pool_name(d), dtype_rule=same_float(name), saves_inputs=(0,),
-        attrs=MAX_ATTRS, num_outputs=2, functions=(f"nn.functional.{name}_with_indices",),
-        out_shape=_pool_out_shape(name, d),
-        summary=f"{d}-D max pooling returning (values, indices); indices are flat positions in each input plane",
-    ))
+    implement(name, lambda arrays, a: _max_pool_parts(name, d, arrays[0], a)[0], vjps=(_scatter_vjp(name, d),),
+              saves_inputs=(0,))
+    implement(f"{name}_with_indices", lambda arrays, a: _max_pool_parts(name, d, arrays[0], a),
+              vjps=(_scatter_vjp(name, d),), saves_inputs=(0,))
 
 
 def _scatter_forward(arrays: list, attrs: dict):
@@ -164,36 +88,15 @@ def _gather_forward(arrays: list, attrs: dict):
     return picked.reshape(indices.shape)
 
 
-def _index_rule(name: str):
-    return same_float(name, float_positions=(0,), int_positions=(1,))
-
-
-register(OpDef(
-    name="max_pool_scatter", forward=_scatter_forward,
-    vjps=(lambda F, g, c: F.max_pool_gather(g, c.inputs[1], input_size=c.attrs["input_size"]), None),
-    grad_fn="MaxPoolBackwardBackward0", dtype_rule=_index_rule("max_pool_scatter"), saves_inputs=(1,),
-    min_inputs=2, max_inputs=2, attrs=(AttrSpec("input_size", "ints", required=True),),
-    out_shape=lambda shapes, a: tuple(shapes[0][: len(shapes[0]) - len(a["input_size"])]) + tuple(a["input_size"]),
-    summary="internal: adds each gradient into the input position its index names (max pooling's gradient)",
-    internal=True,
-))
-register(OpDef(
-    name="max_pool_gather", forward=_gather_forward,
-    vjps=(lambda F, g, c: F.max_pool_scatter(g, c.inputs[1], input_size=c.attrs["input_size"]), None),
-    grad_fn="MaxPoolBackwardBackward0", dtype_rule=_index_rule("max_pool_gather"), saves_inputs=(1,),
-    min_inputs=2, max_inputs=2, attrs=(AttrSpec("input_size", "ints", required=True),),
-    out_shape=lambda shapes, a: tuple(shapes[1]),
-    summary="internal: picks the input positions the indices name (the gradient of max_pool_scatter)",
-    internal=True,
-))
+implement("max_pool_scatter", _scatter_forward,
+          vjps=(lambda F, g, c: F.max_pool_gather(g, c.inputs[1], input_size=c.attrs["input_size"]), None),
+          saves_inputs=(1,))
+implement("max_pool_gather", _gather_forward,
+          vjps=(lambda F, g, c: F.max_pool_scatter(g, c.inputs[1], input_size=c.attrs["input_size"]), None),
+          saves_inputs=(1,))
 
 
 # ---------------------------------------------------------------- average pooling
-AVG_ATTRS = (AttrSpec("kernel_size", "integer|ints", required=True), AttrSpec("stride", "integer|ints"),
-             AttrSpec("padding", "integer|ints", default=0), AttrSpec("ceil_mode", "boolean", default=False),
-             AttrSpec("count_include_pad", "boolean", default=True))
-
-
 def _divisor(spatial: tuple, kernel, stride, pads, out, include_pad: bool, override) -> np.ndarray:
     """Each window's divisor (a product of one count per dim)."""
     if override:
@@ -212,12 +115,10 @@ def _divisor(spatial: tuple, kernel, stride, pads, out, include_pad: bool, overr
 
 
 def _avg_parts(name: str, d: int, shape: tuple, attrs: dict):
-    unbatched = _spatial_input(name, shape, d)
+    unbatched = spatial_input(name, shape, d)
     spatial = tuple(shape[-d:])
     kernel, stride, padding, _, out = pool_geometry(name, d, dict(attrs, dilation=1), spatial)
     override = attrs.get("divisor_override")
-    if override is not None and override <= 0:
-        raise InvalidArgumentRuntimeError(f"{name}(): divisor must be not zero")
     divisor = _divisor(spatial, kernel, stride, padding[:d], out, attrs["count_include_pad"], override)
     return unbatched, kernel, stride, padding, divisor
 
@@ -252,15 +153,7 @@ def _avg_vjp(name: str, d: int):
 
 def avg_pool(d: int) -> None:
     name = f"avg_pool{d}d"
-    attrs = AVG_ATTRS + ((AttrSpec("divisor_override", "integer"),) if d > 1 else ())
-    register(OpDef(
-        name=name, forward=_avg_forward(name, d), vjps=(_avg_vjp(name, d),),
-        grad_fn="SqueezeBackward1" if d == 1 else f"AvgPool{d}DBackward0", dtype_rule=same_float(name),
-        attrs=attrs, functions=((name,) if d == 1 else ()) + (f"nn.functional.{name}",),  # torch.avg_pool1d only
-        out_shape=_pool_out_shape(name, d),
-        summary=f"{d}-D average pooling (kernel_size, stride, padding, ceil_mode, count_include_pad"
-                + (", divisor_override)" if d > 1 else ")"),
-    ))
+    implement(name, _avg_forward(name, d), vjps=(_avg_vjp(name, d),))
 
 
 for _d in (1, 2):
