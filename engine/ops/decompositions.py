@@ -5,40 +5,17 @@ derivatives work. Where torch's gradient is ill-defined so is ours, in the same 
 eigenvalues and svd with repeated singular values divide by zero (inf/nan gradients, as torch); the
 gradient of det at an exactly singular matrix is 0, as torch's (not the adjugate).
 Multi-output ops (slogdet, qr, eigh, svd) run once per output (OpDef.pieces), each output its own node.
+Their rules (square matrices, modes, shapes, dtypes) are gradwire.rules.ops.linalg, which refuses what
+torch refuses before these run; only value-dependent failures (a singular matrix) are found here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, ShapeError
-from ..registry import AttrSpec, OpDef, register
-from .products import _same_dtype
-from .reducing import OUTPUT
-
-
-def _float_rule(name: str):
-    same = _same_dtype(name)
-
-    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        result = same(operand_dtypes, operands, attrs)
-        if not operand_dtypes[0].is_floating_point:
-            raise InvalidArgumentRuntimeError(f"linalg.{name}: Expected a floating point tensor as input. "
-                                              f"Got {operand_dtypes[0].name}")
-        if operand_dtypes[0].itemsize < 4:
-            raise InvalidArgumentRuntimeError(f"linalg.{name}: Low precision dtypes not supported. "
-                                              f"Got {operand_dtypes[0].name}; use float32 or float64")
-        return result
-
-    return rule
-
-
-def _square(name: str, a: np.ndarray) -> None:
-    if a.ndim < 2:
-        raise InvalidArgumentRuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
-    if a.shape[-1] != a.shape[-2]:
-        raise InvalidArgumentRuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
-                                          f"{a.shape[-2]} by {a.shape[-1]} matrices")
+from gradwire.rules.errors import InvalidArgumentRuntimeError
+from gradwire.rules.ops.linalg import is_vector_rhs
+from ..registry import implement
 
 
 def _mT(F, x):
@@ -49,20 +26,14 @@ def _eye(F, n: int, like):
     return F.constant(np.eye(n, dtype=F.value(like).dtype))
 
 
-def _op(name: str, forward, vjp, grad_fn: str, summary: str, functions: tuple, attrs=(), pieces=None,
-        output_names=(), saves_output=True, min_inputs=1, max_inputs=1, **options) -> None:
-    register(OpDef(
-        name=name, forward=forward, vjps=vjp if isinstance(vjp, tuple) else (vjp,), grad_fn=grad_fn,
-        dtype_rule=_float_rule(functions[0].rpartition(".")[2]), saves_all_inputs=True, saves_output=saves_output,
-        attrs=attrs + ((OUTPUT,) if pieces else ()), pieces=pieces, output_names=output_names,
-        min_inputs=min_inputs, max_inputs=max_inputs, functions=functions, summary=summary, **options,
-    ))
+def _op(name: str, forward, vjp, saves_output=True) -> None:
+    implement(name, forward, vjps=vjp if isinstance(vjp, tuple) else (vjp,), saves_all_inputs=True,
+              saves_output=saves_output)
 
 
 # ---------------------------------------------------------------- inv, det, slogdet, solve
 def _inv_forward(arrays: list, attrs: dict):
     a = arrays[0]
-    _square("inv", a)
     try:
         return np.linalg.inv(a)
     except np.linalg.LinAlgError:
@@ -70,12 +41,10 @@ def _inv_forward(arrays: list, attrs: dict):
                                           "completed because the input matrix is singular.") from None
 
 
-_op("linalg_inv", _inv_forward, lambda F, g, c: -F.matmul(F.matmul(_mT(F, c.output), g), _mT(F, c.output)),
-    "LinalgInvExBackward0", "the inverse of square matrices", ("linalg.inv", "inverse"), methods=("inverse",))
+_op("linalg_inv", _inv_forward, lambda F, g, c: -F.matmul(F.matmul(_mT(F, c.output), g), _mT(F, c.output)))
 
 
 def _det_forward(arrays: list, attrs: dict):
-    _square("det", arrays[0])
     return np.linalg.det(arrays[0])
 
 
@@ -91,12 +60,10 @@ def _det_vjp(F, g, c):
     return F.where(F.unsqueeze(F.unsqueeze(singular, dim=-1), dim=-1), 0.0, scale * _mT(F, F.linalg_inv(safe)))
 
 
-_op("linalg_det", _det_forward, _det_vjp, "LinalgDetBackward0", "the determinant of square matrices",
-    ("linalg.det", "det"), methods=("det",))
+_op("linalg_det", _det_forward, _det_vjp)
 
 
 def _slogdet_forward(arrays: list, attrs: dict):
-    _square("slogdet", arrays[0])
     sign, logabsdet = np.linalg.slogdet(arrays[0])
     return sign if attrs["output"] == 0 else logabsdet
 
@@ -107,25 +74,13 @@ def _slogdet_vjp(F, g, c):
     return F.unsqueeze(F.unsqueeze(g, dim=-1), dim=-1) * _mT(F, F.linalg_inv(c.inputs[0]))
 
 
-_op("linalg_slogdet", _slogdet_forward, _slogdet_vjp, "LinalgSlogdetBackward0",
-    "(sign, log|det|) of square matrices", ("linalg.slogdet", "slogdet"), pieces=lambda shapes, attrs: 2,
-    output_names=("sign", "logabsdet"), saves_output=False, methods=("slogdet",))
-
-
-def _is_vector_rhs(a_shape: tuple, b_shape: tuple) -> bool:
-    return len(b_shape) == 1 or (len(b_shape) == len(a_shape) - 1 and tuple(b_shape) == tuple(a_shape[:-1]))
+_op("linalg_slogdet", _slogdet_forward, _slogdet_vjp, saves_output=False)
 
 
 def _solve_forward(arrays: list, attrs: dict):
     a, b = arrays
-    if not attrs["left"]:
-        raise ArgumentError("linalg.solve: left=False is not supported here; solve X A = B as A^T X^T = B^T")
-    _square("solve", a)
-    vector = _is_vector_rhs(a.shape, b.shape)
+    vector = is_vector_rhs(a.shape, b.shape)
     rhs = b[..., None] if vector else b
-    if rhs.shape[-2] != a.shape[-1]:
-        raise ShapeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
-                         f"({a.shape[-2]}x{a.shape[-1]} and {rhs.shape[-2]}x{rhs.shape[-1]})")
     try:
         out = np.linalg.solve(a, rhs)
     except np.linalg.LinAlgError:
@@ -141,22 +96,19 @@ def _solve_vjp(position: int):
         if position == 1:
             return grad_b
         x = c.output
-        if _is_vector_rhs(c.input_shapes[0], c.input_shapes[1]):
+        if is_vector_rhs(c.input_shapes[0], c.input_shapes[1]):
             return -F.unsqueeze(grad_b, dim=-1) * F.unsqueeze(x, dim=-2)
         return -F.matmul(grad_b, _mT(F, x))
 
     return vjp
 
 
-_op("linalg_solve", _solve_forward, (_solve_vjp(0), _solve_vjp(1)), "LinalgSolveExBackward0",
-    "X with A X = B (B a matrix or a vector, batched)", ("linalg.solve",), min_inputs=2, max_inputs=2,
-    attrs=(AttrSpec("left", "boolean", default=True, description="solve A X = B (only True is supported)"),))
+_op("linalg_solve", _solve_forward, (_solve_vjp(0), _solve_vjp(1)))
 
 
 # ---------------------------------------------------------------- cholesky
 def _cholesky_forward(arrays: list, attrs: dict):
     a = arrays[0]
-    _square("cholesky", a)
     try:
         lower = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
@@ -177,20 +129,12 @@ def _cholesky_vjp(F, g, c):
     return 0.5 * (sandwich + _mT(F, sandwich))
 
 
-_op("linalg_cholesky", _cholesky_forward, _cholesky_vjp, "LinalgCholeskyExBackward0",
-    "the Cholesky factor of symmetric positive-definite matrices", ("linalg.cholesky",),
-    attrs=(AttrSpec("upper", "boolean", default=False, description="return U = L^T instead of L"),))
+_op("linalg_cholesky", _cholesky_forward, _cholesky_vjp)
 
 
 # ---------------------------------------------------------------- qr
 def _qr_forward(arrays: list, attrs: dict):
-    a = arrays[0]
-    if a.ndim < 2:
-        raise InvalidArgumentRuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
-    if attrs["mode"] not in ("reduced", "complete"):
-        raise ArgumentError(f"qr received unrecognized mode '{attrs['mode']}' but expected one of 'reduced' "
-                            "(default), 'complete'")
-    q, r = np.linalg.qr(a, mode=attrs["mode"])
+    q, r = np.linalg.qr(arrays[0], mode=attrs["mode"])
     return q if attrs["output"] == 0 else r
 
 
@@ -214,17 +158,12 @@ def _qr_vjp(F, g, c):
     return F.matmul(b, _mT(F, F.linalg_inv(r)))
 
 
-_op("linalg_qr", _qr_forward, _qr_vjp, "LinalgQrBackward0", "(Q, R) with A = QR", ("linalg.qr", "qr"),
-    attrs=(AttrSpec("mode", "text", default="reduced", description="'reduced' or 'complete'"),),
-    pieces=lambda shapes, attrs: 2, output_names=("Q", "R"), saves_output=False, methods=("qr",))
+_op("linalg_qr", _qr_forward, _qr_vjp, saves_output=False)
 
 
 # ---------------------------------------------------------------- eigh
 def _eigh_forward(arrays: list, attrs: dict):
     a = arrays[0]
-    _square("eigh", a)
-    if attrs["UPLO"] not in ("L", "U"):
-        raise InvalidArgumentRuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {attrs['UPLO']}")
     values, vectors = np.linalg.eigh(a, UPLO=attrs["UPLO"])
     return values if attrs["output"] == 0 else vectors
 
@@ -246,18 +185,12 @@ def _eigh_vjp(F, g, c):
     return F.matmul(F.matmul(vectors, inner), _mT(F, vectors))
 
 
-_op("linalg_eigh", _eigh_forward, _eigh_vjp, "LinalgEighBackward0",
-    "(eigenvalues ascending, eigenvectors) of symmetric matrices (reads one triangle)", ("linalg.eigh",),
-    attrs=(AttrSpec("UPLO", "text", default="L", description="which triangle is read: 'L' or 'U'"),),
-    pieces=lambda shapes, attrs: 2, output_names=("eigenvalues", "eigenvectors"), saves_output=False)
+_op("linalg_eigh", _eigh_forward, _eigh_vjp, saves_output=False)
 
 
 # ---------------------------------------------------------------- svd, svdvals
 def _svd_forward(arrays: list, attrs: dict):
-    a = arrays[0]
-    if a.ndim < 2:
-        raise InvalidArgumentRuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
-    u, s, vh = np.linalg.svd(a, full_matrices=attrs["full_matrices"])
+    u, s, vh = np.linalg.svd(arrays[0], full_matrices=attrs["full_matrices"])
     return (u, s, vh)[attrs["output"]]
 
 
@@ -306,11 +239,6 @@ def _svd_vjp(F, g, c):
     return svd_backward(F, c.inputs[0], *grads)
 
 
-_op("linalg_svd", _svd_forward, _svd_vjp, "LinalgSvdBackward0", "(U, S, Vh) with A = U diag(S) Vh",
-    ("linalg.svd",), attrs=(AttrSpec("full_matrices", "boolean", default=True,
-                                     description="square U and Vh (True) or the reduced factors (False)"),),
-    pieces=lambda shapes, attrs: 3, output_names=("U", "S", "Vh"), saves_output=False)
-_op("linalg_svdvals", lambda arrays, attrs: np.linalg.svd(arrays[0], compute_uv=False)
-    if arrays[0].ndim >= 2 else _svd_forward(arrays, {"full_matrices": False, "output": 1}),
-    lambda F, g, c: svd_backward(F, c.inputs[0], None, g, None), "LinalgSvdBackward0",
-    "the singular values, descending", ("linalg.svdvals",), saves_output=False)
+_op("linalg_svd", _svd_forward, _svd_vjp, saves_output=False)
+_op("linalg_svdvals", lambda arrays, attrs: np.linalg.svd(arrays[0], compute_uv=False),
+    lambda F, g, c: svd_backward(F, c.inputs[0], None, g, None), saves_output=False)

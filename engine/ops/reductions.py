@@ -1,4 +1,7 @@
-"""Reductions: sum, mean, prod, var, max, min (full and along a dim), softmax and log_softmax."""
+"""Reductions: sum, mean, prod, var, max, min (full and along a dim), softmax and log_softmax.
+
+How they compute; their rules (dims, shapes, dtypes, grad_fn names) are gradwire.rules.ops.reductions.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,9 @@ import math
 
 import numpy as np
 
-from gradwire.rules import promotion
-from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError
-from ..registry import AttrSpec, OpDef, register
-from .checks import tensors_only
-
-DIM = AttrSpec("dim", "integer|ints", aliases=("axis",))
-KEEPDIM = AttrSpec("keepdim", "boolean", default=False)
+from gradwire.rules.errors import IndexOutOfRange, InvalidArgumentRuntimeError
+from gradwire.rules.ops.reductions import correction as _correction, parse_var as _var_parse  # noqa: F401
+from ..registry import implement
 
 
 def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
@@ -33,16 +32,6 @@ def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
     if len(set(axes)) != len(axes):
         raise InvalidArgumentRuntimeError(f"dims {list(dims)}: a dim appears multiple times in the list of dims")
     return axes if ndim else ()
-
-
-def reduced_shape(shapes: list, attrs: dict) -> tuple[int, ...]:
-    """The result shape of a reduction over attrs' dim (all dims if None), kept as 1 with keepdim."""
-    shape = tuple(shapes[0])
-    axes = axes_of(attrs.get("dim"), len(shape))
-    axes = range(len(shape)) if axes is None else axes
-    if attrs.get("keepdim"):
-        return tuple(1 if i in axes else size for i, size in enumerate(shape))
-    return tuple(size for i, size in enumerate(shape) if i not in axes)
 
 
 def with_kept_dims(F, reduced, input_shape: tuple, dim, keepdim: bool):
@@ -72,10 +61,6 @@ def _reduce(function):
         return function(x, axis=axes_of(attrs["dim"], x.ndim), keepdims=attrs["keepdim"])
 
     return forward
-
-
-def _dim_variant(full: str, along: str):
-    return lambda node: full if node.attrs["dim"] is None else along
 
 
 def _sum_vjp(F, g, c):
@@ -131,34 +116,10 @@ def _product_of_others(x: np.ndarray, dim) -> np.ndarray:
     return np.moveaxis(others.reshape([x.shape[a] for a in axes] + kept), range(len(axes)), axes)
 
 
-def _correction(attrs: dict) -> int:
-    """Bessel's correction: `correction`, or torch's older spelling unbiased=True/False."""
-    unbiased, correction = attrs["unbiased"], attrs["correction"]
-    if unbiased is not None and correction is not None:
-        raise ArgumentError("var(): give either unbiased or correction, not both")
-    if unbiased is not None:
-        return int(unbiased)
-    return 1 if correction is None else correction
-
-
 def _var_forward(arrays: list, attrs: dict):
     x = arrays[0]
     with np.errstate(all="ignore"):  # fewer elements than the correction: inf/nan, as in torch
         return np.var(x, axis=axes_of(attrs["dim"], x.ndim), ddof=_correction(attrs), keepdims=attrs["keepdim"])
-
-
-def _var_parse(args, kwargs):
-    """var(dim, unbiased, keepdim) and var(unbiased) as torch accepts them, plus keyword correction."""
-    tensor, *rest = args
-    if rest and isinstance(rest[0], bool):
-        kwargs["unbiased"] = rest.pop(0)
-    for name, value in zip(("dim", "unbiased", "keepdim"), rest):
-        if name in kwargs:
-            raise ArgumentError(f"var() got multiple values for argument '{name}'")
-        kwargs[name] = value
-    if len(rest) > 3:
-        raise ArgumentError("var() takes at most 3 positional arguments after the tensor")
-    return [tensor], kwargs
 
 
 def _var_vjp(F, g, c):
@@ -177,28 +138,13 @@ def _extreme_full_vjp(F, g, c):
     return F.where(ties, g / F.sum(ties), 0.0)
 
 
-def _extreme_full_forward(name: str, full):
-    def forward(arrays: list, attrs: dict):
-        if arrays[0].size == 0:
-            raise InvalidArgumentRuntimeError(
-                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
-                f"Specify the reduction dim with the 'dim' argument."
-            )
-        return full(arrays[0])
-
-    return forward
-
-
 def _extreme_dim_forward(name: str, pick):
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
         dim = attrs["dim"]
         if x.ndim == 0:
-            axes_of(dim, 0)  # validates dim (0 or -1)
             return x.copy(), np.zeros((), dtype=np.int64)
         axis = axes_of(dim, x.ndim)[0]
-        if x.shape[axis] == 0:
-            raise IndexOutOfRange(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         indices = pick(x, axis=axis, keepdims=True)
         values = np.take_along_axis(x, indices, axis=axis)
         if not attrs["keepdim"]:
@@ -244,67 +190,14 @@ def _log_softmax_forward(arrays: list, attrs: dict):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def reduction(name: str, forward, vjp, grad_fn, *, rule, saves_input=False, saves_output=False,
-              extra_attrs=(), parse=None, summary="") -> None:
-    register(OpDef(
-        name=name, forward=forward, vjps=(vjp,), grad_fn=grad_fn, dtype_rule=tensors_only(name, rule),
-        saves_inputs=(0,) if saves_input else (), saves_output=saves_output,
-        attrs=(DIM, KEEPDIM) + tuple(extra_attrs), methods=(name,), functions=(name,), parse=parse,
-        out_shape=reduced_shape, summary=summary,
-    ))
-
-
-reduction("sum", _reduce(np.sum), _sum_vjp, _dim_variant("SumBackward0", "SumBackward1"),
-          rule=promotion.sum_like, summary="sum over all elements or the given dims")
-reduction("mean", _reduce(np.mean), _mean_vjp, _dim_variant("MeanBackward0", "MeanBackward1"),
-          rule=promotion.floating_only, summary="mean over all elements or the given dims")
-def _prod_forward(arrays: list, attrs: dict):
-    if isinstance(attrs["dim"], tuple):
-        raise ArgumentError(f"prod(): dim must be one integer, not {attrs['dim']}; prod reduces one dim at a time")
-    return _reduce(np.prod)(arrays, attrs)
-
-
-reduction("prod", _prod_forward, _prod_vjp, _dim_variant("ProdBackward0", "ProdBackward1"),
-          rule=promotion.sum_like, saves_input=True, saves_output=True,
-          summary="product; exact gradients with zeros")
-reduction("var", _var_forward, _var_vjp, "VarBackward0", rule=promotion.floating_only, saves_input=True,
-          extra_attrs=(AttrSpec("correction", "integer"), AttrSpec("unbiased", "boolean")),
-          parse=_var_parse, summary="variance with Bessel's correction by default (unbiased=False: none)")
-
-
-def extreme(name: str, full, pick) -> None:
-    """max or min: over everything (ties share the gradient), and along a dim with indices."""
-    title = name.capitalize()
-    register(OpDef(
-        name=name, forward=_extreme_full_forward(name, full), vjps=(_extreme_full_vjp,),
-        grad_fn=f"{title}Backward1", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,), saves_output=True,
-        out_shape=lambda shapes, attrs: (),
-        summary=f"{name} over all elements; ties share the gradient evenly",
-    ))
-    register(OpDef(
-        name=f"{name}_dim", forward=_extreme_dim_forward(name, pick), vjps=(_extreme_dim_vjp,),
-        grad_fn=f"{title}Backward0", dtype_rule=tensors_only(name, promotion.same), saves_inputs=(0,),
-        attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)), KEEPDIM), num_outputs=2, out_shape=reduced_shape,
-        summary=f"{name} along a dim: (values, indices); the gradient goes to the returned index",
-    ))
-
-
-extreme("max", np.max, np.argmax)
-extreme("min", np.min, np.argmin)
-
-register(OpDef(
-    name="softmax", forward=_softmax_forward,
-    vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),),
-    grad_fn="SoftmaxBackward0", dtype_rule=tensors_only("softmax", promotion.floating_only), saves_output=True,
-    out_shape=lambda shapes, attrs: tuple(shapes[0]),
-    attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), methods=("softmax",), functions=("softmax", "nn.functional.softmax"),
-    summary="softmax along dim",
-))
-register(OpDef(
-    name="log_softmax", forward=_log_softmax_forward,
-    vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),),
-    grad_fn="LogSoftmaxBackward0", dtype_rule=tensors_only("log_softmax", promotion.floating_only), saves_output=True,
-    out_shape=lambda shapes, attrs: tuple(shapes[0]),
-    attrs=(AttrSpec("dim", "integer", required=True, aliases=("axis",)),), methods=("log_softmax",), functions=("log_softmax", "nn.functional.log_softmax"),
-    summary="log(softmax(x)) along dim, computed stably",
-))
+implement("sum", _reduce(np.sum), vjps=(_sum_vjp,))
+implement("mean", _reduce(np.mean), vjps=(_mean_vjp,))
+implement("prod", _reduce(np.prod), vjps=(_prod_vjp,), saves_inputs=(0,), saves_output=True)
+implement("var", _var_forward, vjps=(_var_vjp,), saves_inputs=(0,))
+for _name, _full, _pick in (("max", np.max, np.argmax), ("min", np.min, np.argmin)):
+    implement(_name, lambda arrays, attrs, full=_full: full(arrays[0]), vjps=(_extreme_full_vjp,), saves_inputs=(0,), saves_output=True)
+    implement(f"{_name}_dim", _extreme_dim_forward(_name, _pick), vjps=(_extreme_dim_vjp,), saves_inputs=(0,))
+implement("softmax", _softmax_forward, saves_output=True,
+          vjps=(lambda F, g, c: c.output * (g - F.sum(g * c.output, dim=c.attrs["dim"], keepdim=True)),))
+implement("log_softmax", _log_softmax_forward, saves_output=True,
+          vjps=(lambda F, g, c: g - F.exp(c.output) * F.sum(g, dim=c.attrs["dim"], keepdim=True),))

@@ -2,20 +2,16 @@
 
 Gradients that are not a plain reversed scan are built from an n x n lower-triangular pairing along the
 scanned dim (cumprod with zeros, logcumsumexp, cummax's index routing): exact, differentiable again
-under create_graph, O(n^2) in the scanned length.
+under create_graph, O(n^2) in the scanned length. Their rules are gradwire.rules.ops.ordering.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradwire.rules import promotion
-from ..registry import AttrSpec, OpDef, register
-from .checks import tensors_only
+from gradwire.rules.ops import ordering  # noqa: F401  (the scans' rules)
+from ..registry import implement
 from .reductions import axes_of
-
-DIM = AttrSpec("dim", "integer", required=True, aliases=("axis",), description="the dim to scan along")
-DTYPE = AttrSpec("dtype", "dtype", description="cast the input to this dtype first")
 
 
 def _axis(c_or_shape, dim: int) -> int:
@@ -23,18 +19,10 @@ def _axis(c_or_shape, dim: int) -> int:
     return axes_of(dim, len(shape))[0] if shape else 0
 
 
-def _scan_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-    """cumsum/cumprod: an explicit dtype wins; integral and bool inputs accumulate in int64."""
-    if attrs.get("dtype") is not None:
-        return attrs["dtype"], attrs["dtype"]
-    return promotion.sum_like(operand_dtypes, operands, attrs)
-
-
 def _scan(function):
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
         if x.ndim == 0:
-            axes_of(attrs["dim"], 0)
             return x.copy()
         return function(x, axis=_axis(x.shape, attrs["dim"]))
 
@@ -78,22 +66,13 @@ def _cumprod_vjp(F, g, c):
     return F.sum(without_i * weights, dim=axis + 1)
 
 
-register(OpDef(
-    name="cumsum", forward=_scan(np.cumsum), vjps=(_cumsum_vjp,), grad_fn="CumsumBackward0",
-    dtype_rule=tensors_only("cumsum", _scan_dtype), attrs=(DIM, DTYPE),
-    methods=("cumsum",), functions=("cumsum",), summary="cumulative sum along dim",
-))
-register(OpDef(
-    name="cumprod", forward=_scan(np.cumprod), vjps=(_cumprod_vjp,), grad_fn="CumprodBackward0",
-    dtype_rule=tensors_only("cumprod", _scan_dtype), saves_inputs=(0,), saves_output=True, attrs=(DIM, DTYPE),
-    methods=("cumprod",), functions=("cumprod",), summary="cumulative product along dim; exact gradients with zeros",
-))
+implement("cumsum", _scan(np.cumsum), vjps=(_cumsum_vjp,))
+implement("cumprod", _scan(np.cumprod), vjps=(_cumprod_vjp,), saves_inputs=(0,), saves_output=True)
 
 
 def _logcumsumexp_forward(arrays: list, attrs: dict):
     x = arrays[0]
     if x.ndim == 0:
-        axes_of(attrs["dim"], 0)
         return x.copy()
     return np.logaddexp.accumulate(x, axis=_axis(x.shape, attrs["dim"]))
 
@@ -111,12 +90,7 @@ def _logcumsumexp_vjp(F, g, c):
     return F.sum(factors * F.unsqueeze(g, dim=axis), dim=axis + 1)
 
 
-register(OpDef(
-    name="logcumsumexp", forward=_logcumsumexp_forward, vjps=(_logcumsumexp_vjp,), grad_fn="LogcumsumexpBackward0",
-    dtype_rule=tensors_only("logcumsumexp", promotion.floating_only), saves_inputs=(0,), saves_output=True,
-    attrs=(DIM,), methods=("logcumsumexp",), functions=("logcumsumexp",),
-    summary="log(cumsum(exp(x))) along dim, computed stably",
-))
+implement("logcumsumexp", _logcumsumexp_forward, vjps=(_logcumsumexp_vjp,), saves_inputs=(0,), saves_output=True)
 
 
 def _running_extreme(accumulate):
@@ -125,7 +99,6 @@ def _running_extreme(accumulate):
     def forward(arrays: list, attrs: dict):
         x = arrays[0]
         if x.ndim == 0:
-            axes_of(attrs["dim"], 0)
             return x.copy(), np.zeros((), dtype=np.int64)
         axis = _axis(x.shape, attrs["dim"])
         values = accumulate(x, axis=axis)
@@ -151,14 +124,5 @@ def _routed_vjp(F, g, c):
     return F.sum(F.unsqueeze(g, dim=axis) * F.constant(one_hot), dim=axis + 1)
 
 
-def _running_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-    return None, operand_dtypes[0]
-
-
 for _name, _accumulate in (("cummax", np.maximum.accumulate), ("cummin", np.minimum.accumulate)):
-    register(OpDef(
-        name=_name, forward=_running_extreme(_accumulate), vjps=(_routed_vjp,), grad_fn=f"{_name.capitalize()}Backward0",
-        dtype_rule=tensors_only(_name, _running_dtype), saves_inputs=(0,), attrs=(DIM,), num_outputs=2,
-        output_names=("values", "indices"), methods=(_name,), functions=(_name,),
-        summary=f"running {_name[3:]}imum along dim: (values, indices)",
-    ))
+    implement(_name, _running_extreme(_accumulate), vjps=(_routed_vjp,), saves_inputs=(0,))
