@@ -56,7 +56,8 @@ def charge_op(op: Any, operands: list, dtypes: list, compute_dtype: Any, result_
     if op.work is not None:
         work = op.work([x._data.shape if hasattr(x, "_data") else () for x in operands], attrs)
     else:
-        work = sum(_size(x) for x in operands) + out_elements
+        # a broadcast view (expand) writes nothing: its elements are work for the ops that read them
+        work = sum(_size(x) for x in operands) + (0 if op.extra.get("broadcast_view") else out_elements)
     if modes._state.budget_left is None:
         modes.charge_work(work, label)
         return 0, 0

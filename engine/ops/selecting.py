@@ -1,5 +1,6 @@
 """Selecting and writing by index or mask: index_select, index_add, index_fill, index_copy, scatter,
-scatter_reduce, masked_fill, masked_select, masked_scatter, take, take_along_dim.
+scatter_reduce, masked_fill, masked_select, masked_scatter, take, take_along_dim (how they compute; their
+rules, shape checks included, are in gradwire.rules: rules/ops/selecting.py).
 
 Every VJP is written with registered ops (gather / scatter_add / index_add / masked_scatter ...), so
 second derivatives stay in the graph. Index tensors are int64 and never differentiable; masks are bool.
@@ -9,40 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradwire.rules.shapes import broadcast_shapes
-from gradwire.rules.spec import Bound
-
-from gradwire.rules import dtypes
-from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
-from ..registry import AttrSpec, OpDef, register
-from .checks import check_broadcast, check_tensors
-from .gathering import DIM, _fits, check_index, dim_of, positions
-
-ALPHA = AttrSpec("alpha", "real", default=1, description="the multiplier of source")
-
-
-def _rule(name: str, index_position: int | None = None, same=(), mask_position: int | None = None,
-          numbers=()):
-    """dtype rule: tensors where required, an int64 index, a bool mask, and `same` operands of input's dtype."""
-
-    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        check_tensors(name, operand_dtypes, operands, [p for p in range(len(operands)) if p not in numbers])
-        if index_position is not None and operand_dtypes[index_position] is not dtypes.int64:
-            raise DTypeRuntimeError(f"{name}(): Expected dtype int64 for index, got {operand_dtypes[index_position].name}")
-        if mask_position is not None and operand_dtypes[mask_position] is not dtypes.bool_:
-            raise DTypeRuntimeError(f"{name}: expected BoolTensor for mask, got {operand_dtypes[mask_position].name}")
-        for position in same:
-            if operand_dtypes[position] is not None and operand_dtypes[position] is not operand_dtypes[0]:
-                raise DTypeRuntimeError(f"{name}(): self ({operand_dtypes[0].name}) and source "
-                                        f"({operand_dtypes[position].name}) must have the same scalar type")
-        return None, operand_dtypes[0]
-
-    return rule
+from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from ..registry import implement
+from .checks import check_broadcast
+from .gathering import _fits, check_index, dim_of, positions
 
 
 def _vector_index(name: str, index: np.ndarray, size: int) -> np.ndarray:
-    if index.ndim > 1:
-        raise IndexOutOfRange(f"{name}(): Index is supposed to be a vector, got {index.ndim} dims")
+    """The index as a vector, its values checked (its rank was checked by the shape rule)."""
     index = index.reshape(-1)
     check_index(name, index, size, IndexOutOfRange if name in ("index_fill", "index_copy") else
                 InvalidArgumentRuntimeError)
@@ -67,9 +42,6 @@ def _index_add_forward(arrays: list, attrs: dict):
     out = np.array(x, copy=True)
     axis = dim_of(attrs["dim"], x.ndim)
     index = _vector_index("index_add", index, out.shape[axis] if out.ndim else 1)
-    expected = (x.shape[:axis] + (index.size,) + x.shape[axis + 1:]) if x.ndim else (index.size,)
-    if source.shape != expected and not (x.ndim == 0 and source.size == index.size):
-        raise ShapeError(f"index_add(): source {list(source.shape)} must have shape {list(expected)}")
     np.add.at(_moved(out, axis), index, _moved(source * attrs["alpha"], axis if source.ndim else 0))
     return out
 
@@ -96,38 +68,17 @@ def _select_back(F, g, c, dim_position_scale=1):
     return F.index_select(g, c.inputs[1], dim=c.attrs["dim"])
 
 
-register(OpDef(
-    name="index_select", forward=_index_select_forward,
-    vjps=(lambda F, g, c: F.index_add(F.zeros(c.input_shapes[0], like=g), c.inputs[1], g, dim=c.attrs["dim"]), None),
-    grad_fn="IndexSelectBackward0", dtype_rule=_rule("index_select", 1), saves_inputs=(1,), min_inputs=2,
-    max_inputs=2, attrs=(DIM,), signature=("input", "dim", "index"), methods=("index_select",),
-    functions=("index_select",), summary="the entries at a vector of indices along dim",
-    out_shape=lambda shapes, attrs: tuple(shapes[0][:dim_of(attrs["dim"], len(shapes[0]))])
-    + (int(np.prod(shapes[1])),) + tuple(shapes[0][dim_of(attrs["dim"], len(shapes[0])) + 1:]),
-))
-register(OpDef(
-    name="index_add", forward=_index_add_forward,
-    vjps=(lambda F, g, c: g, None, lambda F, g, c: _select_back(F, g, c) * c.attrs["alpha"]),
-    grad_fn="IndexAddBackward0", dtype_rule=_rule("index_add", 1, same=(2,)), saves_inputs=(1,), min_inputs=3,
-    max_inputs=3, attrs=(DIM, ALPHA), signature=("input", "dim", "index", "source", "alpha"),
-    methods=("index_add",), functions=("index_add",), summary="a copy of input with alpha * source added at index along dim",
-))
-register(OpDef(
-    name="index_fill", forward=_index_fill_forward,
-    vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], 0.0, dim=c.attrs["dim"]), None,
-          lambda F, g, c: F.sum(F.index_select(g, c.inputs[1], dim=c.attrs["dim"]))),
-    grad_fn=lambda node: "IndexFillBackward0" if node.input_dtypes[2] is None else "IndexFillBackward1",
-    dtype_rule=_rule("index_fill", 1, numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
-    attrs=(DIM,), signature=("input", "dim", "index", "value"), methods=("index_fill",),
-    functions=("index_fill",), summary="a copy of input with value written at index along dim",
-))
-register(OpDef(
-    name="index_copy", forward=_index_copy_forward,
-    vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], 0.0, dim=c.attrs["dim"]), None, _select_back),
-    grad_fn="IndexCopyBackward0", dtype_rule=_rule("index_copy", 1, same=(2,)), saves_inputs=(1,), min_inputs=3,
-    max_inputs=3, attrs=(DIM,), signature=("input", "dim", "index", "source"), methods=("index_copy",),
-    functions=("index_copy",), summary="a copy of input with source's slices written at index along dim",
-))
+implement("index_select", _index_select_forward,
+          vjps=(lambda F, g, c: F.index_add(F.zeros(c.input_shapes[0], like=g), c.inputs[1], g, dim=c.attrs["dim"]), None),
+          saves_inputs=(1,))
+implement("index_add", _index_add_forward,
+          vjps=(lambda F, g, c: g, None, lambda F, g, c: _select_back(F, g, c) * c.attrs["alpha"]), saves_inputs=(1,))
+implement("index_fill", _index_fill_forward,
+          vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], 0.0, dim=c.attrs["dim"]), None,
+                lambda F, g, c: F.sum(F.index_select(g, c.inputs[1], dim=c.attrs["dim"]))), saves_inputs=(1,))
+implement("index_copy", _index_copy_forward,
+          vjps=(lambda F, g, c: F.index_fill(g, c.inputs[1], 0.0, dim=c.attrs["dim"]), None, _select_back),
+          saves_inputs=(1,))
 
 
 # ---------------------------------------------------------------- scatter, scatter_reduce
@@ -139,7 +90,6 @@ def _scatter_forward(arrays: list, attrs: dict):
     flat = out.reshape(1) if out.ndim == 0 else out
     index = index.reshape(-1) if index.ndim == 0 else index
     axis = dim_of(attrs["dim"], flat.ndim)
-    _fits("scatter", index, flat, axis, "self")
     check_index("scatter", index, flat.shape[axis])
     where = positions(index, axis)
     if isinstance(src, np.ndarray):
@@ -176,14 +126,7 @@ def _scatter_src_vjp(F, g, c):
     return F.index_backward(picked, shape=c.input_shapes[2], index=corner)
 
 
-register(OpDef(
-    name="scatter", forward=_scatter_forward, vjps=(_scatter_input_vjp, None, _scatter_src_vjp),
-    grad_fn=lambda node: "ScatterBackward1" if node.input_dtypes[2] is None else "ScatterBackward0",
-    dtype_rule=_rule("scatter", 1, same=(2,), numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
-    attrs=(DIM, AttrSpec("reduce", "text", description="'add' or 'multiply' (no gradient, as torch)")),
-    signature=("input", "dim", "index", "src|value", "reduce"), methods=("scatter",), functions=("scatter",),
-    summary="a copy of input with src (a tensor or a number) written at index along dim",
-))
+implement("scatter", _scatter_forward, vjps=(_scatter_input_vjp, None, _scatter_src_vjp), saves_inputs=(1,))
 
 _REDUCERS = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum, "mean": np.add}
 
@@ -250,16 +193,8 @@ def _scatter_reduce_vjp(position: int):
     return vjp
 
 
-register(OpDef(
-    name="scatter_reduce", forward=_scatter_reduce_forward,
-    vjps=(_scatter_reduce_vjp(0), None, _scatter_reduce_vjp(2)), grad_fn="ScatterReduceBackward0",
-    dtype_rule=_rule("scatter_reduce", 1, same=(2,)), saves_all_inputs=True, saves_output=True,
-    min_inputs=3, max_inputs=3,
-    attrs=(DIM, AttrSpec("reduce", "text", required=True, description="sum, prod, mean, amax or amin"),
-           AttrSpec("include_self", "boolean", default=True, description="whether input's own values take part")),
-    signature=("input", "dim", "index", "src", "reduce", "include_self"), methods=("scatter_reduce",),
-    functions=("scatter_reduce",), summary="reduce src into a copy of input at index along dim",
-))
+implement("scatter_reduce", _scatter_reduce_forward, vjps=(_scatter_reduce_vjp(0), None, _scatter_reduce_vjp(2)),
+          saves_all_inputs=True, saves_output=True)
 
 
 # ---------------------------------------------------------------- masks
@@ -269,12 +204,8 @@ def _broadcast(*arrays: np.ndarray) -> list:
 
 
 def _fill_value(name: str, value, dtype) -> np.ndarray:
-    """A number, or a 0-dim tensor (torch refuses others), as an array of the target's dtype."""
-    value = np.asarray(value)
-    if value.ndim:
-        raise InvalidArgumentRuntimeError(f"{name} only supports a 0-dimensional value tensor, but got tensor with "
-                                          f"{value.ndim} dimension(s).")
-    return value.astype(dtype)
+    """A number, or a 0-dim tensor (the shape rule refuses others), as an array of the target's dtype."""
+    return np.asarray(value).astype(dtype)
 
 
 def _masked_fill_forward(arrays: list, attrs: dict):
@@ -283,16 +214,9 @@ def _masked_fill_forward(arrays: list, attrs: dict):
     return np.where(mask, _fill_value("masked_fill_", value, x.dtype), x)
 
 
-register(OpDef(
-    name="masked_fill", forward=_masked_fill_forward,
-    vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None,
-          lambda F, g, c: F.sum(F.where(c.inputs[1], g, 0.0))),
-    grad_fn=lambda node: "MaskedFillBackward0" if node.input_dtypes[2] is None else "MaskedFillBackward1",
-    dtype_rule=_rule("masked_fill", mask_position=1, numbers=(2,)), saves_inputs=(1,), min_inputs=3, max_inputs=3,
-    signature=("input", "mask", "value"), methods=("masked_fill",), functions=("masked_fill",),
-    out_shape=lambda shapes, attrs: broadcast_shapes(shapes[:2]),
-    summary="a copy of input with value (a number or a 0-dim tensor) where mask is True (mask broadcasts)",
-))
+implement("masked_fill", _masked_fill_forward,
+          vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None,
+                lambda F, g, c: F.sum(F.where(c.inputs[1], g, 0.0))), saves_inputs=(1,))
 
 
 def _masked_select_forward(arrays: list, attrs: dict):
@@ -300,15 +224,9 @@ def _masked_select_forward(arrays: list, attrs: dict):
     return x[mask]
 
 
-register(OpDef(
-    name="masked_select", forward=_masked_select_forward,
-    vjps=(lambda F, g, c: F.masked_scatter(F.zeros(tuple(np.broadcast_shapes(*c.input_shapes)), like=g), c.inputs[1], g),
-          None),
-    grad_fn="MaskedSelectBackward0", dtype_rule=_rule("masked_select", mask_position=1), saves_inputs=(1,),
-    min_inputs=2, max_inputs=2, methods=("masked_select",), functions=("masked_select",),
-    out_shape=lambda shapes, attrs: Bound((int(np.prod(broadcast_shapes(shapes))),)),
-    summary="the elements where mask is True, as a 1-D tensor",
-))
+implement("masked_select", _masked_select_forward,
+          vjps=(lambda F, g, c: F.masked_scatter(F.zeros(tuple(np.broadcast_shapes(*c.input_shapes)), like=g),
+                                                 c.inputs[1], g), None), saves_inputs=(1,))
 
 
 def _masked_scatter_forward(arrays: list, attrs: dict):
@@ -331,14 +249,8 @@ def _masked_scatter_source_vjp(F, g, c):
     return F.reshape(padded, shape=c.input_shapes[2])
 
 
-register(OpDef(
-    name="masked_scatter", forward=_masked_scatter_forward,
-    vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None, _masked_scatter_source_vjp),
-    grad_fn="MaskedScatterBackward0", dtype_rule=_rule("masked_scatter", mask_position=1, same=(2,)),
-    saves_inputs=(1,), min_inputs=3, max_inputs=3, methods=("masked_scatter",), functions=("masked_scatter",),
-    out_shape=lambda shapes, attrs: broadcast_shapes(shapes[:2]),
-    summary="a copy of input with source's leading elements written where mask is True, in order",
-))
+implement("masked_scatter", _masked_scatter_forward,
+          vjps=(lambda F, g, c: F.where(c.inputs[1], 0.0, g), None, _masked_scatter_source_vjp), saves_inputs=(1,))
 
 
 # ---------------------------------------------------------------- take, take_along_dim
@@ -357,11 +269,7 @@ def _take_vjp(F, g, c):
     return F.reshape(flat, shape=c.input_shapes[0])
 
 
-register(OpDef(
-    name="take", forward=_take_forward, vjps=(_take_vjp, None), grad_fn="TakeBackward0",
-    dtype_rule=_rule("take", 1), saves_inputs=(1,), min_inputs=2, max_inputs=2, methods=("take",), functions=("take",),
-    out_shape=lambda shapes, attrs: tuple(shapes[1]), summary="elements at flat indices, shaped like index",
-))
+implement("take", _take_forward, vjps=(_take_vjp, None), saves_inputs=(1,))
 
 
 def _along(arrays: list, attrs: dict):
@@ -397,10 +305,4 @@ def _take_along_vjp(F, g, c):
     return F.reshape(grad, shape=shapes[0]) if c.attrs["dim"] is None else grad
 
 
-register(OpDef(
-    name="take_along_dim", forward=_take_along_forward, vjps=(_take_along_vjp, None), grad_fn="GatherBackward0",
-    dtype_rule=_rule("take_along_dim", 1), saves_inputs=(1,), min_inputs=2, max_inputs=2,
-    attrs=(AttrSpec("dim", "integer", aliases=("axis",), description="the dim to pick along; flattened when omitted"),),
-    methods=("take_along_dim",), functions=("take_along_dim",),
-    summary="input's values at indices along dim (they broadcast elsewhere), numpy's take_along_axis",
-))
+implement("take_along_dim", _take_along_forward, vjps=(_take_along_vjp, None), saves_inputs=(1,))

@@ -145,8 +145,9 @@ def _interleave_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple
 
 
 def _interleave_shape(shapes: list, attrs: dict) -> tuple:
-    """The length along dim is the sum of the repeat counts, which are values: a Bound. Shapes alone cannot
-    bound it, so it is the input's size (what the budget charged before; it settles on the real result)."""
+    """The length along dim is the sum of the repeat counts, which are values (a Python int's too: a rule
+    sees () for it), so no shape bounds it: the answer is a Bound of the result's rank with the input's
+    length there (what the budget charged before; it settles on the real result). Shape mistakes raise."""
     shape, counts = tuple(shapes[0]), tuple(shapes[1])
     if len(counts) > 1:
         raise ShapeError("repeat_interleave: repeats must be 0-dim or 1-dim tensor")
@@ -155,7 +156,7 @@ def _interleave_shape(shapes: list, attrs: dict) -> tuple:
     if counts and counts[0] not in (1, size):
         raise ShapeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
                          f"{counts[0]} and input.size({axis}) = {size}")
-    return Bound((max(math.prod(shape), math.prod(counts)),))
+    return Bound((size,) if attrs["dim"] is None or not shape else shape)
 
 
 define(OpRules(
