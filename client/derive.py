@@ -93,21 +93,24 @@ def check_new_leaf(requires_grad: bool, dtype: Any) -> None:
         _guarded(lambda: autograd_checks.check_requires_grad(True, is_leaf=True, dtype=dtype), None)
 
 
-def index_arrays(index: tuple, arrays: Sequence[np.ndarray | None], metas: Sequence[Meta | None]) -> tuple:
-    """An index with each tensor in it replaced by an array the rules can read: its data when known
-    here, else (an integer index) an array of its shape; a boolean mask of unknown data raises
-    ValueDependent, its count deciding the result's shape."""
-    items = []
+def index_arrays(index: tuple, arrays: Sequence[np.ndarray | None], metas: Sequence[Meta | None]) -> tuple[tuple, bool]:
+    """An index with each tensor in it replaced by an array the rules can read, and whether the result's
+    shape follows from it: a tensor's data when known here, else an array of its shape (for a boolean
+    mask all True: its count, which decides the result's shape, is the server's to tell)."""
+    items, exact = [], True
     for item, array, meta in zip(index, arrays, metas):
         if meta is None:
             items.append(item)
         elif array is not None:
             items.append(array)
-        elif meta.shape is None or meta.dtype is None or meta.dtype is rule_dtypes.bool_:
+        elif meta.shape is None or meta.dtype is None:
             raise ValueDependent
+        elif meta.dtype is rule_dtypes.bool_:
+            items.append(np.ones(meta.shape, dtype=np.bool_))
+            exact = False
         else:
             items.append(np.zeros(meta.shape, dtype=np.int64))
-    return tuple(items)
+    return tuple(items), exact
 
 
 def _is_meta(value: Any) -> bool:

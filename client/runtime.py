@@ -10,6 +10,7 @@ each and large results one DownloadTensor each.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -19,9 +20,9 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 from gradwire.rules.attrs import normalise_attrs
 
-from . import codec, derive, dtypes, inference, pieces
+from . import codec, derive, dtypes
 from .catalogue import Catalogue, OpSpec
-from .meta import Meta, WillFail
+from .meta import Meta
 from .session import Session, Value
 from .transport import Transport
 
@@ -149,16 +150,13 @@ class Runtime:
                 node.attrs[name].CopyFrom(message)
         if op.inplace:
             return self._apply_inplace(op, operands[0], node, metas, attrs, refs, session)
-        will_fail = False
         try:
-            if op.rules is None:  # transitional: an op whose rules are not in gradwire.rules yet
-                derived = inference.infer(op, metas, _legacy_attrs(attrs, tensor_class), grad_enabled)
-            else:
-                derived = derive.results(op.rules, metas, self._local_attrs(attrs), grad_enabled, op.outputs)
+            local_attrs, exact = self._local_attrs(attrs)
+            derived = derive.results(op.rules, metas, local_attrs, grad_enabled, op.outputs)
+            if not exact:  # shaped by a boolean mask's count: the server tells the shape
+                derived = [dataclasses.replace(meta, shape=None) for meta in derived]
         except derive.ValueDependent:
             derived = [Meta() for _ in range(op.outputs)]
-        except WillFail:
-            derived, will_fail = [Meta() for _ in range(op.outputs)], True
         values = session.add_node(node, derived, refs)
         for position in op.updated_operands:  # e.g. running stats: the server changes them in place
             if position < len(operands) and isinstance(operands[position], tensor_class):
@@ -166,69 +164,61 @@ class Runtime:
         if op.view and source is not None:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
             values[0].storage = source.storage
-        if will_fail:
-            session.flush()  # raises the server's error at this statement
         results = tuple(self.wrap(value) for value in values)
         return results[0] if len(results) == 1 else op.named(results)
 
     def _apply_inplace(self, op: OpSpec, target_tensor: Tensor, node: pb.Node, metas: list[Any],
                        attrs: dict[str, Any], refs: list[str], session: Session) -> Tensor:
         target = target_tensor._value
-        will_fail = False
         try:
-            if op.rules is None:  # transitional: an op whose rules are not in gradwire.rules yet
-                legacy = _legacy_attrs(attrs, self.tensor_class)
-                meta = inference.infer_inplace(op, target.meta, metas, legacy, self.grad_enabled, target.view_of_leaf)
-                base = self.catalogue.ops.get(op.name[:-1]) if op.name.endswith("_") else None
-                if base is not None and not base.inplace:
-                    meta = inference.infer_derived_inplace(base, meta, metas, legacy, self.grad_enabled)
-            else:
-                meta = derive.inplace(op.rules, target.meta, metas, self._local_attrs(attrs), self.grad_enabled,
-                                      target.view_of_leaf)
+            meta = derive.inplace(op.rules, target.meta, metas, self._local_attrs(attrs)[0], self.grad_enabled,
+                                  target.view_of_leaf)
         except derive.ValueDependent:
             meta = Meta(target.meta.shape, target.meta.dtype)
-        except WillFail:
-            meta, will_fail = target.meta, True
-        if op.name == "requires_grad_" and not will_fail and meta.requires_grad is not None and target.leaf_array is not None and not any(
+        if op.name == "requires_grad_" and meta.requires_grad is not None and target.leaf_array is not None and not any(
                 pending for pending in session.pending_nodes if target.id in pending.refs):
             # A leaf nothing used yet: just change the flag it will be sent with.
             target.meta = meta
             target.leaf_requires_grad = bool(meta.requires_grad)
             return target_tensor
         if meta.requires_grad and target.storage != target.id:
-            # Written through a view: the base records it (CopySlices) and the view reads it again;
-            # the server names both grad_fns.
-            meta = Meta(meta.shape, meta.dtype, True, False, None)
+            # Written through a view: the base records the write (CopySlices) and the view reads the base again.
+            meta = Meta(meta.shape, meta.dtype, True, False, self._internal_grad_fn("view_of_base"))
             base_value = session.values.get(target.storage)
             if base_value is not None and base_value.meta.dtype is not None and base_value.meta.dtype.is_floating_point:
-                base_value.meta = Meta(base_value.meta.shape, base_value.meta.dtype, True, False, None)
+                base_value.meta = Meta(base_value.meta.shape, base_value.meta.dtype, True, False,
+                                       self._internal_grad_fn("copy_slices"))
         target.meta = meta
         session.add_inplace(node, target, refs)
         target_tensor._after_inplace()  # an in-place op on x.grad changes the owner's grad
-        if will_fail:
-            session.flush()  # raises the server's error at this statement
         return target_tensor
 
-    def _local_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Attributes as the rules see them: a tensor in an index becomes an array (derive.index_arrays)."""
+    def _local_attrs(self, attrs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Attributes as the rules see them (a tensor in an index becomes an array, derive.index_arrays),
+        and whether they fix the result's shape."""
         tensor_class = self.tensor_class
-        local = {}
+        local, exact = {}, True
         for name, attr in attrs.items():
             if isinstance(attr, tensor_class):
                 raise derive.ValueDependent  # a number given as a one-element tensor: its value is remote
             if isinstance(attr, tuple) and any(isinstance(item, tensor_class) for item in attr):
                 tensors = [item._graph_value() if isinstance(item, tensor_class) else None for item in attr]
-                attr = derive.index_arrays(attr, [None if v is None else v.cache for v in tensors],
-                                           [None if v is None else v.meta for v in tensors])
+                attr, fixed = derive.index_arrays(attr, [None if v is None else v.cache for v in tensors],
+                                                  [None if v is None else v.meta for v in tensors])
+                exact = exact and fixed
             local[name] = attr
-        return local
+        return local, exact
+
+    def _internal_grad_fn(self, name: str) -> str | None:
+        """The grad_fn name of an engine-internal op (copy_slices ...) from its local rules; None: the server's."""
+        spec = self.catalogue.ops.get(name)
+        rules = spec.rules if spec is not None else None
+        return rules.grad_fn if rules is not None and isinstance(rules.grad_fn, str) and rules.grad_fn else None
 
     def _pieces(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> int | None:
         """How many outputs a call of an op with several differentiable outputs (split ...) has."""
         rules = op.rules
-        if rules is None:  # transitional: an op whose rules are not in gradwire.rules yet
-            return pieces.count(op.name, operands, attrs)
-        if rules.pieces is None or attrs.get("output") is not None:
+        if rules is None or rules.pieces is None or attrs.get("output") is not None:
             return None
         shapes = [tuple(x.shape) if isinstance(x, self.tensor_class) else () for x in operands]
         return rules.pieces(shapes, normalise_attrs(rules, attrs))
@@ -423,17 +413,6 @@ def _live_grad_ids(session: Session, request: pb.BackwardRequest) -> list[str]:
 
 def _as_list(tensors: Any) -> list[Any]:
     return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
-
-
-
-def _legacy_attrs(attrs: dict[str, Any], tensor_class: type) -> dict[str, Any]:
-    """Attributes as the transitional inference.py sees them: graph tensors inside an index become their Meta."""
-    def local(attr: Any) -> Any:
-        if isinstance(attr, tuple):
-            return tuple(item._value.meta if isinstance(item, tensor_class) else item for item in attr)
-        return attr._value.meta if isinstance(attr, tensor_class) else attr
-
-    return {name: local(attr) for name, attr in attrs.items()}
 
 
 __all__ = ["Runtime", "dtypes"]

@@ -71,11 +71,14 @@ def _keeps_first_shape(op: OpRules) -> bool:
     if op.out_shape is None:
         return True
     defaults = {spec.name: spec.default for spec in op.attrs}
-    try:
-        return all(tuple(op.out_shape([probe] * max(op.min_inputs, 1), defaults)) == probe
-                   for probe in ((3,), (2, 3)))
-    except Exception:  # noqa: BLE001 - a shape rule refusing the probe: not an elementwise op
-        return False
+    for probe in ((3,), (2, 3)):
+        try:
+            shape = tuple(op.out_shape([probe] * max(op.min_inputs, 1), defaults))
+        except Exception:  # noqa: BLE001 - a rule refusing the probe (or its default attributes) says nothing
+            continue
+        if shape != probe:
+            return False
+    return True
 
 
 def derive(base: OpRules, taken_methods: set[str]) -> OpRules | None:

@@ -73,7 +73,7 @@ VALUE_DEPENDENT_SHAPES = {"nonzero", "masked_select", "unique", "getitem", "repe
 def _overwrites_without_gradient(catalogue, op: str) -> bool:
     """The in-place variant of an op without a gradient (eq_) on a tensor that requires grad: the engine
     writes the result as an index assignment, and the server names that grad_fn."""
-    base = catalogue.ops.get(op[:-1]) if op.endswith("_") else None
+    base = catalogue.ops.get(op[:-1]) if op and op.endswith("_") else None
     return base is not None and not base.differentiable
 
 
