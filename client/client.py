@@ -216,31 +216,6 @@ class Client(TorchSurface):
     def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
         return operators.extreme(self._runtime, "min", "minimum", tensor, dim if axis is None else axis, keepdim)
 
-    def var(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return operators.var(self._runtime, tensor, *args, **kwargs)
-
-    def std(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return operators.var(self._runtime, tensor, *args, op_name="std", **kwargs)
-
-    def einsum(self, equation: str, *operands: Any) -> Tensor:
-        """einsum("ij,jk->ik", a, b) or einsum(equation, [a, b]): the catalogue's variadic op takes one list."""
-        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-            operands = tuple(operands[0])
-        return self._runtime.apply(self._runtime.catalogue.op("einsum"), list(operands), {"equation": equation})
-
-    def tensordot(self, a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
-        """dims as an int, or torch's pair of dim lists (flattened on the wire: a's dims then b's)."""
-        if isinstance(dims, (list, tuple)) and len(dims) == 2:
-            first, second = ([d] if isinstance(d, int) else list(d) for d in dims)
-            dims = tuple(first) + tuple(second)
-        return self._runtime.apply(self._runtime.catalogue.op("tensordot"), [a, b], {"dims": dims})
-
-    def meshgrid(self, *tensors: Any, indexing: str = "ij") -> Any:
-        """meshgrid(a, b) or meshgrid([a, b]): the catalogue's variadic op takes one list."""
-        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-            tensors = tuple(tensors[0])
-        return self._runtime.apply(self._runtime.catalogue.op("meshgrid"), list(tensors), {"indexing": indexing})
-
     def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
         return operators.median(self._runtime, tensor, dim if axis is None else axis, keepdim)
 

@@ -3,7 +3,7 @@
 As the engine attaches its methods from the registry (engine/methods.py), the SDK attaches here, in one
 pass over one table: Python's operators and in-place operators (resolved in the catalogue when called,
 operators.py), torch's casts by method name, the overloads torch resolves by argument (max(dim),
-var(unbiased), to, indexing), and the `.grad` property (grad.py). Every other method
+median(dim), to, indexing), and the `.grad` property (grad.py). Every other method
 is the catalogue's, looked up by Tensor.__getattr__. The .grad proxy kind overrides a few of these in its
 class (grad.GradTensor), which comes first in its MRO.
 """
@@ -72,14 +72,6 @@ def _as_index(index: Any) -> tuple:
     return index if isinstance(index, tuple) else (index,)
 
 
-def _var(op_name: str) -> Any:
-    def var(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return operators.var(self._runtime, self, *args, op_name=op_name, **kwargs)
-
-    var.__name__ = op_name
-    return var
-
-
 def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
     return operators.median(self._runtime, self, dim if axis is None else axis, keepdim)
 
@@ -109,7 +101,6 @@ def members(base: type[Tensor] = Tensor) -> dict[str, Any]:
         "to": _to, "type": _type, "cpu": lambda self: self, "contiguous": lambda self: self,
         "device": property(lambda self: "cpu"),
         "max": _extreme("max", "maximum"), "min": _extreme("min", "minimum"), "median": _median,
-        "var": _var("var"), "std": _var("std"),
         "t": _t, "T": property(lambda self: self._call_op("permute", dims=tuple(reversed(range(self.ndim))))),
         "mT": property(lambda self: self._call_op("transpose", dim0=-2, dim1=-1)),
         "__abs__": lambda self: self._call_op("abs"),

@@ -2,7 +2,7 @@
 
 Which op a Python operator means is the catalogue's business (its `operators` and
 `reflected_operators` spellings): the SDK only knows Python's own protocol, and torch's few signatures
-that depend on argument types (max(dim) vs max(), var(unbiased)). In-place operators
+that depend on argument types (max(dim) vs max(), median(dim) vs median()). In-place operators
 (x += y) are the catalogue's derived in-place ops (`__iadd__` is add_'s operator spelling); against a server
 without them they run as a copy, the op, and an index assignment of the whole tensor, which keeps torch's
 in-place rules and gradients; only the grad_fn name differs there (CopySlices, not AddBackward0).
@@ -144,19 +144,3 @@ def median(runtime: Runtime, tensor: Tensor, dim: Any = None, keepdim: bool = Fa
     if dim is None:
         return runtime.apply(runtime.catalogue.op("median"), [tensor], {})
     return runtime.apply(runtime.catalogue.op("median_dim"), [tensor], {"dim": dim, "keepdim": keepdim})
-
-
-def var(runtime: Runtime, tensor: Tensor, *args: Any, op_name: str = "var", **kwargs: Any) -> Tensor:
-    """torch's var/std(dim=None, unbiased=True, keepdim=False, *, correction=None), and var(unbiased)."""
-    rest = list(args)
-    if rest and isinstance(rest[0], bool):
-        kwargs["unbiased"] = rest.pop(0)
-    if len(rest) > 3:
-        raise TypeError("var() takes at most 3 positional arguments after the tensor")
-    for name, value in zip(("dim", "unbiased", "keepdim"), rest):
-        if name in kwargs:
-            raise TypeError(f"var() got multiple values for argument '{name}'")
-        kwargs[name] = value
-    op = runtime.catalogue.op(op_name)
-    by_name = {(spec.name if (spec := op.attr(key)) else key): value for key, value in kwargs.items()}
-    return runtime.apply(op, [tensor], by_name)

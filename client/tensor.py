@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from gradwire.rules.printing import Size
+
 from . import dtypes, operators
 from .formatting import format_tensor
-from gradwire.rules.printing import Size
 
 if TYPE_CHECKING:
     from .runtime import Runtime
