@@ -180,8 +180,5 @@ define(OpRules(
     methods=("clone",), functions=("clone",), summary="a copy that is part of the graph",
 ))
 
-from . import elementwise_binary, elementwise_math  # noqa: E402,F401  (the other elementwise families)
-from . import bitwise  # noqa: E402,F401
-from . import clamp  # noqa: E402,F401
-from . import activations  # noqa: E402,F401
-from . import fills  # noqa: E402,F401
+# The other elementwise families (they build on the factories above).
+from . import activations, bitwise, clamp, elementwise_binary, elementwise_math, fills  # noqa: E402,F401
