@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from gradwire.rules.errors import IndexOutOfRange, InvalidArgumentRuntimeError
+from gradwire.rules.shapes import normalise_dims
 from gradwire.rules.ops.reductions import correction as _correction, parse_var as _var_parse  # noqa: F401
 from ..registry import implement
 
@@ -21,16 +21,7 @@ def axes_of(dim, ndim: int) -> tuple[int, ...] | None:
     """
     if dim is None or dim == ():
         return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    rank = max(ndim, 1)
-    for d in dims:
-        if not -rank <= d < rank:
-            raise IndexOutOfRange(
-                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {d})"
-            )
-    axes = tuple(sorted(d % rank for d in dims))
-    if len(set(axes)) != len(axes):
-        raise InvalidArgumentRuntimeError(f"dims {list(dims)}: a dim appears multiple times in the list of dims")
+    axes = tuple(sorted(normalise_dims(dim, ndim)))  # torch's errors for a dim out of range or repeated
     return axes if ndim else ()
 
 

@@ -63,7 +63,7 @@ def matrix_norm_grad_fn(order) -> str:
 define(OpRules(
     name="linalg_vector_norm", grad_fn="LinalgVectorNormBackward0",
     dtype_rule=tensors_only("linalg.vector_norm", promotion.floating_only),
-    attrs=(AttrSpec("ord", "real|text", default=2.0, description="the order p: 2, 1, inf, -inf, 0 or any real"),
+    attrs=(AttrSpec("ord", "real", default=2.0, description="the order p: 2, 1, inf, -inf, 0 or any real"),
            DIMS, KEEPDIM),
     out_shape=_vector_norm_shape, functions=("linalg.vector_norm",),
     summary="the p-norm of the elements over dims (all by default)",

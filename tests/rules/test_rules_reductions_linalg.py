@@ -227,6 +227,8 @@ MISTAKES = [
     ("kthvalue_too_far", lambda: t(3, 4).kthvalue(5), lambda: _rules_call("kthvalue", [m(3, 4)], {"k": 5}), False),
     ("vector_norm_minus_inf_of_empty", lambda: torch.linalg.vector_norm(t(0, 3), ord=-float("inf")),
      lambda: _rules_call("linalg_vector_norm", [m(0, 3)], {"ord": -float("inf")}), True),
+    ("vector_norm_text_order", lambda: torch.linalg.vector_norm(t(3), ord="fro"),
+     lambda: _rules_call("linalg_vector_norm", [m(3)], {"ord": "fro"}), False),
     ("matrix_norm_order", lambda: torch.linalg.matrix_norm(t(3, 3), ord=3),
      lambda: _rules_call("linalg_matrix_norm", [m(3, 3)], {"ord": 3}), False),
     ("matrix_norm_of_vector", lambda: torch.linalg.matrix_norm(t(3)),
