@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.errors import ShapeError
-from gradwire.rules.ops.shape import dim_of, expanded, permutation, reshaped
+from gradwire.rules.ops.shape import cat_kept, dim_of, expanded, permutation, reshaped
 from gradwire.rules.shapes import normalise_dims
 from ..registry import implement
 
@@ -68,12 +68,16 @@ def _expand_forward(arrays: list, attrs: dict):
 
 
 def _cat_forward(arrays: list, attrs: dict):
-    return np.concatenate(arrays, axis=dim_of(attrs["dim"], arrays[0].ndim))
+    kept = [arrays[position] for position in cat_kept([a.shape for a in arrays])]
+    return np.concatenate(kept, axis=dim_of(attrs["dim"], kept[0].ndim))
 
 
 def _cat_vjp(F, g, c, position):
-    dim = dim_of(c.attrs["dim"], len(c.input_shapes[0]))
-    start = sum(shape[dim] for shape in c.input_shapes[:position])
+    kept = cat_kept(c.input_shapes)
+    if position not in kept:  # a skipped 1-D empty tensor
+        return F.zeros(c.input_shapes[position], like=g)
+    dim = dim_of(c.attrs["dim"], len(c.input_shapes[kept[0]]))
+    start = sum(c.input_shapes[k][dim] for k in kept if k < position)
     stop = start + c.input_shapes[position][dim]
     return F.getitem(g, index=(slice(None),) * dim + (slice(start, stop),))
 

@@ -149,22 +149,30 @@ def _expand_shape(shapes: list, attrs: dict) -> tuple:
     return expanded(tuple(shapes[0]), attrs["shape"])
 
 
+def cat_kept(shapes: list) -> list[int]:
+    """The positions cat concatenates: torch skips 1-D empty tensors (shape (0,)) beside others."""
+    kept = [position for position, shape in enumerate(shapes) if tuple(shape) != (0,)]
+    return kept or list(range(len(shapes)))
+
+
 def _cat_shape(shapes: list, attrs: dict) -> tuple:
     if not shapes:
         raise InvalidValueError("torch.cat(): expected a non-empty list of Tensors")
     for position, shape in enumerate(shapes):
         if not shape:
             raise ShapeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated")
-    first = list(shapes[0])
+    kept = cat_kept(shapes)
+    first = list(shapes[kept[0]])
     dim = dim_of(attrs["dim"], len(first))
-    for position, shape in enumerate(shapes[1:], start=1):
+    for position in kept[1:]:
+        shape = shapes[position]
         if len(shape) != len(first):
             raise ShapeError(f"Tensors must have same number of dimensions: got {len(first)} and {len(shape)}")
         for d, (expected, got) in enumerate(zip(first, shape)):
             if d != dim and expected != got:
                 raise ShapeError(f"Sizes of tensors must match except in dimension {dim}. Expected size {expected} "
                                  f"but got size {got} for tensor number {position} in the list.")
-    first[dim] = sum(shape[dim] for shape in shapes)
+    first[dim] = sum(shapes[position][dim] for position in kept)
     return tuple(first)
 
 

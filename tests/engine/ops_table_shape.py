@@ -377,6 +377,7 @@ row("log_softmax", "axis", inputs(normal((3, 4))), lambda m, a: a.log_softmax(ax
 row("squeeze", "axis", inputs(normal((3, 1))), lambda m, a: a.squeeze(axis=1))
 row("unsqueeze", "axis", inputs(normal((3, 4))), lambda m, a: a.unsqueeze(axis=0))
 row("cat", "axis", inputs(normal((3, 4)), normal((3, 2))), lambda m, a, b: m.cat([a, b], axis=1))
+row("cat", "legacy_empty_1d", inputs(normal((3, 4)), normal((0,)), normal((3, 2))), lambda m, a, e, b: m.cat([a, e, b], 1))
 row("stack", "axis", inputs(normal((3,)), normal((3,))), lambda m, a, b: m.stack([a, b], axis=1))
 row("narrow", "axis", inputs(normal((3, 4))), lambda m, a: a.narrow(axis=1, start=1, length=2))
 row("cross", "axis", inputs(normal((3, 3)), normal((3, 3))), lambda m, a, b: a.cross(b, axis=0))

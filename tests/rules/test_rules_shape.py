@@ -335,3 +335,22 @@ def test_mistake_raises_torchs_class_from_the_rules(label):
     assert builtin_class(rules_error.value) is builtin_class(torch_error.value), str(rules_error.value)
     if same_message:
         assert _first_line(torch_error.value) in str(rules_error.value)
+
+
+def test_the_sdks_metadata_of_indexing_comes_from_the_rules():
+    """results.infer (what the SDK runs) on tensor metadata, index tensors given as metadata too."""
+    from gradwire.rules.results import infer
+
+    x = _float(3, 4, 5)
+    x.requires_grad = True
+    getitem = rules_of("getitem")
+    exact = infer(getitem, [x], {"index": (slice(None), _long(2, 1), _long(3))})[0]
+    expected = torch.zeros(3, 4, 5, requires_grad=True)[:, torch.zeros(2, 1, dtype=torch.long),
+                                                         torch.zeros(3, dtype=torch.long)]
+    assert (exact.shape, exact.dtype.name, exact.grad_fn) == (tuple(expected.shape), "float32", expected.grad_fn.name())
+    masked = infer(getitem, [x], {"index": (_bool(3, 4),)})[0]
+    assert masked.shape is None and masked.grad_fn == "IndexBackward0"  # the count of True values decides
+    with pytest.raises(IndexError):
+        infer(getitem, [x], {"index": (0, 0, 0, 0)})
+    with pytest.raises(RuntimeError):
+        infer(rules_of("setitem"), [x, _float(4)], {"index": (0,)})
