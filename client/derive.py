@@ -87,6 +87,14 @@ def _inplace(rules: Any, target: Meta, operands: Sequence[Operand], attrs: dict,
     return target
 
 
+def pieces(rules: Any, shapes: list, attrs: dict) -> int:
+    """How many outputs (each its own node) a call of an op like split has; its mistakes raise here."""
+    try:
+        return rules.pieces(shapes, normalise_attrs(rules, attrs))
+    except GradwireError as error:
+        raise torch_error(error) from None
+
+
 def check_new_leaf(requires_grad: bool, dtype: Any) -> None:
     """torch.tensor(..., requires_grad=True) takes floating dtypes only."""
     if requires_grad:

@@ -18,8 +18,6 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from gradwire.rules.attrs import normalise_attrs
-
 from . import codec, derive, dtypes
 from .catalogue import Catalogue, OpSpec
 from .meta import Meta
@@ -221,7 +219,7 @@ class Runtime:
         if rules is None or rules.pieces is None or attrs.get("output") is not None:
             return None
         shapes = [tuple(x.shape) if isinstance(x, self.tensor_class) else () for x in operands]
-        return rules.pieces(shapes, normalise_attrs(rules, attrs))
+        return derive.pieces(rules, shapes, attrs)
 
     def grad_value(self, owner: Value) -> Value | None:
         """owner.grad as a node of the next batch (no round trip), or None without a `grad` op."""
