@@ -1,34 +1,25 @@
 """The server's op catalogue (ListOps) and how Python calls map onto it.
 
 The SDK has no op list of its own: Tensor methods, operators and module functions are looked up here by
-the spellings the catalogue gives (methods, functions, operators, reflected_operators), and a call's
-arguments are split into operands and attributes from the op's arity and attribute specs.
+the spellings the catalogue gives (methods, functions, operators, reflected_operators). Each op's
+`rules_id` names its entry in gradwire.rules; when this SDK's copy holds that entry (same name and
+version), the op's call is parsed and its results' metadata derived by those rules (derive.py). An op
+it has no entry for still works: its call is parsed from the catalogue's description by the rules'
+generic parser, and its metadata comes from the server.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping, Sequence
 
+from gradwire.rules.spec import OPERAND_KINDS, UPDATED_OPERAND, AttrSpec, OpRules, lookup
 from gradwire.v1 import gradwire_pb2 as pb
 
 
 _RETURN_TYPES: dict[str, type] = {}
-# The attribute kind of an optional tensor operand (bias=None): spelled like an attribute, sent as an
-# operand after the required ones, in attribute order (an empty Operand when absent).
-OPTIONAL_OPERAND = "tensor"
-# An optional operand the op may update in place (batch_norm's running statistics): local copies drop.
-UPDATED_OPERAND = "tensor|updated"
-
-
-@dataclass(frozen=True)
-class AttrSpec:
-    name: str
-    kind: str
-    required: bool
-    aliases: tuple[str, ...] = ()
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,17 +43,21 @@ class OpSpec:
     output_names: tuple[str, ...] = ()
     internal: bool = False
     signature: tuple[str, ...] = ()
+    # This SDK's copy of the op's rules (None: it has none for the catalogue's rules_id).
+    rules: OpRules | None = field(default=None, compare=False)
 
     @classmethod
     def from_message(cls, info: pb.OpInfo) -> OpSpec:
         return cls(
             name=info.name, min_inputs=info.min_inputs, max_inputs=info.max_inputs,
-            attrs=tuple(AttrSpec(a.name, a.kind, a.required, tuple(a.aliases), a.description) for a in info.attrs),
+            attrs=tuple(AttrSpec(a.name, a.kind, a.required, aliases=tuple(a.aliases), description=a.description)
+                        for a in info.attrs),
             differentiable=info.differentiable, outputs=max(1, info.outputs), inplace=info.inplace,
             view=info.view, grad_fn=info.grad_fn, summary=info.summary, methods=tuple(info.methods),
             functions=tuple(info.functions), operators=tuple(info.operators),
             reflected_operators=tuple(info.reflected_operators), output_names=tuple(info.output_names),
             internal=info.internal, signature=tuple(info.signature),
+            rules=lookup(info.rules_id) if info.rules_id else None,
         )
 
     def named(self, results: tuple) -> Any:
@@ -78,89 +73,21 @@ class OpSpec:
         return next((spec for spec in self.attrs if spec.name == name or name in spec.aliases), None)
 
     def parse_call(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        """Split a Python call's arguments into operands and attributes.
+        """A Python call's arguments as operands and attributes, by the rules' parser: this SDK's copy of
+        the op's rules, or (an op it has none for) the generic parser over the catalogue's description."""
+        return (self.rules or self.call_rules).parse_call(args, kwargs)
 
-        Operands come first (a variadic op takes one sequence of them, like cat([a, b])), then the
-        attributes in catalogue order, then keywords. An op whose first attribute is a list of ints
-        also takes them unpacked, as torch does: x.view(2, 3) is x.view((2, 3)).
-        """
-        optional = self.operand_attrs
-        if self.signature:
-            return self._parse_signature(args, kwargs)
-        if self.max_inputs == -1:
-            if not args or not isinstance(args[0], (list, tuple)):
-                raise TypeError(f"{self.name}(): expected a sequence of tensors as the first argument")
-            operands, rest = list(args[0]), list(args[1:])
-        elif optional:
-            operands, rest = list(args[: self.min_inputs]), list(args[self.min_inputs:])
-        else:
-            operands, rest = list(args[: self.max_inputs]), list(args[self.max_inputs:])
-        attrs: dict[str, Any] = {}
-        if rest and self.attrs and self.attrs[0].kind == "ints" and all(_is_int(value) for value in rest):
-            rest = [tuple(rest)]
-        if len(rest) > len(self.attrs):
-            raise TypeError(
-                f"{self.name}() takes at most {max(self.max_inputs, 1) + len(self.attrs)} positional "
-                f"arguments but {len(args)} were given"
-            )
-        for spec, value in zip(self.attrs, rest):
-            attrs[spec.name] = value
-        for key, value in kwargs.items():
-            spec = self.attr(key)
-            if spec is None:
-                allowed = ", ".join(spec.name for spec in self.attrs) or "none"
-                raise TypeError(f"{self.name}() got an unexpected keyword argument '{key}' (allowed: {allowed})")
-            if spec.name in attrs:
-                raise TypeError(f"{self.name}() got multiple values for argument '{spec.name}'")
-            attrs[spec.name] = value
-        if len(operands) < self.min_inputs:
-            raise TypeError(f"{self.name}() takes at least {self.min_inputs} operand(s), got {len(operands)}")
-        if optional:
-            operands.extend(attrs.pop(name, None) for name in optional)
-            while len(operands) > self.min_inputs and operands[-1] is None:
-                operands.pop()  # trailing absent operands need not travel
-        return operands, attrs
-
-    @property
-    def operand_attrs(self) -> tuple[str, ...]:
-        """Names of the optional tensor operands (attributes of kind "tensor"), in operand order."""
-        return tuple(spec.name for spec in self.attrs if spec.kind in (OPTIONAL_OPERAND, UPDATED_OPERAND))
+    @cached_property
+    def call_rules(self) -> OpRules:
+        """The catalogue's description of the op's call, as rules the generic parser reads."""
+        return OpRules(name=self.name, min_inputs=self.min_inputs, max_inputs=self.max_inputs, attrs=self.attrs,
+                       num_outputs=self.outputs, signature=self.signature)
 
     @property
     def updated_operands(self) -> tuple[int, ...]:
         """Operand positions the op may write in place."""
-        kinds = [spec.kind for spec in self.attrs if spec.kind in (OPTIONAL_OPERAND, UPDATED_OPERAND)]
+        kinds = [spec.kind for spec in self.attrs if spec.kind in OPERAND_KINDS]
         return tuple(self.min_inputs + i for i, kind in enumerate(kinds) if kind == UPDATED_OPERAND)
-
-
-    def _parse_signature(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        """torch's own positional order (gather(input, dim, index)), operands named in it as keywords too."""
-        if len(args) > len(self.signature):
-            raise TypeError(f"{self.name}() takes at most {len(self.signature)} arguments ({', '.join(self.signature)})")
-        names = [entry.split("|")[0] for entry in self.signature]  # "src|value": operand src, keyword value too
-        aliases = {alias: entry.split("|")[0] for entry in self.signature for alias in entry.split("|")}
-        named = dict(zip(names, args))
-        for key, value in kwargs.items():
-            spec = self.attr(key)
-            name = spec.name if spec is not None else aliases.get(key, key)
-            if spec is None and key not in aliases:
-                raise TypeError(f"{self.name}() got an unexpected keyword argument '{key}' "
-                                f"(allowed: {', '.join(self.signature)})")
-            if name in named:
-                raise TypeError(f"{self.name}() got multiple values for argument '{name}'")
-            named[name] = value
-        attr_names = {spec.name for spec in self.attrs}
-        operands = []
-        for name in (name for name in names if name not in attr_names):
-            if name in named:
-                operands.append(named.pop(name))
-            elif len(operands) < self.min_inputs:
-                raise TypeError(f"{self.name}() missing required argument '{name}'")
-        return operands, named
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Catalogue:

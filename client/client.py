@@ -19,9 +19,10 @@ import grpc
 
 from gradwire.torchlike import bind
 
-from . import dtypes, factories, operators
+from . import dtypes, factories, methods, operators
 from .autograd import Autograd
 from .compiled import CompiledFunction
+from .grad import GradTensor
 from .namespaces import ROOTS, Namespace, catalogue_function
 from .journal import DEFAULT_JOURNAL_BYTES, JournalPolicy
 from .runtime import Runtime
@@ -29,6 +30,9 @@ from .security import Pem, channel_credentials, token_metadata
 from .surface import TorchSurface
 from .tensor import Tensor
 from .transport import Transport
+
+# Operators, casts, overloads and .grad: attached to the SDK Tensor from one table.
+methods.install(Tensor)
 
 
 class no_grad:  # noqa: N801 - torch's name
@@ -94,6 +98,8 @@ class Client(TorchSurface):
         transport.journal_policy = JournalPolicy(journal_bytes)  # type: ignore[attr-defined]
         # Each Client gets its own Tensor class, so client.Tensor(...) and isinstance work as in torch.
         self.Tensor: type[Tensor] = type("Tensor", (Tensor,), {"__slots__": (), "__module__": __name__})
+        # Its .grad proxies are the other kind of tensor (grad.py), still instances of client.Tensor.
+        self.Tensor._grad_class = type("Tensor", (GradTensor, self.Tensor), {"__slots__": (), "__module__": __name__})
         self._runtime = Runtime(transport, self.Tensor)
         self.Tensor._runtime = self._runtime
         self.autograd = Autograd(self._runtime)
@@ -209,36 +215,6 @@ class Client(TorchSurface):
 
     def min(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
         return operators.extreme(self._runtime, "min", "minimum", tensor, dim if axis is None else axis, keepdim)
-
-    def clamp(self, tensor: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return operators.clamp(self._runtime, tensor, min, max)
-
-    clip = clamp
-
-    def var(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return operators.var(self._runtime, tensor, *args, **kwargs)
-
-    def std(self, tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return operators.var(self._runtime, tensor, *args, op_name="std", **kwargs)
-
-    def einsum(self, equation: str, *operands: Any) -> Tensor:
-        """einsum("ij,jk->ik", a, b) or einsum(equation, [a, b]): the catalogue's variadic op takes one list."""
-        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-            operands = tuple(operands[0])
-        return self._runtime.apply(self._runtime.catalogue.op("einsum"), list(operands), {"equation": equation})
-
-    def tensordot(self, a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
-        """dims as an int, or torch's pair of dim lists (flattened on the wire: a's dims then b's)."""
-        if isinstance(dims, (list, tuple)) and len(dims) == 2:
-            first, second = ([d] if isinstance(d, int) else list(d) for d in dims)
-            dims = tuple(first) + tuple(second)
-        return self._runtime.apply(self._runtime.catalogue.op("tensordot"), [a, b], {"dims": dims})
-
-    def meshgrid(self, *tensors: Any, indexing: str = "ij") -> Any:
-        """meshgrid(a, b) or meshgrid([a, b]): the catalogue's variadic op takes one list."""
-        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-            tensors = tuple(tensors[0])
-        return self._runtime.apply(self._runtime.catalogue.op("meshgrid"), list(tensors), {"indexing": indexing})
 
     def median(self, tensor: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
         return operators.median(self._runtime, tensor, dim if axis is None else axis, keepdim)

@@ -19,7 +19,7 @@ from . import dtypes
 def encode_array(array: np.ndarray, *, with_data: bool = True) -> pb.Tensor:
     """The Tensor message of an array (its dtype must be one the wire knows)."""
     dtype = dtypes.from_numpy(array.dtype)
-    message = pb.Tensor(dtype=dtype.wire, shape=array.shape)
+    message = pb.Tensor(dtype=dtypes.to_wire(dtype), shape=array.shape)
     if with_data:
         message.data = array_bytes(array)
     return message
@@ -67,7 +67,7 @@ def encode_attr(name: str, kind: str, value: Any, ref_of: Callable[[Any], str | 
     if "index" in kinds:
         return pb.AttrValue(index=encode_index(value, ref_of))
     if "dtype" in kinds:
-        return pb.AttrValue(dtype=dtypes.as_dtype(value).wire)
+        return pb.AttrValue(dtype=dtypes.to_wire(dtypes.as_dtype(value)))
     if "text" in kinds and isinstance(value, str):
         return pb.AttrValue(text=value)
     if isinstance(value, (bool, np.bool_)) and "boolean" in kinds:

@@ -80,7 +80,7 @@ class CompiledFunction:
         tensor_class = self._runtime.tensor_class
         for arg in args:
             if isinstance(arg, tensor_class):
-                arrays.append(np.ascontiguousarray(self._runtime.array_of(arg)))  # no RPC when known here
+                arrays.append(np.ascontiguousarray(arg._array()))  # no RPC when known here
                 requires.append(bool(arg.requires_grad))
             else:
                 arrays.append(np.ascontiguousarray(self._runtime.as_array(arg)))

@@ -57,6 +57,15 @@ class GradwireRpcError(RuntimeError):
     """A failure with no torch equivalent (UNAUTHENTICATED, INTERNAL, ...), with its status code."""
 
 
+def torch_error(error: Exception) -> Exception:
+    """A rules error raised in the SDK (a GradwireError) as the exact builtin class torch raises, with
+    the status the server would have answered with, as errors from the server come."""
+    result = TORCH_ERROR_TYPES.get(getattr(error, "torch_type", ""), RuntimeError)(str(error))
+    result.status = getattr(grpc.StatusCode, getattr(error, "status", ""), None)  # type: ignore[attr-defined]
+    result.node_id = ""  # type: ignore[attr-defined]
+    return result
+
+
 def status_of(error: grpc.RpcError) -> grpc.StatusCode | None:
     code = getattr(error, "code", None)
     return code() if callable(code) else None

@@ -1,4 +1,4 @@
-"""What the SDK knows of a value without its data, and the signal that an op is bound to fail."""
+"""What the SDK knows of a value without its data."""
 
 from __future__ import annotations
 
@@ -21,6 +21,3 @@ class Meta:
     def complete(self) -> bool:
         return None not in (self.shape, self.dtype, self.requires_grad, self.is_leaf, self.grad_fn)
 
-
-class WillFail(Exception):
-    """The op cannot succeed (the server will say why)."""

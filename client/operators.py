@@ -2,7 +2,7 @@
 
 Which op a Python operator means is the catalogue's business (its `operators` and
 `reflected_operators` spellings): the SDK only knows Python's own protocol, and torch's few signatures
-that depend on argument types (max(dim) vs max(), clamp with number or tensor bounds, var(unbiased)). In-place operators
+that depend on argument types (max(dim) vs max(), median(dim) vs median()). In-place operators
 (x += y) are the catalogue's derived in-place ops (`__iadd__` is add_'s operator spelling); against a server
 without them they run as a copy, the op, and an index assignment of the whole tensor, which keeps torch's
 in-place rules and gradients; only the grad_fn name differs there (CopySlices, not AddBackward0).
@@ -56,8 +56,9 @@ def _is_operand(value: Any, tensor_class: type) -> bool:
     return isinstance(value, tensor_class) or (np.isscalar(value) and not isinstance(value, (str, bytes)))
 
 
-def _operator(name: str, base: type, *, reflected: bool) -> Any:
-    def operator(self: Tensor, other: Any = None) -> Any:
+def operator(name: str, base: type, *, reflected: bool) -> Any:
+    """Python's `name` operator: the catalogue's op of that spelling, or NotImplemented."""
+    def method(self: Tensor, other: Any = None) -> Any:
         runtime = type(self)._runtime
         catalogue = runtime.catalogue
         op = (catalogue.reflected_operators if reflected else catalogue.operators).get(name)
@@ -69,12 +70,13 @@ def _operator(name: str, base: type, *, reflected: bool) -> Any:
             return NotImplemented
         return runtime.apply(op, [other, self] if reflected else [self, other], {})
 
-    operator.__name__ = name
-    return operator
+    method.__name__ = name
+    return method
 
 
-def _inplace_operator(name: str, binary: str, base: type) -> Any:
-    def operator(self: Tensor, other: Any) -> Any:
+def inplace_operator(name: str, binary: str, base: type) -> Any:
+    """x op= y: the catalogue's derived in-place op, or the binary op on a copy assigned back."""
+    def method(self: Tensor, other: Any) -> Any:
         runtime = type(self)._runtime
         catalogue = runtime.catalogue
         inplace = catalogue.operators.get(name)  # the registry's derived in-place op (add_ for __iadd__)
@@ -83,49 +85,21 @@ def _inplace_operator(name: str, binary: str, base: type) -> Any:
         op = catalogue.operators.get(binary)
         if op is None or not _is_operand(other, base):
             return NotImplemented
-        if self._grad_of is not None:  # x.grad *= 0.5: compute, then set the server's grad
-            updated = runtime.apply(op, [self.detach(), other], {})
-            runtime.update_grads(self._grad_of, set_to=updated._data_copy())
-            return self
-        # On a copy, so the op's saved values do not see the assignment's version bump.
-        result = runtime.apply(op, [runtime.apply(catalogue.op("clone"), [self], {}), other], {})
-        runtime.apply(catalogue.op("setitem"), [self, result], {"index": (Ellipsis,)})
+        self[...] = runtime.apply(op, [self._copy_for_update(), other], {})
         return self
 
-    operator.__name__ = name
-    return operator
+    method.__name__ = name
+    return method
 
 
-def _cast_method(name: str, dtype: dtypes.DType) -> Any:
+def cast_method(name: str, dtype: dtypes.DType) -> Any:
+    """x.float(), x.long(), ...: x.to(dtype)."""
     def cast(self: Tensor) -> Tensor:
         return self.to(dtype)
 
     cast.__name__ = name
     cast.__doc__ = f"self.to({dtype})"
     return cast
-
-
-def install(base: type) -> None:
-    """Attaches Python's operators and torch's cast methods to the SDK Tensor class."""
-    for name in BINARY_OPERATORS + UNARY_OPERATORS:
-        setattr(base, name, _operator(name, base, reflected=False))
-    for name in REFLECTED_OPERATORS:
-        setattr(base, name, _operator(name, base, reflected=True))
-    for name, binary in INPLACE_OPERATORS.items():
-        setattr(base, name, _inplace_operator(name, binary, base))
-    base.__abs__ = lambda self: self._call_op("abs")
-    # Overloads torch resolves by argument type, which the catalogue's arity cannot express.
-    base.clamp = base.clip = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max)
-    base.clamp_ = base.clip_ = lambda self, min=None, max=None: clamp(type(self)._runtime, self, min, max, "clamp_")
-    base.var = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, **kwargs)
-    base.std = lambda self, *args, **kwargs: var(type(self)._runtime, self, *args, op_name="std", **kwargs)
-    base.median = lambda self, dim=None, keepdim=False, *, axis=None: median(
-        type(self)._runtime, self, dim if axis is None else axis, keepdim)
-    for method, dtype in CAST_METHODS.items():
-        setattr(base, method, _cast_method(method, dtype))
-    from .surface import install_tensor_methods
-
-    install_tensor_methods(base)
 
 
 def bound_method(tensor: Tensor, op: OpSpec) -> Any:
@@ -165,41 +139,8 @@ class ValuesIndices(tuple):
         return self[1]
 
 
-def clamp(runtime: Runtime, tensor: Tensor, min: Any = None, max: Any = None,  # noqa: A002
-          op_name: str = "clamp") -> Tensor:
-    """clamp(x, min, max): number bounds are attributes, tensor bounds operands (not a mix), as in torch;
-    op_name "clamp_" is the in-place variant."""
-    op = runtime.catalogue.op(op_name)
-    given = {name: bound for name, bound in (("min", min), ("max", max)) if bound is not None}
-    tensors = [name for name, bound in given.items() if isinstance(bound, runtime.tensor_class)]
-    if not tensors:
-        return runtime.apply(op, [tensor], given)
-    if len(tensors) != len(given):
-        raise TypeError("clamp(): min and max must both be Tensors or both be numbers")
-    if op.attr("tensor_bounds") is None:
-        raise NotImplementedError("clamp() with tensor bounds: this server's clamp takes numbers only")
-    which = "both" if len(tensors) == 2 else tensors[0]
-    return runtime.apply(op, [tensor, *given.values()], {"tensor_bounds": which})
-
-
 def median(runtime: Runtime, tensor: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """median(): the lower median of everything; median(dim): (values, indices) along dim."""
     if dim is None:
         return runtime.apply(runtime.catalogue.op("median"), [tensor], {})
     return runtime.apply(runtime.catalogue.op("median_dim"), [tensor], {"dim": dim, "keepdim": keepdim})
-
-
-def var(runtime: Runtime, tensor: Tensor, *args: Any, op_name: str = "var", **kwargs: Any) -> Tensor:
-    """torch's var/std(dim=None, unbiased=True, keepdim=False, *, correction=None), and var(unbiased)."""
-    rest = list(args)
-    if rest and isinstance(rest[0], bool):
-        kwargs["unbiased"] = rest.pop(0)
-    if len(rest) > 3:
-        raise TypeError("var() takes at most 3 positional arguments after the tensor")
-    for name, value in zip(("dim", "unbiased", "keepdim"), rest):
-        if name in kwargs:
-            raise TypeError(f"var() got multiple values for argument '{name}'")
-        kwargs[name] = value
-    op = runtime.catalogue.op(op_name)
-    by_name = {(spec.name if (spec := op.attr(key)) else key): value for key, value in kwargs.items()}
-    return runtime.apply(op, [tensor], by_name)

@@ -10,6 +10,7 @@ each and large results one DownloadTensor each.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -17,9 +18,9 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import codec, dtypes, inference, pieces
+from . import codec, derive, dtypes
 from .catalogue import Catalogue, OpSpec
-from .meta import Meta, WillFail
+from .meta import Meta
 from .session import Session, Value
 from .transport import Transport
 
@@ -85,15 +86,12 @@ class Runtime:
 
     def leaf(self, array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A new leaf holding `array` (sent with the next flush)."""
-        session = self.session
-        value = session.add_leaf(array, bool(requires_grad))
-        if requires_grad and not value.meta.dtype.is_floating_point:  # type: ignore[union-attr]
-            session.flush()  # the server refuses it; its error is raised here, as torch raises it here
-        return self.wrap(value)
+        derive.check_new_leaf(bool(requires_grad), dtypes.from_numpy(array.dtype))
+        return self.wrap(self.session.add_leaf(array, bool(requires_grad)))
 
     def graph_value(self, tensor: Tensor, session: Session) -> Value:
         """The Value a tensor stands for in `session` (a .grad becomes a leaf holding its data)."""
-        value = tensor._graph_value(session)
+        value = tensor._graph_value()
         value.check_usable()
         if value.session is not session:
             if value.session.lost is not None:
@@ -104,13 +102,18 @@ class Runtime:
     # ------------------------------------------------------------ ops
 
     def apply(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
-        """Records `op` on the operands: returns its result tensor(s), or the target of an in-place op."""
-        outputs = pieces.count(op.name, operands, attrs)
+        """Records `op` on the operands: returns its result tensor(s), or the target of an in-place op.
+
+        The results' metadata comes from the op's rules (derive.py), whose errors are raised here,
+        before anything is recorded or sent."""
+        outputs = self._pieces(op, operands, attrs)
         if outputs is not None:  # one node per differentiable output
             return op.named(tuple(self.apply(op, operands, {**attrs, "output": k}) for k in range(outputs)))
         tensor_class = self.tensor_class
         session = self._session_of(operands)
         grad_enabled = self.grad_enabled
+        # Attributes by their names (torch's aliases, such as axis for dim, are the caller's spelling).
+        attrs = {(spec.name if (spec := op.attr(name)) else name): attr for name, attr in attrs.items()}
         node = pb.Node(id=session.new_id(), op=op.name, no_grad=not grad_enabled)
         refs: list[str] = []
         metas: list[Any] = []
@@ -143,23 +146,22 @@ class Runtime:
             message = codec.encode_attr(name, spec.kind if spec else "", attr, ref_of)
             if message is not None:
                 node.attrs[name].CopyFrom(message)
-        local_attrs = {name: _local_attr(attr, tensor_class) for name, attr in attrs.items()}
         if op.inplace:
-            return self._apply_inplace(op, operands[0], node, metas, local_attrs, refs, session)
-        will_fail = False
+            return self._apply_inplace(op, operands[0], node, metas, attrs, refs, session)
         try:
-            outputs = inference.infer(op, metas, local_attrs, grad_enabled)
-        except WillFail:
-            outputs, will_fail = [Meta() for _ in range(op.outputs)], True
-        values = session.add_node(node, outputs, refs)
+            local_attrs, exact = self._local_attrs(attrs)
+            derived = derive.results(op.rules, metas, local_attrs, grad_enabled, op.outputs)
+            if not exact:  # shaped by a boolean mask's count: the server tells the shape
+                derived = [dataclasses.replace(meta, shape=None) for meta in derived]
+        except derive.ValueDependent:
+            derived = [Meta() for _ in range(op.outputs)]
+        values = session.add_node(node, derived, refs)
         for position in op.updated_operands:  # e.g. running stats: the server changes them in place
             if position < len(operands) and isinstance(operands[position], tensor_class):
                 operands[position]._value.cache = None
         if op.view and source is not None:
             values[0].view_of_leaf = bool(source.meta.requires_grad and (source.meta.is_leaf or source.view_of_leaf))
             values[0].storage = source.storage
-        if will_fail:
-            session.flush()
         results = tuple(self.wrap(value) for value in values)
         return results[0] if len(results) == 1 else op.named(results)
 
@@ -167,28 +169,57 @@ class Runtime:
                        attrs: dict[str, Any], refs: list[str], session: Session) -> Tensor:
         target = target_tensor._value
         try:
-            meta = inference.infer_inplace(op, target.meta, metas, attrs, self.grad_enabled, target.view_of_leaf)
-            base = self.catalogue.ops.get(op.name[:-1]) if op.name.endswith("_") else None
-            if base is not None and not base.inplace:
-                meta = inference.infer_derived_inplace(base, meta, metas, attrs, self.grad_enabled)
-            will_fail = False
-        except WillFail:
-            meta, will_fail = target.meta, True
-        if op.name == "requires_grad_" and not will_fail and target.leaf_array is not None and not any(
+            meta = derive.inplace(op.rules, target.meta, metas, self._local_attrs(attrs)[0], self.grad_enabled,
+                                  target.view_of_leaf)
+        except derive.ValueDependent:
+            meta = Meta(target.meta.shape, target.meta.dtype)
+        if op.name == "requires_grad_" and meta.requires_grad is not None and target.leaf_array is not None and not any(
                 pending for pending in session.pending_nodes if target.id in pending.refs):
             # A leaf nothing used yet: just change the flag it will be sent with.
             target.meta = meta
             target.leaf_requires_grad = bool(meta.requires_grad)
             return target_tensor
+        if meta.requires_grad and target.storage != target.id:
+            # Written through a view: the base records the write (CopySlices) and the view reads the base again.
+            meta = Meta(meta.shape, meta.dtype, True, False, self._internal_grad_fn("view_of_base"))
+            base_value = session.values.get(target.storage)
+            if base_value is not None and base_value.meta.dtype is not None and base_value.meta.dtype.is_floating_point:
+                base_value.meta = Meta(base_value.meta.shape, base_value.meta.dtype, True, False,
+                                       self._internal_grad_fn("copy_slices"))
         target.meta = meta
         session.add_inplace(node, target, refs)
-        if target_tensor._grad_of is not None:  # an in-place op on x.grad (a `grad` node sharing its memory)
-            # Still a grad (x.grad is not None), whose data is now the server's to tell: fetched on read.
-            state = target_tensor._grad_of.grad
-            state.known, state.deferred, state.array, state.version = True, True, None, state.version + 1
-        if will_fail:
-            session.flush()  # raises the server's error (or, if it accepts, fills in the metadata)
+        target_tensor._after_inplace()  # an in-place op on x.grad changes the owner's grad
         return target_tensor
+
+    def _local_attrs(self, attrs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Attributes as the rules see them (a tensor in an index becomes an array, derive.index_arrays),
+        and whether they fix the result's shape."""
+        tensor_class = self.tensor_class
+        local, exact = {}, True
+        for name, attr in attrs.items():
+            if isinstance(attr, tensor_class):
+                raise derive.ValueDependent  # a number given as a one-element tensor: its value is remote
+            if isinstance(attr, tuple) and any(isinstance(item, tensor_class) for item in attr):
+                tensors = [item._graph_value() if isinstance(item, tensor_class) else None for item in attr]
+                attr, fixed = derive.index_arrays(attr, [None if v is None else v.cache for v in tensors],
+                                                  [None if v is None else v.meta for v in tensors])
+                exact = exact and fixed
+            local[name] = attr
+        return local, exact
+
+    def _internal_grad_fn(self, name: str) -> str | None:
+        """The grad_fn name of an engine-internal op (copy_slices ...) from its local rules; None: the server's."""
+        spec = self.catalogue.ops.get(name)
+        rules = spec.rules if spec is not None else None
+        return rules.grad_fn if rules is not None and isinstance(rules.grad_fn, str) and rules.grad_fn else None
+
+    def _pieces(self, op: OpSpec, operands: Sequence[Any], attrs: dict[str, Any]) -> int | None:
+        """How many outputs a call of an op with several differentiable outputs (split ...) has."""
+        rules = op.rules
+        if rules is None or rules.pieces is None or attrs.get("output") is not None:
+            return None
+        shapes = [tuple(x.shape) if isinstance(x, self.tensor_class) else () for x in operands]
+        return derive.pieces(rules, shapes, attrs)
 
     def grad_value(self, owner: Value) -> Value | None:
         """owner.grad as a node of the next batch (no round trip), or None without a `grad` op."""
@@ -228,9 +259,8 @@ class Runtime:
 
     # ------------------------------------------------------------ values
 
-    def array_of(self, tensor: Tensor) -> np.ndarray:
-        """A tensor's data (read-only; callers copy before handing it out)."""
-        value = tensor._value
+    def array_of(self, value: Value) -> np.ndarray:
+        """A value's data (read-only; callers copy before handing it out)."""
         value.check_usable()
         if value.cache is None:
             value.session.flush([value])
@@ -238,9 +268,8 @@ class Runtime:
             raise RuntimeError(f"the server sent no value for {value.id}")
         return value.cache
 
-    def meta_of(self, tensor: Tensor, field: str) -> Any:
-        """One metadata field; a flush fills it when it could not be inferred locally."""
-        value = tensor._value
+    def meta_of(self, value: Value, field: str) -> Any:
+        """One metadata field of a value; a flush fills it when it could not be inferred locally."""
         value.check_usable()
         known = getattr(value.meta, field)
         if known is None:
@@ -382,15 +411,6 @@ def _live_grad_ids(session: Session, request: pb.BackwardRequest) -> list[str]:
 
 def _as_list(tensors: Any) -> list[Any]:
     return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
-
-
-def _local_attr(attr: Any, tensor_class: type) -> Any:
-    """Attributes as inference sees them: graph tensors inside an index become their Meta."""
-    if isinstance(attr, tuple):
-        return tuple(item._value.meta if isinstance(item, tensor_class) else item for item in attr)
-    if isinstance(attr, tensor_class):
-        return attr._value.meta
-    return attr
 
 
 __all__ = ["Runtime", "dtypes"]

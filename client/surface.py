@@ -197,13 +197,9 @@ class TorchSurface:
         return self._leaf(picks.reshape(*weights.shape[:-1], int(num_samples)), dtypes.int64, False, None)
 
 
-class _Surface(TorchSurface):
+class Surface(TorchSurface):
+    """The module functions on a runtime, for the Tensor methods that call them (methods.py)."""
+
     def __init__(self, runtime: Any) -> None:
         self._runtime = runtime
 
-
-def install_tensor_methods(base: type) -> None:
-    """Tensor.allclose / bernoulli / multinomial, calling the module functions above."""
-    base.allclose = lambda self, other, *args, **kwargs: _Surface(self._runtime).allclose(self, other, *args, **kwargs)
-    base.bernoulli = lambda self, *args, **kwargs: _Surface(self._runtime).bernoulli(self, *args, **kwargs)
-    base.multinomial = lambda self, *args, **kwargs: _Surface(self._runtime).multinomial(self, *args, **kwargs)

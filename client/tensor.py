@@ -1,26 +1,25 @@
 """The SDK's Tensor: a lazy proxy for a value in a server session, shaped like torch.Tensor.
 
-Ops are not written here: methods, operators and module functions are looked up in the server's op
-catalogue by their Python spelling. What is here is the non-op API (metadata, values, autograd
-state, backward), the few overloads torch resolves by argument (max(dim), casts, indexing), and the
-.grad proxy: `x.grad` is a Tensor whose data is the server's accumulated gradient of x.
+Ops are not written here: methods are looked up in the server's op catalogue by their Python
+spelling, and operators, casts, torch's overloads resolved by argument and the `.grad` property are
+attached from one table (methods.py). What is here is the non-op API: metadata, values, autograd
+state and backward. `x.grad` is another kind of tensor (grad.py).
 """
 
 from __future__ import annotations
 
-import warnings
-import weakref
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from gradwire.rules.printing import Size
+
 from . import dtypes, operators
 from .formatting import format_tensor
-from gradwire.rules.printing import Size
 
 if TYPE_CHECKING:
     from .runtime import Runtime
-    from .session import Session, Value
+    from .session import Value
 
 
 class GradFn:
@@ -38,11 +37,34 @@ class GradFn:
         return f"<{self._name.rsplit('::', 1)[-1]} object at {id(self):#x}>"  # as torch prints a grad_fn
 
 
-class Tensor:
-    """A tensor of a gradwire session; each Client has its own subclass (client.Tensor)."""
+class _TensorClass(type):
+    """Catalogue methods read from the class too (`Tensor.sum(x)`, `hasattr(torch.Tensor, "add_")`)."""
 
-    __slots__ = ("_value", "_grad_of", "_grad_version", "__weakref__")
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        op = cls._runtime.catalogue.methods.get(name)
+        if op is None:
+            raise AttributeError(f"type object 'Tensor' has no attribute {name!r} (not in the server's op catalogue)")
+
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+            return operators.bound_method(self, op)(*args, **kwargs)
+
+        method.__name__ = name
+        method.__doc__ = op.summary
+        return method
+
+
+class Tensor(metaclass=_TensorClass):
+    """A tensor of a gradwire session; each Client has its own subclass (client.Tensor).
+
+    The methods here read a value of the session; the .grad proxy (grad.py) overrides the hooks
+    `_graph_value`, `_meta`, `_array`, `_copy_for_update` and `_after_inplace` to read its owner's grad.
+    """
+
+    __slots__ = ("_value", "__weakref__")
     _runtime: Runtime  # set on each Client's subclass
+    _grad_class: type  # the Client's .grad proxy class (grad.GradTensor under its Tensor)
 
     def __new__(cls, *args: Any) -> Tensor:
         """torch.Tensor(data) is float32; torch.Tensor(2, 3) is a 2x3 tensor (of zeros here)."""
@@ -55,42 +77,35 @@ class Tensor:
         return cls._runtime.leaf(array)
 
     @classmethod
-    def _wrap(cls, value: Value | None, grad_of: Value | None = None) -> Tensor:
+    def _wrap(cls, value: Value) -> Tensor:
         tensor = object.__new__(cls)
-        tensor._value = value  # type: ignore[assignment]
-        tensor._grad_of = grad_of
-        tensor._grad_version = -1
+        tensor._value = value
         return tensor
 
-    def _graph_value(self, session: Session) -> Value:
-        """The Value to reference in a node: for a .grad proxy, a leaf holding the grad's current data."""
-        if self._grad_of is None:
-            return self._value
-        owner = self._grad_of
-        if self._value is None or self._grad_version != owner.grad.version:
-            # A `grad` node reads it on the server (no data moves); without the op, a leaf of its data.
-            value = self._runtime.grad_value(owner)
-            self._value = value if value is not None else self._runtime.leaf(self._grad_array())._value
-            self._grad_version = owner.grad.version
+    # ------------------------------------------------------------------ hooks a .grad proxy overrides
+    def _graph_value(self) -> Value:
+        """The Value to reference in a node."""
         return self._value
 
-    def _grad_array(self) -> np.ndarray:
-        owner = self._grad_of
-        assert owner is not None
-        owner.session.read_grad(owner)
-        if owner.grad.array is None:
-            raise RuntimeError("this .grad was set to None since it was read")
-        return owner.grad.array
+    def _meta(self, field: str) -> Any:
+        return self._runtime.meta_of(self._value, field)
+
+    def _array(self) -> np.ndarray:
+        return self._runtime.array_of(self._value)
+
+    def _copy_for_update(self) -> Tensor:
+        """What `x op= y` computes on when the server has no in-place op: a copy, so the op's saved
+        values do not see the assignment's version bump."""
+        runtime = self._runtime
+        return runtime.apply(runtime.catalogue.op("clone"), [self], {})
+
+    def _after_inplace(self) -> None:
+        """Called after an in-place op on this tensor was recorded."""
+
+    def _is_grad_of(self, value: Value) -> bool:
+        return False
 
     # ------------------------------------------------------------------ metadata
-    def _meta(self, field: str) -> Any:
-        if self._grad_of is None:
-            return self._runtime.meta_of(self, field)
-        # A .grad: the owner's shape and dtype; a leaf that does not require grad.
-        if field in ("shape", "dtype"):
-            return self._runtime.meta_of(self._runtime.wrap(self._grad_of), field)
-        return {"requires_grad": False, "is_leaf": True, "grad_fn": ""}[field]
-
     @property
     def shape(self) -> Size:
         return Size(self._meta("shape"))
@@ -128,11 +143,11 @@ class Tensor:
 
     @property
     def grad_fn(self) -> GradFn | None:
-        if self._grad_of is not None or self._meta("is_leaf"):
+        if self._meta("is_leaf"):
             return None
         return GradFn(self._meta("grad_fn"))
 
-    # ------------------------------------------------------------------ requires_grad
+    # ------------------------------------------------------------------ autograd state
     @property
     def requires_grad(self) -> bool:
         return bool(self._meta("requires_grad"))
@@ -142,49 +157,8 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if self._grad_of is not None:
-            raise NotImplementedError("requires_grad on a .grad tensor: detach() it into a new tensor first")
         op = self._runtime.catalogue.op("requires_grad_")
         return self._runtime.apply(op, [self], {"requires_grad": bool(requires_grad)})
-
-    # ------------------------------------------------------------------ grad
-    @property
-    def grad(self) -> Tensor | None:
-        if self._grad_of is not None:
-            return None
-        value = self._value
-        value.check_usable()
-        if value.sent and not value.grad.known:  # unsent: no backward has reached it; deferred data waits for a read
-            value.session.read_grad(value)
-        if value.grad.array is None and not value.grad.deferred:
-            if self._meta("is_leaf") is False and not self.retains_grad:
-                _warn_non_leaf_grad()
-            value.grad_proxy = None
-            return None
-        proxy = value.grad_proxy() if value.grad_proxy is not None else None
-        return proxy if proxy is not None else self._new_grad_proxy(value)
-
-    def _new_grad_proxy(self, value: Value) -> Tensor:
-        proxy = type(self)._wrap(None, grad_of=value)
-        value.grad_proxy = weakref.ref(proxy)
-        return proxy
-
-    @grad.setter
-    def grad(self, new: Tensor | None) -> None:
-        value = self._value
-        value.check_usable()
-        if new is None:
-            if value.sent and not (value.grad.known and value.grad.array is None):
-                self._runtime.zero_grad(value, set_to_none=True)
-            value.grad_proxy = None
-            return
-        if not isinstance(new, Tensor):
-            raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(new).__name__}")
-        self._runtime.update_grads(value, set_to=new._data_copy())
-        if new._grad_of is value:
-            value.grad_proxy = weakref.ref(new)
-        else:
-            self._new_grad_proxy(value)
 
     def retain_grad(self) -> None:
         """Backward will fill this non-leaf's .grad too (a no-op on a leaf that requires grad)."""
@@ -199,7 +173,7 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
-        return self._grad_of is None and self._value in self._value.session.retaining_grad
+        return self._value in self._value.session.retaining_grad
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs: Any = None) -> None:
@@ -216,9 +190,6 @@ class Tensor:
     def _data_copy(self) -> np.ndarray:
         """The data, whether or not it requires grad (what torch reads through .detach())."""
         return np.array(self._array())
-
-    def _array(self) -> np.ndarray:
-        return self._grad_array() if self._grad_of is not None else self._runtime.array_of(self)
 
     def tolist(self) -> Any:
         return self._array().tolist()
@@ -247,89 +218,11 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same values without autograd history (a copy on the server unless it has a 'detach' op)."""
         runtime = self._runtime
-        if self._grad_of is not None:
-            return runtime.leaf(np.array(self._grad_array()))
         op = runtime.catalogue.ops.get("detach")
         if op is not None:
             return runtime.apply(op, [self], {})
         with operators.grad_mode(runtime, False):
             return runtime.apply(runtime.catalogue.op("clone"), [self], {})
-
-    # ------------------------------------------------------------------ overloads torch resolves by argument
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        target = kwargs.pop("dtype", None)
-        for arg in args:
-            if isinstance(arg, (dtypes.DType, str)) and arg != "cpu":
-                target = arg
-            elif isinstance(arg, Tensor):
-                target = arg.dtype
-        if target is None:
-            return self
-        dtype = dtypes.as_dtype(target)
-        if dtype is self.dtype:
-            return self
-        return self._runtime.apply(self._runtime.catalogue.op("to"), [self], {"dtype": dtype})
-
-    def cpu(self) -> Tensor:
-        """Tensors live on the server's CPU: torch code's `.cpu()` is a no-op here."""
-        return self
-
-    def contiguous(self) -> Tensor:
-        return self
-
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    def type(self, dtype: Any = None) -> Any:
-        """torch's type string ("torch.FloatTensor"), or a cast to `dtype` (a dtype or such a string)."""
-        if dtype is None:
-            return dtypes.TYPE_NAMES[self.dtype]
-        if isinstance(dtype, str) and dtype.startswith("torch."):
-            dtype = {name: d for d, name in dtypes.TYPE_NAMES.items()}[dtype]
-        return self.to(dtype)
-
-    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
-        return operators.extreme(self._runtime, "max", "maximum", self, dim if axis is None else axis, keepdim)
-
-    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
-        return operators.extreme(self._runtime, "min", "minimum", self, dim if axis is None else axis, keepdim)
-
-    def t(self) -> Tensor:
-        op = self._runtime.catalogue.methods.get("t")
-        if op is not None:
-            return self._runtime.apply(op, [self], {})
-        return self if self.ndim < 2 else self._call_op("transpose", dim0=0, dim1=1)
-
-    @property
-    def T(self) -> Tensor:
-        return self._call_op("permute", dims=tuple(reversed(range(self.ndim))))
-
-    @property
-    def mT(self) -> Tensor:
-        return self._call_op("transpose", dim0=-2, dim1=-1)
-
-    def zero_(self) -> Tensor:
-        if self._grad_of is not None:
-            self._runtime.zero_grad(self._grad_of, set_to_none=False)
-            return self
-        return self._call_op("zero_")
-
-    def __getitem__(self, index: Any) -> Tensor:
-        if self._grad_of is not None:
-            return self.detach()[index]
-        return self._call_op("getitem", index=_as_index(index))
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if self._grad_of is not None:
-            updated = np.array(self._grad_array())
-            updated[index] = value._data_copy() if isinstance(value, Tensor) else value
-            self._runtime.update_grads(self._grad_of, set_to=updated)
-            return
-        if not isinstance(value, Tensor) and not np.isscalar(value):
-            value = self._runtime.leaf(np.asarray(value, dtype=self.dtype.numpy))
-        op = self._runtime.catalogue.op("setitem")
-        self._runtime.apply(op, [self, value], {"index": _as_index(index)})
 
     def _call_op(self, name: str, *operands: Any, **attrs: Any) -> Any:
         runtime = self._runtime
@@ -382,18 +275,3 @@ class Tensor:
         return format_tensor(self)
 
     __str__ = __repr__
-
-
-def _warn_non_leaf_grad() -> None:
-    warnings.warn(
-        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
-        "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
-        "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.", UserWarning, stacklevel=3)
-
-
-def _as_index(index: Any) -> tuple:
-    return index if isinstance(index, tuple) else (index,)
-
-
-# Operators, casts and overloads are attached here, from operators.py.
-operators.install(Tensor)

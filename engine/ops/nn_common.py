@@ -1,17 +1,9 @@
-"""Helpers shared by the torch.nn.functional families: dtype rules, optional operands, loss reductions."""
+"""Computation helpers shared by the torch.nn.functional families: float16 compute, loss reductions and
+their gradients. (Their rules, shared helpers included, are in gradwire.rules.ops.nn_*.)"""
 
 from __future__ import annotations
 
 import numpy as np
-
-from gradwire.rules import dtypes
-from gradwire.rules.errors import ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
-from ..registry import OPTIONAL_OPERAND, AttrSpec
-
-# Rules helpers the families not yet moved to gradwire.rules still import from here.
-from gradwire.rules.ops.nn_common import (  # noqa: E402,F401
-    REDUCTION, REDUCTIONS, check_reduction, loss_grad_fn, optional, positive_int, same_float,
-)
 
 
 def compute(array: np.ndarray) -> np.ndarray:

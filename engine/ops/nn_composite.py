@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from gradwire.rules import rules_of
 from .. import modes
-from ..registry import OpDef, register
+from ..registry import OpDef, implement
 from ..vjp_math import ARRAY_MATH, TENSOR_MATH
 
 
@@ -38,10 +39,11 @@ def _vjp(function: Callable[..., Any], position: int):
     return vjp
 
 
-def composite(name: str, function: Callable[..., Any], *, inputs: int, differentiable: tuple, **options) -> OpDef:
-    """Registers op `name` computing function(F, *operands, **attrs); differentiable: input positions."""
-    return register(OpDef(
-        name=name, forward=lambda arrays, attrs: function(ARRAY_MATH, *arrays, **attrs),
-        vjps=tuple(_vjp(function, i) if i in differentiable else None for i in range(inputs)),
-        saves_all_inputs=True, min_inputs=options.pop("min_inputs", inputs), max_inputs=inputs, **options,
-    ))
+def composite(name: str, function: Callable[..., Any], *, differentiable: tuple) -> OpDef:
+    """Implements op `name` (rules: gradwire.rules.ops.nn_misc) as function(F, *operands, **attrs);
+    differentiable: input positions."""
+    inputs = rules_of(name).max_inputs
+    return implement(
+        name, lambda arrays, attrs: function(ARRAY_MATH, *arrays, **attrs),
+        vjps=tuple(_vjp(function, i) if i in differentiable else None for i in range(inputs)), saves_all_inputs=True,
+    )

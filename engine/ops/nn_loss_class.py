@@ -5,49 +5,22 @@ Both are written as loss_i = -sum_c a_ic * logp_ic with a coefficient tensor a: 
 a = (1 - eps) * W_i * onehot(t_i) + eps/C * valid_i * w_c (W_i = w[t_i], 0 where ignored); for
 probabilities a = w_c * (t_ic (1 - eps) + eps/C). Then d/dx = -scale_i (a - softmax(x) * sum_c a) for
 cross_entropy (x are logits) and -scale_i * a for nll_loss (x are log-probabilities).
+Rules (shapes, dtypes, attribute checks): gradwire.rules.ops.nn_loss_class.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradwire.rules import dtypes
-from gradwire.rules.errors import (
-    ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, InvalidValueError, ShapeError,
-)
-from ..registry import AttrSpec, OpDef, register
-from .nn_common import REDUCTION, check_reduction, compute, optional
+from gradwire.rules.errors import IndexOutOfRange
+from ..registry import implement
+from .nn_common import compute
 
-IGNORE_INDEX = AttrSpec("ignore_index", "integer", default=-100)
 _LSE = "_logsumexp"  # the forward leaves each row's log-sum-exp here for the backward
 
 
-def _rule(name: str):
-    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-        x, t, w = operand_dtypes[0], operand_dtypes[1], operand_dtypes[2]
-        if x is None or t is None:
-            raise ArgumentError(f"{name}(): input and target must be Tensors")
-        if not x.is_floating_point:
-            raise DTypeRuntimeError(f"{name}(): expected a floating point input, got {x.name}")
-        if w is not None and w is not x:
-            raise DTypeRuntimeError(f"{name}(): weight is {w.name} but the input is {x.name}; use one dtype")
-        if t.is_floating_point:
-            if name == "nll_loss":
-                raise DTypeRuntimeError(f"nll_loss(): expected scalar type Long for the target but found "
-                                        f"{t.name}; pass class indices as an int64 tensor")
-            if t is not x:
-                raise DTypeRuntimeError(f"{name}(): probability target is {t.name} but the input is {x.name}")
-        elif t is dtypes.bool_:
-            raise DTypeRuntimeError(f"{name}(): expected scalar type Long for the target but found Bool")
-        return None, x
-
-    return rule
-
-
 def _layout(x: np.ndarray, t: np.ndarray, name: str):
-    """Input as (N, C, rest...) and the per-sample shape; 1-D input is one sample."""
-    if x.ndim == 0:
-        raise ShapeError(f"{name}(): input must have at least 1 dimension (classes), got a 0-d tensor")
+    """Input as (N, C, rest...); a 1-D input is one sample. (The shape rules have checked the shapes.)"""
     if x.ndim == 1:
         return x[None], t[None]
     return x, t
@@ -57,22 +30,11 @@ def _coefficients(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict):
     """(a, denominator of the mean) for x laid out (N, C, ...)."""
     classes = x.shape[1]
     eps = attrs.get("label_smoothing", 0.0)
-    if not 0.0 <= eps <= 1.0:
-        raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
     class_shape = (1, classes) + (1,) * (x.ndim - 2)
     w_c = None if w is None else compute(w).reshape(class_shape)
     if np.issubdtype(t.dtype, np.floating):
-        if t.shape != x.shape:
-            raise ShapeError(f"{name}(): a probability target must have the input's shape {list(x.shape)}, "
-                             f"got {list(t.shape)}")
         a = compute(t) * (1 - eps) + eps / classes
         return (a if w_c is None else a * w_c), x.size // classes if x.size else 0
-    expected = (x.shape[0],) + x.shape[2:]
-    if t.ndim and t.shape[0] != x.shape[0]:
-        raise InvalidValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
-    if t.shape != expected:
-        raise ShapeError(f"{name}(): expected target of shape {list(expected)} for input {list(x.shape)}, "
-                         f"got {list(t.shape)}")
     valid = t != attrs["ignore_index"]
     bad = valid & ((t < 0) | (t >= classes))
     if np.any(bad):
@@ -102,15 +64,7 @@ def _index_parts(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict) -> tup
     """Class indices as a = s_i * onehot(t_i) + r_i * v (r None without label smoothing): (targets, s, r, v,
     denominator of the mean). v is the class weights (None: ones)."""
     classes = x.shape[1]
-    expected = (x.shape[0],) + x.shape[2:]
-    if t.ndim and t.shape[0] != x.shape[0]:
-        raise InvalidValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
-    if t.shape != expected:
-        raise ShapeError(f"{name}(): expected target of shape {list(expected)} for input {list(x.shape)}, "
-                         f"got {list(t.shape)}")
     eps = attrs.get("label_smoothing", 0.0)
-    if not 0.0 <= eps <= 1.0:
-        raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0, got {eps}")
     targets = t.reshape(-1)
     valid = targets != attrs["ignore_index"]
     bad = valid & ((targets < 0) | (targets >= classes))
@@ -125,12 +79,8 @@ def _index_parts(name: str, x: np.ndarray, t: np.ndarray, w, attrs: dict) -> tup
 
 def _forward(name: str, logits: bool):
     def forward(arrays: list, attrs: dict):
-        check_reduction(name, attrs["reduction"])
         x0, t0, w = arrays
         x, t = _layout(compute(x0), t0, name)
-        if w is not None and (w.ndim != 1 or w.shape[0] != x.shape[1]):
-            raise ShapeError(f"{name}(): weight must be a 1-D tensor of {x.shape[1]} class weights, "
-                             f"got shape {list(w.shape)}")
         if np.issubdtype(t.dtype, np.floating):  # class probabilities: dense coefficients
             a, denominator = _coefficients(name, x, t, w, attrs)
             shifted = x - np.max(x, axis=1, keepdims=True) if x.size else x
@@ -252,42 +202,7 @@ def _vjp_target(F, g, c):
     return F.squeeze(grad, dim=0) if one_sample else grad
 
 
-def _grad_fn(smoothing: bool):
-    def name(node) -> str:
-        rank, reduction = len(node.input_shapes[0]), node.attrs["reduction"]
-        if node.input_dtypes[1] is not None and node.input_dtypes[1].is_floating_point:
-            return "DivBackward1" if reduction == "mean" else "NegBackward0"
-        if smoothing and node.attrs["label_smoothing"] > 0:
-            return "AddBackward0"
-        if rank == 4:
-            return "NllLoss2DBackward0"
-        if rank == 3 or rank > 4:
-            return "ViewBackward0" if reduction == "none" else "NllLoss2DBackward0"
-        return "NllLossBackward0"
-
-    return name
-
-
-def _out_shape(shapes: list, attrs: dict) -> tuple:
-    x = shapes[0]
-    if attrs["reduction"] != "none" or len(x) < 2:
-        return ()
-    return (x[0],) + tuple(x[2:])
-
-
-register(OpDef(
-    name="cross_entropy", forward=_forward("cross_entropy", True),
-    vjps=(_vjp_input("cross_entropy", True), _vjp_target, None), grad_fn=_grad_fn(True),
-    dtype_rule=_rule("cross_entropy"), saves_all_inputs=True, min_inputs=2, max_inputs=3,
-    attrs=(optional("weight"), IGNORE_INDEX, REDUCTION, AttrSpec("label_smoothing", "real", default=0.0)),
-    functions=("nn.functional.cross_entropy",), out_shape=_out_shape,
-    summary="log_softmax over dim 1 then nll_loss; class indices or probabilities, weight, ignore_index, "
-            "label_smoothing",
-))
-register(OpDef(
-    name="nll_loss", forward=_forward("nll_loss", False), vjps=(_vjp_input("nll_loss", False), None, None),
-    grad_fn=_grad_fn(False), dtype_rule=_rule("nll_loss"), saves_all_inputs=True, min_inputs=2, max_inputs=3,
-    attrs=(optional("weight"), IGNORE_INDEX, REDUCTION),
-    functions=("nn.functional.nll_loss",), out_shape=_out_shape,
-    summary="negative log likelihood of class indices given log-probabilities (dim 1); weight, ignore_index",
-))
+implement("cross_entropy", _forward("cross_entropy", True),
+          vjps=(_vjp_input("cross_entropy", True), _vjp_target, None), saves_all_inputs=True)
+implement("nll_loss", _forward("nll_loss", False), vjps=(_vjp_input("nll_loss", False), None, None),
+          saves_all_inputs=True)

@@ -1,7 +1,8 @@
 """Losses that are an elementwise function of (input, target) then a reduction: mse, l1, smooth_l1,
 huber, soft_margin, binary_cross_entropy (+ with_logits), kl_div, poisson_nll, margin_ranking,
 hinge_embedding. Each is one registry op: a numpy forward, and VJPs written with F over the elementwise
-derivative, so second derivatives work. Input and target broadcast as torch allows (with its warning)."""
+derivative, so second derivatives work. Input and target broadcast as torch allows (with its warning).
+Rules: gradwire.rules.ops.nn_loss_elementwise."""
 
 from __future__ import annotations
 
@@ -9,12 +10,9 @@ import math
 
 import numpy as np
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
-from ..registry import AttrSpec, OpDef, register
-from .checks import check_broadcast
-from .nn_common import (
-    REDUCTION, check_reduction, compute, expand_loss_grad, loss_grad_fn, optional, reduce_loss, same_float,
-)
+from gradwire.rules.errors import InvalidArgumentRuntimeError
+from ..registry import implement
+from .nn_common import compute, expand_loss_grad, reduce_loss
 
 
 def _shape(c) -> tuple:
@@ -26,15 +24,12 @@ def _spread(F, g, c):
     return expand_loss_grad(F, g, _shape(c), c.attrs["reduction"])
 
 
-def elementwise_loss(name: str, loss, grads, grad_fn, *, attrs=(), operands=2, optional_operands=(),
-                     trailing=(), functions=None, check=None, summary="") -> None:
+def elementwise_loss(name: str, loss, grads, *, check=None) -> None:
     """loss(xp, arrays, attrs) -> elementwise values (numpy); grads: one F rule per operand,
-    rule(F, c) -> d(loss)/d(operand) elementwise (None: not differentiable)."""
+    rule(F, c) -> d(loss)/d(operand) elementwise (None: not differentiable); check(arrays, attrs): the
+    checks of values (the shape rules have checked shapes and attributes)."""
 
     def forward(arrays: list, a: dict):
-        check_reduction(name, a["reduction"], ("none", "mean", "sum", "batchmean") if name == "kl_div" else
-                        ("none", "mean", "sum"))
-        check_broadcast([x.shape for x in arrays if x is not None])
         if check is not None:
             check(arrays, a)
         values = loss([compute(x) if x is not None else None for x in arrays], a)
@@ -56,15 +51,7 @@ def elementwise_loss(name: str, loss, grads, grad_fn, *, attrs=(), operands=2, o
 
         return vjp
 
-    specs = tuple(optional(o) for o in optional_operands) + tuple(attrs) + (REDUCTION,) + tuple(trailing)
-    register(OpDef(
-        name=name, forward=forward, vjps=tuple(vjp_for(r) for r in grads), grad_fn=grad_fn,
-        dtype_rule=same_float(name), saves_all_inputs=True, min_inputs=operands,
-        max_inputs=operands + sum(spec.kind == "tensor" for spec in specs), attrs=specs,
-        functions=functions or (f"nn.functional.{name}",),
-        out_shape=lambda shapes, a: tuple(np.broadcast_shapes(*shapes)) if a["reduction"] == "none" else (),
-        summary=summary,
-    ))
+    implement(name, forward, vjps=tuple(vjp_for(r) for r in grads), saves_all_inputs=True)
 
 
 def _diff(F, c):
@@ -72,22 +59,14 @@ def _diff(F, c):
 
 
 elementwise_loss(
-    "mse_loss", lambda v, a: (v[0] - v[1]) ** 2,
-    (lambda F, c: 2 * _diff(F, c), lambda F, c: -2 * _diff(F, c)), "MseLossBackward0",
-    summary="mean squared error")
-_L1_NAME = loss_grad_fn("AbsBackward0")
+    "mse_loss", lambda v, a: (v[0] - v[1]) ** 2, (lambda F, c: 2 * _diff(F, c), lambda F, c: -2 * _diff(F, c)))
 elementwise_loss(
-    "l1_loss", lambda v, a: np.abs(v[0] - v[1]),
-    (lambda F, c: F.sign(_diff(F, c)), lambda F, c: -F.sign(_diff(F, c))),
-    _L1_NAME,
-    summary="mean absolute error")
+    "l1_loss", lambda v, a: np.abs(v[0] - v[1]), (lambda F, c: F.sign(_diff(F, c)), lambda F, c: -F.sign(_diff(F, c))))
 
 
 def _smooth_l1(v, a):
     d = np.abs(v[0] - v[1])
     beta = a["beta"]
-    if beta < 0:
-        raise InvalidArgumentRuntimeError(f"smooth_l1_loss(): beta must be non-negative, got {beta}")
     return d if beta == 0 else np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
 
 
@@ -99,10 +78,7 @@ def _smooth_l1_grad(F, c):
     return F.where(F.abs(d) <= beta, d / beta, F.sign(d))
 
 
-elementwise_loss(
-    "smooth_l1_loss", _smooth_l1, (_smooth_l1_grad, lambda F, c: -_smooth_l1_grad(F, c)),
-    lambda node: "SmoothL1LossBackward0" if node.attrs["beta"] else _L1_NAME(node),  # beta=0 is l1_loss
-    attrs=(AttrSpec("beta", "real", default=1.0),), summary="Huber-like loss: quadratic below beta, then linear")
+elementwise_loss("smooth_l1_loss", _smooth_l1, (_smooth_l1_grad, lambda F, c: -_smooth_l1_grad(F, c)))
 
 
 def _huber(v, a):
@@ -115,9 +91,7 @@ def _huber_grad(F, c):
     return F.where(F.abs(d) <= delta, d, F.sign(d) * delta)
 
 
-elementwise_loss(
-    "huber_loss", _huber, (_huber_grad, lambda F, c: -_huber_grad(F, c)), "HuberLossBackward0",
-    attrs=(AttrSpec("delta", "real", default=1.0),), summary="quadratic below delta, then delta-scaled linear")
+elementwise_loss("huber_loss", _huber, (_huber_grad, lambda F, c: -_huber_grad(F, c)))
 
 
 def _soft_margin(v, a):
@@ -127,16 +101,12 @@ def _soft_margin(v, a):
 elementwise_loss(
     "soft_margin_loss", _soft_margin,
     (lambda F, c: -c.inputs[1] * F.sigmoid(-c.inputs[1] * c.inputs[0]),
-     lambda F, c: -c.inputs[0] * F.sigmoid(-c.inputs[1] * c.inputs[0])),
-    "SoftMarginLossBackward0", summary="log(1 + exp(-target * input))")
+     lambda F, c: -c.inputs[0] * F.sigmoid(-c.inputs[1] * c.inputs[0])))
 
 
 # ---------------------------------------------------------------- binary cross entropy
 def _bce_check(arrays, a):
-    x, t = arrays[0], arrays[1]
-    if x.shape != t.shape:
-        raise InvalidValueError(f"Using a target size ({list(t.shape)}) that is different to the input size "
-                            f"({list(x.shape)}) is deprecated. Please ensure they have the same size.")
+    x = arrays[0]
     if x.size and (np.any(x < 0) or np.any(x > 1)):
         raise InvalidArgumentRuntimeError("binary_cross_entropy(): all elements of input should be between 0 and 1; "
                             "apply sigmoid first, or use binary_cross_entropy_with_logits")
@@ -165,16 +135,7 @@ def _bce_grad_target(F, c):
     return _weighted(F, c, F.log(1 - x) - F.log(x))
 
 
-elementwise_loss(
-    "binary_cross_entropy", _bce, (_bce_grad_input, _bce_grad_target, None), "BinaryCrossEntropyBackward0",
-    optional_operands=("weight",), check=_bce_check,
-    summary="-(t log x + (1-t) log(1-x)), logs clamped at -100 as torch; weight optional")
-
-
-def _bce_logits_check(arrays, a):
-    x, t = arrays[0], arrays[1]
-    if x.shape != t.shape:
-        raise InvalidValueError(f"Target size ({list(t.shape)}) must be the same as input size ({list(x.shape)})")
+elementwise_loss("binary_cross_entropy", _bce, (_bce_grad_input, _bce_grad_target, None), check=_bce_check)
 
 
 def _softplus_neg(x):
@@ -208,11 +169,8 @@ def _bce_logits_grad_target(F, c):
     return _weighted(F, c, (pos_weight - 1) * _softplus_neg_f(F, x) - x)
 
 
-elementwise_loss(
-    "binary_cross_entropy_with_logits", _bce_logits, (_bce_logits_grad_input, _bce_logits_grad_target, None, None),
-    "BinaryCrossEntropyWithLogitsBackward0",
-    optional_operands=("weight",), trailing=(optional("pos_weight"),), check=_bce_logits_check,
-    summary="binary cross entropy on logits, computed stably; weight and pos_weight optional")
+elementwise_loss("binary_cross_entropy_with_logits", _bce_logits,
+                 (_bce_logits_grad_input, _bce_logits_grad_target, None, None))
 
 
 # ---------------------------------------------------------------- kl_div, poisson_nll_loss
@@ -233,11 +191,7 @@ def _kl_grad_target(F, c):
 
 elementwise_loss(
     "kl_div", _kl_div,
-    (lambda F, c: -F.exp(c.inputs[1]) if c.attrs["log_target"] else -c.inputs[1], _kl_grad_target),
-    lambda node: {"mean": "MeanBackward0", "sum": "SumBackward0", "batchmean": "DivBackward0"}.get(
-        node.attrs["reduction"], "SubBackward0"),
-    trailing=(AttrSpec("log_target", "boolean", default=False),),
-    summary="Kullback-Leibler divergence of target from exp(input); reduction also 'batchmean'")
+    (lambda F, c: -F.exp(c.inputs[1]) if c.attrs["log_target"] else -c.inputs[1], _kl_grad_target))
 
 
 def _poisson(v, a):
@@ -263,13 +217,7 @@ def _poisson_grad_target(F, c):
     return grad
 
 
-elementwise_loss(
-    "poisson_nll_loss", _poisson, (_poisson_grad_input, _poisson_grad_target),
-    (lambda node: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(
-        node.attrs["reduction"], "AddBackward0" if node.attrs["full"] else "SubBackward0")),
-    attrs=(AttrSpec("log_input", "boolean", default=True), AttrSpec("full", "boolean", default=False),
-           AttrSpec("eps", "real", default=1e-8)),
-    summary="negative log likelihood of a Poisson target (log_input: input is the log rate)")
+elementwise_loss("poisson_nll_loss", _poisson, (_poisson_grad_input, _poisson_grad_target))
 
 
 # ---------------------------------------------------------------- margin losses
@@ -286,10 +234,7 @@ def _ranking_active(F, c):
 elementwise_loss(
     "margin_ranking_loss", _margin_ranking,
     (lambda F, c: -c.inputs[2] * _ranking_active(F, c), lambda F, c: c.inputs[2] * _ranking_active(F, c),
-     lambda F, c: (c.inputs[1] - c.inputs[0]) * _ranking_active(F, c)),
-    lambda node: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(node.attrs["reduction"], "ClampMinBackward0"),
-    operands=3, attrs=(AttrSpec("margin", "real", default=0.0),),
-    summary="max(0, -target * (input1 - input2) + margin)")
+     lambda F, c: (c.inputs[1] - c.inputs[0]) * _ranking_active(F, c)))
 
 
 def _hinge(v, a):
@@ -304,8 +249,4 @@ def _hinge_grad_input(F, c):
     return F.constant(np.where(t != -1, 1.0, 0.0) - np.where(below, 1.0, 0.0))
 
 
-elementwise_loss(
-    "hinge_embedding_loss", _hinge, (_hinge_grad_input, None),
-    lambda node: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(node.attrs["reduction"], "AddBackward0"),
-    attrs=(AttrSpec("margin", "real", default=1.0),),
-    summary="x where target is 1, max(0, margin - x) where it is -1")
+elementwise_loss("hinge_embedding_loss", _hinge, (_hinge_grad_input, None))

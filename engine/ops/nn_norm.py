@@ -4,7 +4,7 @@ place as torch does), group_norm and instance_norm.
 All four normalise x over some axes: xhat = (x - mean) / sqrt(var + eps) (biased variance), then scale
 and shift per channel. The input gradient, for an upstream gradient gh of xhat, is
 rstd * (gh - mean(gh) - xhat * mean(gh * xhat)); it is written with F and recomputes xhat from x, so it
-is itself differentiable (second derivatives).
+is itself differentiable (second derivatives). Rules: gradwire.rules.ops.nn_norm.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ import math
 
 import numpy as np
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
-from ..registry import UPDATED_OPERAND, AttrSpec, OpDef, register
-from .nn_common import compute, optional, same_float
-
-EPS = AttrSpec("eps", "real", default=1e-5)
+from ..registry import implement
+from .nn_common import compute
 
 
 def normalize_array(x: np.ndarray, axes: tuple, eps: float) -> np.ndarray:
@@ -39,10 +36,6 @@ def normalized_input_grad(F, gh, x, axes: tuple, eps: float):
     return rstd * (gh - F.mean(gh, dim=axes, keepdim=True) - xhat * F.mean(gh * xhat, dim=axes, keepdim=True))
 
 
-def _same_shape(shapes: list, attrs: dict) -> tuple:
-    return tuple(shapes[0])
-
-
 def _channel_shape(ndim: int, axis: int = 1) -> tuple:
     return tuple(-1 if i == axis else 1 for i in range(ndim))
 
@@ -56,7 +49,13 @@ def _affine(y: np.ndarray, w, b, shape: tuple) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- layer_norm
-def _layer_axes(ndim: int, normalized_shape: tuple) -> tuple:
+def _normalized_shape(attrs: dict) -> tuple:
+    shape = attrs["normalized_shape"]
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+def _layer_axes(ndim: int, normalized_shape) -> tuple:
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
     return tuple(range(ndim - len(normalized_shape), ndim))
 
 
@@ -66,14 +65,7 @@ _WEIGHT_GRAD = "_weight_grad"  # during a backward: the weight's gradient, compu
 
 def _layer_norm_forward(arrays: list, attrs: dict):
     x, w, b = arrays
-    shape = tuple(attrs["normalized_shape"])
-    if not shape or tuple(x.shape[x.ndim - len(shape):]) != shape or x.ndim < len(shape):
-        raise ShapeError(f"layer_norm(): given normalized_shape={list(shape)}, expected input with shape "
-                         f"[*, {', '.join(map(str, shape))}], but got input of size {list(x.shape)}")
-    for name, value in (("weight", w), ("bias", b)):
-        if value is not None and tuple(value.shape) != shape:
-            raise ShapeError(f"layer_norm(): {name} of shape {list(value.shape)} must have normalized_shape "
-                             f"{list(shape)}")
+    shape = _normalized_shape(attrs)
     data = compute(x)
     rows = data.reshape(-1, math.prod(shape))  # one row per normalised group
     mean = np.mean(rows, axis=1, keepdims=True)
@@ -94,7 +86,7 @@ def _layer_grads_on_arrays(g: np.ndarray, c) -> np.ndarray:
     same normalised input: when the weight wants a gradient it is computed here too and left in the
     attributes for the weight's VJP, which runs next and takes it."""
     x, w = c.inputs[0], c.inputs[1]
-    width = math.prod(c.attrs["normalized_shape"])
+    width = math.prod(_normalized_shape(c.attrs))
     mean, rstd = c.attrs[_STATS]
     xhat = compute(x).reshape(-1, width) - mean
     xhat *= rstd
@@ -122,7 +114,7 @@ def _layer_norm_grad_weight(F, g, c):
     if not F.as_tensors and _STATS in c.attrs:
         grad = c.attrs.pop(_WEIGHT_GRAD, None)
         if grad is None:  # the input's VJP did not run (autograd.grad w.r.t. the weight only)
-            width = math.prod(c.attrs["normalized_shape"])
+            width = math.prod(_normalized_shape(c.attrs))
             mean, rstd = c.attrs[_STATS]
             xhat = (compute(c.inputs[0]).reshape(-1, width) - mean) * rstd
             grad = np.einsum("ij,ij->j", g.reshape(xhat.shape), xhat)
@@ -131,15 +123,8 @@ def _layer_norm_grad_weight(F, g, c):
     return g * normalized(F, c.inputs[0], axes, c.attrs["eps"])[0]  # leading dims summed by the engine
 
 
-register(OpDef(
-    name="layer_norm", forward=_layer_norm_forward,
-    vjps=(_layer_norm_grad_input, _layer_norm_grad_weight, lambda F, g, c: g),
-    grad_fn="NativeLayerNormBackward0", dtype_rule=same_float("layer_norm"), saves_inputs=(0, 1),
-    min_inputs=1, max_inputs=3, out_shape=_same_shape,
-    attrs=(AttrSpec("normalized_shape", "integer|ints", required=True), optional("weight"), optional("bias"), EPS),
-    functions=("layer_norm", "nn.functional.layer_norm"),
-    summary="normalise over the trailing normalized_shape dims, then weight * x + bias (both optional)",
-))
+implement("layer_norm", _layer_norm_forward,
+          vjps=(_layer_norm_grad_input, _layer_norm_grad_weight, lambda F, g, c: g), saves_inputs=(0, 1))
 
 
 # ---------------------------------------------------------------- batch_norm
@@ -147,26 +132,11 @@ def _stat_axes(ndim: int) -> tuple:
     return (0,) + tuple(range(2, ndim))
 
 
-def _check_channels(name: str, x: np.ndarray, operands: dict) -> None:
-    if x.ndim < 2:
-        raise ShapeError(f"{name}(): expected an input with at least 2 dims (batch, channels), got {list(x.shape)}")
-    for what, value in operands.items():
-        if value is not None and value.size != x.shape[1]:
-            raise ShapeError(f"{name}(): {what} should contain {x.shape[1]} elements (one per channel), "
-                             f"not {value.size}")
-
-
 def _batch_norm_forward(arrays: list, attrs: dict):
     x, running_mean, running_var, w, b = arrays
-    _check_channels("batch_norm", x, {"running_mean": running_mean, "running_var": running_var,
-                                      "weight": w, "bias": b})
     axes, shape, eps = _stat_axes(x.ndim), _channel_shape(x.ndim), attrs["eps"]
     data = compute(x)
     if attrs["training"]:
-        count = x.size // x.shape[1]
-        if count <= 1:
-            raise InvalidValueError(f"Expected more than 1 value per channel when training, got input size "
-                                f"{list(x.shape)}")
         y = normalize_array(data, axes, eps)
         momentum = attrs["momentum"]
         if running_mean is not None:  # torch updates the buffers in place (unbiased variance)
@@ -174,9 +144,6 @@ def _batch_norm_forward(arrays: list, attrs: dict):
         if running_var is not None:
             running_var[...] = (1 - momentum) * running_var + momentum * np.var(data, axis=axes, ddof=1)
     else:
-        if running_mean is None or running_var is None:
-            raise InvalidArgumentRuntimeError("batch_norm(): running_mean and running_var must be defined in "
-                                              "evaluation mode (training=False)")
         y = (data - running_mean.reshape(shape)) / np.sqrt(running_var.reshape(shape) + eps)
     return _affine(y, w, b, shape)
 
@@ -198,20 +165,11 @@ def _batch_norm_xhat(F, c):
     return (x - F.reshape(running_mean, shape=shape)) / F.sqrt(F.reshape(running_var, shape=shape) + c.attrs["eps"])
 
 
-register(OpDef(
-    name="batch_norm", forward=_batch_norm_forward,
-    vjps=(_batch_norm_grad_input, None, None,
-          lambda F, g, c: F.sum(g * _batch_norm_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
-          lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
-    grad_fn="NativeBatchNormBackward0", dtype_rule=same_float("batch_norm"), saves_inputs=(0, 1, 2, 3),
-    min_inputs=1, max_inputs=5, out_shape=_same_shape,
-    attrs=(AttrSpec("running_mean", UPDATED_OPERAND), AttrSpec("running_var", UPDATED_OPERAND), optional("weight"),
-           optional("bias"), AttrSpec("training", "boolean", default=False),
-           AttrSpec("momentum", "real", default=0.1), EPS),
-    functions=("nn.functional.batch_norm",),
-    summary="normalise each channel over the batch (training: batch statistics, and running_mean/var "
-            "updated in place with momentum; eval: the running statistics), then weight and bias",
-))
+implement("batch_norm", _batch_norm_forward,
+          vjps=(_batch_norm_grad_input, None, None,
+                lambda F, g, c: F.sum(g * _batch_norm_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
+                lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
+          saves_inputs=(0, 1, 2, 3))
 
 
 # ---------------------------------------------------------------- group_norm, instance_norm
@@ -222,10 +180,6 @@ def _grouped(x_shape: tuple, groups: int) -> tuple:
 def _group_norm_forward(arrays: list, attrs: dict):
     x, w, b = arrays
     groups = attrs["num_groups"]
-    _check_channels("group_norm", x, {"weight": w, "bias": b})
-    if groups <= 0 or x.shape[1] % groups:
-        raise ShapeError(f"group_norm(): expected the number of channels ({x.shape[1]}) to be divisible by "
-                         f"num_groups ({groups})")
     data = compute(x)
     y = normalize_array(data.reshape(_grouped(x.shape, groups)), (2,), attrs["eps"]).reshape(x.shape)
     return _affine(y, w, b, _channel_shape(x.ndim))
@@ -246,34 +200,21 @@ def _group_xhat(F, c):
     return F.reshape(normalized(F, F.reshape(c.inputs[0], shape=grouped), (2,), c.attrs["eps"])[0], shape=shape)
 
 
-register(OpDef(
-    name="group_norm", forward=_group_norm_forward,
-    vjps=(_group_norm_grad_input,
-          lambda F, g, c: F.sum(g * _group_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
-          lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
-    grad_fn="NativeGroupNormBackward0", dtype_rule=same_float("group_norm"), saves_inputs=(0, 1),
-    min_inputs=1, max_inputs=3, out_shape=_same_shape,
-    attrs=(AttrSpec("num_groups", "integer", required=True), optional("weight"), optional("bias"), EPS),
-    functions=("group_norm", "nn.functional.group_norm"),
-    summary="normalise over groups of channels (and all spatial positions) per sample, then weight and bias",
-))
+implement("group_norm", _group_norm_forward,
+          vjps=(_group_norm_grad_input,
+                lambda F, g, c: F.sum(g * _group_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
+                lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
+          saves_inputs=(0, 1))
 
 
 def _instance_forward(arrays: list, attrs: dict):
     x, running_mean, running_var, w, b = arrays
-    _check_channels("instance_norm", x, {"running_mean": running_mean, "running_var": running_var,
-                                         "weight": w, "bias": b})
     data = compute(x)
     axes = tuple(range(2, x.ndim))
     if not attrs["use_input_stats"]:
-        if running_mean is None or running_var is None:
-            raise InvalidArgumentRuntimeError("instance_norm(): running_mean and running_var must be given "
-                                              "when use_input_stats=False")
         shape = _channel_shape(x.ndim)
         y = (data - running_mean.reshape(shape)) / np.sqrt(running_var.reshape(shape) + attrs["eps"])
         return _affine(y, w, b, shape)
-    if math.prod(x.shape[2:]) <= 1:
-        raise InvalidValueError(f"Expected more than 1 spatial element when training, got input size {list(x.shape)}")
     y = normalize_array(data, axes, attrs["eps"])
     momentum = attrs["momentum"]
     if running_mean is not None:  # averaged over the batch, as torch's instance_norm does
@@ -301,17 +242,8 @@ def _instance_xhat(F, c):
     return normalized(F, x, tuple(range(2, len(c.input_shapes[0]))), c.attrs["eps"])[0]
 
 
-register(OpDef(
-    name="instance_norm", forward=_instance_forward,
-    vjps=(_instance_grad_input, None, None,
-          lambda F, g, c: F.sum(g * _instance_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
-          lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
-    grad_fn=lambda node: "ViewBackward0" if node.attrs["use_input_stats"] else "NativeBatchNormBackward0",
-    dtype_rule=same_float("instance_norm"), saves_inputs=(0, 1, 2, 3), min_inputs=1, max_inputs=5,
-    out_shape=_same_shape,
-    attrs=(AttrSpec("running_mean", UPDATED_OPERAND), AttrSpec("running_var", UPDATED_OPERAND), optional("weight"),
-           optional("bias"), AttrSpec("use_input_stats", "boolean", default=True),
-           AttrSpec("momentum", "real", default=0.1), EPS),
-    functions=("instance_norm", "nn.functional.instance_norm"),
-    summary="normalise each channel of each sample over its spatial positions, then weight and bias",
-))
+implement("instance_norm", _instance_forward,
+          vjps=(_instance_grad_input, None, None,
+                lambda F, g, c: F.sum(g * _instance_xhat(F, c), dim=_stat_axes(len(c.input_shapes[0]))),
+                lambda F, g, c: F.sum(g, dim=_stat_axes(len(c.input_shapes[0])))),
+          saves_inputs=(0, 1, 2, 3))

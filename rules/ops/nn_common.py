@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from gradwire.rules import dtypes
 from gradwire.rules.errors import (
-    ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError,
+    ArgumentError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError, NotImplementedForDTypeError,
+    ShapeError,
 )
 from gradwire.rules.spec import OPTIONAL_OPERAND, AttrSpec
 
@@ -18,9 +19,10 @@ def optional(name: str) -> AttrSpec:
     return AttrSpec(name, OPTIONAL_OPERAND)
 
 
-def same_float(name: str, float_positions=None, int_positions=()):
+def same_float(name: str, float_positions=None, int_positions=(), integral=DTypeRuntimeError):
     """dtype rule: the tensors at float_positions (None: all) share one floating dtype, as torch's
-    kernels require (no promotion); the ones at int_positions are integer (class indices)."""
+    kernels require (no promotion); the ones at int_positions are integer (class indices). `integral`:
+    the error for an integral input (NotImplementedForDTypeError where torch has no such kernel)."""
 
     def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
         positions = range(len(operand_dtypes)) if float_positions is None else float_positions
@@ -32,8 +34,8 @@ def same_float(name: str, float_positions=None, int_positions=()):
                                     f"{type(operands[position]).__name__}")
         first = present[0][1]
         if not first.is_floating_point:
-            raise DTypeRuntimeError(f"{name}(): expected a floating point input, got {first.name}; "
-                                    "convert it with .float()")
+            raise integral(f"{name}(): expected a floating point input, got {first.name} (not implemented for "
+                           f"'{first.name}'); convert it with .float()")
         for position, dtype in present[1:]:
             if dtype is not first:
                 raise DTypeRuntimeError(
@@ -49,6 +51,11 @@ def same_float(name: str, float_positions=None, int_positions=()):
         return None, first
 
     return rule
+
+
+def float_kernel(name: str, **options):
+    """same_float for ops torch has no integral kernel for: an integral input is NotImplementedError."""
+    return same_float(name, integral=NotImplementedForDTypeError, **options)
 
 
 def same_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:

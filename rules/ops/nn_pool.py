@@ -8,7 +8,7 @@ from __future__ import annotations
 from gradwire.rules.errors import IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
 from gradwire.rules.spec import AttrSpec, OpRules, define
 
-from .nn_common import same_float
+from .nn_common import float_kernel, same_float
 
 
 def per_dim(value, d: int, name: str, what: str) -> tuple:
@@ -195,7 +195,7 @@ def adaptive_avg(d: int) -> None:
         return "MeanBackward1" if all(n == 1 for n in out) else f"AdaptiveAvgPool{d}DBackward0"
 
     define(OpRules(
-        name=name, grad_fn=grad_fn, dtype_rule=same_float(name), attrs=(OUTPUT_SIZE,),
+        name=name, grad_fn=grad_fn, dtype_rule=float_kernel(name), attrs=(OUTPUT_SIZE,),
         functions=((name,) if d == 1 else ()) + (f"nn.functional.{name}",),
         out_shape=lambda shapes, a: tuple(shapes[0][:-d]) + adaptive_sizes(name, d, tuple(shapes[0]), a, True),
         summary=f"{d}-D adaptive average pooling to output_size",
@@ -211,12 +211,12 @@ def adaptive_max(d: int) -> None:
         return tuple(shapes[0][:-d]) + adaptive_sizes(name, d, tuple(shapes[0]), a, False)
 
     define(OpRules(
-        name=name, grad_fn=grad_fn, dtype_rule=same_float(name), attrs=attrs,
+        name=name, grad_fn=grad_fn, dtype_rule=float_kernel(name), attrs=attrs,
         functions=(f"nn.functional.{name}",),  # torch.adaptive_max_pool1d returns (values, indices)
         out_shape=out_shape, summary=f"{d}-D adaptive max pooling to output_size (return_indices: {name}_with_indices)",
     ))
     define(OpRules(
-        name=f"{name}_with_indices", grad_fn=grad_fn, dtype_rule=same_float(name), attrs=attrs, num_outputs=2,
+        name=f"{name}_with_indices", grad_fn=grad_fn, dtype_rule=float_kernel(name), attrs=attrs, num_outputs=2,
         functions=(f"nn.functional.{name}_with_indices",), out_shape=pooled_with_indices(out_shape),
         summary=f"{d}-D adaptive max pooling returning (values, indices into each input plane)",
     ))

@@ -428,6 +428,24 @@ def grad_scaled_in_place(t):
     return a.grad
 
 
+def the_grad_is_a_plain_leaf(t):
+    """x.grad is a tensor like any other (ops, operators, casts, indexing), a leaf without history."""
+    a = t.tensor([[1., -2.], [3., 4.]], requires_grad=True)
+    (a * a).sum().backward()
+    g = a.grad
+    attributes = (isinstance(g, t.Tensor), g is a.grad, g.requires_grad, g.is_leaf, g.grad_fn, g.grad,
+                  g.retains_grad, list(g.shape), dtype_name(g), g.ndim)
+    used = (g[1], g.T, -g, abs(g - 3), g.double(), g.max(), g.max(0).values, g.clamp(0, 4), g @ a.detach(),
+            (a * g).sum(), g.to(t.int64), g.sum().item(), g.tolist())
+    return attributes, used, (a * g).sum().requires_grad
+
+
+def methods_read_from_the_class(t):
+    x = t.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    return (t.Tensor.sum(x), t.Tensor.mean(x, 0), t.Tensor.add_(x.detach(), 1), hasattr(t.Tensor, "exp_"),
+            hasattr(t.Tensor, "no_such_method"))
+
+
 def requires_grad_after_the_leaf_was_sent(t):
     x = t.tensor([1., 2.])
     before = (x * 2).tolist()
@@ -548,7 +566,8 @@ PROGRAMS = [
     copyslices_chain, inplace_arithmetic_on_a_non_leaf, inplace_arithmetic_on_a_leaf_requiring_grad,
     inplace_methods_on_a_non_leaf, inplace_method_on_a_leaf_requiring_grad, inplace_result_of_another_shape,
     inplace_float_into_int,
-    sgd_steps_under_no_grad, sgd_steps_through_data, grad_scaled_in_place,
+    sgd_steps_under_no_grad, sgd_steps_through_data, grad_scaled_in_place, the_grad_is_a_plain_leaf,
+    methods_read_from_the_class,
     requires_grad_after_the_leaf_was_sent, masked_and_fancy_assignment, grad_returns_tuple, grad_unused_input, grad_allow_unused, batched_jacobian,
     second_derivative, broadcast_sums_back, integer_mean,
     *[second_backward(e) for e in ["(a+3).sum()", "(a-1).sum()", "(-a).sum()", "a.sum()", "(a*a).sum()",
