@@ -51,7 +51,7 @@ def pool_geometry(name: str, d: int, attrs: dict, spatial: tuple) -> tuple:
         raise InvalidArgumentRuntimeError(f"{name}(): dilation should be greater than zero, but got {list(dilation)}")
     if any(p < 0 for p in pads):
         raise InvalidArgumentRuntimeError(f"{name}(): pad must be non-negative, but got pad: {list(pads)}")
-    if any(p > (dil * (k - 1) + 1) // 2 for p, k, dil in zip(pads, kernel, dilation)):
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
         raise InvalidArgumentRuntimeError(f"{name}(): pad should be at most half of effective kernel size, but got "
                                           f"pad={list(pads)}, kernel_size={list(kernel)} and dilation={list(dilation)}")
     out, extra = [], []

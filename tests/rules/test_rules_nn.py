@@ -165,6 +165,7 @@ MISTAKES = [
     ("conv_transpose2d_bias", "conv_transpose2d", (z(2, 4, 5, 5), z(4, 3, 3, 3), z(4)), {}),
     ("conv_transpose2d_rank", "conv_transpose2d", (z(4, 5), z(4, 3, 3, 3)), {}),
     ("max_pool2d_padding", "max_pool2d", (z(2, 3, 5, 5), 2), {"padding": 2}),
+    ("max_pool2d_dilated_padding", "max_pool2d", (z(2, 3, 7, 7), 3), {"dilation": 2, "padding": 2}),
     ("max_pool2d_negative_padding", "max_pool2d", (z(2, 3, 5, 5), 2), {"padding": -1}),
     ("max_pool2d_kernel_0", "max_pool2d", (z(2, 3, 5, 5), 0), {}),
     ("max_pool2d_stride_0", "max_pool2d", (z(2, 3, 5, 5), 2), {"stride": 0}),
