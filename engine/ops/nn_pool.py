@@ -1,4 +1,5 @@
-"""Pooling (forwards and VJPs; rules: gradwire.rules.ops.nn_pool): max_pool1d/2d (return_indices gives the *_with_indices op), avg_pool1d/2d,
+"""Pooling (forwards and VJPs; rules: gradwire.rules.ops.nn_pool): max_pool1d/2d (return_indices gives the
+*_with_indices op), avg_pool1d/2d,
 adaptive_avg_pool1d/2d and adaptive_max_pool1d/2d, on strided window views (no loop over pixels).
 
 Max pooling's gradient scatters into the argmax positions (the internal op max_pool_scatter, whose own

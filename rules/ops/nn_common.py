@@ -1,5 +1,5 @@
 """Rules shared by the torch.nn.functional families: dtype rules, optional operands, loss reductions,
-and the shape checks many of them make (sizes per spatial dim, a window's output size)."""
+and the shape checks many of them make (a sliding window's output size, batched or unbatched input)."""
 
 from __future__ import annotations
 
@@ -69,31 +69,9 @@ def check_reduction(name: str, reduction: str, allowed=REDUCTIONS) -> None:
                                 f"{', '.join(repr(r) for r in allowed)}")
 
 
-def reduced_loss_shape(name: str, shape: tuple, reduction: str, allowed=REDUCTIONS) -> tuple:
-    """A loss's result shape: the elementwise losses' `shape` for reduction 'none', else ()."""
-    check_reduction(name, reduction, allowed)
-    return tuple(shape) if reduction == "none" else ()
-
-
 def loss_grad_fn(elementwise: str):
     """grad_fn of a loss torch builds from several ops: the reduction's, else the last elementwise op's."""
     return lambda call: {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(call.attrs["reduction"], elementwise)
-
-
-def positive_int(name: str, what: str, value: int) -> None:
-    if value <= 0:
-        raise InvalidArgumentRuntimeError(f"{name}(): {what} must be positive, got {value}")
-
-
-def per_dim(value, d: int, name: str, what: str) -> tuple:
-    """One int per spatial dim from torch's int-or-sequence arguments (a 1-sequence repeats)."""
-    values = (value,) * d if isinstance(value, int) else tuple(value)
-    if len(values) == 1 and d > 1:
-        values = values * d
-    if len(values) != d:
-        raise InvalidArgumentRuntimeError(f"{name}(): expected {what} to be a single integer or a list of {d} "
-                                          f"values, got {list(values)}")
-    return values
 
 
 def window_out_size(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int:

@@ -162,6 +162,9 @@ def conv_shape(d: int):
         batched = (1,) + x if single else x
         stride, padding, dilation = conv_geometry(name, d, attrs, w[2:])
         check_channels(name, batched, w, attrs["groups"])
+        if 0 in batched[2:]:
+            raise ShapeError(f"{name}(): Only zero batch or zero channel inputs are supported, but got input shape: "
+                             f"{list(batched)}")
         check_bias(name, b, w[0], w)
         shape = (batched[0], w[0]) + conv_spatial(name, batched, w, stride, padding, dilation)
         return shape[1:] if single else shape
@@ -221,6 +224,9 @@ def conv_transpose_shape(d: int):
         if batched[1] != w[0]:
             raise ShapeError(f"{name}(): Given transposed=1, weight of size {list(w)}, expected input{list(batched)} "
                              f"to have {w[0]} channels, but got {batched[1]} channels instead")
+        if 0 in batched[2:]:
+            raise ShapeError(f"{name}(): Only zero batch or zero channel inputs are supported, but got input shape: "
+                             f"{list(batched)}")
         _, spatial = transpose_geometry(name, d, attrs, batched, w)
         check_bias(name, b, w[1] * groups, w, transposed=True)
         return x[:-d - 1] + (w[1] * groups,) + spatial

@@ -17,15 +17,16 @@ def expand_bias(name: str, bias: tuple, out: tuple) -> None:
     for dim, (size, target) in enumerate(zip(bias[::-1], out[::-1])):
         if size not in (1, target):
             position = len(out) - 1 - dim
-            raise ShapeError(f"{name}(): the bias does not fit the result: The expanded size of the tensor ({target}) must match the existing size ({size}) "
-                             f"at non-singleton dimension {position}.  Target sizes: {list(out)}.  Tensor sizes: "
+            raise ShapeError(f"{name}(): the bias does not fit the result: The expanded size of the tensor ({target}) "
+                             f"must match the existing size ({size}) at non-singleton dimension {position}.  Target sizes: {list(out)}.  Tensor sizes: "
                              f"{list(bias)}")
 
 
 def linear_shape(shapes: list, attrs: dict) -> tuple:
     x, w, b = (tuple(s) for s in shapes[:3]) if len(shapes) > 2 else (tuple(shapes[0]), tuple(shapes[1]), ())
     if not x or not w:
-        raise ShapeError(f"linear(): both arguments to linear need to be at least 1D, but they are {len(x)}D and {len(w)}D")
+        raise ShapeError(f"linear(): both arguments to linear need to be at least 1D, but they are {len(x)}D and "
+                         f"{len(w)}D")
     if len(w) > 2:
         raise ShapeError(f"linear(): t() expects a tensor with <= 2 dimensions, but self is {len(w)}D")
     if len(w) == 1:

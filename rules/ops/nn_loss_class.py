@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from gradwire.rules import dtypes
 from gradwire.rules.errors import (
-    ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, InvalidValueError, NotImplementedForDTypeError,
-    ShapeError,
+    ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError, InvalidValueError,
+    NotImplementedForDTypeError, ShapeError,
 )
 from gradwire.rules.spec import AttrSpec, OpRules, define
 

@@ -27,7 +27,8 @@ def _layer_norm_shape(shapes: list, attrs: dict) -> tuple:
     if len(x) < len(shape) or x[len(x) - len(shape):] != shape:
         raise ShapeError(f"layer_norm(): Given normalized_shape={list(shape)}, expected input with shape "
                          f"[*, {', '.join(map(str, shape))}], but got input of size{list(x)}")
-    for name, given in (("weight", shapes[1] if len(shapes) > 1 else ()), ("bias", shapes[2] if len(shapes) > 2 else ())):
+    for name, position in (("weight", 1), ("bias", 2)):
+        given = shapes[position] if len(shapes) > position else ()
         if given and tuple(given) != shape:
             raise ShapeError(f"layer_norm(): Expected {name} to be of same shape as normalized_shape, but got {name} "
                              f"of shape {list(given)} and normalized_shape = {list(shape)}")

@@ -51,7 +51,7 @@ def pool_geometry(name: str, d: int, attrs: dict, spatial: tuple) -> tuple:
         raise InvalidArgumentRuntimeError(f"{name}(): dilation should be greater than zero, but got {list(dilation)}")
     if any(p < 0 for p in pads):
         raise InvalidArgumentRuntimeError(f"{name}(): pad must be non-negative, but got pad: {list(pads)}")
-    if any(p > (dil * (k - 1) + 1) // 2 for p, k, dil in zip(pads, kernel, dilation)):
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
         raise InvalidArgumentRuntimeError(f"{name}(): pad should be at most half of effective kernel size, but got "
                                           f"pad={list(pads)}, kernel_size={list(kernel)} and dilation={list(dilation)}")
     out, extra = [], []
@@ -167,6 +167,12 @@ OUTPUT_SIZE = AttrSpec("output_size", "integer|ints", required=True)
 
 def adaptive_sizes(name: str, d: int, x: tuple, attrs: dict, allow_empty: bool) -> tuple:
     """The output's spatial sizes; torch's errors for a wrong rank, output_size or an empty input dim."""
+    if d == 2 and allow_empty and attrs["output_size"] in (1, (1,), (1, 1)):
+        # torch's adaptive_avg_pool2d to 1x1 is a mean over the last two dims, for any rank >= 2
+        if len(x) < 2:
+            raise IndexOutOfRange(f"{name}(): Dimension out of range (expected to be in range of "
+                                  f"[{-max(len(x), 1)}, {max(len(x), 1) - 1}], but got -2)")
+        return (1, 1)
     if len(x) not in (d + 1, d + 2):
         raise ShapeError(f"{name}(): Expected {d + 1}D or {d + 2}D tensor, but got {list(x)}")
     value = attrs["output_size"]
@@ -178,10 +184,11 @@ def adaptive_sizes(name: str, d: int, x: tuple, attrs: dict, allow_empty: bool) 
     if any(n < 0 or (n == 0 and not allow_empty) for n in out):
         raise InvalidArgumentRuntimeError(f"{name}(): elements of output_size must be greater than or equal to "
                                           f"{0 if allow_empty else 1}, but got {list(out)}")
-    for dim, n in enumerate(x[-d - 1:]):
+    checked = d if allow_empty else d + 1  # average pooling takes empty channels, max pooling does not
+    for dim, n in enumerate(x[-checked:]):
         if n == 0:
             raise ShapeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
-                             f"has sizes {list(x)} with dimension {len(x) - d - 1 + dim} being empty")
+                             f"has sizes {list(x)} with dimension {len(x) - checked + dim} being empty")
     return out
 
 

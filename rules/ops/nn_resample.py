@@ -24,7 +24,7 @@ def interpolated_sizes(shape: tuple, attrs: dict) -> tuple:
     if attrs["antialias"]:
         raise InvalidValueError("interpolate(): antialias=True is not supported by gradwire")
     d = len(shape) - 2
-    if d < 1 or (MODES[mode] is not None and MODES[mode] != d):
+    if d < 1 or d > 3 or (MODES[mode] is not None and MODES[mode] != d):
         needed = f"{MODES[mode] + 2}D" if MODES[mode] else "3D or 4D"
         # torch's class for a rank its kernels do not take (its own word: not implemented)
         raise NotImplementedForDTypeError(f"interpolate(): Got {len(shape)}D input, but {mode} mode needs {needed} "
@@ -45,6 +45,9 @@ def interpolated_sizes(shape: tuple, attrs: dict) -> tuple:
                                     f"output size of {tuple(sizes)}")
     else:
         sizes = tuple(int(math.floor(n * scale)) for n in shape[2:])
+    if 0 in shape[1:]:
+        raise ShapeError(f"interpolate(): Non-empty {len(shape)}D data tensor expected but got a tensor with sizes "
+                         f"{list(shape)}")
     if any(n <= 0 for n in sizes):
         raise ShapeError(f"interpolate(): Input and output sizes should be greater than 0, but got input "
                          f"{list(shape[2:])} output {list(sizes)}")
@@ -106,8 +109,9 @@ WINDOW_ATTRS = (AttrSpec("dilation", "integer|ints", default=1), AttrSpec("paddi
 
 def _unfold_shape(shapes: list, attrs: dict) -> tuple:
     x = tuple(shapes[0])
-    if len(x) not in (3, 4):
-        if len(x) < 3:
+    window_geometry(attrs, "unfold")  # torch checks the window before the input's rank
+    if len(x) not in (3, 4) or 0 in (x if len(x) == 3 else x[1:]):
+        if len(x) < 3 and 0 not in x[1:]:
             raise IndexOutOfRange(f"unfold(): Dimension out of range (expected to be in range of "
                                   f"[{-max(len(x), 1)}, {max(len(x), 1) - 1}], but got 2): expected a 3-D or 4-D "
                                   f"input, got shape {list(x)}")

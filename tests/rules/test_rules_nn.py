@@ -165,6 +165,7 @@ MISTAKES = [
     ("conv_transpose2d_bias", "conv_transpose2d", (z(2, 4, 5, 5), z(4, 3, 3, 3), z(4)), {}),
     ("conv_transpose2d_rank", "conv_transpose2d", (z(4, 5), z(4, 3, 3, 3)), {}),
     ("max_pool2d_padding", "max_pool2d", (z(2, 3, 5, 5), 2), {"padding": 2}),
+    ("max_pool2d_dilated_padding", "max_pool2d", (z(2, 3, 7, 7), 3), {"dilation": 2, "padding": 2}),
     ("max_pool2d_negative_padding", "max_pool2d", (z(2, 3, 5, 5), 2), {"padding": -1}),
     ("max_pool2d_kernel_0", "max_pool2d", (z(2, 3, 5, 5), 0), {}),
     ("max_pool2d_stride_0", "max_pool2d", (z(2, 3, 5, 5), 2), {"stride": 0}),
@@ -314,3 +315,65 @@ def test_rules_refuse_what_torch_refuses(mistake):
         predict(name, args, kwargs)
     assert builtin_class(ours.value) is builtin_class(theirs.value), f"{ours.value!r} vs torch {theirs.value!r}"
     assert ours.value.__class__.__module__.startswith("gradwire.rules"), repr(ours.value)
+
+
+def _random_call(rng: np.random.Generator):
+    """A random call of a window op (convolution, pooling, unfold, interpolate): often valid, often not."""
+    kind = rng.choice(["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool1d", "unfold",
+                       "adaptive_avg_pool2d", "interpolate"])
+    rank = int(rng.integers(2, 6))
+    x = z(*(int(n) for n in rng.integers(0 if rng.random() < 0.1 else 1, 7, rank)))
+    small = lambda: int(rng.integers(0, 4))  # noqa: E731
+    if kind.startswith("conv"):
+        d = 1 if kind == "conv1d" else 2
+        groups = int(rng.choice([1, 1, 2, 3]))
+        w = z(*(int(n) for n in rng.integers(1, 5, d + 2 if rng.random() < 0.9 else d + 1)))
+        kwargs = {"stride": small() or 1, "padding": small() if rng.random() < 0.8 else "same",
+                  "dilation": small() or 1, "groups": groups}
+        if kind == "conv_transpose2d":
+            # torch's grouped and empty-batch transposed kernels skip some of its own checks (an output of size
+            # 0, output_padding): the rules keep the checks, so those calls are left out here
+            x = z(*((max(x.shape[0], 1),) + tuple(x.shape[1:])))
+            kwargs = {"stride": small() or 1, "padding": small(), "output_padding": small() % 2, "groups": 1}
+        return kind, (x, w), kwargs
+    if kind == "unfold":
+        return kind, (x, int(rng.integers(0, 4))), {"stride": small() or 1, "padding": small(), "dilation": small() or 1}
+    if kind == "adaptive_avg_pool2d":
+        return kind, (x, int(rng.integers(0, 4))), {}
+    if kind == "interpolate":
+        return kind, (x,), {"size": int(rng.integers(0, 5))}
+    kwargs = {"stride": small() or None, "padding": small(), "ceil_mode": bool(rng.random() < 0.3)}
+    if kind.startswith("max"):
+        kwargs["dilation"] = small() or 1
+    return kind, (x, int(rng.integers(0, 4))), kwargs
+
+
+def _shown(args) -> list:
+    return [tuple(a.shape) if hasattr(a, "shape") else a for a in args]
+
+
+def test_window_rules_agree_with_torch_on_random_calls():
+    """Random geometries: the rules accept exactly what torch accepts, with its shape, else raise its class."""
+    rng = np.random.default_rng(20261201)
+    checked = 0
+    for _ in range(400):
+        name, args, kwargs = _random_call(rng)
+        function = getattr(F, name)
+        try:
+            expected = tuple(function(*args, **kwargs).shape)
+        except Exception as error:  # noqa: BLE001  (torch's refusal is what is compared)
+            with pytest.raises(Exception) as ours:
+                predict(name, args, kwargs)
+            assert builtin_class(ours.value) is builtin_class(error), \
+                f"{name}{kwargs} {_shown(args)}: {ours.value!r} vs torch {error!r}"
+            continue
+        if name == "conv_transpose2d" and 0 in expected[-2:]:
+            continue  # torch gives an empty output on some CPU paths (float32) and refuses it on others (float64)
+        try:
+            shape, _ = predict(name, args, kwargs)
+        except Exception as error:  # noqa: BLE001
+            raise AssertionError(f"{name}{kwargs} {_shown(args)}: torch gives {expected}, the rules raise "
+                                 f"{error!r}") from None
+        assert tuple(shape) == expected, f"{name}{kwargs}: rules {shape}, torch {expected}"
+        checked += 1
+    assert checked > 50  # enough valid calls among the random ones to mean something
