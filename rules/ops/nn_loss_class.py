@@ -41,11 +41,11 @@ def class_loss_shape(name: str):
                              f"classes but got weight tensor of shape: {list(w)}")
         sample = x[:1] + x[2:] if len(x) > 1 else ()
         if not probabilities(name, x, t):
+            if len(x) > 1 and t and t[0] != x[0]:  # torch checks the batch before the target's rank
+                raise InvalidValueError(f"Expected input batch_size ({x[0]}) to match target batch_size ({t[0]}).")
             if len(x) <= 2 and len(t) > 1:
                 raise ShapeError(f"{name}(): 0D or 1D target tensor expected, multi-target not supported "
                                  f"(input {list(x)}, target {list(t)})")
-            if len(x) > 1 and t and t[0] != x[0]:
-                raise InvalidValueError(f"Expected input batch_size ({x[0]}) to match target batch_size ({t[0]}).")
             if t != sample:
                 raise ShapeError(f"{name}(): Expected target size {list(sample)}, got {list(t)}")
         return sample if attrs["reduction"] == "none" else ()
