@@ -121,6 +121,25 @@ def index_arrays(index: tuple, arrays: Sequence[np.ndarray | None], metas: Seque
     return tuple(items), exact
 
 
+def check_roots(roots: Sequence[Meta], seed_shapes: Sequence[tuple | None], batched: bool = False) -> None:
+    """backward / autograd.grad roots whose metadata is known: torch's errors for a root that does not
+    require grad, a non-scalar root without a gradient, a gradient of another shape."""
+    for position, (meta, seed_shape) in enumerate(zip(roots, seed_shapes)):
+        if meta.shape is None or meta.requires_grad is None:
+            continue  # the server tells
+        _guarded(lambda: autograd_checks.check_backward_root(
+            position, shape=tuple(meta.shape), requires_grad=bool(meta.requires_grad),
+            gradient_shape=seed_shape, batched=batched), None)
+
+
+def check_grad_assignment(target: Meta, new: Meta) -> None:
+    """x.grad = g with g of another shape or dtype (when both are known here)."""
+    if None in (target.shape, target.dtype, new.shape, new.dtype):
+        return
+    _guarded(lambda: autograd_checks.check_grad_assignment(
+        shape=tuple(target.shape), dtype=target.dtype, grad_shape=tuple(new.shape), grad_dtype=new.dtype), None)
+
+
 def _is_meta(value: Any) -> bool:
     return isinstance(value, Meta)
 

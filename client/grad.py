@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import derive
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ def set_grad(self: Tensor, new: Tensor | None) -> None:
         return
     if not isinstance(new, Tensor):
         raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(new).__name__}")
+    if new._value is not None:  # its metadata as far as it is known here (nothing is fetched to check)
+        derive.check_grad_assignment(value.meta, new._value.meta)
     self._runtime.update_grads(value, set_to=new._data_copy())
     if new._is_grad_of(value):
         value.grad_proxy = weakref.ref(new)

@@ -284,6 +284,7 @@ class Runtime:
     def backward(self, tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None, retain_graph: bool | None,
                  create_graph: bool, inputs: Sequence[Tensor] | None) -> None:
         session = self._session_of(tensors)
+        self._check_roots(tensors, grad_tensors, session)
         request = pb.BackwardRequest(session_id=session.id, roots=self._roots(tensors, grad_tensors, session),
                                      create_graph=bool(create_graph))
         if retain_graph is not None:
@@ -313,6 +314,7 @@ class Runtime:
              retain_graph: bool | None, create_graph: bool, allow_unused: bool,
              is_grads_batched: bool) -> tuple[Tensor | None, ...]:
         session = self._session_of(list(outputs) + list(inputs))
+        self._check_roots(outputs, grad_outputs, session, batched=is_grads_batched)
         input_ids = [self.graph_value(t, session).id for t in inputs]
         result_ids = [session.new_id() for _ in inputs]
         request = pb.GradRequest(
@@ -343,6 +345,17 @@ class Runtime:
             session.apply_info([info])
             results.append(self.wrap(value))
         return tuple(results)
+
+    def _check_roots(self, tensors: Sequence[Tensor], seeds: Sequence[Any] | None, session: Session,
+                     batched: bool = False) -> None:
+        """The rules' checks of backward's roots, on what is known locally (no round trip for a mistake)."""
+        seeds = list(seeds) if seeds is not None else [None] * len(tensors)
+        if len(seeds) != len(tensors):
+            return  # _roots raises torch's error
+        metas = [self.graph_value(t, session).meta for t in tensors]
+        shapes = [None if seed is None else tuple(seed.shape) if isinstance(seed, self.tensor_class)
+                  else np.shape(seed) for seed in seeds]
+        derive.check_roots(metas, shapes, batched)
 
     def _roots(self, tensors: Sequence[Tensor], seeds: Sequence[Any] | None, session: Session) -> list[pb.Root]:
         seeds = list(seeds) if seeds is not None else [None] * len(tensors)

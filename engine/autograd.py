@@ -16,6 +16,7 @@ import numpy as np
 
 from . import budget, modes
 from .broadcast import reduce_to_shape
+from gradwire.rules import autograd_checks
 from gradwire.rules.errors import AutogradError
 from .graph import AccumulateGrad, Ctx, Node
 from .tensor import Tensor
@@ -43,32 +44,13 @@ def _as_list(value: Any) -> list:
 
 def _seed(root: Tensor, gradient: Any, position: int, batched: bool, as_tensor: bool) -> Any:
     """The seed gradient for one root: checked (shape exactly, never broadcast) and cast to its dtype."""
-    if not root._requires_grad:
-        raise AutogradError(
-            f"element {position} of tensors does not require grad and does not have a grad_fn; "
-            "call backward on a result computed from a tensor created with requires_grad=True"
-        )
+    gradient_shape = None if gradient is None else np.shape(gradient._data if isinstance(gradient, Tensor) else gradient)
+    autograd_checks.check_backward_root(position, shape=root._data.shape, requires_grad=root._requires_grad,
+                                        gradient_shape=gradient_shape, batched=batched)
     if gradient is None:
-        if root._data.size != 1:
-            raise AutogradError(
-                f"grad can be implicitly created only for scalar outputs: output {position} has shape "
-                f"{list(root.shape)}; pass gradient= a tensor of that shape (backward(gradient) "
-                "differentiates sum(output * gradient))"
-            )
-        if batched:
-            raise AutogradError("is_grads_batched=True needs explicit grad_outputs with a batch dimension")
         seed = Tensor._from_array(np.ones(root.shape, dtype=root._data.dtype))
     else:
         seed = gradient if isinstance(gradient, Tensor) else Tensor._from_array(np.asarray(gradient))
-        expected = root.shape
-        actual = seed.shape[1:] if batched else seed.shape
-        if actual != expected:
-            what = "a batch of shape" if batched else "a shape of"
-            raise AutogradError(
-                f"Mismatch in shape: grad_output[{position}] has {what} {list(seed.shape)} and "
-                f"output[{position}] has a shape of {list(expected)}; the gradient must have exactly "
-                "the output's shape" + (" after the batch dimension" if batched else "")
-            )
         if seed.dtype is not root.dtype:
             seed = Tensor._from_array(seed._data.astype(root._data.dtype))
     return seed if as_tensor else seed._data

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gradwire.rules import dtypes
+from gradwire.rules import autograd_checks, dtypes
 from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from gradwire.rules.printing import Size, tensor_repr
 
@@ -113,18 +113,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         flag = bool(requires_grad)
-        if self.grad_fn is not None:
-            hint = (
-                " If you want to use a computed variable in a subgraph that doesn't require "
-                "differentiation use var_no_grad = var.detach()." if not flag else ""
-            )
-            raise AutogradError(f"you can only change requires_grad flags of leaf variables.{hint}")
-        if flag and not self.dtype.is_floating_point:
-            raise DTypeRuntimeError(
-                "Only Tensors of floating point and complex dtype can require gradients "
-                f"(this tensor is {self.dtype.name}); create it with a floating dtype, "
-                "e.g. dtype=float32, or convert it with .float()"
-            )
+        autograd_checks.check_requires_grad(flag, is_leaf=self.grad_fn is None, dtype=self._dtype)
         self._requires_grad = flag
         return self
 
@@ -145,12 +134,9 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise ArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type "
-                                    f"{type(value).__name__}")
-            if value.shape != self.shape:
-                raise AutogradError(f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}")
-            if value.dtype is not self.dtype:
-                raise AutogradError(f"assigned grad has data of a different type: {value.dtype.name} vs {self.dtype.name}")
+                raise autograd_checks.not_a_tensor_grad(value)
+            autograd_checks.check_grad_assignment(shape=self._data.shape, dtype=self._dtype,
+                                                  grad_shape=value._data.shape, grad_dtype=value._dtype)
         self._grad = value
 
     def retain_grad(self) -> None:

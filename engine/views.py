@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import modes
+from gradwire.rules import autograd_checks
 from gradwire.rules.errors import ArgumentError, InplaceError, InplaceModifiedError
 from .graph import AccumulateGrad, Node, SavedTensor
 from gradwire.rules.indexing import indexing_step, torch_order
@@ -99,17 +100,11 @@ def check_inplace(target: Any, what: str, values: tuple = ()) -> None:
                 target._requires_grad or target._base._requires_grad
                 or any(getattr(value, "_requires_grad", False) for value in values)):
             raise _origin_error(target._view_origin, what)
-        if target.grad_fn is None and target._requires_grad:
-            raise InplaceError(
-                f"a leaf Variable that requires grad is being used in an in-place operation ({what}); "
-                "do it under no_grad(), or on a .clone() of the tensor"
-            )
         base = target._base
-        if base is not None and base.grad_fn is None and base._requires_grad:
-            raise InplaceError(
-                f"a view of a leaf Variable that requires grad is being used in an in-place operation ({what}); "
-                "do it under no_grad(), or on a .clone() of the tensor"
-            )
+        autograd_checks.check_target(
+            what, requires_grad=True, grad_enabled=True,
+            is_leaf=target.grad_fn is None and target._requires_grad,
+            view_of_leaf=base is not None and base.grad_fn is None and base._requires_grad)
     if not target._data.flags.writeable:
         raise InplaceError(
             "unsupported operation: more than one element of the written-to tensor refers to a single "

@@ -31,12 +31,9 @@ AFTER_RPC = "SDK raises late: issue 9 rules layer (at the statement, but after a
 AT_A_READ = "SDK raises late: issue 9 rules layer (not at the statement: at the next read)"
 DIFFERS = "SDK differs from torch: issue 9 rules layer (no error, or another class)"
 
-# The SDK raises torch's class at the right statement, but only by sending it to the server first.
-SDK_AFTER_RPC = {
-    "backward_of_int_result", "backward_non_scalar", "backward_without_grad", "backward_under_no_grad",
-    "backward_gradient_shape", "grad_of_constant", "grad_of_unused_input", "backward_of_detached",
-    "grad_assigned_wrong_shape", "grad_assigned_wrong_dtype",
-}
+# The SDK raises torch's class at the right statement, but only by sending it to the server first: whether
+# an input is reachable from the outputs is the server's graph to tell.
+SDK_AFTER_RPC = {"grad_of_unused_input"}
 # The statement goes through; torch's class comes at the next read (value-dependent rows included:
 # the issue wants those at the statement too, which costs the SDK an RPC there).
 SDK_AT_A_READ = {
