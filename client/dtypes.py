@@ -10,6 +10,7 @@ from gradwire.rules.dtypes import (  # noqa: F401 - the SDK's dtypes are the rul
     ALL, DType, bool_, by_name, float16, float32, float64, int8, int16, int32, int64, promote, python_scalar_dtype,
     uint8,
 )
+from gradwire.rules import arguments
 from gradwire.rules.dtypes import from_numpy as _from_numpy
 from gradwire.v1 import gradwire_pb2 as pb
 
@@ -51,12 +52,7 @@ def from_wire(wire: int) -> DType:
 
 
 def as_dtype(value: object) -> DType:
-    """A DType from a DType, a name, or a numpy dtype (what `dtype=` arguments accept)."""
-    if isinstance(value, DType):
-        return value
-    if isinstance(value, str):
-        return by_name(value)
-    try:
-        return from_numpy(np.dtype(value))  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"dtype must be a gradwire dtype, got {value!r}") from None
+    """The DType a `dtype=` argument names: a torch dtype only, as torch (rules.arguments; TypeError otherwise)."""
+    from .errors import checked
+
+    return checked(arguments.dtype_argument, value, None)

@@ -9,7 +9,11 @@ expired or unknown session a SessionLostError, a deadline a TimeoutError.
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
+
+from gradwire.rules.errors import GradwireError
 
 ERROR_TYPE_KEY = "gradwire-error-type"
 NODE_ID_KEY = "gradwire-node-id"
@@ -64,6 +68,14 @@ def torch_error(error: Exception) -> Exception:
     result.status = getattr(grpc.StatusCode, getattr(error, "status", ""), None)  # type: ignore[attr-defined]
     result.node_id = ""  # type: ignore[attr-defined]
     return result
+
+
+def checked(rule: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a rule of gradwire.rules here, its error raised as torch's builtin class (torch_error)."""
+    try:
+        return rule(*args, **kwargs)
+    except GradwireError as error:
+        raise torch_error(error) from None
 
 
 def status_of(error: grpc.RpcError) -> grpc.StatusCode | None:

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from gradwire.rules import arguments
+
 from . import dtypes
+from .errors import checked
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -19,13 +22,8 @@ if TYPE_CHECKING:
 
 
 def _shape(size: Sequence[Any]) -> tuple[int, ...]:
-    """zeros(2, 3), zeros((2, 3)) and zeros([2, 3]) all mean shape (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    shape = tuple(int(n) for n in size)
-    if any(n < 0 for n in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
-    return shape
+    """zeros(2, 3), zeros((2, 3)) and zeros([2, 3]) all mean shape (2, 3) (rules.arguments)."""
+    return checked(arguments.shape_of, tuple(size))
 
 
 def size_option(size: tuple, options: dict) -> tuple:
@@ -79,7 +77,7 @@ def tensor(runtime: Runtime, data: Any, dtype: Any = None, requires_grad: bool =
     else:
         inferred = _python_data_dtype(data)
     target = dtypes.as_dtype(dtype) if dtype is not None else inferred
-    array = np.array(data, dtype=target.numpy)
+    array = checked(arguments.nested_array, data, target.numpy)
     return runtime.leaf(array, requires_grad)
 
 

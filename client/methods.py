@@ -14,20 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from gradwire.rules import arguments
+
 from . import dtypes, grad, operators, surface
+from .errors import checked
 from .operators import (BINARY_OPERATORS, CAST_METHODS, INPLACE_OPERATORS, REFLECTED_OPERATORS,
                         UNARY_OPERATORS)
 from .tensor import Tensor
 
 
 def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """to(dtype), to(other), to("cpu"): anything else as a dtype is refused by the rules (TypeError)."""
-    target = kwargs.pop("dtype", None)
-    for arg in args:
-        if isinstance(arg, Tensor):
-            target = arg.dtype
-        elif arg != "cpu":
-            target = dtypes.by_name(arg) if isinstance(arg, str) else arg
+    """to(dtype), to(device), to(device, dtype), to(tensor), to(dtype=..., device=...) (rules.arguments)."""
+    target = checked(arguments.cast_target, args, kwargs, is_tensor=lambda x: isinstance(x, Tensor),
+                     dtype_of=lambda x: x.dtype)
     if target is None or target is self.dtype:
         return self
     return self._call_op("to", dtype=target)

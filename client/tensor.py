@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from gradwire.rules import arguments
 from gradwire.rules.printing import Size
 
 from . import dtypes, operators
+from .errors import checked
 from .formatting import format_tensor
 
 if TYPE_CHECKING:
@@ -258,9 +260,11 @@ class Tensor(metaclass=_TensorClass):
         return bool(self.item())
 
     def __float__(self) -> float:
+        checked(arguments.check_python_number, self.numel())
         return float(self.item())
 
     def __int__(self) -> int:
+        checked(arguments.check_python_number, self.numel())
         return int(self.item())
 
     def __index__(self) -> int:

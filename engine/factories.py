@@ -6,16 +6,15 @@ Every factory takes torch's keywords (dtype, device, requires_grad); the only de
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
 
-from gradwire.rules import dtypes
+from gradwire.rules import arguments, dtypes
 
 from . import modes
 from .device import check_device
-from gradwire.rules.errors import ArgumentError, DTypeError, InvalidArgumentRuntimeError, InvalidValueError
+from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -39,38 +38,8 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return tensor
 
 
-def _shape(sizes: tuple, size: Any = None) -> tuple[int, ...]:
-    """zeros(2, 3), zeros((2, 3)), zeros([2, 3]) and zeros(size=(2, 3)) all mean shape (2, 3)."""
-    if size is not None:
-        if sizes:
-            raise InvalidValueError("give the shape either positionally or as size=, not both")
-        sizes = (size,)
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
-    shape = tuple(_size(n) for n in sizes)
-    if any(n < 0 for n in shape):
-        raise InvalidArgumentRuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
-    return shape
-
-
-def _size(n: Any) -> int:
-    """One entry of a shape: an integer (a 0-d integer tensor too); a string or a float is torch's TypeError."""
-    try:
-        if isinstance(n, bool):
-            raise TypeError
-        return operator.index(n)
-    except TypeError:
-        raise ArgumentError(
-            f"argument 'size' must be tuple of ints, but found element of type {type(n).__name__}") from None
-
-
-def _dtype(dtype: Any, default: dtypes.DType) -> dtypes.DType:
-    """torch's dtype keyword takes a torch dtype only: a name or a numpy type is torch's TypeError."""
-    if dtype is None:
-        return default
-    if not isinstance(dtype, dtypes.DType):
-        raise DTypeError(f"argument 'dtype' must be torch.dtype, not {type(dtype).__name__}")
-    return dtype
+_shape = arguments.shape_of
+_dtype = arguments.dtype_argument
 
 
 def _numpy_dtype(dtype: Any, default: dtypes.DType) -> np.dtype:
@@ -103,24 +72,6 @@ def _inferred_dtype(data: Any, array: np.ndarray) -> dtypes.DType:
     return dtypes.promote(*{_element_dtype(x) for x in flat})
 
 
-def _nested(data: Any, numpy_dtype: np.dtype | None = None) -> np.ndarray:
-    """The array of nested lists; ragged lists are torch's ValueError naming the first dim that differs."""
-    try:
-        return np.array(data, dtype=numpy_dtype)
-    except ValueError:
-        if not isinstance(data, (list, tuple)):
-            raise
-    level, dim = [data], 0
-    while all(isinstance(item, (list, tuple)) for item in level):
-        lengths = [len(item) for item in level]
-        if len(set(lengths)) > 1:
-            other = next(n for n in lengths if n != lengths[0])
-            raise InvalidValueError(f"expected sequence of length {lengths[0]} at dim {dim} (got {other}); "
-                                    "nested lists must be rectangular")
-        level, dim = [inner for item in level for inner in item], dim + 1
-    raise ArgumentError(f"not a sequence: the lists at dim {dim} mix numbers and lists")
-
-
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new leaf holding a copy of `data` (nested lists, numbers, numpy arrays or scalars, or Tensors)."""
@@ -132,9 +83,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         dtypes.from_numpy(array.dtype)  # refuses dtypes torch has no tensor type for
     elif dtype is not None:
         # Straight to the requested dtype: going through float32 first would lose float64 precision.
-        array = _nested(data, _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
+        array = arguments.nested_array(data, _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT))
     else:
-        array = _nested(data)
+        array = arguments.nested_array(data)
         array = array.astype(_inferred_dtype(data, array).numpy, copy=False)
     if dtype is not None:
         array = array.astype(_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT), copy=False)

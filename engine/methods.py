@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable
 
-from gradwire.rules import dtypes
+from gradwire.rules import arguments, dtypes
 from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
@@ -147,25 +147,13 @@ def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any =
 
 
 def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """to(dtype), to(device), to(device, dtype), to(tensor), to(dtype=..., device=...). As in torch a
-    string is a device (to("float64") is not a cast) and numpy's dtypes are not torch's (TypeError)."""
-    target = kwargs.pop("dtype", None)
-    if not isinstance(target, (dtypes.DType, type(None))):
-        raise ArgumentError(f"to(): argument 'dtype' must be torch.dtype, not {type(target).__name__}")
-    check_device(kwargs.pop("device", None))
+    """to(dtype), to(device), to(device, dtype), to(tensor), to(dtype=..., device=...) (rules.arguments)."""
+    check_device(kwargs.get("device"))
     for arg in args:
-        if isinstance(arg, str) and arg.partition(":")[0] != "cpu":
-            raise InvalidArgumentRuntimeError(f"Invalid device string: {arg!r} (to() reads a string as a device; "
-                                              "to cast, pass a torch dtype such as torch.float64)")
-        if isinstance(arg, (device, str)):
+        if isinstance(arg, device) or (isinstance(arg, str) and arg.partition(":")[0] == "cpu"):
             check_device(arg)
-        elif isinstance(arg, Tensor):
-            target = arg.dtype
-        elif isinstance(arg, dtypes.DType):
-            target = arg
-        elif arg is not None and not isinstance(arg, bool):  # bools: non_blocking, copy
-            raise ArgumentError(f"to() takes a torch dtype, a device or a tensor, not {type(arg).__name__} "
-                                "(numpy's dtypes are not torch's: use torch.float64, not np.float64)")
+    target = arguments.cast_target(args, kwargs, is_tensor=lambda x: isinstance(x, Tensor),
+                                   dtype_of=lambda x: x.dtype, is_device=lambda x: isinstance(x, device))
     return self if target is None or target is self.dtype else apply("to", [self], {"dtype": target})
 
 

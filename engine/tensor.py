@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gradwire.rules import autograd_checks, dtypes
+from gradwire.rules import arguments, autograd_checks, dtypes
 from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from gradwire.rules.printing import Size, tensor_repr
 
@@ -186,10 +186,7 @@ class Tensor:
         return self._data.tolist()
 
     def item(self) -> Any:
-        if self._data.size != 1:
-            raise InvalidArgumentRuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
+        arguments.check_item(self._data.size)
         return self._data.reshape(()).item()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -216,8 +213,7 @@ class Tensor:
 
     def _scalar(self) -> Any:
         """float(t) and int(t): torch's ValueError for many elements (item() says RuntimeError)."""
-        if self._data.size != 1:
-            raise InvalidValueError("only one element tensors can be converted to Python scalars")
+        arguments.check_python_number(self._data.size)
         return self.item()
 
     def __index__(self) -> int:
