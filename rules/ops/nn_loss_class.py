@@ -36,6 +36,8 @@ def class_loss_shape(name: str):
         if not 0.0 <= eps <= 1.0:
             raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0. Got: {eps}")
         classes = x[1] if len(x) > 1 else x[0]
+        if len(x) == 1 and len(t) == 1 and t != (1,) and not probabilities(name, x, t):
+            raise InvalidValueError(f"{name}(): For 1D input, 1D target must have size 1, but got target size: {t[0]}")
         if w and w != (classes,):
             raise ShapeError(f"{name}(): weight tensor should be defined either for all {classes} classes or no "
                              f"classes but got weight tensor of shape: {list(w)}")

@@ -56,7 +56,7 @@ def check_channels(name: str, x: tuple, operands: dict, channels: int | None = N
     for what, shape in operands.items():
         if shape and math.prod(shape) != channels:
             raise ShapeError(f"{name}(): {what} should contain {channels} elements not {math.prod(shape)}")
-        if len(shape) > 1:
+        if len(shape) > 1:  # torch's forward takes a weight of any shape with C elements, its backward does not
             raise ShapeError(f"{name}(): {what} must be 1-D (one element per channel), got shape {list(shape)}")
 
 
