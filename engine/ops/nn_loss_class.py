@@ -21,8 +21,8 @@ _LSE = "_logsumexp"  # the forward leaves each row's log-sum-exp here for the ba
 
 def _layout(x: np.ndarray, t: np.ndarray, name: str):
     """Input as (N, C, rest...); a 1-D input is one sample. (The shape rules have checked the shapes.)"""
-    if x.ndim == 1:
-        return x[None], t[None]
+    if x.ndim == 1:  # one sample; its target is a class index of shape () or (1,), or probabilities
+        return x[None], (t.reshape(1) if t.size == 1 and not np.issubdtype(t.dtype, np.floating) else t[None])
     return x, t
 
 

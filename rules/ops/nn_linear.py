@@ -30,6 +30,8 @@ def linear_shape(shapes: list, attrs: dict) -> tuple:
     if len(w) > 2:
         raise ShapeError(f"linear(): t() expects a tensor with <= 2 dimensions, but self is {len(w)}D")
     if len(w) == 1:
+        if b:
+            raise ShapeError("linear(): mat2 must be a matrix, got 1-D tensor (a 1-D weight takes no bias)")
         if x[-1] != w[0]:
             raise ShapeError(f"linear(): size mismatch, got input ({x[0] if len(x) > 1 else 1}), mat "
                              f"({'x'.join(map(str, x))}), vec ({w[0]})")
@@ -71,19 +73,20 @@ define(OpRules(
 def bilinear_shape(shapes: list, attrs: dict) -> tuple:
     x1, x2, w = (tuple(s) for s in shapes[:3])
     b = tuple(shapes[3]) if len(shapes) > 3 else ()
-    if len(w) < 3:
-        raise IndexOutOfRange(f"Dimension out of range (expected to be in range of [-{max(len(w), 1)}, "
-                              f"{max(len(w), 1) - 1}], but got 2)")
-    if len(w) > 3:
-        raise ShapeError(f"bilinear(): weight must be 3-D (out, in1, in2), got {list(w)}")
-    if not x1 or not x2:
-        raise ShapeError(f"bilinear(): input1 and input2 must have at least 1 dim, got {list(x1)} and {list(x2)}")
     if len(x1) != len(x2):
-        raise ShapeError(f"bilinear(): input1 and input2 must have the same number of dims, got {len(x1)} and "
-                         f"{len(x2)}")
+        raise ShapeError(f"bilinear(): input dimensions do not match: got {len(x1)} and {len(x2)}")
+    if not x1:
+        raise IndexOutOfRange("bilinear(): Dimension specified as -1 but tensor has no dimensions")
     for dim, (a, c) in enumerate(zip(x1[:-1], x2[:-1])):
         if a != c:
             raise ShapeError(f"bilinear(): input batch dimensions do not match at dim {dim}: got {a} and {c}")
+    if len(w) >= 2 and x1[-1] != w[1]:
+        raise ShapeError(f"bilinear(): input1 size does not match weight size: got {x1[-1]} but expected {w[1]}")
+    if len(w) < 3:
+        raise IndexOutOfRange(f"bilinear(): Dimension out of range (expected to be in range of "
+                              f"[-{max(len(w), 1)}, {max(len(w), 1) - 1}], but got 2): the weight must be 3-D")
+    if len(w) > 3:
+        raise ShapeError(f"bilinear(): weight must be 3-D (out, in1, in2), got {list(w)}")
     if x1[-1] != w[1]:
         raise ShapeError(f"bilinear(): input1 size does not match weight size: got {x1[-1]} but expected {w[1]}")
     if x2[-1] != w[2]:

@@ -36,21 +36,33 @@ def class_loss_shape(name: str):
         if not 0.0 <= eps <= 1.0:
             raise InvalidArgumentRuntimeError(f"{name}(): label_smoothing must be between 0.0 and 1.0. Got: {eps}")
         classes = x[1] if len(x) > 1 else x[0]
+        if len(x) == 1 and len(t) == 1 and t != (1,) and not probabilities(name, x, t):
+            raise InvalidValueError(f"{name}(): For 1D input, 1D target must have size 1, but got target size: {t[0]}")
         if w and w != (classes,):
             raise ShapeError(f"{name}(): weight tensor should be defined either for all {classes} classes or no "
                              f"classes but got weight tensor of shape: {list(w)}")
         sample = x[:1] + x[2:] if len(x) > 1 else ()
         if not probabilities(name, x, t):
-            if len(x) > 1 and t and t[0] != x[0]:  # torch checks the batch before the target's rank
-                raise InvalidValueError(f"Expected input batch_size ({x[0]}) to match target batch_size ({t[0]}).")
+            check_batch_size(x, t)  # torch checks the batch before the target's rank
             if len(x) <= 2 and len(t) > 1:
                 raise ShapeError(f"{name}(): 0D or 1D target tensor expected, multi-target not supported "
                                  f"(input {list(x)}, target {list(t)})")
-            if t != sample:
+            if len(x) == 1 and len(t) == 1:
+                if t != (1,):
+                    raise InvalidValueError(f"{name}(): For 1D input, 1D target must have size 1, but got target "
+                                            f"size: {t[0]}")
+            elif t != sample:
                 raise ShapeError(f"{name}(): Expected target size {list(sample)}, got {list(t)}")
         return sample if attrs["reduction"] == "none" else ()
 
     return out_shape
+
+
+def check_batch_size(x: tuple, t: tuple) -> None:
+    """torch's first check of a class-index target (before its dtype): one target per sample."""
+    if len(x) > 1 and (not t or t[0] != x[0]):
+        raise InvalidValueError(f"Expected input batch_size ({x[0]}) to match target batch_size "
+                                f"({t[0] if t else 0}).")
 
 
 def _no_class_dim(name: str) -> None:
@@ -67,6 +79,8 @@ def class_loss_dtypes(name: str):
             raise ArgumentError(f"{name}(): input and target must be Tensors")
         if name == "nll_loss" and not operands[0].shape:
             _no_class_dim(name)
+        if not probabilities(name, operands[0].shape, operands[1].shape):
+            check_batch_size(tuple(operands[0].shape), tuple(operands[1].shape))
         if not x.is_floating_point:
             raise NotImplementedForDTypeError(f"{name}(): not implemented for '{x.name}' input; convert it with "
                                               ".float()")

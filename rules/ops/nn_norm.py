@@ -47,7 +47,7 @@ define(OpRules(
 def check_channels(name: str, x: tuple, operands: dict, channels: int | None = None) -> None:
     """Each given per-channel operand (shape () when absent) has one element per channel."""
     if len(x) < 2:
-        if name == "batch_norm":
+        if name == "batch_norm" and not any(operands.values()):
             raise IndexOutOfRange(f"batch_norm(): Dimension out of range (expected to be in range of "
                                   f"[{-max(len(x), 1)}, {max(len(x), 1) - 1}], but got 1): the input needs a "
                                   f"channel dim, got shape {list(x)}")
@@ -56,7 +56,7 @@ def check_channels(name: str, x: tuple, operands: dict, channels: int | None = N
     for what, shape in operands.items():
         if shape and math.prod(shape) != channels:
             raise ShapeError(f"{name}(): {what} should contain {channels} elements not {math.prod(shape)}")
-        if len(shape) > 1:
+        if len(shape) > 1:  # torch's forward takes a weight of any shape with C elements, its backward does not
             raise ShapeError(f"{name}(): {what} must be 1-D (one element per channel), got shape {list(shape)}")
 
 
@@ -69,9 +69,11 @@ STATS = ("running_mean", "running_var", "weight", "bias")
 
 def _batch_norm_shape(shapes: list, attrs: dict) -> tuple:
     x = tuple(shapes[0])
-    check_channels("batch_norm", x, _operand_shapes(shapes, STATS))
-    if attrs["training"] and math.prod(x[:1] + x[2:]) <= 1:
+    if not x:
+        raise IndexOutOfRange("batch_norm(): tuple index out of range: the input needs batch and channel dims")
+    if attrs["training"] and math.prod(x[:1] + x[2:]) <= 1:  # torch checks this first
         raise InvalidValueError(f"Expected more than 1 value per channel when training, got input size {list(x)}")
+    check_channels("batch_norm", x, _operand_shapes(shapes, STATS))
     return x
 
 
@@ -116,6 +118,9 @@ define(OpRules(
 
 def _group_norm_shape(shapes: list, attrs: dict) -> tuple:
     x, groups = tuple(shapes[0]), attrs["num_groups"]
+    if len(x) >= 2 and groups > 0 and x[0] * x[1] // groups * math.prod(x[2:]) == 1:
+        raise InvalidValueError(f"group_norm(): Expected more than 1 value per channel when training, got input "
+                                f"size {[x[0] * x[1] // groups, groups] + list(x[2:])}")
     check_channels("group_norm", x, _operand_shapes(shapes, ("weight", "bias")))
     if groups <= 0 or x[1] % groups:
         raise ShapeError(f"group_norm(): Expected number of channels in input to be divisible by num_groups, but "
@@ -134,9 +139,9 @@ define(OpRules(
 
 def _instance_norm_shape(shapes: list, attrs: dict) -> tuple:
     x = tuple(shapes[0])
-    check_channels("instance_norm", x, _operand_shapes(shapes, STATS))
-    if attrs["use_input_stats"] and math.prod(x[2:]) <= 1:
+    if attrs["use_input_stats"] and math.prod(x[2:]) <= 1:  # torch checks this first
         raise InvalidValueError(f"Expected more than 1 spatial element when training, got input size {list(x)}")
+    check_channels("instance_norm", x, _operand_shapes(shapes, STATS))
     return x
 
 

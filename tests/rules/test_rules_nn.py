@@ -6,6 +6,7 @@ refuses are refused by the rules alone with torch's exception class."""
 from __future__ import annotations
 
 import sys
+import warnings
 import zlib
 from pathlib import Path
 
@@ -138,6 +139,13 @@ MISTAKES = [
     ("linear_0d_input", "linear", (z(), z(4, 5)), {}),
     ("linear_3d_weight", "linear", (z(2, 3), z(2, 4, 3)), {}),
     ("linear_bias_size", "linear", (z(2, 3), z(4, 3), z(5)), {}),
+    ("linear_1d_weight_with_bias", "linear", (z(2, 3), z(3), z(1)), {}),
+    ("bilinear_ranks", "bilinear", (z(2, 4, 3), z(4, 2), z(5, 3, 2)), {}),
+    ("bilinear_2d_weight", "bilinear", (z(4, 3), z(4, 2), z(5, 3)), {}),
+    ("cross_entropy_batch_before_dtype", "cross_entropy", (z(3, 2), z(4)), {}),
+    ("nll_loss_1d_input_target_size", "nll_loss", (z(3), ints(3)), {}),
+    ("group_norm_one_value", "group_norm", (z(2, 2), 3), {}),
+    ("batch_norm_order", "batch_norm", (z(1, 3), z(2), z(2)), {"training": True}),
     ("linear_int_input", "linear", (ints(2, 3), z(4, 3)), {}),
     ("linear_mixed_dtypes", "linear", (z(2, 3), z(4, 3, dtype=torch.float64)), {}),
     ("bilinear_in2", "bilinear", (z(4, 3), z(4, 2), z(5, 3, 3)), {}),
@@ -377,3 +385,99 @@ def test_window_rules_agree_with_torch_on_random_calls():
         assert tuple(shape) == expected, f"{name}{kwargs}: rules {shape}, torch {expected}"
         checked += 1
     assert checked > 50  # enough valid calls among the random ones to mean something
+
+
+def _random_loss_or_norm_call(rng: np.random.Generator):
+    """A random call of a loss, normalisation, linear or embedding op: often valid, often not. Optional
+    tensor operands are never 0-d here (a rule's shape list cannot tell a 0-d operand from an absent one;
+    the dtype rules check those)."""
+
+    def shape(low=1, high=4, min_rank=0, max_rank=4):
+        return tuple(int(n) for n in rng.integers(low, high, int(rng.integers(min_rank, max_rank))))
+
+    def pick(*options):
+        return options[int(rng.integers(len(options)))]
+
+    def given(size):  # an optional operand: never 0-d
+        return z(*(size or (2,)))
+
+    def indices(size):
+        return torch.zeros(size, dtype=pick(torch.int64, torch.int64, torch.int32, torch.float32))
+
+    a = shape()
+    b = shape() if rng.random() < 0.5 else a
+    reduction = {"reduction": pick("mean", "sum", "none")}
+    kind = pick("linear", "bilinear", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+                "kl_div", "margin_ranking_loss", "cross_entropy", "nll_loss", "layer_norm", "batch_norm", "group_norm",
+                "instance_norm", "embedding", "pixel_shuffle", "normalize", "cosine_similarity", "pairwise_distance",
+                "triplet_margin_loss", "cosine_embedding_loss", "local_response_norm")
+    if kind == "linear":
+        return kind, (z(*a), z(*shape(max_rank=3))), ({"bias": given(shape(max_rank=3))} if rng.random() < 0.5 else {})
+    if kind == "bilinear":
+        return kind, (z(*a), z(*b), z(*shape(min_rank=2))), {}
+    if kind in ("mse_loss", "l1_loss", "kl_div"):
+        return kind, (z(*a), z(*b)), reduction
+    if kind.startswith("binary"):
+        extra = {("weight" if kind == "binary_cross_entropy" else "pos_weight"): given(shape())} if rng.random() < 0.3 else {}
+        return kind, (z(*a), z(*b)), {**reduction, **extra}
+    if kind == "margin_ranking_loss":
+        return kind, (z(*a), z(*b), z(*pick(a, b, shape()))), reduction
+    if kind in ("cross_entropy", "nll_loss"):
+        x = shape(min_rank=1, max_rank=5)
+        target = pick(x[:1] + x[2:], x, shape())
+        kwargs = dict(reduction)
+        if rng.random() < 0.3:
+            kwargs["weight"] = given(pick((x[1] if len(x) > 1 else x[0],), shape()))
+        return kind, (z(*x), z(*target) if rng.random() < 0.3 else indices(target)), kwargs
+    if kind == "layer_norm":
+        normalized = a[len(a) // 2:] if rng.random() < 0.7 else shape(max_rank=3)
+        return kind, (z(*a), normalized), ({"weight": given(shape())} if rng.random() < 0.3 else {})
+    if kind == "batch_norm":
+        x = shape(min_rank=2, max_rank=5)
+        stats = pick(None, z(x[1]), given(shape(max_rank=2)))
+        weight = pick(None, z(x[1]), given(shape(max_rank=2)))
+        kwargs = {"training": bool(rng.random() < 0.5), **({"weight": weight} if weight is not None else {})}
+        return kind, (z(*x), stats, None if stats is None else z(*stats.shape)), kwargs
+    if kind == "group_norm":
+        return kind, (z(*a), int(rng.integers(1, 4))), ({"weight": given(shape())} if rng.random() < 0.3 else {})
+    if kind == "instance_norm":
+        return kind, (z(*a),), {"use_input_stats": bool(rng.random() < 0.7)}
+    if kind == "embedding":
+        return kind, (indices(a), z(*shape(min_rank=1))), {}
+    if kind == "pixel_shuffle":
+        return pick("pixel_shuffle", "pixel_unshuffle"), (z(*shape(max_rank=5)), int(rng.integers(0, 3))), {}
+    if kind == "normalize":
+        return kind, (z(*a),), {"dim": int(rng.integers(-3, 3))}
+    if kind == "cosine_similarity":
+        return kind, (z(*a), z(*b)), {"dim": int(rng.integers(-3, 3))}
+    if kind == "pairwise_distance":
+        return kind, (z(*(a or (2,))), z(*(b or (2,)))), {"keepdim": bool(rng.random() < 0.5)}
+    if kind == "triplet_margin_loss":
+        return kind, (z(*a), z(*b), z(*pick(a, b))), reduction
+    if kind == "cosine_embedding_loss":
+        return kind, (z(*a), z(*b), z(*shape(max_rank=2))), reduction
+    return kind, (z(*a), int(rng.integers(0, 3))), {}
+
+
+def test_loss_and_norm_rules_agree_with_torch_on_random_calls():
+    rng = np.random.default_rng(20261202)
+    checked = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about broadcast targets and kl_div's 'mean'
+        for _ in range(600):
+            name, args, kwargs = _random_loss_or_norm_call(rng)
+            try:
+                result = getattr(F, name)(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001  (torch's refusal is what is compared)
+                with pytest.raises(Exception) as ours:
+                    predict(name, args, kwargs)
+                assert builtin_class(ours.value) is builtin_class(error), \
+                    f"{name}{kwargs} {_shown(args)}: {ours.value!r} vs torch {error!r}"
+                continue
+            try:
+                shape, _ = predict(name, args, kwargs)
+            except Exception as error:  # noqa: BLE001
+                raise AssertionError(f"{name} {_shown(args)}: torch accepts it, the rules raise {error!r}") from None
+            assert tuple(shape) == tuple(result.shape), f"{name} {_shown(args)}: rules {shape}, torch {result.shape}"
+            checked += 1
+    assert checked > 100
