@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from gradwire.rules import arguments
-from gradwire.rules.printing import Size
+from gradwire.rules.printing import Size, tensor_repr
 
 from . import dtypes, operators
 from .errors import checked
-from .formatting import format_tensor
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -276,6 +275,8 @@ class Tensor(metaclass=_TensorClass):
         return format(self.item(), spec) if spec and self.numel() == 1 else repr(self)
 
     def __repr__(self) -> str:
-        return format_tensor(self)
+        grad_fn = self.grad_fn
+        return tensor_repr(self._array(), self.dtype, grad_fn.name() if grad_fn is not None else None,
+                           self.requires_grad)
 
     __str__ = __repr__
