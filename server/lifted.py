@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.wireformat import read_varint, varint
 
 MIN_REQUEST_BYTES = 1 << 20
 MIN_FIELD_BYTES = 64 << 10
@@ -60,30 +61,6 @@ _STEPS = _walk_map()
 _local = threading.local()
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if not value:
-            out.append(byte)
-            return bytes(out)
-        out.append(byte | 0x80)
-
-
-def _read_varint(data: memoryview, position: int) -> tuple[int, int]:
-    value = shift = 0
-    end = min(len(data), position + 10)
-    while position < end:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, position
-        shift += 7
-    raise ValueError("truncated varint")
-
-
 class _Lifter:
     def __init__(self) -> None:
         self.nonce = os.urandom(12)
@@ -97,16 +74,16 @@ class _Lifter:
         name = descriptor.full_name
         while position < len(data):
             start = position
-            key, position = _read_varint(data, position)
+            key, position = read_varint(data, position)
             number, wire_type = key >> 3, key & 7
             if wire_type == _VARINT:
-                position = _read_varint(data, position)[1]
+                position = read_varint(data, position)[1]
             elif wire_type == _FIXED64:
                 position += 8
             elif wire_type == _FIXED32:
                 position += 4
             elif wire_type == _LENGTH_DELIMITED:
-                length, body = _read_varint(data, position)
+                length, body = read_varint(data, position)
                 position = body + length
                 if position > len(data):
                     raise ValueError("truncated field")
@@ -120,7 +97,7 @@ class _Lifter:
                     replacement = None
                 if replacement is not None:
                     size = sum(len(piece) for piece in replacement)
-                    pieces += [data[copied_from:start], data[start:_key_end(data, start)], _varint(size),
+                    pieces += [data[copied_from:start], data[start:_key_end(data, start)], varint(size),
                                *replacement]
                     copied_from = position
                     changed = True
@@ -134,13 +111,13 @@ class _Lifter:
         return pieces
 
     def _token(self, view: memoryview) -> bytes:
-        token = _TOKEN_PREFIX + self.nonce + _varint(len(self.views))
+        token = _TOKEN_PREFIX + self.nonce + varint(len(self.views))
         self.views[token] = view
         return token
 
 
 def _key_end(data: memoryview, start: int) -> int:
-    return _read_varint(data, start)[1]
+    return read_varint(data, start)[1]
 
 
 def parse(message_class: Any, data: bytes) -> Any:

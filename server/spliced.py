@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.wireformat import varint
 
 from . import codec
 from .responses import TensorPacker
@@ -37,19 +38,8 @@ def allow_serialized(allowed: bool) -> None:
     _local.allowed = allowed
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if not value:
-            out.append(byte)
-            return bytes(out)
-        out.append(byte | 0x80)
-
-
 def _tag(field_number: int) -> bytes:
-    return _varint(field_number << 3 | _LENGTH_DELIMITED)
+    return varint(field_number << 3 | _LENGTH_DELIMITED)
 
 
 def _flat(array: np.ndarray) -> memoryview:
@@ -98,8 +88,8 @@ class Spliced:
                     data = _flat(array)
             element = item.SerializeToString()
             if len(data):
-                data_field = _tag(_DATA_FIELD) + _varint(len(data))
-                tensor_field = _tag(_TENSOR_FIELD) + _varint(len(data_field) + len(data))
+                data_field = _tag(_DATA_FIELD) + varint(len(data))
+                tensor_field = _tag(_TENSOR_FIELD) + varint(len(data_field) + len(data))
                 element += tensor_field + data_field
-            pieces += [_tag(fields[field].number), _varint(len(element) + len(data)), element, data]
+            pieces += [_tag(fields[field].number), varint(len(element) + len(data)), element, data]
         return b"".join(pieces)
