@@ -16,25 +16,15 @@ from gradwire.rules.errors import ArgumentError
 
 from . import views
 from .dispatch import apply_op
-from .registry import INLINE_RULES, OPS, RULES, OpDef, implement
+from .registry import OPS, RULES, OpDef, implement
 from .tensor import Tensor
 
 
 def derive_all() -> list[OpDef]:
     """Implements `<name>_` for every op whose rules have an in-place variant (idempotent); returns the new
-    entries. Variants of ops whose rules are still inline in the engine are derived here as well."""
-    taken_methods = {method for op in RULES.values() for method in op.methods}
-    made = []
-    for op in list(OPS.values()):
-        name = op.name + "_"
-        if name in OPS or op.inplace:
-            continue
-        if name not in RULES:
-            if op.name not in INLINE_RULES or inplace_rules.derive(RULES[op.name], taken_methods) is None:
-                continue
-            INLINE_RULES.add(name)
-        made.append(implement(name, forward=_inplace_forward(op), extra={**op.extra, "of": op.name}))
-    return made
+    entries."""
+    return [implement(op.name + "_", forward=_inplace_forward(op), extra={**op.extra, "of": op.name})
+            for op in list(OPS.values()) if op.name + "_" in RULES and op.name + "_" not in OPS and not op.inplace]
 
 
 def _inplace_forward(op: OpDef):

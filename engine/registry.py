@@ -18,9 +18,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from gradwire.rules.errors import UnknownOpError
 from gradwire.rules.spec import (  # noqa: F401  (re-exported: the op modules build their entries from them)
-    COMMON_DESCRIPTIONS, OPERAND_KINDS, OPTIONAL_OPERAND, UPDATED_OPERAND, AttrSpec, OpRules, RULES, define, rules_of,
+    COMMON_DESCRIPTIONS, OPERAND_KINDS, OPTIONAL_OPERAND, UPDATED_OPERAND, AttrSpec, OpRules, RULES, rules_of, unknown_op,
 )
 
 
@@ -51,9 +50,6 @@ class OpDef(OpRules):
 _RULE_FIELDS = tuple(f.name for f in dataclasses.fields(OpRules))
 
 OPS: dict[str, OpDef] = {}
-# Ops whose rules are still written inline in their engine entry, not in gradwire.rules (an SDK cannot
-# have them: the catalogue gives them no rules_id).
-INLINE_RULES: set[str] = set()
 
 
 def implement(name: str, forward: Callable[..., Any], **computation: Any) -> OpDef:
@@ -65,21 +61,11 @@ def implement(name: str, forward: Callable[..., Any], **computation: Any) -> OpD
 def register(op: OpDef) -> OpDef:
     if op.name in OPS:
         raise ValueError(f"op {op.name!r} registered twice")
-    if op.name not in RULES:  # an entry still written with its rules inline: they join the rules table
-        define(OpRules(**{key: getattr(op, key) for key in _RULE_FIELDS}))
-        INLINE_RULES.add(op.name)
-    op = dataclasses.replace(op, attrs=RULES[op.name].attrs)  # with the common descriptions filled in
     OPS[op.name] = op
     return op
 
 
 def get(name: str) -> OpDef:
     """The op called `name`; UnknownOpError naming the nearest names if there is none."""
-    try:
-        return OPS[name]
-    except KeyError:
-        import difflib
-
-        near = difflib.get_close_matches(name, OPS, n=3)
-        hint = f"; did you mean {', '.join(near)}?" if near else "; ListOps gives the catalogue"
-        raise UnknownOpError(f"unknown op {name!r}{hint}") from None
+    op = OPS.get(name)
+    return op if op is not None else unknown_op(name, OPS, "; ListOps gives the catalogue")

@@ -271,14 +271,17 @@ def define(op: OpRules) -> OpRules:
 
 def rules_of(name: str) -> OpRules:
     """The rules of the op called `name`; UnknownOpError naming the nearest names if there are none."""
-    try:
-        return RULES[name]
-    except KeyError:
-        import difflib
+    op = RULES.get(name)
+    return op if op is not None else unknown_op(name, RULES)
 
-        near = difflib.get_close_matches(name, RULES, n=3)
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise UnknownOpError(f"unknown op {name!r}{hint}") from None
+
+def unknown_op(name: str, table: Mapping[str, Any], otherwise: str = "") -> Any:
+    """Raises UnknownOpError for `name`, naming the nearest names of `table` (or `otherwise`)."""
+    import difflib
+
+    near = difflib.get_close_matches(name, table, n=3)
+    hint = f"; did you mean {', '.join(near)}?" if near else otherwise
+    raise UnknownOpError(f"unknown op {name!r}{hint}")
 
 
 def lookup(rules_id: str) -> OpRules | None:

@@ -13,7 +13,6 @@ from typing import Any, Iterator, Sequence
 import grpc
 
 import gradwire.engine as ge
-from gradwire.engine import registry
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
@@ -80,7 +79,7 @@ def op_info(op: Any) -> pb.OpInfo:
         reflected_operators=op.reflected_operators,
         grad_fn=op.grad_fn if isinstance(op.grad_fn, str) else "", view=op.view,
         internal=op.internal, output_names=op.output_names, signature=op.signature,
-        rules_id="" if op.name in registry.INLINE_RULES else op.rules_id,
+        rules_id=op.rules_id,
     )
 
 

@@ -16,20 +16,11 @@ import sys
 import pytest
 
 import gradwire.engine as gw
-from gradwire.engine.registry import INLINE_RULES, OPS, implement
+from gradwire.engine.registry import OPS, implement
 from gradwire.rules import RULES, OpRules, define, lookup
-
-# Ops whose rules are still written inline in their engine entry (no rules_id in the catalogue: the SDK
-# takes their metadata from the server). Each names why.
-INLINE_ALLOWED: dict[str, str] = {}
 
 # Ops without a shape rule, and why.
 SHAPELESS_ALLOWED: dict[str, str] = {}
-
-
-def test_every_op_has_its_rules_in_the_rules_package():
-    inline = sorted(set(INLINE_RULES) - set(INLINE_ALLOWED))
-    assert not inline, f"ops whose rules are still written in engine/: {inline}"
 
 
 def test_every_op_has_a_shape_rule_and_a_dtype_rule():
@@ -51,7 +42,7 @@ def test_the_rules_package_alone_defines_every_op_the_engine_implements_from_it(
     result = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     alone = set(result.stdout.split())
-    assert alone == set(OPS) - set(INLINE_RULES)
+    assert alone == set(OPS)
 
 
 def test_each_engine_op_is_its_rules_entry_plus_its_computation():
