@@ -9,20 +9,20 @@ from __future__ import annotations
 import types as _types
 
 from gradwire.rules import dtypes, errors  # noqa: F401  (torch.dtypes, torch.errors)
+from gradwire.rules.dtypes import DType, bool_, float16, float32, float64, int8, int16, int32, int64, uint8
+from gradwire.rules.printing import Size
 
 from . import ops, registry  # noqa: F401  (ops: registers the op table)
 from . import autograd as _autograd_module
 from .dispatch import apply
 from .device import (accelerator, cuda, device, get_default_device, get_default_dtype, set_default_device,
                      set_default_dtype)
-from gradwire.rules.dtypes import DType, bool_, float16, float32, float64, int8, int16, int32, int64, uint8
 from .factories import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, manual_seed,
                         ones, ones_like, tensor, zeros, zeros_like)
 from .random_factories import (bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn,
                                randn_like, randperm)
 from .methods import ValuesIndices, install as _install_methods
 from .modes import enable_grad, is_grad_enabled, memory_budget, no_grad, set_grad_enabled
-from gradwire.rules.printing import Size
 from .tensor import Tensor
 
 bool = bool_  # noqa: A001  (torch.bool)

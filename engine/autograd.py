@@ -14,10 +14,11 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import budget, modes
-from .broadcast import reduce_to_shape
 from gradwire.rules import autograd_checks
 from gradwire.rules.errors import AutogradError
+
+from . import budget, modes
+from .broadcast import reduce_to_shape
 from .graph import AccumulateGrad, Ctx, Node
 from .tensor import Tensor
 from .views import bump_version, edge_of

@@ -10,13 +10,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import budget, modes
 from gradwire.rules.attrs import normalise_attrs
 from gradwire.rules.errors import ArgumentError
-from .graph import Node
 from gradwire.rules.results import check_arity
 from gradwire.rules.spec import Bound
 
+from . import budget, modes
+from .graph import Node
 from .registry import OpDef, get
 from .tensor import Tensor, is_scalar
 from .views import edge_of, mark_view, sync_view

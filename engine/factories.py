@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from gradwire.rules import arguments, dtypes
+from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
 
 from . import modes
 from .device import check_device
-from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError
 from .tensor import Tensor
 
 _generator = np.random.default_rng()

@@ -11,10 +11,11 @@ from collections import namedtuple
 from typing import Any, Callable
 
 from gradwire.rules import arguments, dtypes
-from .device import CPU, check_device, device
-from .dispatch import apply, apply_op, apply_pieces
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from gradwire.rules.indexing import normalise_index
+
+from .device import CPU, check_device, device
+from .dispatch import apply, apply_op, apply_pieces
 from .inplace import derive_all as derive_inplace_variants
 from .registry import OPS, OpDef
 from .tensor import Tensor, is_scalar

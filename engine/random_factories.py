@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from gradwire.rules import dtypes
+from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, DTypeRuntimeError
 
 from . import factories
 from .device import check_device
-from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, DTypeRuntimeError
 from .tensor import Tensor
 
 

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from . import modes
 from gradwire.rules import autograd_checks
 from gradwire.rules.errors import ArgumentError, InplaceError, InplaceModifiedError
-from .graph import AccumulateGrad, Node, SavedTensor
 from gradwire.rules.indexing import indexing_step, torch_order
+
+from . import modes
+from .graph import AccumulateGrad, Node, SavedTensor
 from .registry import OpDef, get
 
 

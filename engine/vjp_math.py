@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gradwire.rules import dtypes
+
 from .registry import OPS
 
 

@@ -9,5 +9,6 @@ and attributes.
 """
 
 from gradwire.rules import dtypes, errors  # noqa: F401
+
 from .spec import RULES, AttrSpec, OpRules, define, lookup, rules_of  # noqa: F401
 from . import ops  # noqa: E402,F401  (defines the table)

@@ -13,6 +13,7 @@ import numpy as np
 
 from gradwire.rules import dtypes
 from gradwire.rules.errors import ArgumentError
+
 from .spec import OPERAND_KINDS, AttrSpec, OpRules
 
 

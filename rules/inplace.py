@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from gradwire.rules.errors import DTypeRuntimeError, ShapeError
+
 from .spec import RULES, OpRules, define
 
 _TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int32": "Int",

@@ -16,6 +16,7 @@ import numpy as np
 
 from gradwire.rules.attrs import normalise_attrs
 from gradwire.rules.errors import ArgumentError
+
 from .spec import Bound, OpRules
 
 

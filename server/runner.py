@@ -20,7 +20,6 @@ from typing import Any, Sequence
 import grpc
 
 import gradwire.engine as ge
-
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import gradients, graph, plans

@@ -13,6 +13,7 @@ import numpy as np
 
 from gradwire.rules.indexing import normalise_index
 from gradwire.rules.ops.activations import glu_dim, prelu_weight_shape
+
 from ..registry import OpDef, implement
 from .elementwise_math import erf
 from .reductions import _softmax_forward

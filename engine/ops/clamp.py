@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops.clamp import bounds as _bounds
+
 from ..registry import implement
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from gradwire.rules.errors import InvalidArgumentRuntimeError
 from gradwire.rules.ops.linalg import is_vector_rhs
+
 from ..registry import implement
 
 

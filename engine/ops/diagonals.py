@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops.diagonals import diag_embed_shape, diagonal_dims
+
 from ..registry import implement
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from gradwire.rules.checks import check_broadcast
 from gradwire.rules.errors import InvalidArgumentRuntimeError
+
 from ..registry import OpDef, implement
 from ..tensor import is_scalar
 

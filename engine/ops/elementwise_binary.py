@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.errors import AutogradError, InvalidArgumentRuntimeError
+
 from ..registry import OpDef, implement
 from .elementwise import _quiet
 

@@ -13,6 +13,7 @@ import numpy as np
 from gradwire.rules.errors import InvalidArgumentRuntimeError
 from gradwire.rules.ops.gathering import check_fits
 from gradwire.rules.ops.shape import dim_of
+
 from ..registry import implement
 
 

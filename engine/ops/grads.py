@@ -6,6 +6,7 @@ rules: gradwire.rules.ops.fills."""
 from __future__ import annotations
 
 from gradwire.rules.errors import InvalidValueError
+
 from ..registry import implement
 from ..tensor import Tensor
 from ..views import bump_version, share_version

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops import matmul  # noqa: F401  (their rules)
+
 from ..registry import implement
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops.nn_pool import adaptive_sizes
+
 from ..registry import implement
 from .nn_common import compute
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gradwire.rules import rules_of
+
 from .. import modes
 from ..registry import OpDef, implement
 from ..vjp_math import ARRAY_MATH, TENSOR_MATH

@@ -6,6 +6,7 @@ Their rules (shapes, geometry checks) are gradwire.rules.ops.nn_conv."""
 from __future__ import annotations
 
 from gradwire.rules.ops.nn_conv import conv_geometry, transpose_geometry, unbatched
+
 from ..registry import implement
 from . import nn_conv_core as core
 from .nn_common import compute

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops.nn_dropout import FEATURE_DIMS, MASK, mask_shape
+
 from .. import factories
 from ..registry import implement
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.errors import IndexOutOfRange
+
 from ..registry import implement
 from .nn_common import compute
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from gradwire.rules.errors import InvalidArgumentRuntimeError
+
 from ..registry import implement
 from .nn_common import compute, expand_loss_grad, reduce_loss
 

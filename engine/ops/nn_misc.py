@@ -4,11 +4,11 @@ cosine_embedding_loss (see nn_composite.py): forwards and VJPs (rules: gradwire.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from gradwire.rules.errors import IndexOutOfRange, InvalidArgumentRuntimeError
 from gradwire.rules.ops.nn_misc import padding_row
+
 from ..registry import implement
 from .nn_composite import composite
 

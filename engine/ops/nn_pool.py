@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from gradwire.rules.ops.nn_pool import pool_geometry, spatial_input
+
 from ..registry import implement
 from . import nn_conv_core as core
 from .nn_common import compute

@@ -8,10 +8,10 @@ Rules: gradwire.rules.ops.nn_resample.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from gradwire.rules.ops.nn_resample import interpolated_sizes, pair, window_geometry
+
 from ..registry import implement
 from . import nn_conv_core as core
 from .nn_adaptive_pool import _apply_matrices

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops.padding import checked_widths, pad_widths
+
 from ..registry import implement
 
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

@@ -12,6 +12,7 @@ import numpy as np
 
 from gradwire.rules.errors import ArgumentError, ShapeError
 from gradwire.rules.ops.products import cross_axis, kron_parts, parse_equation, tensordot_equation
+
 from ..registry import implement
 
 

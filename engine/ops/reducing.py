@@ -13,6 +13,7 @@ import numpy as np
 
 from gradwire.rules.ops.norms import matrix_dims, vector_order
 from gradwire.rules.ops.reductions import OUTPUT, correction  # noqa: F401  (OUTPUT: re-exported)
+
 from ..registry import implement
 from .reductions import _count, axes_of, expand_reduced, with_kept_dims
 

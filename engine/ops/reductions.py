@@ -11,6 +11,7 @@ import numpy as np
 
 from gradwire.rules.shapes import normalise_dims
 from gradwire.rules.ops.reductions import correction as _correction
+
 from ..registry import implement
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from gradwire.rules.errors import DTypeRuntimeError, ShapeError
 from gradwire.rules.ops.reshaping import flattened, flip_axes, moves, repeated, roll_dims, tile_reps, unflattened
 from gradwire.rules.ops.shape import dim_of
+
 from ..registry import implement
 from .shape import _expand_forward, _reshape_forward, _view_forward
 

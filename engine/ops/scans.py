@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops import ordering  # noqa: F401  (the scans' rules)
+
 from ..registry import implement
 from .reductions import axes_of
 

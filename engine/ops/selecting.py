@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+
 from ..registry import implement
 from .checks import check_broadcast
 from .gathering import _fits, check_index, dim_of, positions

@@ -12,6 +12,7 @@ import numpy as np
 from gradwire.rules.errors import ShapeError
 from gradwire.rules.ops.shape import cat_kept, dim_of, expanded, permutation, reshaped
 from gradwire.rules.shapes import normalise_dims
+
 from ..registry import implement
 
 

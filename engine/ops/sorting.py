@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.ops import ordering  # noqa: F401  (the orderings' rules)
+
 from ..registry import implement
 from .gathering import dim_of
 

@@ -12,6 +12,7 @@ import numpy as np
 from gradwire.rules.ops.splitting import (
     chunk_bounds, cut_axis, grid_shape, narrow_bounds, split_bounds, tensor_split_bounds, unbind_bounds,
 )
+
 from ..registry import implement
 
 

@@ -4,7 +4,6 @@ The engine implements each entry (engine/ops/), the SDK reads them directly.
 """
 
 from . import elementwise, indexing, linalg, nn, reductions, shape  # noqa: F401  (definition side effects)
-
 from .. import inplace as _inplace  # noqa: E402
 
 _inplace.derive_all()  # the in-place variants of the ops above

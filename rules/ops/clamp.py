@@ -8,8 +8,9 @@ Number bounds are attributes; tensor bounds are operands after x (attribute `ten
 from __future__ import annotations
 
 from gradwire.rules import promotion
-from ..checks import check_tensors, is_tensor
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError
+
+from ..checks import check_tensors, is_tensor
 from ..shapes import broadcast
 from ..spec import AttrSpec, OpRules, define
 

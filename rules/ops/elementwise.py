@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules import dtypes, promotion
-from ..checks import tensors_only
 from gradwire.rules.errors import DTypeRuntimeError, InvalidArgumentRuntimeError
+
+from ..checks import tensors_only
 from ..shapes import broadcast, same
 from ..spec import AttrSpec, OpRules, define
 

@@ -9,8 +9,9 @@ and torch's grad_fn variants (FmodBackward0 for a number divisor, ...) are chose
 from __future__ import annotations
 
 from gradwire.rules import dtypes, promotion
-from ..checks import tensors_only
 from gradwire.rules.errors import InvalidArgumentRuntimeError
+
+from ..checks import tensors_only
 from ..shapes import broadcast, same
 from ..spec import AttrSpec, OpRules, define
 from .elementwise import binary

@@ -6,6 +6,7 @@ from the same entry."""
 from __future__ import annotations
 
 from gradwire.rules import promotion
+
 from ..spec import AttrSpec
 from .elementwise import unary
 

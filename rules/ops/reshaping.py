@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 from gradwire.rules import promotion
-from ..checks import check_tensors, tensors_only
 from gradwire.rules.errors import ShapeError
+
+from ..checks import check_tensors, tensors_only
 from ..shapes import normalise_dims
 from ..spec import AttrSpec, Bound, OpRules, define
 from .shape import dim_of, expanded, reshaped, shape_args

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-
 from .. import dtypes
 from ..checks import check_tensors
 from ..errors import (

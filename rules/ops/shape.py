@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 
 from gradwire.rules import promotion
-from ..checks import check_tensors, tensors_only
 from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidValueError, ShapeError
+
+from ..checks import check_tensors, tensors_only
 from ..shapes import normalise_dim, normalise_dims
 from ..spec import AttrSpec, OpRules, define
 

@@ -13,8 +13,9 @@ import math
 import numpy as np
 
 from gradwire.rules import promotion
-from ..checks import check_tensors, tensors_only
 from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+
+from ..checks import check_tensors, tensors_only
 from ..spec import AttrSpec, OpRules, define
 from .shape import dim_of
 
