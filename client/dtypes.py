@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradwire.rules.dtypes import (  # noqa: F401 - the SDK's dtypes are the rules'
-    ALL, DType, bool_, by_name, float16, float32, float64, int8, int16, int32, int64, promote, python_scalar_dtype,
-    uint8,
-)
 from gradwire.rules import arguments
+from gradwire.rules.dtypes import (  # noqa: F401 - the SDK's dtypes are the rules'
+    ALL, CAST_METHODS, DType, bool_, by_name, by_type_string, float16, float32, float64, int8, int16, int32, int64,
+    promote, python_scalar_dtype, type_string, uint8,
+)
 from gradwire.rules.dtypes import from_numpy as _from_numpy
 from gradwire.v1 import gradwire_pb2 as pb
 
@@ -18,11 +18,6 @@ _WIRE = {float16: pb.DTYPE_FLOAT16, float32: pb.DTYPE_FLOAT32, float64: pb.DTYPE
          uint8: pb.DTYPE_UINT8, int16: pb.DTYPE_INT16, int32: pb.DTYPE_INT32, int64: pb.DTYPE_INT64,
          bool_: pb.DTYPE_BOOL}
 _BY_WIRE = {wire: dtype for dtype, wire in _WIRE.items()}
-
-# Tensor.type() strings, as torch prints them.
-TYPE_NAMES = {float32: "torch.FloatTensor", float64: "torch.DoubleTensor", float16: "torch.HalfTensor",
-              int64: "torch.LongTensor", int32: "torch.IntTensor", int16: "torch.ShortTensor",
-              int8: "torch.CharTensor", uint8: "torch.ByteTensor", bool_: "torch.BoolTensor"}
 
 # The dtype of Python floats in this process's factories (torch.set_default_dtype).
 DEFAULT_FLOAT = float32

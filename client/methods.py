@@ -18,7 +18,7 @@ from gradwire.rules import arguments
 
 from . import dtypes, grad, operators, surface
 from .errors import checked
-from .operators import (BINARY_OPERATORS, CAST_METHODS, INPLACE_OPERATORS, REFLECTED_OPERATORS,
+from .operators import (BINARY_OPERATORS, INPLACE_OPERATORS, REFLECTED_OPERATORS,
                         UNARY_OPERATORS)
 from .tensor import Tensor
 
@@ -35,9 +35,9 @@ def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 def _type(self: Tensor, dtype: Any = None) -> Any:
     """torch's type string ("torch.FloatTensor"), or a cast to `dtype` (a dtype or such a string)."""
     if dtype is None:
-        return dtypes.TYPE_NAMES[self.dtype]
-    if isinstance(dtype, str) and dtype.startswith("torch."):
-        dtype = {name: d for d, name in dtypes.TYPE_NAMES.items()}[dtype]
+        return dtypes.type_string(self.dtype)
+    if isinstance(dtype, str) and dtypes.by_type_string(dtype) is not None:
+        dtype = dtypes.by_type_string(dtype)
     return self.to(dtype)
 
 
@@ -93,7 +93,7 @@ def members(base: type[Tensor] = Tensor) -> dict[str, Any]:
         table[name] = operators.operator(name, base, reflected=True)
     for name, binary in INPLACE_OPERATORS.items():
         table[name] = operators.inplace_operator(name, binary, base)
-    for name, dtype in CAST_METHODS.items():
+    for name, dtype in dtypes.CAST_METHODS.items():
         table[name] = operators.cast_method(name, dtype)
     table.update({
         "grad": property(grad.get_grad, grad.set_grad),

@@ -36,10 +36,6 @@ UNARY_OPERATORS = ("__neg__", "__pos__", "__invert__")
 INPLACE_OPERATORS = {"__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "__mul__",
                      "__itruediv__": "__truediv__", "__ipow__": "__pow__", "__ifloordiv__": "__floordiv__",
                      "__imod__": "__mod__", "__iand__": "__and__", "__ior__": "__or__", "__ixor__": "__xor__"}
-# Casts by method name, as in torch.
-CAST_METHODS = {"float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
-                "long": dtypes.int64, "int": dtypes.int32, "bool": dtypes.bool_, "short": dtypes.int16,
-                "char": dtypes.int8, "byte": dtypes.uint8}
 
 
 @contextlib.contextmanager

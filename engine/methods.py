@@ -162,22 +162,16 @@ def _cast_to(dtype: dtypes.DType) -> Callable[[Tensor], Tensor]:
     return lambda self: _to(self, dtype)
 
 
-# Tensor.type() names, as torch prints them.
-_TYPE_NAMES = {dtypes.float32: "FloatTensor", dtypes.float64: "DoubleTensor", dtypes.float16: "HalfTensor",
-               dtypes.int64: "LongTensor", dtypes.int32: "IntTensor", dtypes.int16: "ShortTensor",
-               dtypes.int8: "CharTensor", dtypes.uint8: "ByteTensor", dtypes.bool_: "BoolTensor"}
-
-
 def _type(self: Tensor, dtype: Any = None) -> Any:
     """x.type() is torch's type string ("torch.FloatTensor"); x.type(dtype or such a string) casts."""
     if dtype is None:
-        return f"torch.{_TYPE_NAMES[self.dtype]}"
+        return dtypes.type_string(self.dtype)
     if not isinstance(dtype, dtypes.DType):
-        by_type_name = {f"torch.{name}": d for d, name in _TYPE_NAMES.items()}
-        if dtype not in by_type_name:
+        found = dtypes.by_type_string(dtype) if isinstance(dtype, str) else None
+        if found is None:
             name = f"{dtype.__module__}.{dtype.__name__}" if isinstance(dtype, type) else str(dtype)
             raise InvalidValueError(f"invalid type: {name!r}; use a torch dtype or a name like 'torch.FloatTensor'")
-        dtype = by_type_name[dtype]
+        dtype = found
     return _to(self, dtype)
 
 
@@ -211,11 +205,9 @@ def _reverse_dims(self: Tensor) -> Tensor:
 
 _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     "max": _max, "min": _min, "median": _median, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem,
-    "float": _cast_to(dtypes.float32), "double": _cast_to(dtypes.float64), "half": _cast_to(dtypes.float16),
-    "long": _cast_to(dtypes.int64), "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool_),
+    **{name: _cast_to(dtype) for name, dtype in dtypes.CAST_METHODS.items()},
     "__abs__": lambda self: apply("abs", [self]),
     "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
-    "short": _cast_to(dtypes.int16), "char": _cast_to(dtypes.int8), "byte": _cast_to(dtypes.uint8),
 }
 _PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last), "device": property(lambda self: CPU),
                "is_cuda": property(lambda self: False)}

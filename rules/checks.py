@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from .errors import ArgumentError, NotImplementedForDTypeError
 from .shapes import raise_not_broadcastable
 
@@ -41,11 +42,6 @@ def is_tensor(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (np.generic, np.ndarray))
 
 
-# torch's names for the dtypes in its "... not implemented for 'Long'" messages.
-TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-                    "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
-
-
 def floating_kernel(kernel: str):
     """The dtype rule of an op torch has only floating kernels for (softmax, log_softmax, softmin): an
     integer or bool input is torch's NotImplementedError naming the kernel, not a promotion."""
@@ -54,7 +50,7 @@ def floating_kernel(kernel: str):
         dtype = operand_dtypes[0]
         if not dtype.is_floating_point:
             raise NotImplementedForDTypeError(f'"{kernel}" not implemented for '
-                                              f"'{TORCH_TYPE_NAMES[dtype.name]}'; convert the input with .float() first")
+                                              f"'{dtypes.TORCH_NAMES[dtype]}'; convert the input with .float() first")
         return None, dtype
 
     return rule

@@ -47,6 +47,24 @@ _BY_NAME = {d.name: d for d in ALL}
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32, "long": int64}
 
+# torch's own names of the dtypes: in "not implemented for 'Long'" messages, and Tensor.type() strings
+# ("torch.LongTensor"); and the Tensor methods that cast (x.double()).
+TORCH_NAMES = {float16: "Half", float32: "Float", float64: "Double", int8: "Char", uint8: "Byte", int16: "Short",
+               int32: "Int", int64: "Long", bool_: "Bool"}
+CAST_METHODS = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "bool": bool_,
+                "short": int16, "char": int8, "byte": uint8}
+
+
+def type_string(dtype: DType) -> str:
+    """Tensor.type() of a tensor of `dtype`: "torch.FloatTensor"."""
+    return f"torch.{TORCH_NAMES[dtype]}Tensor"
+
+
+def by_type_string(name: str) -> DType | None:
+    """The dtype of a Tensor.type() string, or None."""
+    return next((d for d in TORCH_NAMES if type_string(d) == name), None)
+
+
 DEFAULT_FLOAT = float32  # torch.set_default_dtype rebinds it (factories.set_default_dtype)
 DEFAULT_INT = int64
 

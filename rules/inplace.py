@@ -12,12 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gradwire.rules.errors import DTypeRuntimeError, ShapeError
+from . import dtypes
+from .errors import DTypeRuntimeError, ShapeError
 
 from .spec import RULES, OpRules, define
-
-_TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int32": "Int",
-                      "int64": "Long", "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short"}
 
 # Python's augmented assignments (there is no `__ieq__`: `x == y` has no in-place form).
 AUGMENTED = frozenset({"__iadd__", "__isub__", "__imul__", "__imatmul__", "__itruediv__", "__ifloordiv__", "__imod__",
@@ -54,8 +52,8 @@ def check_result_fits(target_shape: tuple, target_dtype: Any, result_shape: tupl
                          f"{list(result_shape)}")
     if result_dtype.category > target_dtype.category:
         raise DTypeRuntimeError(
-            f"result type {_TORCH_DTYPE_NAMES[result_dtype.name]} can't be cast to the desired output type "
-            f"{_TORCH_DTYPE_NAMES[target_dtype.name]}"
+            f"result type {dtypes.TORCH_NAMES[result_dtype]} can't be cast to the desired output type "
+            f"{dtypes.TORCH_NAMES[target_dtype]}"
         )
 
 

@@ -10,7 +10,7 @@ Where torch records a composite (softsign is a division, softmin a softmax), the
 from __future__ import annotations
 
 from .. import dtypes
-from ..checks import TORCH_TYPE_NAMES, check_tensors
+from ..checks import check_tensors
 from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import normalise_dim, same
 from ..spec import AttrSpec, OpRules, define
@@ -38,7 +38,7 @@ def _integral_rule(name: str, dtype: dtypes.DType, attrs: dict) -> tuple:
     """An activation's dtype rule for an integer or bool tensor, as torch decides it."""
     if name in FLOATING_KERNELS:
         raise NotImplementedForDTypeError(f'"{FLOATING_KERNELS[name]}" not implemented for '
-                                          f"'{TORCH_TYPE_NAMES[dtype.name]}'; convert the input with .float()")
+                                          f"'{dtypes.TORCH_NAMES[dtype]}'; convert the input with .float()")
     if dtype is dtypes.bool_:
         if name == "threshold":
             raise NotImplementedForDTypeError("\"threshold_cpu\" not implemented for 'Bool'")

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from .. import dtypes, promotion
-from ..checks import TORCH_TYPE_NAMES, tensors_only
+from ..checks import tensors_only
 from ..errors import DTypeError, NotImplementedForDTypeError
 from ..shapes import broadcast, same
 from ..spec import OpRules, define
@@ -19,7 +19,7 @@ def integral_only(kernel: str, rule=promotion.promote):
         compute, result = rule(operand_dtypes, operands, attrs)
         if result.is_floating_point:
             raise NotImplementedForDTypeError(
-                f'"{kernel}" not implemented for \'{TORCH_TYPE_NAMES[result.name]}\'; it takes integer or bool tensors')
+                f'"{kernel}" not implemented for \'{dtypes.TORCH_NAMES[result]}\'; it takes integer or bool tensors')
         return compute, result
 
     return checked

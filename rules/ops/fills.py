@@ -8,7 +8,8 @@ fills of integer tensors and bad distribution parameters come from these rules.
 
 from __future__ import annotations
 
-from ..checks import TORCH_TYPE_NAMES, check_tensors
+from .. import dtypes
+from ..checks import check_tensors
 from ..errors import InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import broadcast_shapes
 from ..spec import AttrSpec, OpRules, define
@@ -49,7 +50,7 @@ def _fill_shape(shapes: list, attrs: dict) -> tuple:
 def _floating_target(kernel: str):
     def check(dtype, attrs: dict) -> None:
         if not dtype.is_floating_point:
-            raise NotImplementedForDTypeError(f'"{kernel}" not implemented for \'{TORCH_TYPE_NAMES[dtype.name]}\'; '
+            raise NotImplementedForDTypeError(f'"{kernel}" not implemented for \'{dtypes.TORCH_NAMES[dtype]}\'; '
                                               "fill a floating tensor (convert with .float())")
 
     return check
