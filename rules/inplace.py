@@ -14,7 +14,6 @@ from typing import Any
 
 from . import dtypes
 from .errors import DTypeRuntimeError, ShapeError
-
 from .spec import RULES, OpRules, define
 
 # Python's augmented assignments (there is no `__ieq__`: `x == y` has no in-place form).

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.errors import ArgumentError, IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules.shapes import raise_not_broadcastable
 
 from ..registry import implement
-from .checks import check_broadcast
 from .gathering import _fits, check_index, dim_of, positions
 
 
@@ -202,7 +202,7 @@ implement("scatter_reduce", _scatter_reduce_forward, vjps=(_scatter_reduce_vjp(0
 
 # ---------------------------------------------------------------- masks
 def _broadcast(*arrays: np.ndarray) -> list:
-    check_broadcast([a.shape for a in arrays])
+    raise_not_broadcastable([a.shape for a in arrays])
     return np.broadcast_arrays(*arrays)
 
 
