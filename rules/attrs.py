@@ -79,7 +79,7 @@ def _convert(op: OpRules, spec: AttrSpec, value: Any) -> Any:
 def _integer(value: Any) -> int:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError("a bool is not an integer")
-    if hasattr(value, "_data"):  # a one-element integer Tensor, as torch accepts
+    if hasattr(value, "shape") and hasattr(value, "item"):  # a one-element integer tensor, as torch accepts
         value = value.item()
     return operator.index(value)
 
