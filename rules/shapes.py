@@ -15,8 +15,14 @@ from gradwire.rules.errors import IndexOutOfRange, ShapeError
 
 def broadcast_shapes(shapes: Sequence[tuple]) -> tuple:
     """torch's broadcast of `shapes`; its error (a RuntimeError naming the dim) when they do not broadcast."""
+    if len(shapes) == 2:  # the common cases without numpy's cost: equal shapes, or one a scalar
+        first, second = shapes
+        if first == second or not second:
+            return tuple(first)
+        if not first:
+            return tuple(second)
     widest = max(shapes, key=len) if shapes else ()
-    if all(shape == widest or shape == () for shape in shapes):  # the common case, without numpy's cost
+    if all(shape == widest or shape == () for shape in shapes):
         return tuple(widest)
     try:
         return tuple(int(n) for n in np.broadcast_shapes(*shapes))
