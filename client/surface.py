@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from gradwire.rules import arguments
+
 from . import dtypes, factories
+from .errors import checked
 
 
 def _check_device(spec: Any) -> None:
@@ -26,17 +29,6 @@ def _floating(dtype: Any) -> dtypes.DType:
     if not target.is_floating_point:
         raise RuntimeError(f'"normal_kernel_cpu" not implemented for \'{target.name}\'; ask for a floating dtype')
     return target
-
-
-def _linspace(start: float, end: float, steps: int) -> np.ndarray:
-    """torch's linspace: the first half counts up from start, the second half down from end."""
-    if steps < 0:
-        raise RuntimeError("number of steps must be non-negative")
-    if steps == 1:
-        return np.array([start], dtype=np.float64)
-    step = (end - start) / (steps - 1)
-    index = np.arange(steps, dtype=np.float64)
-    return np.where(index < steps // 2, start + step * index, end - step * (steps - 1 - index))
 
 
 class TorchSurface:
@@ -99,14 +91,14 @@ class TorchSurface:
     def linspace(self, start: Any, end: Any, steps: int, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Any:
         target = dtypes.as_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
-        values = _linspace(float(start), float(end), int(steps))
+        values = checked(arguments.linspace_values, float(start), float(end), int(steps))
         return self._leaf(np.trunc(values) if not target.is_floating_point else values, target, requires_grad, device)
 
     def logspace(self, start: Any, end: Any, steps: int, base: float = 10.0, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Any:
         target = dtypes.as_dtype(dtype) if dtype is not None else dtypes.DEFAULT_FLOAT
-        return self._leaf(np.power(float(base), _linspace(float(start), float(end), int(steps))), target,
-                          requires_grad, device)
+        exponents = checked(arguments.linspace_values, float(start), float(end), int(steps))
+        return self._leaf(np.power(float(base), exponents), target, requires_grad, device)
 
     # ------------------------------------------------------------ random factories
     def rand(self, *size: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Any:

@@ -175,24 +175,12 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _make(values.astype(numpy_dtype), requires_grad)
 
 
-def _linspace_values(start: float, end: float, steps: int) -> np.ndarray:
-    """torch's linspace: the first half counts up from start, the second half down from end."""
-    if steps < 0:
-        raise InvalidArgumentRuntimeError("number of steps must be non-negative")
-    if steps == 1:
-        return np.array([start], dtype=np.float64)
-    step = (end - start) / (steps - 1)
-    index = np.arange(steps, dtype=np.float64)
-    halfway = steps // 2
-    return np.where(index < halfway, start + step * index, end - step * (steps - 1 - index))
-
-
 def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     check_device(device)
     numpy_dtype = _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT)
     modes.charge(int(steps) * numpy_dtype.itemsize, f"linspace of {steps} elements")
-    values = _linspace_values(float(_number(start)), float(_number(end)), int(steps))
+    values = arguments.linspace_values(float(_number(start)), float(_number(end)), int(steps))
     if numpy_dtype.kind in "iu":
         values = np.trunc(values)
     return _make(values.astype(numpy_dtype), requires_grad)
@@ -203,5 +191,5 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, dtype: Any = 
     check_device(device)
     numpy_dtype = _numpy_dtype(dtype, dtypes.DEFAULT_FLOAT)
     modes.charge(int(steps) * numpy_dtype.itemsize, f"logspace of {steps} elements")
-    exponents = _linspace_values(float(_number(start)), float(_number(end)), int(steps))
+    exponents = arguments.linspace_values(float(_number(start)), float(_number(end)), int(steps))
     return _make(np.power(float(base), exponents).astype(numpy_dtype), requires_grad)

@@ -1,5 +1,6 @@
 """torch's rules for the arguments of factories and conversions, which are not ops: shapes (`zeros(2, 3)`,
-`zeros((2, 3))`, `size=`), the `dtype=` keyword, nested lists, `to(...)` and Python number conversions.
+`zeros((2, 3))`, `size=`), the `dtype=` keyword, nested lists, linspace's values, `to(...)` and Python number
+conversions.
 
 The engine's factories and Tensor, and the SDK's, parse their arguments with these, so a mistake raises
 the same error at the same statement in both (the SDK before anything is sent).
@@ -91,6 +92,17 @@ def cast_target(args: tuple, kwargs: dict, *, is_tensor: Callable[[Any], bool], 
             raise ArgumentError(f"to() takes a torch dtype, a device or a tensor, not {type(arg).__name__} "
                                 "(numpy's dtypes are not torch's: use torch.float64, not np.float64)")
     return target
+
+
+def linspace_values(start: float, end: float, steps: int) -> np.ndarray:
+    """torch's linspace (float64): the first half counts up from start, the second half down from end."""
+    if steps < 0:
+        raise InvalidArgumentRuntimeError("number of steps must be non-negative")
+    if steps == 1:
+        return np.array([start], dtype=np.float64)
+    step = (end - start) / (steps - 1)
+    index = np.arange(steps, dtype=np.float64)
+    return np.where(index < steps // 2, start + step * index, end - step * (steps - 1 - index))
 
 
 def check_python_number(numel: int) -> None:
