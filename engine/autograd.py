@@ -94,14 +94,19 @@ def _needed(order: list, targets: dict) -> set:
     return needed
 
 
-def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: bool) -> tuple[dict, dict, list]:
-    """One pass. Returns (gradients reaching target/leaf nodes, gradients for retain_grad tensors, nodes run)."""
+def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: bool,
+         order: list | None = None) -> tuple[dict, dict, list]:
+    """One pass. Returns (gradients reaching target/leaf nodes, gradients for retain_grad tensors, nodes run).
+
+    `order`, when given, is what `_collect` gives for the roots' nodes (precomputed by a caller that runs
+    the same graph again); it is used as it is."""
     F = TENSOR_MATH if create_graph else ARRAY_MATH
     root_nodes = [edge_of(r) for r in roots]
     buffers: dict[Any, Any] = {}
     for node, seed in zip(root_nodes, seeds):
         buffers[node] = buffers[node] + seed if node in buffers else seed
-    order = _collect(root_nodes)
+    if order is None:
+        order = _collect(root_nodes)
     needed = _needed(order, targets) if targets is not None else None
     arrived: dict[Any, Any] = {}
     retained: dict[Any, Any] = {}
@@ -122,24 +127,29 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
                 tensor = ref()
                 if tensor is not None and tensor.grad_fn is node:
                     retained[tensor] = grad
-        children = [
-            (position, child) for position, child in enumerate(node.next_edges)
-            if child is not None and (needed is None or child in needed)
-        ]
+        if needed is None:
+            children = [(position, child) for position, child in enumerate(node.next_edges) if child is not None]
+        else:
+            children = [(position, child) for position, child in enumerate(node.next_edges)
+                        if child is not None and child in needed]
         if not children:
             continue
-        node.check_saved()
+        if node.has_saved:
+            node.check_saved()
         if metered:
             charged = budget.charge_backward_step(node, math.prod(F.shape(grad)),
                                                   [p for p, _ in children], _itemsize(grad), not create_graph)
-        ctx = Ctx(node, as_tensors=create_graph)
+        ctx = Ctx(node, create_graph)
         op = node.op
+        vjps = op.vjps if op.variadic_vjp is None else None
+        input_shapes, input_dtypes = node.input_shapes, node.input_dtypes
         for position, child in children:
-            input_grad = op.vjp_for(position)(F, grad, ctx)
-            shape = node.input_shapes[position]
+            vjp = vjps[position] if vjps is not None and position < len(vjps) else op.vjp_for(position)
+            input_grad = vjp(F, grad, ctx)
+            shape = input_shapes[position]
             if F.shape(input_grad) != shape:
                 input_grad = reduce_to_shape(F, input_grad, shape)
-            input_grad = F.cast(input_grad, node.input_dtypes[position])
+            input_grad = F.cast(input_grad, input_dtypes[position])
             existing = buffers.get(child)
             buffers[child] = input_grad if existing is None else existing + input_grad
         executed.append(node)
@@ -182,8 +192,10 @@ def _target_nodes(inputs: list[Tensor], what: str) -> dict:
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False, inputs: Any = None) -> None:
-    """torch.autograd.backward: accumulate d(sum(tensors * grad_tensors))/d(leaf) into leaf.grad."""
+             create_graph: bool = False, inputs: Any = None, *, order: list | None = None) -> None:
+    """torch.autograd.backward: accumulate d(sum(tensors * grad_tensors))/d(leaf) into leaf.grad.
+
+    `order` (not torch's): the nodes reachable from the roots as `_collect` orders them, precomputed."""
     roots = _as_list(tensors)
     gradients = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
     if len(gradients) != len(roots):
@@ -197,7 +209,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     seeds = [_seed(r, g, i, False, create_graph) for i, (r, g) in enumerate(zip(roots, gradients))]
     targets = _target_nodes(inputs, "backward") if inputs is not None else None
     with modes.set_grad_enabled(create_graph), np.errstate(all="ignore"):  # inf/nan silently, as torch
-        arrived, retained, executed = _run(roots, seeds, targets, create_graph)
+        arrived, retained, executed = _run(roots, seeds, targets, create_graph, order)
     # Commit: nothing above wrote any state.
     if inputs is not None:
         for tensor in dict.fromkeys(inputs):

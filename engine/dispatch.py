@@ -43,19 +43,23 @@ def apply_pieces(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
 
 def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalised: bool = False) -> Any:
     """Run `op`; `normalised` attrs (already through normalise_attrs, e.g. by a compiled plan) skip it."""
-    check_arity(op, len(operands))
-    optional_from = op.min_inputs if op.operand_attrs else len(operands)
-    if op.operand_attrs and len(operands) < op.max_inputs:
-        operands = operands + [None] * (op.max_inputs - len(operands))
+    count = len(operands)
+    if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
+        check_arity(op, count)
+    optional_from = op.min_inputs if op.operand_attrs else count
+    if op.operand_attrs and count < op.max_inputs:
+        operands = operands + [None] * (op.max_inputs - count)
     dtypes: list[Any] = []
     shapes: list[tuple] = []
     any_requires_grad = False
     for position, value in enumerate(operands):
         if isinstance(value, Tensor):
-            sync_view(value)  # a view whose base was written in place may now require grad
+            if value._base is not None:
+                sync_view(value)  # a view whose base was written in place may now require grad
             dtypes.append(value._dtype)
             shapes.append(value._data.shape)
-            any_requires_grad = any_requires_grad or value._requires_grad
+            if value._requires_grad:
+                any_requires_grad = True
         elif is_scalar(value) or (value is None and position >= optional_from):
             dtypes.append(None)  # a Python scalar, or an absent optional tensor operand
             shapes.append(())
@@ -98,23 +102,32 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
         main = outputs = _wrap(raw, result_dtype)
     if op.view and isinstance(operands[0], Tensor) and np.may_share_memory(main._data, operands[0]._data):
         mark_view(main, operands[0], multi_output=op.extra.get("multi_output_view", False))
-    if any_requires_grad and op.differentiable and modes._state.grad_enabled and main._dtype.is_floating_point:
-        record(op, operands, attrs, main)
+    if any_requires_grad and op.differentiable and state.grad_enabled and main._dtype.is_floating_point:
+        record(op, operands, attrs, main, input_shapes=tuple(shapes), input_dtypes=dtypes)
     return outputs
 
 
-def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor) -> Node:
-    """Attach a backward node for `op` to `output`."""
-    vjps, variadic = op.vjps, op.variadic_vjp is not None
-    edges = tuple(
-        edge_of(x) if isinstance(x, Tensor) and (variadic or (i < len(vjps) and vjps[i] is not None)) else None
-        for i, x in enumerate(operands)
-    )
-    node = Node(op, edges, attrs, operands)
+def record(op: OpDef, operands: list[Any], attrs: dict[str, Any], output: Tensor, *,
+           input_shapes: tuple | None = None, input_dtypes: list | None = None) -> Node:
+    """Attach a backward node for `op` to `output`. A caller that has the operands' shapes and dtypes at
+    hand (apply_op's operand loop) passes them, so the node need not read them again."""
+    mask = op.edge_mask
+    if mask is None:  # a variadic VJP: every tensor operand
+        edges = tuple([_edge(x) if isinstance(x, Tensor) else None for x in operands])
+    else:
+        edges = tuple([_edge(x) if i < len(mask) and mask[i] and isinstance(x, Tensor) else None
+                       for i, x in enumerate(operands)])
+    node = Node(op, edges, attrs, operands, input_shapes, input_dtypes)
     node.save(operands, output)
     output.grad_fn = node
     output._requires_grad = True
     return node
+
+
+def _edge(tensor: Tensor) -> Any:
+    """edge_of(tensor), without the call for the common case: not a view, already in a graph."""
+    grad_fn = tensor.grad_fn
+    return grad_fn if grad_fn is not None and tensor._base is None else edge_of(tensor)
 
 
 def _check_rule_shape(op: OpDef, out_shape: Any, raw: Any) -> None:

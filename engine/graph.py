@@ -71,6 +71,23 @@ class SavedOutput:
         return output
 
 
+_DTYPE_TUPLES: dict[tuple, tuple] = {}
+
+
+def _shared_dtypes(dtypes: list) -> tuple:
+    """One tuple per combination of operand dtypes, shared by every node that has it. A tuple of dtypes
+    stays tracked by Python's cycle collector, and each long-lived tracked object a node keeps makes the
+    collector's full passes come sooner: a graph of many small nodes spent about as long in them as in
+    building itself. (Bounded: past 4096 combinations, new ones get their own tuple.)"""
+    key = tuple(dtypes)
+    shared = _DTYPE_TUPLES.get(key)
+    if shared is None:
+        if len(_DTYPE_TUPLES) >= 4096:
+            return key
+        shared = _DTYPE_TUPLES[key] = key
+    return shared
+
+
 class Node:
     """The backward function of one op application (PyTorch's grad_fn)."""
 
@@ -80,20 +97,24 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list) -> None:
+    def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list,
+                 input_shapes: tuple | None = None, input_dtypes: list | None = None) -> None:
         self.op = op
         self.next_edges = next_edges
         self.attrs = attrs
-        # A Python scalar operand has shape () and dtype None.
-        shapes, dtypes = [], []
-        for x in operands:
-            if hasattr(x, "_data"):
-                shapes.append(x._data.shape)
-                dtypes.append(x._dtype)
-            else:
-                shapes.append(())
-                dtypes.append(None)
-        self.input_shapes, self.input_dtypes = tuple(shapes), tuple(dtypes)
+        # A Python scalar operand has shape () and dtype None. The dispatcher passes them in (read in its
+        # operand loop); other callers leave them to be read here.
+        if input_shapes is None or input_dtypes is None:
+            input_shapes, input_dtypes = [], []
+            for x in operands:
+                if hasattr(x, "_data"):
+                    input_shapes.append(x._data.shape)
+                    input_dtypes.append(x._dtype)
+                else:
+                    input_shapes.append(())
+                    input_dtypes.append(None)
+        self.input_shapes = tuple(input_shapes)
+        self.input_dtypes = _shared_dtypes(input_dtypes)
         self.saved_inputs: tuple | None = None
         self.saved_output: SavedOutput | None = None
         self.has_saved = False
@@ -142,12 +163,17 @@ class Node:
                 "earlier backward. Specify retain_graph=True the first time you call backward or "
                 "autograd.grad if you need to backward through the graph again."
             )
-        entries = list(self.saved_inputs or ()) + [self.saved_output]
-        for entry in entries:
-            if isinstance(entry, (SavedTensor, SavedOutput)) and entry.current_version() != entry.version:
-                from .views import modified_since_saved  # views.py builds on this module
+        for entry in self.saved_inputs or ():
+            if type(entry) is SavedTensor and entry.tensor._version[0] != entry.version:
+                self._modified(entry)
+        entry = self.saved_output
+        if entry is not None and entry.version_box[0] != entry.version:
+            self._modified(entry)
 
-                raise modified_since_saved(entry.describe(), self.name(), entry.current_version(), entry.version)
+    def _modified(self, entry: SavedTensor | SavedOutput) -> None:
+        from .views import modified_since_saved  # views.py builds on this module
+
+        raise modified_since_saved(entry.describe(), self.name(), entry.current_version(), entry.version)
 
     def free(self) -> None:
         if self.has_saved:
@@ -187,12 +213,12 @@ class Ctx:
     def __init__(self, node: Node, as_tensors: bool) -> None:
         self.node = node
         saved_inputs = node.saved_inputs
-        if saved_inputs:
-            self.inputs = tuple(
-                entry.unpack(node, as_tensors) if type(entry) is SavedTensor else entry for entry in saved_inputs
-            )
-        else:
+        if not saved_inputs:
             self.inputs = ()
+        elif as_tensors:
+            self.inputs = tuple([entry.tensor if type(entry) is SavedTensor else entry for entry in saved_inputs])
+        else:
+            self.inputs = tuple([entry.tensor._data if type(entry) is SavedTensor else entry for entry in saved_inputs])
         saved_output = node.saved_output
         self.output = saved_output.unpack(node, as_tensors) if saved_output is not None else None
         self.attrs = node.attrs

@@ -39,6 +39,13 @@ class OpDef(OpRules):
     saves_all_inputs: bool = False
     saves_output: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Derived once here for the dispatcher: per input position, does a VJP exist (None: a variadic VJP
+    # covers every position)?
+    edge_mask: tuple[bool, ...] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        mask = None if self.variadic_vjp is not None else tuple(vjp is not None for vjp in self.vjps)
+        object.__setattr__(self, "edge_mask", mask)
 
     def vjp_for(self, position: int) -> Callable[..., Any] | None:
         if self.variadic_vjp is not None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 from gradwire.rules.results import is_scalar  # noqa: E402,F401  (the engine's op modules import it from here)
 
+_DTYPE_OF_NUMPY = {dtype.numpy: dtype for dtype in dtypes.ALL}
+
 
 class Tensor:
     """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
@@ -51,7 +53,8 @@ class Tensor:
         return tensor
 
     def _init(self, array: np.ndarray) -> None:
-        self._dtype = dtypes.from_numpy(array.dtype)  # refuses unsupported dtypes early
+        # refuses unsupported dtypes early (from_numpy names them; the lookup first is its fast path)
+        self._dtype = _DTYPE_OF_NUMPY.get(array.dtype) or dtypes.from_numpy(array.dtype)
         self._data = array
         self._requires_grad = False
         self.grad_fn = None

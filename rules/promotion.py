@@ -37,12 +37,14 @@ def _single_dtype(operand_dtypes: list, operands: list, extra_scalars: tuple) ->
                 return None
     if found is None:
         return None
-    for dtype, operand in zip(operand_dtypes, operands):
-        if dtype is None and dtypes.python_scalar_dtype(operand).category > found.category:
-            return None
-    for scalar in extra_scalars:
-        if dtypes.python_scalar_dtype(scalar).category > found.category:
-            return None
+    if found.category < 2:  # (a float tensor outranks every Python scalar's category)
+        for dtype, operand in zip(operand_dtypes, operands):
+            if dtype is None and dtypes.python_scalar_dtype(operand).category > found.category:
+                return None
+    if found.category < 2:
+        for scalar in extra_scalars:
+            if dtypes.python_scalar_dtype(scalar).category > found.category:
+                return None
     return found
 
 
