@@ -25,10 +25,12 @@ class SavedTensor:
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
-        self.version = tensor._version[0]
+        box = tensor._version_box  # (not made here if the tensor has none yet: it is at version 0)
+        self.version = box[0] if box is not None else 0
 
     def current_version(self) -> int:
-        return self.tensor._version[0]
+        box = self.tensor._version_box
+        return box[0] if box is not None else 0
 
     def describe(self) -> str:
         return f"{self.tensor.dtype.name} tensor of shape {list(self.tensor.shape)}"
@@ -164,7 +166,7 @@ class Node:
                 "autograd.grad if you need to backward through the graph again."
             )
         for entry in self.saved_inputs or ():
-            if type(entry) is SavedTensor and entry.tensor._version[0] != entry.version:
+            if type(entry) is SavedTensor and entry.current_version() != entry.version:
                 self._modified(entry)
         entry = self.saved_output
         if entry is not None and entry.version_box[0] != entry.version:

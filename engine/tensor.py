@@ -32,7 +32,7 @@ class Tensor:
     """A multi-dimensional array that can take part in autograd, shaped like torch.Tensor."""
 
     __slots__ = (
-        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_view_version", "_view_origin",
+        "_data", "_dtype", "_requires_grad", "grad_fn", "_grad", "_version_box", "_base", "_view_version", "_view_origin",
         "_retains_grad",
         "_accumulator", "__weakref__",
     )
@@ -59,8 +59,9 @@ class Tensor:
         self._requires_grad = False
         self.grad_fn = None
         self._grad: Tensor | None = None
-        # A fresh version counter and no base; views.py shares them between views of the same memory.
-        self._version = [0]
+        # A fresh version counter (made when first used: see _version) and no base; views.py shares them
+        # between views of the same memory.
+        self._version_box = None
         self._base: Tensor | None = None
         self._view_version = 0
         self._view_origin: str | None = None
@@ -99,6 +100,21 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def _version(self) -> list:
+        """The version counter, a one-item list shared by the tensors of one memory (views.py). It is made
+        on first use: most tensors are never written in place nor shared, and a list each would be one
+        more long-lived object per graph node for Python's cycle collector to walk (a missing counter
+        reads as version 0)."""
+        box = self._version_box
+        if box is None:
+            box = self._version_box = [0]
+        return box
+
+    @_version.setter
+    def _version(self, box: list) -> None:
+        self._version_box = box
 
     @property
     def _version_number(self) -> int:
