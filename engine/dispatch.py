@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gradwire.rules.attrs import normalise_attrs
+from gradwire.rules.attrs import _NO_ATTRS, normalise_attrs
 from gradwire.rules.errors import ArgumentError
 from gradwire.rules.results import check_arity
 from gradwire.rules.spec import Bound
@@ -69,7 +69,7 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
                 f"not {type(value).__name__}"
             )
     if not normalised:
-        attrs = normalise_attrs(op, attrs)
+        attrs = normalise_attrs(op, attrs) if attrs or op.attrs else _NO_ATTRS  # (what it gives for none)
     if op.pieces is not None and attrs.get("output") is None:  # a graph node must name the output it is
         count = op.pieces([x.shape if isinstance(x, Tensor) else () for x in operands], attrs)
         raise ArgumentError(f"{op.name}() has {count} outputs, each its own node: give the attribute output "
@@ -87,8 +87,9 @@ def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalise
     state = modes._state
     metered = state.budget_left is not None or state.work_left is not None or state.interrupt is not None
     charged = budget.charge_op(op, operands, dtypes, compute_dtype, result_dtype, attrs, out_shape) if metered else None
-    arrays = [
-        _as_compute_array(x, compute_dtype) if dtype is not None else x for x, dtype in zip(operands, dtypes)
+    arrays = [  # (_as_compute_array, inline)
+        x if dtype is None else x._data if compute_dtype is None or dtype is compute_dtype
+        else x._data.astype(compute_dtype.numpy) for x, dtype in zip(operands, dtypes)
     ]
     raw = op.forward(arrays, attrs)
     if out_shape is not None and not (op.num_outputs == 1 and getattr(raw, "shape", None) == out_shape):

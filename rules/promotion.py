@@ -49,7 +49,7 @@ def _single_dtype(operand_dtypes: list, operands: list, extra_scalars: tuple) ->
 
 
 def promote(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
-    dtype = result_type(operand_dtypes, operands)
+    dtype = _single_dtype(operand_dtypes, operands, ()) or result_type(operand_dtypes, operands)
     return dtype, dtype
 
 
