@@ -94,14 +94,19 @@ def _needed(order: list, targets: dict) -> set:
     return needed
 
 
-def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: bool) -> tuple[dict, dict, list]:
-    """One pass. Returns (gradients reaching target/leaf nodes, gradients for retain_grad tensors, nodes run)."""
+def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: bool,
+         order: list | None = None) -> tuple[dict, dict, list]:
+    """One pass. Returns (gradients reaching target/leaf nodes, gradients for retain_grad tensors, nodes run).
+
+    `order`: the nodes in the order _collect gives for these roots, when the caller already knows it (a
+    compiled plan replaying the schedule _collect produced for the same graph); None to collect it."""
     F = TENSOR_MATH if create_graph else ARRAY_MATH
     root_nodes = [edge_of(r) for r in roots]
     buffers: dict[Any, Any] = {}
     for node, seed in zip(root_nodes, seeds):
         buffers[node] = buffers[node] + seed if node in buffers else seed
-    order = _collect(root_nodes)
+    if order is None:
+        order = _collect(root_nodes)
     needed = _needed(order, targets) if targets is not None else None
     arrived: dict[Any, Any] = {}
     retained: dict[Any, Any] = {}
@@ -182,8 +187,10 @@ def _target_nodes(inputs: list[Tensor], what: str) -> dict:
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False, inputs: Any = None) -> None:
-    """torch.autograd.backward: accumulate d(sum(tensors * grad_tensors))/d(leaf) into leaf.grad."""
+             create_graph: bool = False, inputs: Any = None, *, order: list | None = None) -> None:
+    """torch.autograd.backward: accumulate d(sum(tensors * grad_tensors))/d(leaf) into leaf.grad.
+
+    `order`: a precomputed schedule for _run (see there); None in every call but a compiled plan's."""
     roots = _as_list(tensors)
     gradients = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
     if len(gradients) != len(roots):
@@ -197,7 +204,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     seeds = [_seed(r, g, i, False, create_graph) for i, (r, g) in enumerate(zip(roots, gradients))]
     targets = _target_nodes(inputs, "backward") if inputs is not None else None
     with modes.set_grad_enabled(create_graph), np.errstate(all="ignore"):  # inf/nan silently, as torch
-        arrived, retained, executed = _run(roots, seeds, targets, create_graph)
+        arrived, retained, executed = _run(roots, seeds, targets, create_graph, order)
     # Commit: nothing above wrote any state.
     if inputs is not None:
         for tensor in dict.fromkeys(inputs):
