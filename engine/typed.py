@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 from gradwire.rules import results
 from gradwire.rules.spec import Bound
 
@@ -102,7 +104,7 @@ def apply_typed(op: OpDef, operands: list[Any], attrs: dict[str, Any], typed: Ty
         operands = operands + [None] * typed.pad
     any_requires_grad = False
     for value in operands:
-        if type(value) is Tensor:
+        if isinstance(value, Tensor):
             if value._base is not None:
                 sync_view(value)
             any_requires_grad = any_requires_grad or value._requires_grad
@@ -122,7 +124,7 @@ def apply_typed(op: OpDef, operands: list[Any], attrs: dict[str, Any], typed: Ty
         main = outputs[0]
     else:
         main = outputs = _wrap(raw, typed.result_dtype)
-    if op.view and type(operands[0]) is Tensor and _shares(main, operands[0]):
+    if op.view and isinstance(operands[0], Tensor) and _shares(main, operands[0]):
         mark_view(main, operands[0], multi_output=op.extra.get("multi_output_view", False))
     if any_requires_grad and op.differentiable and state.grad_enabled and typed.result_dtype.is_floating_point:
         record(op, operands, attrs, main)
@@ -130,6 +132,4 @@ def apply_typed(op: OpDef, operands: list[Any], attrs: dict[str, Any], typed: Ty
 
 
 def _shares(result: Tensor, operand: Tensor) -> bool:
-    import numpy as np
-
     return bool(np.may_share_memory(result._data, operand._data))

@@ -263,7 +263,8 @@ def _run_typed(plan: Plan, bound: Bound, scope: graph.Scope, writable_leaves: bo
     built.new_ids.extend(plan.leaf_ids)
     try:
         for step, call in zip(plan.steps, plan.typed):  # type: ignore[arg-type]
-            operands = [_lookup(new, new, value) if is_ref else value for value, is_ref in zip(step.operands, step.refs)]
+            operands = [_lookup(new, new, value) if is_ref else value
+                        for value, is_ref in zip(step.operands, step.refs)]
             attrs = dict(step.attrs)  # type: ignore[arg-type]  # a copy per run: the engine keeps it on the node
             try:
                 if step.no_grad:

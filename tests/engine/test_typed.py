@@ -29,7 +29,8 @@ CALLS = [
     ("softmax", ["f32"], {"dim": -1}), ("mean", ["f64"], {"dim": 0}), ("max_dim", ["f32"], {"dim": 1}),
     ("cat", ["f32", "f32"], {"dim": 0}), ("linear", ["f32", "w"], {}), ("linear", ["f32", "w", "row5"], {}),
     ("where", ["mask", "f32", 0.0], {}), ("to", ["f32"], {"dtype": ge.float64}),
-    ("split", ["f32"], {"split_size_or_sections": 2, "dim": 1, "output": 1}), ("transpose", ["f32"], {"dim0": 0, "dim1": 1}),
+    ("split", ["f32"], {"split_size_or_sections": 2, "dim": 1, "output": 1}),
+    ("transpose", ["f32"], {"dim0": 0, "dim1": 1}),
 ]
 
 
