@@ -123,12 +123,60 @@ def in_process(calls: int) -> dict[str, float]:
             "bind + plan run + backward, typed plan + backward schedule": _median_us(scheduled)}
 
 
+def _chain_graph(length: int) -> pb.Graph:
+    """A diamond-rich chain: each link reads the previous two values (x_k = tanh(x_{k-1}) * x_{k-2} + 0.5)."""
+    from bench.service import _node
+
+    nodes, previous, before = [], "a", "a"
+    for k in range(length):
+        nodes += [_node(f"t{k}", "tanh", previous), _node(f"m{k}", "mul", f"t{k}", before),
+                  _node(f"x{k}", "add", f"m{k}", 0.5)]
+        previous, before = f"x{k}", previous
+    nodes.append(_node("out", "sum", previous))
+    leaf = pb.Leaf(id="a", value=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[16]), requires_grad=True)
+    return pb.Graph(leaves=[leaf], nodes=nodes)
+
+
+def long_plan(calls: int, length: int = 100) -> dict[str, float]:
+    """Typed + scheduled vs untyped on a longer prepared graph (3 * length + 1 nodes), where the backward's
+    graph walk is a larger share than in the tutorial's 4 nodes."""
+    from gradwire.server import gradients, graph, plans, schedule
+    from gradwire.server.app import GradwireServer
+    from gradwire.server.config import ServerConfig
+
+    servicer = GradwireServer(ServerConfig(address="127.0.0.1:0")).servicer
+    context = _Call()
+    graph_id = servicer.PrepareGraph(pb.PrepareGraphRequest(graph=_chain_graph(length), inputs=["a"]), context).graph_id
+    prepared = servicer.prepared.get(graph_id, "anonymous")
+    inputs = [pb.Leaf(id="a", value=_tensor(np.linspace(-1, 1, 16).astype(np.float32)))]
+    roots = [pb.Root(id="out")]
+    for _ in range(2):
+        servicer.runner.run_plan(prepared.plan, prepared.bind(inputs, servicer.uploads), graph.Scope({}), None,
+                                 session=False, roots=roots)
+
+    def untyped() -> None:
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(inputs, servicer.uploads), scope, writable_leaves=False)
+        gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+
+    def typed() -> None:
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(inputs, servicer.uploads), scope, writable_leaves=False, typed=True)
+        schedule.backward(prepared.plan, scope, roots)
+
+    slow, fast = interleaved([untyped, typed], max(50, calls // 10), warmup=5)
+    assert prepared.plan.runs.typed_agrees and prepared.plan.runs.scheduled_backwards > 0
+    nodes = 3 * length + 1
+    return {f"{nodes}-node chain: bind + plan run + backward, untyped plan": _median_us(slow),
+            f"{nodes}-node chain: bind + plan run + backward, typed plan + backward schedule": _median_us(fast)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     arguments = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    figures = {**over_grpc(arguments.calls), **in_process(arguments.calls)}
+    figures = {**over_grpc(arguments.calls), **in_process(arguments.calls), **long_plan(arguments.calls)}
     print(f"# small-call breakdown, {started}, {arguments.calls} calls per side, medians")
     for name, micros in figures.items():
         print(f"{micros:9.1f} us  {name}")
@@ -141,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     scheduled = figures["bind + plan run + backward, typed plan + backward schedule"]
     print(f"# typed plan vs untyped plan (same run) = {typed / untyped:.2f}; "
           f"typed + schedule vs untyped = {scheduled / untyped:.2f}")
+    chain = [micros for name, micros in figures.items() if "-node chain" in name]
+    print(f"# long chain: typed plan + schedule vs untyped plan (same run) = {chain[1] / chain[0]:.2f}")
     return 0
 
 
