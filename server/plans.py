@@ -181,7 +181,8 @@ def type_steps(steps: list[Step], leaves: list[pb.Leaf], leaf_types: tuple) -> t
             return None
     calls = []
     for step in steps:
-        operands = [_lookup(metas, {}, value) if is_ref else value for value, is_ref in zip(step.operands, step.refs)]
+        operands = [_lookup(metas, {}, value) if is_ref else value
+                    for value, is_ref in zip(step.operands, step.refs)]
         call = infer(step.op, operands, step.attrs)
         if call is None:
             return None
