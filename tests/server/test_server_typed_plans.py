@@ -256,3 +256,33 @@ def test_leaves_of_another_dtype_under_one_structure_leave_the_typed_path(server
     finally:
         for channel in channels:
             channel.close()
+
+
+def test_a_value_dependent_error_on_the_typed_path_is_the_slow_paths(servers):
+    """index_select with an index leaf: in range the plan runs typed; out of range, its error (raised by
+    the forward, on the typed path) is the same status and message as on a server with no plan cache."""
+    cached_server, channels, (cached, plain) = _stubs(servers)
+    try:
+        def request(index):
+            x = np.arange(12, dtype=np.float32).reshape(4, 3)
+            index_leaf = pb.Leaf(id="i", value=pb.Tensor(dtype=pb.DTYPE_INT64, shape=[2],
+                                                         data=np.array(index, np.int64).tobytes()))
+            nodes = [_node("y", "index_select", "x", "i", dim=0), _node("s", "sum", "y")]
+            leaves = [pb.Leaf(id="x", value=_tensor(x), requires_grad=True), index_leaf]
+            return pb.ComputeRequest(graph=pb.Graph(leaves=leaves, nodes=nodes), roots=[pb.Root(id="s")],
+                                     return_grads=["x"])
+
+        for index in ([0, 1], [1, 2], [2, 3], [3, 0]):
+            assert cached.Compute(request(index)).SerializeToString() == plain.Compute(request(index)).SerializeToString()
+        plan = _plan_of(cached_server, request([0, 0]))
+        assert plan.typed is not None and plan.runs.typed_runs == 1
+        errors = []
+        for stub in (cached, plain):
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.Compute(request([1, 7]))
+            errors.append((caught.value.code(), caught.value.details()))
+        assert errors[0] == errors[1] and errors[0][0] == grpc.StatusCode.INVALID_ARGUMENT, errors
+        assert "'y'" in errors[0][1]
+    finally:
+        for channel in channels:
+            channel.close()
