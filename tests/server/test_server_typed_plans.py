@@ -286,3 +286,24 @@ def test_a_value_dependent_error_on_the_typed_path_is_the_slow_paths(servers):
     finally:
         for channel in channels:
             channel.close()
+
+
+def test_threads_sharing_a_typed_plan_get_their_own_results(servers):
+    """A typed plan and its schedule are shared by concurrent requests: each gets the bits of its own values."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cached_server, channels, (cached, plain) = _stubs(servers)
+    try:
+        requests = [_diamond(np.random.default_rng(100 + k), ("loss", "other")) for k in range(24)]
+        expected = [plain.Compute(request).SerializeToString() for request in requests]
+        for request in requests[:4]:  # compiled, cost and schedule recorded
+            cached.Compute(request)
+        plan = _plan_of(cached_server, requests[0])
+        typed_before = plan.runs.typed_runs
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda request: cached.Compute(request).SerializeToString(), requests))
+        assert got == expected
+        assert plan.runs.typed_runs > typed_before
+    finally:
+        for channel in channels:
+            channel.close()
