@@ -15,8 +15,8 @@ through the op's rules (engine.typed.infer). If every step types exactly, a run 
 dtypes and shapes can run each step through engine.typed.apply_typed, which skips the arity check, the
 attribute normalisation and both rules. The inference is checked once against what the engine really
 produced (the plan's first run, on apply_op, compares every step's output dtype and shape); a plan whose
-inference disagrees is never run typed. The runner (runner.py) takes the typed path only on its
-unmetered small-plan path; metered runs stay on apply_op (apply_typed would charge the same anyway).
+inference disagrees is never run typed. The runner (runner.py) takes the typed path metered or not:
+apply_typed charges the budgets exactly as apply_op does.
 
 Backward schedules (schedule.py): the order autograd's _collect gave a plan's one-shot backward, per set
 of roots, replayed on later runs of the same plan.

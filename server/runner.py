@@ -12,10 +12,12 @@ metering: the deadline and cancellation are checked before it starts, and no bud
 Plans whose shapes are not fixed by their structure (plans.Plan.shapes_fixed: values read from a
 session, in-place writes, value-shaped ops) are always metered.
 
-Only the unmetered path runs a plan's typed steps (plans.run(typed=True)); a metered plan run keeps
-apply_op, and is also where a typed plan's inference is checked against the engine (its first run is
-always metered: no cost is known yet). A plan run's one-shot backward replays the plan's backward
-schedule for its roots (schedule.py) on both paths.
+Both paths run a plan's typed steps (plans.run(typed=True), engine.typed.apply_typed) once the plan's
+typed inference has been checked against the engine: its first run takes apply_op and compares (that run
+is always metered, as no cost is known yet). A metered typed step charges the budgets exactly as apply_op
+would (the same budget.charge_op call, with the shape its rule gave at compile time), so what a run is
+charged does not depend on the path. A plan run's one-shot backward replays the plan's backward schedule
+for its roots (schedule.py) on both paths.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class GraphRunner:
                 schedule.backward(plan, scope, roots)
             return built
         with metered(self.config, context, bound.leaf_bytes, on_progress):
-            built = plans.run(plan, bound, scope, writable_leaves=writable)
+            built = plans.run(plan, bound, scope, writable_leaves=writable, typed=True)
             if roots:
                 schedule.backward(plan, scope, roots)
             peak, work = ge.modes.charged_so_far()

@@ -1,7 +1,7 @@
 """Typed plans and backward schedules against the present path: the same bits, and the fast path is taken.
 
-A plan's first run goes through engine.dispatch.apply_op and autograd's own graph walk (its first run is
-metered, so it is not typed, and its backward records the schedule); later runs whose cost is known run
+A plan's first run goes through engine.dispatch.apply_op (checking the typed inference against what the
+engine produces) and autograd's own graph walk (recording the schedule); later runs, metered or not, run
 the typed steps (engine.typed.apply_typed) and replay the schedule. Each test runs the same values once
 on the present path and again on the fast path and compares every bit, then checks the plan's counters
 (PlanRuns) to show the fast path was really taken.
@@ -219,9 +219,10 @@ def test_one_shot_compute_is_bit_identical_typed_and_scheduled(servers):
             plan = _plan_of(cached_server, request)
             assert plan.typed is not None and plan.runs.typed_agrees
             assert plan.runs.schedules[roots] is not None
-        # One plan (roots are not structure): 2 typed runs with the first roots, then 4 with the second
-        # (their first run is metered, to learn their cost) and as many replayed schedules.
-        assert plan.runs.typed_runs == 6 and plan.runs.scheduled_backwards == 6
+        # One plan (roots are not structure): 2 typed runs with the first roots (after the run checking
+        # the inference), then 5 with the second; the schedules replayed 2 + 4 times (each set of roots
+        # records its own on its first run).
+        assert plan.runs.typed_runs == 7 and plan.runs.scheduled_backwards == 6
     finally:
         for channel in channels:
             channel.close()
@@ -304,6 +305,38 @@ def test_threads_sharing_a_typed_plan_get_their_own_results(servers):
             got = list(pool.map(lambda request: cached.Compute(request).SerializeToString(), requests))
         assert got == expected
         assert plan.runs.typed_runs > typed_before
+    finally:
+        for channel in channels:
+            channel.close()
+
+
+def test_a_metered_typed_run_is_charged_what_an_untyped_run_is(servers):
+    """The runner meters typed runs too: the peak bytes and the work charged for a plan run and its
+    backward are the same on the typed path (with the schedule) as on apply_op (collecting)."""
+    import gradwire.engine as ge
+    from gradwire.server import gradients, graph, plans, schedule
+    from gradwire.server.limits import metered
+
+    cached_server, channels, (cached, _) = _stubs(servers)
+    try:
+        for seed in range(4):
+            cached.Compute(_diamond(np.random.default_rng(seed)))
+        request = _diamond(np.random.default_rng(7))
+        plan, servicer = _plan_of(cached_server, request), cached_server.servicer
+        assert plan.runs.typed_agrees
+        typed_runs, charged = plan.runs.typed_runs, []
+        for typed in (False, True):
+            scope = graph.Scope({})
+            bound = plans.bind(plan, request.graph, scope, servicer.uploads)
+            with metered(servicer.runner.config, None, bound.leaf_bytes):
+                plans.run(plan, bound, scope, writable_leaves=False, typed=typed)
+                if typed:
+                    schedule.backward(plan, scope, request.roots)
+                else:
+                    gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
+                charged.append(ge.modes.charged_so_far())
+        assert plan.runs.typed_runs == typed_runs + 1  # the second run was typed
+        assert charged[0] == charged[1] and charged[0][0] > 0 and charged[0][1] > 0, charged
     finally:
         for channel in channels:
             channel.close()
