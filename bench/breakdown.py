@@ -6,7 +6,9 @@ Over loopback (servers in subprocesses, the calls taking turns): a bare grpcio e
 bytes; a Compute of an empty graph (gradwire's whole call stack: interceptors, parsing, access log,
 with almost no work in the handler); the prepared-graph Compute of the tutorial graph; and the same Compute sending
 the graph. In this process, without gRPC: the servicer's Compute by graph_id (bind, run, backward,
-response), and the plan's run and backward alone (the engine's share). Medians in microseconds; the
+response), and the plan's run and backward alone (the engine's share): untyped (every step through
+apply_op, the backward collecting its graph), typed (engine.typed.apply_typed), and typed with the plan's
+backward schedule; "typed plan vs untyped plan (same run)" is their ratio. Medians in microseconds; the
 differences say where the time above the echo goes (issue 14's bound for the latency rows).
 """
 
@@ -91,18 +93,82 @@ def in_process(calls: int) -> dict[str, float]:
         bound = prepared.bind(request.inputs, servicer.uploads)
         runner.run_plan(prepared.plan, bound, scope, None, session=False, roots=request.roots)
 
-    def plan_run_only() -> None:
-        from gradwire.server import plans
+    from gradwire.server import plans, schedule
 
+    def plan_run_only() -> None:  # the present path: every step through apply_op, backward collects
         scope = graph.Scope({})
         plans.run(prepared.plan, prepared.bind(request.inputs, servicer.uploads), scope, writable_leaves=False)
         gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
 
-    handler, metered, bare = interleaved([lambda: servicer.Compute(request, context), engine_only, plan_run_only],
-                                         calls, warmup=50)
+    def typed_only() -> None:  # typed steps (engine.typed.apply_typed), backward still collects
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(request.inputs, servicer.uploads), scope, writable_leaves=False,
+                  typed=True)
+        gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
+
+    def typed_scheduled() -> None:  # typed steps and the plan's backward schedule
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(request.inputs, servicer.uploads), scope, writable_leaves=False,
+                  typed=True)
+        schedule.backward(prepared.plan, scope, request.roots)
+
+    handler, runner_s, bare, typed_s, scheduled = interleaved(
+        [lambda: servicer.Compute(request, context), engine_only, plan_run_only, typed_only, typed_scheduled],
+        calls, warmup=50)
+    assert prepared.plan.runs.typed_agrees and prepared.plan.runs.scheduled_backwards > 0, "the fast path was not taken"
     return {"servicer.Compute by graph_id (no gRPC)": _median_us(handler),
-            "bind + plan run + backward, metered (no response)": _median_us(metered),
-            "bind + plan run + backward, unmetered": _median_us(bare)}
+            "runner.run_plan: bind + plan run + backward as served (no response)": _median_us(runner_s),
+            "bind + plan run + backward, untyped plan (apply_op, backward collects)": _median_us(bare),
+            "bind + plan run + backward, typed plan (backward collects)": _median_us(typed_s),
+            "bind + plan run + backward, typed plan + backward schedule": _median_us(scheduled)}
+
+
+def _chain_graph(length: int) -> pb.Graph:
+    """A diamond-rich chain: each link reads the previous two values (x_k = tanh(x_{k-1}) * x_{k-2} + 0.5)."""
+    from bench.service import _node
+
+    nodes, previous, before = [], "a", "a"
+    for k in range(length):
+        nodes += [_node(f"t{k}", "tanh", previous), _node(f"m{k}", "mul", f"t{k}", before),
+                  _node(f"x{k}", "add", f"m{k}", 0.5)]
+        previous, before = f"x{k}", previous
+    nodes.append(_node("out", "sum", previous))
+    leaf = pb.Leaf(id="a", value=pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=[16]), requires_grad=True)
+    return pb.Graph(leaves=[leaf], nodes=nodes)
+
+
+def long_plan(calls: int, length: int = 100) -> dict[str, float]:
+    """Typed + scheduled vs untyped on a longer prepared graph (3 * length + 1 nodes), where the backward's
+    graph walk is a larger share than in the tutorial's 4 nodes."""
+    from gradwire.server import gradients, graph, plans, schedule
+    from gradwire.server.app import GradwireServer
+    from gradwire.server.config import ServerConfig
+
+    servicer = GradwireServer(ServerConfig(address="127.0.0.1:0")).servicer
+    context = _Call()
+    graph_id = servicer.PrepareGraph(pb.PrepareGraphRequest(graph=_chain_graph(length), inputs=["a"]), context).graph_id
+    prepared = servicer.prepared.get(graph_id, "anonymous")
+    inputs = [pb.Leaf(id="a", value=_tensor(np.linspace(-1, 1, 16).astype(np.float32)))]
+    roots = [pb.Root(id="out")]
+    for _ in range(2):
+        servicer.runner.run_plan(prepared.plan, prepared.bind(inputs, servicer.uploads), graph.Scope({}), None,
+                                 session=False, roots=roots)
+
+    def untyped() -> None:
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(inputs, servicer.uploads), scope, writable_leaves=False)
+        gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+
+    def typed() -> None:
+        scope = graph.Scope({})
+        plans.run(prepared.plan, prepared.bind(inputs, servicer.uploads), scope, writable_leaves=False, typed=True)
+        schedule.backward(prepared.plan, scope, roots)
+
+    slow, fast = interleaved([untyped, typed], max(50, calls // 10), warmup=5)
+    assert prepared.plan.runs.typed_agrees and prepared.plan.runs.scheduled_backwards > 0
+    nodes = 3 * length + 1
+    return {f"{nodes}-node chain: bind + plan run + backward, untyped plan": _median_us(slow),
+            f"{nodes}-node chain: bind + plan run + backward, typed plan + backward schedule": _median_us(fast)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=2000)
     arguments = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    figures = {**over_grpc(arguments.calls), **in_process(arguments.calls)}
+    figures = {**over_grpc(arguments.calls), **in_process(arguments.calls), **long_plan(arguments.calls)}
     print(f"# small-call breakdown, {started}, {arguments.calls} calls per side, medians")
     for name, micros in figures.items():
         print(f"{micros:9.1f} us  {name}")
@@ -118,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     compute, handler = figures["prepared-graph Compute, tutorial"], figures["servicer.Compute by graph_id (no gRPC)"]
     print(f"# prepared Compute / echo = {compute / echo:.2f}; empty Compute / echo = {stack / echo:.2f}; "
           f"(empty Compute + handler) / echo = {(stack + handler) / echo:.2f}")
+    untyped = figures["bind + plan run + backward, untyped plan (apply_op, backward collects)"]
+    typed = figures["bind + plan run + backward, typed plan (backward collects)"]
+    scheduled = figures["bind + plan run + backward, typed plan + backward schedule"]
+    print(f"# typed plan vs untyped plan (same run) = {typed / untyped:.2f}; "
+          f"typed + schedule vs untyped = {scheduled / untyped:.2f}")
+    chain = [micros for name, micros in figures.items() if "-node chain" in name]
+    print(f"# long chain: typed plan + schedule vs untyped plan (same run) = {chain[1] / chain[0]:.2f}")
     return 0
 
 

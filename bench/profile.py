@@ -7,8 +7,10 @@ Small calls are sampled only while a thread holds the GIL (`--gil`: the Python t
 what bounds calls/s on a GIL-bound server); large transfers by wall time (`--idle` left out), as numpy
 and grpcio's C code release the GIL. The text lists each frame's inclusive and own share of the samples,
 function names with their file, and is what docs/perf/ quotes for issue 14's missed targets.
-`engine_scalar_chain` and `engine_tutorial` profile the engine in this process instead (cProfile; its
-overhead inflates every function alike, so read the shares, not the times).
+`engine_scalar_chain`, `engine_tutorial` and `engine_prepared_plan` (the prepared tutorial Compute's
+bind, plan run and backward, as runner.run_plan serves them; `_untyped`: on apply_op and a collecting
+backward, as before typed plans) profile the engine in this process instead
+(cProfile; its overhead inflates every function alike, so read the shares, not the times).
 """
 
 from __future__ import annotations
@@ -128,6 +130,31 @@ def profile(name: str, seconds: float, py_spy: str) -> str:
         return header + "\n" + condense(output.read_text())
 
 
+def _prepared_plan_workload(typed: bool = True) -> Callable[[], Any]:
+    """The prepared tutorial Compute's engine share, in this process: runner.run_plan (bind, the plan's run
+    and its one-shot backward, as served once the plan's cost is known), 2,000 times; or, typed=False, the
+    same unmetered run on the untyped path (every step through apply_op, the backward collecting)."""
+    from bench.breakdown import _Call, _prepared
+    from gradwire.server import gradients, graph, plans
+    from gradwire.server.app import GradwireServer
+    from gradwire.server.config import ServerConfig
+
+    servicer = GradwireServer(ServerConfig(address="127.0.0.1:0")).servicer  # built, never started
+    request, graph_id = _prepared(servicer, _Call())
+    prepared = servicer.prepared.get(graph_id, "anonymous")
+
+    def once() -> None:
+        bound = prepared.bind(request.inputs, servicer.uploads)
+        if typed:
+            servicer.runner.run_plan(prepared.plan, bound, graph.Scope({}), None, session=False, roots=request.roots)
+        else:
+            scope = graph.Scope({})
+            plans.run(prepared.plan, bound, scope, writable_leaves=False)
+            gradients.backward(scope, request.roots, retain_graph=None, create_graph=False, inputs=())
+
+    return lambda: [once() for _ in range(2000)]
+
+
 def profile_engine(name: str) -> str:
     """cProfile of one bench.engine workload on the engine, top functions by own time."""
     import cProfile
@@ -137,8 +164,12 @@ def profile_engine(name: str) -> str:
     import gradwire.engine as ge
     from bench.engine import scalar_chain, tutorial
 
-    workload = (lambda: scalar_chain(ge, {"length": 10_000})) if name == "engine_scalar_chain" else (
-        lambda: [tutorial(ge, {}) for _ in range(200)])
+    if name.startswith("engine_prepared_plan"):
+        workload = _prepared_plan_workload(typed=not name.endswith("_untyped"))
+    elif name == "engine_scalar_chain":
+        workload = lambda: scalar_chain(ge, {"length": 10_000})  # noqa: E731
+    else:
+        workload = lambda: [tutorial(ge, {}) for _ in range(200)]  # noqa: E731
     workload()
     profiler = cProfile.Profile()
     profiler.enable()
@@ -146,10 +177,12 @@ def profile_engine(name: str) -> str:
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(30)
-    return f"# {name}: cProfile, sorted by own time\n" + out.getvalue()
+    if name.startswith("engine_prepared_plan"):
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative").print_stats(30)
+    return f"# {name}: cProfile, sorted by own time (then, for a plan, by cumulative time)\n" + out.getvalue()
 
 
-ENGINE_WORKLOADS = ("engine_scalar_chain", "engine_tutorial")
+ENGINE_WORKLOADS = ("engine_scalar_chain", "engine_tutorial", "engine_prepared_plan", "engine_prepared_plan_untyped")
 
 
 def main(argv: list[str] | None = None) -> int:

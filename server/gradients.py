@@ -43,13 +43,13 @@ def _node_of(roots: Sequence[pb.Root]) -> str:
 
 
 def backward(scope: Scope, roots: Sequence[pb.Root], *, retain_graph: bool | None, create_graph: bool,
-             inputs: Sequence[str]) -> None:
-    """tensor.backward / autograd.backward: accumulates into .grad."""
+             inputs: Sequence[str], order: list | None = None) -> None:
+    """tensor.backward / autograd.backward: accumulates into .grad (order: a plan's schedule, schedule.py)."""
     tensors, seeds = _roots(roots, scope, "backward")
     chosen = _inputs(inputs, scope, "backward") if inputs else None
     with with_node(_node_of(roots), "backward"):
         ge.autograd.backward(tensors, grad_tensors=seeds, retain_graph=retain_graph,
-                             create_graph=create_graph, inputs=chosen)
+                             create_graph=create_graph, inputs=chosen, order=order)
 
 
 def grad(scope: Scope, request: pb.GradRequest) -> tuple[Any, ...]:

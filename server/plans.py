@@ -8,6 +8,18 @@ passed them) and keeps the checks that depend on the request's values or the ses
 path's order: ids already in the session, then each leaf's bytes, then each outer reference. Each step
 runs through the same engine call as the slow path (engine.dispatch.apply_op), so results and errors
 are the same bit for bit.
+
+Typed plans: a plan whose shapes its structure fixes is also typed at compile time, when it can be: from
+the leaves' dtypes and shapes, each step's compute dtype, result dtype and output shapes are inferred
+through the op's rules (engine.typed.infer). If every step types exactly, a run whose leaves have those
+dtypes and shapes can run each step through engine.typed.apply_typed, which skips the arity check, the
+attribute normalisation and both rules. The inference is checked once against what the engine really
+produced (the plan's first run, on apply_op, compares every step's output dtype and shape); a plan whose
+inference disagrees is never run typed. The runner (runner.py) takes the typed path metered or not:
+apply_typed charges the budgets exactly as apply_op does.
+
+Backward schedules (schedule.py): the order autograd's _collect gave a plan's one-shot backward, per set
+of roots, replayed on later runs of the same plan.
 """
 
 from __future__ import annotations
@@ -20,6 +32,8 @@ import numpy as np
 import gradwire.engine as ge
 from gradwire.rules.attrs import normalise_attrs
 from gradwire.engine.dispatch import apply_op
+from gradwire.engine.typed import Meta, TypedCall, apply_typed, infer
+from gradwire.rules import dtypes as rule_dtypes
 from gradwire.rules.errors import GradwireError
 from gradwire.v1 import gradwire_pb2 as pb
 
@@ -36,6 +50,7 @@ VALUE_SHAPED_OPS = frozenset({"masked_select", "repeat_interleave", "one_hot", "
 # What a cached plan costs beyond its key, per step and per leaf (Python objects, measured roughly).
 STEP_BYTES = 600
 LEAF_BYTES = 200
+TYPED_STEP_BYTES = 300
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,18 @@ class Step:
     node: pb.Node | None
     no_grad: bool
     context: str  # "node 'b' (add)": how errors name the node, as in the slow path
+
+
+@dataclass
+class PlanRuns:
+    """What a plan learns as it runs (shared by the threads running it; plain assignments only)."""
+
+    # The typed inference against the first run whose leaves matched: None until checked.
+    typed_agrees: bool | None = None
+    typed_runs: int = 0
+    scheduled_backwards: int = 0
+    # Backward schedules by the roots' ids (schedule.py); None where a set of roots cannot have one.
+    schedules: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +94,13 @@ class Plan:
     shapes_fixed: bool
     # What a metered run cost, by the roots' signature (runner.py): (peak bytes charged, elements of work).
     costs: dict[tuple, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    # Typed steps (engine.typed), one per step, for leaves of exactly these (numpy dtype, shape); None if
+    # the plan is untyped (shapes not fixed, or some step not typed exactly).
+    typed: tuple[TypedCall, ...] | None = field(default=None, compare=False, repr=False)
+    leaf_types: tuple[tuple[np.dtype, tuple[int, ...]], ...] | None = field(default=None, compare=False, repr=False)
+    # Bytes of the forward's outputs, from the typed shapes (None if untyped).
+    forward_bytes: int | None = field(default=None, compare=False)
+    runs: PlanRuns = field(default_factory=PlanRuns, compare=False, repr=False)
 
 
 @dataclass
@@ -81,8 +115,10 @@ class Bound:
         return sum(array.nbytes for array in self.arrays)
 
 
-def compile_plan(checked: graph.CheckedGraph) -> Plan:
-    """The plan of a graph that was checked and ran once (so every attribute normalises)."""
+def compile_plan(checked: graph.CheckedGraph, leaf_shapes: list[tuple[int, ...]] | None = None) -> Plan:
+    """The plan of a graph that was checked and ran once (so every attribute normalises).
+
+    leaf_shapes: the leaves' shapes where checked.leaf_arrays stand in for them (PrepareGraph's inputs)."""
     outputs_here = {leaf.id: 1 for leaf in checked.leaves}
     steps: list[Step] = []
     outer: list[tuple[str, str]] = []
@@ -116,15 +152,44 @@ def compile_plan(checked: graph.CheckedGraph) -> Plan:
         steps.append(Step(node.id, op, tuple(operands), tuple(refs), attrs, kept_node, node.no_grad,
                           f"node {node.id!r} ({node.op})"))
         outputs_here[node.id] = op.num_outputs
+    shapes_fixed = not outer and not checked.has_inplace and all(
+        step.attrs is not None and step.op.name not in VALUE_SHAPED_OPS for step in steps)
+    leaf_types = tuple((array.dtype, tuple(array.shape) if leaf_shapes is None else tuple(leaf_shapes[i]))
+                       for i, array in enumerate(checked.leaf_arrays))
+    typed = type_steps(steps, checked.leaves, leaf_types) if shapes_fixed else None
+    forward_bytes = None if typed is None else sum(
+        dtype.itemsize * int(np.prod(shape)) for call in typed for dtype, shape in call.outputs)
     return Plan(
         leaf_ids=tuple(leaf.id for leaf in checked.leaves),
         leaf_requires_grad=tuple(leaf.requires_grad for leaf in checked.leaves),
         node_ids=tuple(node.id for node in checked.nodes),
         steps=tuple(steps), outer_refs=tuple(outer), has_inplace=checked.has_inplace,
-        nbytes=STEP_BYTES * len(steps) + LEAF_BYTES * len(checked.leaves) + extra_bytes,
-        shapes_fixed=not outer and not checked.has_inplace and all(
-            step.attrs is not None and step.op.name not in VALUE_SHAPED_OPS for step in steps),
+        nbytes=STEP_BYTES * len(steps) + LEAF_BYTES * len(checked.leaves) + extra_bytes
+        + (TYPED_STEP_BYTES * len(steps) if typed is not None else 0),
+        shapes_fixed=shapes_fixed, typed=typed, leaf_types=leaf_types if typed is not None else None,
+        forward_bytes=forward_bytes,
     )
+
+
+def type_steps(steps: list[Step], leaves: list[pb.Leaf], leaf_types: tuple) -> tuple[TypedCall, ...] | None:
+    """Each step's typed call, inferred from the leaves' dtypes and shapes; None unless all are exact."""
+    metas: dict[str, Any] = {}
+    for leaf, (numpy_dtype, shape) in zip(leaves, leaf_types):
+        try:
+            metas[leaf.id] = Meta(shape, rule_dtypes.from_numpy(numpy_dtype))
+        except GradwireError:
+            return None
+    calls = []
+    for step in steps:
+        operands = [_lookup(metas, {}, value) if is_ref else value
+                    for value, is_ref in zip(step.operands, step.refs)]
+        call = infer(step.op, operands, step.attrs)
+        if call is None:
+            return None
+        outputs = [Meta(shape, dtype) for dtype, shape in call.outputs]
+        metas[step.node_id] = tuple(outputs) if step.op.num_outputs > 1 else outputs[0]
+        calls.append(call)
+    return tuple(calls)
 
 
 def _no_refs(ref: str, what: str) -> Any:
@@ -159,10 +224,68 @@ def bind(plan: Plan, request_graph: pb.Graph, scope: graph.Scope, uploads: Uploa
     return Bound(arrays, upload_ids)
 
 
-def run(plan: Plan, bound: Bound, scope: graph.Scope, *, writable_leaves: bool) -> graph.Built:
-    """graph.run's effect, step by step without per-node checks or decoding."""
+def run(plan: Plan, bound: Bound, scope: graph.Scope, *, writable_leaves: bool, typed: bool = False) -> graph.Built:
+    """graph.run's effect, step by step without per-node checks or decoding.
+
+    typed: run the typed steps if the plan has them, they agreed with the engine, and the leaves have
+    the dtypes and shapes they were inferred for (else, and always when False, apply_op)."""
+    matches = plan.typed is not None and plan.runs.typed_agrees is not False and _leaves_match(plan, bound)
+    if typed and matches and plan.runs.typed_agrees:
+        return _run_typed(plan, bound, scope, writable_leaves)
+    built = _run(plan, bound, scope, writable_leaves)
+    if matches and plan.runs.typed_agrees is None:
+        plan.runs.typed_agrees = _typed_agrees(plan, scope.new)
+    return built
+
+
+def _leaves_match(plan: Plan, bound: Bound) -> bool:
+    return all(array.dtype == dtype and array.shape == shape
+               for array, (dtype, shape) in zip(bound.arrays, plan.leaf_types))  # type: ignore[arg-type]
+
+
+def _typed_agrees(plan: Plan, new: dict) -> bool:
+    """Every step's outputs have the dtypes and shapes the typed inference gave."""
+    for step, call in zip(plan.steps, plan.typed):  # type: ignore[arg-type]
+        value = new[step.node_id]
+        outputs = value if isinstance(value, tuple) else (value,)
+        if len(outputs) != len(call.outputs) or any(
+                tensor._dtype is not dtype or tensor._data.shape != shape
+                for tensor, (dtype, shape) in zip(outputs, call.outputs)):
+            return False
+    return True
+
+
+def _run_typed(plan: Plan, bound: Bound, scope: graph.Scope, writable_leaves: bool) -> graph.Built:
+    """run's typed path: the same effect, each step through engine.typed.apply_typed (no in-place
+    steps, no outer references: shapes_fixed plans only)."""
     built = graph.Built(upload_ids=list(bound.upload_ids))
     new = scope.new
+    _add_leaves(plan, bound, new, writable_leaves)
+    built.new_ids.extend(plan.leaf_ids)
+    try:
+        for step, call in zip(plan.steps, plan.typed):  # type: ignore[arg-type]
+            operands = [_lookup(new, new, value) if is_ref else value
+                        for value, is_ref in zip(step.operands, step.refs)]
+            attrs = dict(step.attrs)  # type: ignore[arg-type]  # a copy per run: the engine keeps it on the node
+            try:
+                if step.no_grad:
+                    with ge.no_grad():
+                        result = apply_typed(step.op, operands, attrs, call)
+                else:
+                    result = apply_typed(step.op, operands, attrs, call)
+            except BaseException as error:  # named as the slow path names it
+                with graph.node_errors(step.node_id, step.context, operands):
+                    raise error
+            new[step.node_id] = result
+    except BaseException:
+        built.undo.restore()
+        raise
+    built.new_ids.extend(plan.node_ids)
+    plan.runs.typed_runs += 1
+    return built
+
+
+def _add_leaves(plan: Plan, bound: Bound, new: dict, writable_leaves: bool) -> None:
     for leaf_id, requires_grad, array in zip(plan.leaf_ids, plan.leaf_requires_grad, bound.arrays):
         if writable_leaves and not array.flags.writeable:
             array = array.copy()
@@ -171,6 +294,12 @@ def run(plan: Plan, bound: Bound, scope: graph.Scope, *, writable_leaves: bool) 
             with with_node(leaf_id, f"leaf {leaf_id!r}"):
                 tensor.requires_grad_(True)
         new[leaf_id] = tensor
+
+
+def _run(plan: Plan, bound: Bound, scope: graph.Scope, writable_leaves: bool) -> graph.Built:
+    built = graph.Built(upload_ids=list(bound.upload_ids))
+    new = scope.new
+    _add_leaves(plan, bound, new, writable_leaves)
     built.new_ids.extend(plan.leaf_ids)
     fresh = {id(tensor) for tensor in new.values()} if plan.has_inplace else set()
     committed = scope.committed

@@ -122,7 +122,9 @@ def compile_prepared(request: pb.PrepareGraphRequest, uploads: UploadStore) -> t
         if leaf.requires_grad:  # what the slow path's leaf would raise (only floats can require grad)
             with with_node(leaf.id, f"leaf {leaf.id!r}"):
                 ge.from_numpy(np.empty(0, array.dtype)).requires_grad_(True)
-    plan = plans.compile_plan(checked)
+    shapes = [declared[leaf.id][2] if leaf.id in wanted else array.shape
+              for leaf, array in zip(checked.leaves, checked.leaf_arrays)]
+    plan = plans.compile_plan(checked, shapes)  # typed for the declared shapes of the inputs
     # A fixed leaf viewing the request's bytes in place gets bytes of its own (it outlives the request).
     fixed = [None if leaf.id in wanted else array.copy() if lifted.is_lifted(array) else array
              for leaf, array in zip(checked.leaves, checked.leaf_arrays)]

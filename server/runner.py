@@ -11,6 +11,13 @@ elements of work, so it ends within about a millisecond) that is known to fit th
 metering: the deadline and cancellation are checked before it starts, and no budget can refuse it.
 Plans whose shapes are not fixed by their structure (plans.Plan.shapes_fixed: values read from a
 session, in-place writes, value-shaped ops) are always metered.
+
+Both paths run a plan's typed steps (plans.run(typed=True), engine.typed.apply_typed) once the plan's
+typed inference has been checked against the engine: its first run takes apply_op and compares (that run
+is always metered, as no cost is known yet). A metered typed step charges the budgets exactly as apply_op
+would (the same budget.charge_op call, with the shape its rule gave at compile time), so what a run is
+charged does not depend on the path. A plan run's one-shot backward replays the plan's backward schedule
+for its roots (schedule.py) on both paths.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import grpc
 import gradwire.engine as ge
 from gradwire.v1 import gradwire_pb2 as pb
 
-from . import gradients, graph, plans
+from . import gradients, graph, plans, schedule
 from .config import ServerConfig
 from .limits import interrupt_for, metered
 from .plan_cache import PlanCache, structure_key
@@ -73,14 +80,14 @@ class GraphRunner:
             interrupt = interrupt_for(context, on_progress)
             if interrupt is not None:
                 interrupt()
-            built = plans.run(plan, bound, scope, writable_leaves=writable)
+            built = plans.run(plan, bound, scope, writable_leaves=writable, typed=True)
             if roots:
-                gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+                schedule.backward(plan, scope, roots)
             return built
         with metered(self.config, context, bound.leaf_bytes, on_progress):
-            built = plans.run(plan, bound, scope, writable_leaves=writable)
+            built = plans.run(plan, bound, scope, writable_leaves=writable, typed=True)
             if roots:
-                gradients.backward(scope, roots, retain_graph=None, create_graph=False, inputs=())
+                schedule.backward(plan, scope, roots)
             peak, work = ge.modes.charged_so_far()
         if signature is not None and peak is not None and work is not None and len(plan.costs) < MAX_COSTS_PER_PLAN:
             plan.costs[signature] = (peak, work)

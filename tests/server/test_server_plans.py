@@ -5,7 +5,8 @@ Every op-table row and a set of random programs run first twice on the caching s
 inputs (the slow path, which compiles the plan the second time), then with new inputs on both servers: values, gradients,
 dtypes, grad_fn names and errors must be identical, and the caching server must have hit its cache. The new
 inputs run twice on the caching server (for a fifth of the op rows): the first plan run is metered and
-records its cost, the second runs unmetered where that cost allows (runner.py); both must match.
+records its cost, the second runs unmetered where that cost allows (runner.py), on the plan's typed
+steps where it has them (test_server_typed_plans.py covers those further); both must match.
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ def test_op_table_row_is_bit_identical_on_the_plan_path(servers, row):
         _assert_same(_row_outcome(cached, row, second), theirs, f"{row.id}, run again")
     if ours[0] == "ok":
         assert cached_server.servicer.runner.cache.stats().hits > hits_before, "the plan path was not taken"
+    # The plans' typed inference (plans.type_steps) equals the dtypes and shapes the engine produced on
+    # their first run (checked by that run, step by step); a disagreement would keep a plan untyped.
+    disagreeing = [plan.steps for plan, _ in list(cached_server.servicer.runner.cache._plans.values())
+                   if plan.runs.typed_agrees is False]
+    assert not disagreeing, f"{row.id}: typed inference differs from the engine for {disagreeing}"
 
 
 def _with_new_leaves(steps, seed):
