@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from gradwire.rules.inplace import inplace_call
+
 # The namespaces a Client exposes even before the catalogue is read (attribute access is lazy).
 ROOTS = ("nn", "linalg", "special")
 
@@ -24,6 +26,11 @@ def catalogue_function(runtime: Any, full_name: str) -> Callable[..., Any] | Non
             with_indices = runtime.catalogue.ops.get(op.name + "_with_indices")
             if with_indices is not None:
                 return runtime.apply(with_indices, operands, attrs)
+        inplace = inplace_call(op, attrs)  # F.elu(x, inplace=True) is the catalogue's elu_
+        if inplace == "" and operands and isinstance(operands[0], runtime.tensor_class):
+            return operands[0]
+        if inplace:
+            return runtime.apply(runtime.catalogue.op(inplace), operands, attrs)
         return runtime.apply(op, operands, attrs)
 
     function.__name__ = full_name.rpartition(".")[2]

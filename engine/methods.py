@@ -11,6 +11,7 @@ from collections import namedtuple
 from typing import Any, Callable
 
 from gradwire.rules import arguments, dtypes
+from gradwire.rules.inplace import inplace_call
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from gradwire.rules.indexing import normalise_index
 
@@ -51,6 +52,11 @@ def _function(op: OpDef) -> Callable[..., Any]:
         operands, attrs = op.parse_call(args, kwargs)
         if attrs.get("return_indices") and op.name + "_with_indices" in OPS:  # max_pool2d(..., return_indices=True)
             return apply_op(OPS[op.name + "_with_indices"], operands, attrs)
+        inplace = inplace_call(op, attrs)  # F.elu(x, inplace=True) is elu_
+        if inplace == "" and operands and isinstance(operands[0], Tensor):
+            return operands[0]
+        if inplace:
+            return apply_op(OPS[inplace], operands, attrs)
         return named_outputs(op, apply_pieces(op, operands, attrs))
 
     function.__name__ = op.name

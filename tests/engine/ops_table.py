@@ -536,7 +536,10 @@ row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().
 # the first input, against torch's own in-place method (or, where torch has none, copy_ of its result).
 INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1},
                  "lerp": {"weight": 0.25},
-                 "cumsum": {"dim": 1}, "cumprod": {"dim": 1}}
+                 "cumsum": {"dim": 1}, "cumprod": {"dim": 1}, "threshold": {"threshold": 0.1, "value": 20.0},
+                 # dropping everything is the one draw torch and the engine share
+                 **{name: {"p": 1.0, "training": True} for name in (
+                     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")}}
 INPLACE_INPUTS = {"lerp": inputs(normal((3, 4)), normal((1, 4))),
                   # near 1, so float16's rounding does not compound along the product
                   "cumprod": inputs(lambda rng: rng.uniform(0.9, 1.1, (3, 4)))}
@@ -566,6 +569,17 @@ def _inplace_program(method: str, base_method: str, attrs: dict):
             getattr(target, method)(*rest, **attrs)
         else:
             target.copy_(getattr(a * 1, base_method)(*rest, **attrs))
+        return target
+
+    return program
+
+
+def _inplace_flag_program(function: str, attrs: dict):
+    """An op with torch's `inplace` flag and no in-place method: F.elu(target, inplace=True)."""
+    def program(m, a, *rest):
+        target = a * 1
+        result = getattr(m.nn.functional, function)(target, *rest, inplace=True, **attrs)
+        assert result is target
         return target
 
     return program
@@ -641,13 +655,18 @@ def _inplace_rows() -> None:
         shapes = [(3, 4)] + [(1, 4)] * (base_op.min_inputs - 1)
         make = INPLACE_INPUTS.get(base) or (model.inputs if model is not None
                                             else inputs(*[positive(shape) for shape in shapes]))
-        program = _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {}))
+        if op.methods:
+            program = _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {}))
+        else:
+            function = next(f for f in base_op.functions if f.startswith("nn.functional."))
+            program = _inplace_flag_program(function.rpartition(".")[2], INPLACE_ATTRS.get(base, {}))
         if base in INPLACE_VALUES_ONLY:
             program = (lambda run: lambda m, *values: run(m, *(v.detach() for v in values)))(program)
         row(name, "inplace", make, program,
-            compare_grad_fn=_torch_has(op.methods[0]) and base_op.differentiable,
+            compare_grad_fn=(not op.methods or _torch_has(op.methods[0])) and base_op.differentiable,
             finite_differences=(model.finite_differences if model is not None else True)
-            and base not in INPLACE_NOT_SMOOTH)
+            and base not in INPLACE_NOT_SMOOTH,
+            second_order=model.second_order if model is not None else True)
 
 
 _inplace_rows()

@@ -195,6 +195,8 @@ AUTOGRAD = _rows(RuntimeError, {
     "inplace_leaf_zero_": LEAF + "x.zero_()",
     "inplace_leaf_fill_": LEAF + "x.fill_(2.)",
     "inplace_leaf_view": LEAF + "x[:2].mul_(2)",
+    "inplace_flag_on_leaf": LEAF + "F.relu(x, inplace=True)",
+    "inplace_flag_module_on_leaf": LEAF + "torch.nn.ELU(inplace=True)(x)",
     "backward_non_scalar": LEAF + "(x * 2).backward()",
     "backward_without_grad": "y = torch.ones(2)\ny.sum().backward()",
     "backward_under_no_grad": LEAF + "with torch.no_grad(): y = (x * 2).sum()\ny.backward()",
@@ -263,6 +265,7 @@ ACCEPTED = _rows(None, {
         "x = torch.ones(2, 3, requires_grad=True)\nx.sum().backward(create_graph=True)\n"
         "with torch.no_grad(): x.grad.add_(1)\nout = x.grad",
     "optimizer_of_constant_tensor": "opt = torch.optim.SGD([torch.ones(2)], lr=0.1)\nout = len(opt.param_groups)",
+    "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
 MISTAKES = SHAPES + DIMS + DTYPES + ARGUMENTS + AUTOGRAD + INDICES + ACCEPTED
