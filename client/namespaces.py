@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from gradwire.rules.arguments import fill_implicit_dim, take_cast_first
 from gradwire.rules.inplace import inplace_call
 
 # The namespaces a Client exposes even before the catalogue is read (attribute access is lazy).
@@ -22,6 +23,8 @@ def catalogue_function(runtime: Any, full_name: str) -> Callable[..., Any] | Non
 
     def function(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call(args, kwargs)
+        fill_implicit_dim(full_name, operands, attrs)  # F.softmax(x): torch's legacy dim, with its warning
+        cast_first(op, operands, attrs)
         if attrs.get("return_indices"):  # torch's max_pool2d(..., return_indices=True) is max_pool2d_with_indices
             with_indices = runtime.catalogue.ops.get(op.name + "_with_indices")
             if with_indices is not None:
@@ -37,6 +40,13 @@ def catalogue_function(runtime: Any, full_name: str) -> Callable[..., Any] | Non
     function.__qualname__ = full_name
     function.__doc__ = op.summary
     return function
+
+
+def cast_first(op: Any, operands: list, attrs: dict) -> None:
+    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it (rules.arguments.CAST_FIRST)."""
+    dtype = take_cast_first(op.name, attrs)
+    if dtype is not None and operands and hasattr(operands[0], "to"):
+        operands[0] = operands[0].to(dtype)
 
 
 class Namespace:

@@ -37,9 +37,17 @@ def named_outputs(op: OpDef, result: Any) -> Any:
     return _RETURN_TYPES[op.name](*result)
 
 
+def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
+    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it."""
+    dtype = arguments.take_cast_first(op.name, attrs)
+    if dtype is not None and operands and isinstance(operands[0], Tensor):
+        operands[0] = _to(operands[0], dtype)
+
+
 def _method(op: OpDef) -> Callable[..., Any]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call((self, *args), kwargs)
+        _cast_first(op, operands, attrs)
         return named_outputs(op, apply_pieces(op, operands, attrs))
 
     method.__name__ = op.name
@@ -47,9 +55,11 @@ def _method(op: OpDef) -> Callable[..., Any]:
     return method
 
 
-def _function(op: OpDef) -> Callable[..., Any]:
+def _function(op: OpDef, spelling: str) -> Callable[..., Any]:
     def function(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call(args, kwargs)
+        arguments.fill_implicit_dim(spelling, operands, attrs)  # F.softmax(x): torch's legacy dim
+        _cast_first(op, operands, attrs)
         if attrs.get("return_indices") and op.name + "_with_indices" in OPS:  # max_pool2d(..., return_indices=True)
             return apply_op(OPS[op.name + "_with_indices"], operands, attrs)
         inplace = inplace_call(op, attrs)  # F.elu(x, inplace=True) is elu_
@@ -99,7 +109,7 @@ def install() -> dict[str, Callable[..., Any]]:
         for name in op.methods:
             setattr(Tensor, name, _method(op))
         for name in op.functions:
-            functions[name] = _function(op)
+            functions[name] = _function(op, name)
         for name in op.operators:
             setattr(Tensor, name, _operator(op, False) if op.max_inputs == 2 else _unary_operator(op))
         for name in op.reflected_operators:

@@ -8,6 +8,8 @@ the same error at the same statement in both (the SDK before anything is sent).
 
 from __future__ import annotations
 
+import warnings
+
 import operator
 from typing import Any, Callable
 
@@ -115,3 +117,39 @@ def check_item(numel: int) -> None:
     """t.item(): one element only."""
     if numel != 1:
         raise InvalidArgumentRuntimeError(f"a Tensor with {numel} elements cannot be converted to Scalar")
+
+
+# Functions torch lets omit `dim`, picking it by the legacy rule with a warning (torch.nn.functional).
+IMPLICIT_DIM_FUNCTIONS = frozenset({"nn.functional.softmax", "nn.functional.log_softmax", "nn.functional.softmin"})
+
+
+def fill_implicit_dim(spelling: str, operands: list, attrs: dict) -> None:
+    """F.softmax(x) without `dim` (or with dim=None): torch's legacy choice, 0 for a 0-D, 1-D or 3-D input
+    and 1 otherwise, with torch's UserWarning. Drops torch's `_stacklevel` keyword too."""
+    if spelling not in IMPLICIT_DIM_FUNCTIONS:
+        return
+    attrs.pop("_stacklevel", None)
+    if attrs.get("dim") is not None or not operands or not hasattr(operands[0], "shape"):
+        return
+    name = spelling.rpartition(".")[2]
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    attrs["dim"] = 0 if len(operands[0].shape) in (0, 1, 3) else 1
+
+
+# Ops whose `dtype=` casts the input before the op runs (torch records the cast as its own ToCopyBackward0):
+# Python calls cast first and send the op without it.
+CAST_FIRST = frozenset({"softmax", "log_softmax", "softmin"})
+CAST_FIRST_DTYPE = "dtype"
+
+
+def take_cast_first(op_name: str, attrs: dict) -> Any:
+    """The dtype `softmax(x, dim, dtype=...)` asks for (removed from attrs), or None."""
+    return attrs.pop(CAST_FIRST_DTYPE, None) if op_name in CAST_FIRST else None
+
+
+def check_no_cast_first(op_name: str, attrs: dict) -> None:
+    """A graph node of a CAST_FIRST op holds no dtype: the cast is a node of its own."""
+    if attrs.get(CAST_FIRST_DTYPE) is not None:
+        raise InvalidArgumentRuntimeError(f"{op_name}(): dtype= is a cast of the input before {op_name}; send the "
+                                          "cast as its own node (Python calls do this)")

@@ -33,7 +33,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x: Any) -> Any:
-        return x.softmax(self.dim if self.dim is not None else (0 if x.ndim in (0, 1, 3) else 1))
+        return self._F.softmax(x, self.dim)
 
 
 class LogSoftmax(Module):
@@ -42,7 +42,16 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x: Any) -> Any:
-        return x.log_softmax(self.dim if self.dim is not None else (0 if x.ndim in (0, 1, 3) else 1))
+        return self._F.log_softmax(x, self.dim)
+
+
+class Softmin(Module):
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Any) -> Any:
+        return self._F.softmin(x, self.dim)
 
 
 class LeakyReLU(Module):

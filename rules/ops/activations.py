@@ -11,6 +11,7 @@ those nodes `...Backward1` (the in-place kernels save the result instead of the 
 from __future__ import annotations
 
 from .. import dtypes
+from ..arguments import check_no_cast_first
 from ..checks import check_tensors
 from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import normalise_dim, same
@@ -63,6 +64,7 @@ def activation_rule(name: str):
         check_tensors(name, operand_dtypes, operands, positions=None)
         dtype = operand_dtypes[0]
         result = (None, dtype) if dtype.is_floating_point else _integral_rule(name, dtype, attrs)
+        check_no_cast_first(name, attrs)
         if name == "celu" and attrs["alpha"] == 0:
             raise InvalidArgumentRuntimeError("ZeroDivisionError: celu's alpha must not be 0")
         if name == "gelu" and attrs["approximate"] not in GELU_APPROXIMATIONS:
@@ -186,6 +188,8 @@ def _softmin_shape(shapes: list, attrs: dict) -> tuple:
 
 define(OpRules(
     name="softmin", grad_fn="SoftmaxBackward0", dtype_rule=activation_rule("softmin"),
-    attrs=(AttrSpec("dim", "integer", required=True),), functions=("nn.functional.softmin",),
+    attrs=(AttrSpec("dim", "integer", required=True),
+           AttrSpec("dtype", "dtype", default=None, description="cast the input to this dtype first")),
+    functions=("nn.functional.softmin",),
     out_shape=_softmin_shape, summary="softmax(-x) along dim",
 ))

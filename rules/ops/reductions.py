@@ -8,6 +8,7 @@ end. See rules/spec.py for what an entry holds.
 from __future__ import annotations
 
 from .. import dtypes, promotion
+from ..arguments import check_no_cast_first
 from ..checks import floating_kernel, tensors_only
 from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..shapes import normalise_dim, normalise_dims, reduce, reduced
@@ -145,11 +146,23 @@ for _name in ("max", "min"):
         summary=f"{_name} along a dim: (values, indices); the gradient goes to the returned index",
     ))
 
+# dtype=: the input is cast first, as its own node (rules/arguments.py CAST_FIRST)
+CAST_DTYPE = AttrSpec("dtype", "dtype", default=None, description="cast the input to this dtype first")
+
+
+def _cast_first(name: str, rule):
+    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        check_no_cast_first(name, attrs)
+        return rule(operand_dtypes, operands, attrs)
+
+    return checked
+
+
 for _name, _title in (("softmax", "Softmax"), ("log_softmax", "LogSoftmax")):
     define(OpRules(
         name=_name, grad_fn=f"{_title}Backward0",
-        dtype_rule=tensors_only(_name, floating_kernel(f"{_name}_lastdim_kernel_impl")),
-        out_shape=along_dim, attrs=(ONE_DIM,), methods=(_name,), functions=(_name, f"nn.functional.{_name}"),
+        dtype_rule=_cast_first(_name, tensors_only(_name, floating_kernel(f"{_name}_lastdim_kernel_impl"))),
+        out_shape=along_dim, attrs=(ONE_DIM, CAST_DTYPE), methods=(_name,), functions=(_name, f"nn.functional.{_name}"),
         summary="softmax along dim" if _name == "softmax" else "log(softmax(x)) along dim, computed stably",
     ))
 
