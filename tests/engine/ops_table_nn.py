@@ -267,6 +267,21 @@ row("adaptive_max_pool2d_with_indices", "return_indices", inputs(distinct((1, 2,
 row("adaptive_max_pool1d", "uneven", inputs(distinct((2, 3, 7))), lambda m, x: F(m).adaptive_max_pool1d(x, 3))
 row("adaptive_max_pool1d_with_indices", "return_indices", inputs(distinct((2, 3, 8))),
     lambda m, x: F(m).adaptive_max_pool1d(x, 3, True))
+# integer inputs: max pooling keeps any integer dtype, average pooling int64 (each sum divided toward zero)
+row("max_pool2d", "int64_padding", inputs(ints(-50, 50, (2, 2, 5, 6))), lambda m, x: F(m).max_pool2d(x, 3, 2, 1))
+row("max_pool2d", "int32_ceil", inputs(ints(-50, 50, (1, 2, 5, 5))),
+    lambda m, x: F(m).max_pool2d(x.int(), 2, ceil_mode=True))
+row("max_pool2d_with_indices", "uint8", inputs(ints(0, 250, (1, 2, 4, 6))),
+    lambda m, x: F(m).max_pool2d(x.to(m.uint8), 2, return_indices=True))
+row("max_pool1d_with_indices", "int16", inputs(ints(-50, 50, (2, 3, 7))),
+    lambda m, x: F(m).max_pool1d(x.short(), 3, 2, 1, return_indices=True))
+row("avg_pool2d", "int64_padding", inputs(ints(-50, 50, (2, 2, 5, 6))), lambda m, x: F(m).avg_pool2d(x, 3, 2, 1))
+row("avg_pool2d", "int64_exclude_pad", inputs(ints(-50, 50, (1, 2, 5, 5))),
+    lambda m, x: F(m).avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False))
+row("avg_pool2d", "int64_divisor", inputs(ints(-50, 50, (1, 2, 4, 4))),
+    lambda m, x: F(m).avg_pool2d(x, 2, divisor_override=3))
+row("avg_pool1d", "int64_exclude_pad", inputs(ints(-50, 50, (2, 3, 7))),
+    lambda m, x: F(m).avg_pool1d(x, 3, 2, 1, count_include_pad=False))
 
 # ---------------------------------------------------------------- embedding, one_hot, pixel shuffle, composites
 row("embedding", "lookup", inputs(ints(0, 5, (2, 3)), normal((5, 4))), lambda m, i, w: F(m).embedding(i, w))

@@ -144,6 +144,12 @@ DTYPES = _rows(TypeError, {
     "shift_float": "torch.ones(2) << 1",
     "softmax_of_ints": "torch.tensor([1, 2]).softmax(0)",
     "log_softmax_of_ints": "F.log_softmax(torch.tensor([1, 2]), dim=0)",
+    "max_pool1d_of_ints": "F.max_pool1d(torch.arange(8).view(1, 1, 8), 2)",
+    "max_pool2d_of_bools": "F.max_pool2d(torch.ones(1, 1, 4, 4) > 0, 2)",
+    "avg_pool2d_of_int32": "F.avg_pool2d(torch.ones(1, 1, 4, 4, dtype=torch.int32), 2)",
+    "avg_pool1d_of_uint8": "F.avg_pool1d(torch.ones(1, 2, 4, dtype=torch.uint8), 2)",
+    "adaptive_avg_pool2d_of_ints": "F.adaptive_avg_pool2d(torch.arange(16).view(1, 1, 4, 4), 2)",
+    "adaptive_max_pool1d_of_ints": "F.adaptive_max_pool1d(torch.arange(8).view(1, 1, 8), 2)",
 }) + _rows(TypeError, {
     "invert_float": "~torch.tensor([1., 2.])",
 }) + _rows(IndexError, {
@@ -265,6 +271,8 @@ ACCEPTED = _rows(None, {
         "x = torch.ones(2, 3, requires_grad=True)\nx.sum().backward(create_graph=True)\n"
         "with torch.no_grad(): x.grad.add_(1)\nout = x.grad",
     "optimizer_of_constant_tensor": "opt = torch.optim.SGD([torch.ones(2)], lr=0.1)\nout = len(opt.param_groups)",
+    "max_pool2d_of_ints": "out = F.max_pool2d(torch.arange(16).view(1, 1, 4, 4) * 7 % 11, 2)",
+    "avg_pool2d_of_int64": "out = F.avg_pool2d(torch.arange(16).view(1, 1, 4, 4) * 7 % 11 - 5, 3, 2, 1)",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
