@@ -87,6 +87,12 @@ row("kl_div", "log_target_batchmean", inputs(normal((3, 4)), normal((3, 4))),
 row("poisson_nll_loss", "rate_full", inputs(uniform(0.5, 2, (3, 4)), uniform(0, 4, (3, 4))),
     lambda m, x, t: F(m).poisson_nll_loss(x, t, log_input=False, full=True))
 
+
+# an integer target: torch promotes it with the input (mixed float dtypes: tests/torchlike/test_loss_dtypes.py)
+row("mse_loss", "int_target", inputs(normal((3, 4)), ints(-2, 3, (3, 4))), lambda m, x, t: F(m).mse_loss(x, t))
+row("l1_loss", "int_target_none", inputs(normal((3, 4)), ints(-2, 3, (3, 4))),
+    lambda m, x, t: F(m).l1_loss(x, t, reduction="none"))
+
 # ---------------------------------------------------------------- cross_entropy, nll_loss
 for reduction in REDUCTIONS:
     row("cross_entropy", f"indices_{reduction}", inputs(normal((5, 4)), ints(0, 4, (5,))),

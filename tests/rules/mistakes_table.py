@@ -137,6 +137,9 @@ DTYPES = _rows(TypeError, {
     "requires_grad_bool": "torch.tensor([True], requires_grad=True)",
     "backward_of_int_result": "y = torch.tensor([1, 2]).sum()\ny.backward()",
     "linear_module_int_input": "layer = torch.nn.Linear(2, 1)\nlayer(torch.tensor([[1, 2]]))",
+    "bce_float_double": "F.binary_cross_entropy(torch.full((3,), 0.3), torch.zeros(3, dtype=torch.float64))",
+    "huber_double_float": "F.huber_loss(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
+    "bce_with_logits_long_target": "F.binary_cross_entropy_with_logits(torch.ones(3), torch.zeros(3, dtype=torch.long))",
 }) + _rows(NotImplementedError, {
     "bitwise_and_floats": "torch.ones(2) & torch.ones(2)",
     "bitwise_or_int_float": "torch.tensor([1, 2]) | torch.ones(2)",
@@ -273,6 +276,11 @@ ACCEPTED = _rows(None, {
     "optimizer_of_constant_tensor": "opt = torch.optim.SGD([torch.ones(2)], lr=0.1)\nout = len(opt.param_groups)",
     "max_pool2d_of_ints": "out = F.max_pool2d(torch.arange(16).view(1, 1, 4, 4) * 7 % 11, 2)",
     "avg_pool2d_of_int64": "out = F.avg_pool2d(torch.arange(16).view(1, 1, 4, 4) * 7 % 11 - 5, 3, 2, 1)",
+    "mse_loss_float_double": "out = F.mse_loss(torch.ones(3), torch.zeros(3, dtype=torch.float64))",
+    "cross_entropy_double_probabilities":
+        "out = F.cross_entropy(torch.ones(2, 3), torch.full((2, 3), 0.2, dtype=torch.float64))",
+    "bce_with_logits_takes_target_dtype":
+        "out = F.binary_cross_entropy_with_logits(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
