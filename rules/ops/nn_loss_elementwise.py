@@ -5,8 +5,8 @@ shapes and attributes are each loss's `check`.
 
 Input and target of different dtypes (`loss_dtypes`), as torch 2.13 treats them: most losses promote
 (float32 input, float64 target: a float64 loss; an integer target with a float input), soft_margin and
-hinge_embedding keep the input's dtype, binary_cross_entropy_with_logits takes the target's, and huber and
-binary_cross_entropy refuse a mix. Optional weights may have any dtype (they are cast)."""
+hinge_embedding and huber keep the input's dtype (huber's backward then refuses the mix), bce_with_logits
+takes the target's, and binary_cross_entropy refuses a mix. Optional weights may have any dtype (they are cast)."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ NO_INTEGRAL_KERNEL = ("mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
 
 # How each loss treats an input and target of different dtypes (the module docstring).
 PROMOTING = {"mse_loss", "l1_loss", "smooth_l1_loss", "poisson_nll_loss", "margin_ranking_loss", "kl_div"}
-INPUT_TYPED = {"soft_margin_loss", "hinge_embedding_loss"}
+# huber_loss's forward too, but its backward refuses a mix (engine/ops/nn_loss_elementwise.py)
+INPUT_TYPED = {"soft_margin_loss", "hinge_embedding_loss", "huber_loss"}
 TARGET_TYPED = {"binary_cross_entropy_with_logits"}
-SAME_TYPED = {"huber_loss", "binary_cross_entropy"}
+SAME_TYPED = {"binary_cross_entropy"}
 
 
 def _takes_bool_target(name: str, found: list, attrs: dict) -> bool:

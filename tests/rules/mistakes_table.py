@@ -138,7 +138,6 @@ DTYPES = _rows(TypeError, {
     "backward_of_int_result": "y = torch.tensor([1, 2]).sum()\ny.backward()",
     "linear_module_int_input": "layer = torch.nn.Linear(2, 1)\nlayer(torch.tensor([[1, 2]]))",
     "bce_float_double": "F.binary_cross_entropy(torch.full((3,), 0.3), torch.zeros(3, dtype=torch.float64))",
-    "huber_double_float": "F.huber_loss(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
     "bce_with_logits_long_target": "F.binary_cross_entropy_with_logits(torch.ones(3), torch.zeros(3, dtype=torch.long))",
 }) + _rows(NotImplementedError, {
     "bitwise_and_floats": "torch.ones(2) & torch.ones(2)",
@@ -229,6 +228,9 @@ AUTOGRAD = _rows(RuntimeError, {
 }) + [
     Mistake("backward_twice", LEAF + "y = (x * x).sum()\ny.backward()\ny.backward()", RuntimeError,
             local=False),
+    # huber_loss's forward keeps the input's dtype; its backward kernel refuses the float32 target
+    Mistake("huber_double_float_backward", "x = torch.ones(3, dtype=torch.float64, requires_grad=True)\n"
+            "y = F.huber_loss(x, torch.zeros(3))\ny.backward()", RuntimeError, local=False),
     Mistake("inplace_on_saved_output", LEAF + "y = x.sigmoid()\ny.mul_(2)\ny.sum().backward()", RuntimeError,
             local=False),
 ]
@@ -279,6 +281,7 @@ ACCEPTED = _rows(None, {
     "mse_loss_float_double": "out = F.mse_loss(torch.ones(3), torch.zeros(3, dtype=torch.float64))",
     "cross_entropy_double_probabilities":
         "out = F.cross_entropy(torch.ones(2, 3), torch.full((2, 3), 0.2, dtype=torch.float64))",
+    "huber_keeps_input_dtype": "out = F.huber_loss(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
     "bce_with_logits_takes_target_dtype":
         "out = F.binary_cross_entropy_with_logits(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
