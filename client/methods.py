@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradwire.rules import arguments
+from gradwire.rules.indexing import resolve_ellipses
 
 from . import dtypes, grad, operators, surface
 from .errors import checked
@@ -57,18 +58,19 @@ def _t(self: Tensor) -> Tensor:
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
-    return self._call_op("getitem", index=_as_index(index))
+    return self._call_op("getitem", index=_as_index(index, self.ndim))
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     runtime = self._runtime
     if not isinstance(value, runtime.tensor_class) and not np.isscalar(value):
         value = runtime.leaf(np.asarray(value, dtype=self.dtype.numpy))
-    runtime.apply(runtime.catalogue.op("setitem"), [self, value], {"index": _as_index(index)})
+    runtime.apply(runtime.catalogue.op("setitem"), [self, value], {"index": _as_index(index, self.ndim)})
 
 
-def _as_index(index: Any) -> tuple:
-    return index if isinstance(index, tuple) else (index,)
+def _as_index(index: Any, rank: int) -> tuple:
+    """The index as a tuple; several ellipses resolved as torch reads them (rules.indexing)."""
+    return checked(resolve_ellipses, index if isinstance(index, tuple) else (index,), rank)
 
 
 def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from gradwire.rules import arguments, dtypes
 from gradwire.rules.inplace import inplace_call
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
-from gradwire.rules.indexing import normalise_index
+from gradwire.rules.indexing import normalise_index, resolve_ellipses
 
 from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
@@ -202,11 +202,11 @@ def _random(name: str) -> Callable[..., Any]:
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
-    return apply("getitem", [self], {"index": normalise_index(index)})
+    return apply("getitem", [self], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
-    apply("setitem", [self, value], {"index": normalise_index(index)})
+    apply("setitem", [self, value], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
 def _transpose_last(self: Tensor) -> Tensor:

@@ -403,6 +403,10 @@ for label, index in GETITEM_INDICES.items():
     row("getitem", label, inputs(normal((3, 4))), lambda m, a, index=index: index(a),
         finite_differences=label != "bool_mask_full")
 row("getitem", "0d_ellipsis", inputs(normal(())), lambda m, a: a[...] * 2)
+# several ellipses: torch moves on by the dims they stand for at each one (rules.indexing.resolve_ellipses)
+row("getitem", "two_ellipses", inputs(normal((2, 3, 4))), lambda m, a: a[..., 1, ...])
+row("getitem", "two_ellipses_select_and_slice", inputs(normal((2, 3, 4, 2))), lambda m, a: a[0, ..., 1:3, ...])
+row("getitem", "three_ellipses_none", inputs(normal((3, 4))), lambda m, a: a[None, ..., 2, ..., ...])
 row("getitem", "tensor_index", inputs(normal((3, 4)), fixed([2, 0, 2])), lambda m, a, k: a[k])
 
 
@@ -451,6 +455,7 @@ SETITEM_FORMS = {
     "slice_step_broadcast": ((slice(None, None, 2), slice(1, 3)), (1, 2)), "negative_bounds": (slice(-2, None), (4,)),
     "ellipsis": ((Ellipsis, 0), (3,)), "none": ((None, 0), (1, 4)), "int_list": ([0, 2], (2, 4)),
     "bool_mask": ([True, False, True], (1, 4)), "mixed": ((slice(1, None), [0, 3]), (2, 2)),
+    "two_ellipses": ((Ellipsis, 1, Ellipsis), (3,)),
 }
 for label, (index, value_shape) in SETITEM_FORMS.items():
     row("setitem", label, inputs(normal((3, 4)), normal(value_shape)), assign(index))

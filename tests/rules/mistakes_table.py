@@ -239,6 +239,7 @@ INDICES = _rows(IndexError, {
     "index_past_end": "torch.ones(3)[3]",
     "index_before_start": "torch.ones(3)[-4]",
     "index_too_many_dims": "torch.ones(3)[0, 0]",
+    "index_ellipses_past_last_dim": "torch.ones(2, 3)[..., ..., 0]",
     "setitem_past_end": "y = torch.ones(3)\ny[3] = 1.",
 }) + _rows(IndexError, {
     "index_tensor_past_end": "torch.ones(3)[torch.tensor([5])]",
@@ -284,6 +285,8 @@ ACCEPTED = _rows(None, {
     "huber_keeps_input_dtype": "out = F.huber_loss(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
     "bce_with_logits_takes_target_dtype":
         "out = F.binary_cross_entropy_with_logits(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
+    "index_two_ellipses": "out = torch.arange(24.).view(2, 3, 4)[..., 0, ...]",
+    "setitem_two_ellipses": "out = torch.zeros(2, 3)\nout[..., 1, ...] = 5.",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
