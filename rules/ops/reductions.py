@@ -102,8 +102,18 @@ def _reduction(name: str, grad_fn, rule, *, out_shape=reduce, extra_attrs=(), pa
     ))
 
 
-_reduction("sum", _dim_variant("SumBackward0", "SumBackward1"), promotion.sum_like,
-           summary="sum over all elements or the given dims")
+def _requested_dtype(rule):
+    """sum(dtype=...) / prod(dtype=...): the input is cast to that dtype and the result has it."""
+    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        requested = attrs.get("dtype")
+        return rule(operand_dtypes, operands, attrs) if requested is None else (requested, requested)
+
+    return checked
+
+
+DTYPE_TO_COMPUTE = AttrSpec("dtype", "dtype", description="the dtype to cast the input to and compute in")
+_reduction("sum", _dim_variant("SumBackward0", "SumBackward1"), _requested_dtype(promotion.sum_like),
+           extra_attrs=(DTYPE_TO_COMPUTE,), summary="sum over all elements or the given dims")
 def _mean_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
     """mean: a floating input, or an explicit floating dtype to compute in (mean(dtype=float32) of ints)."""
     requested = attrs.get("dtype")
@@ -118,7 +128,8 @@ def _mean_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
 _reduction("mean", _dim_variant("MeanBackward0", "MeanBackward1"), _mean_dtype,
            extra_attrs=(AttrSpec("dtype", "dtype", description="the floating dtype to compute in"),),
            summary="mean over all elements or the given dims")
-_reduction("prod", _dim_variant("ProdBackward0", "ProdBackward1"), promotion.sum_like, out_shape=_prod_shape,
+_reduction("prod", _dim_variant("ProdBackward0", "ProdBackward1"), _requested_dtype(promotion.sum_like),
+           out_shape=_prod_shape, extra_attrs=(DTYPE_TO_COMPUTE,),
            summary="product; exact gradients with zeros")
 _reduction("var", "VarBackward0", promotion.floating_only, out_shape=_with_correction, parse=parse_var,
            extra_attrs=(AttrSpec("correction", "integer"), AttrSpec("unbiased", "boolean")),

@@ -266,6 +266,12 @@ for name in ("sum", "mean", "prod"):
     row(name, "0d_dim", inputs(normal(())), lambda m, a, name=name: getattr(a, name)(0))
     row(name, "function", inputs(normal((3, 4))), lambda m, a, name=name: getattr(m, name)(a, 1))
 row("sum", "int_input", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: k.sum(0))
+# dtype=: the input is cast to it and the result has it (no cast node in torch's graph)
+row("sum", "dtype_float64", inputs(normal((3, 4))), lambda m, a: a.float().sum(1, dtype=m.float64),
+    finite_differences=False)
+row("sum", "int_input_dtype_float32", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: m.sum(k, dtype=m.float32))
+row("prod", "dtype_float64", inputs(normal((3, 4))), lambda m, a: a.float().prod(dtype=m.float64),
+    finite_differences=False)
 row("sum", "bool_input", inputs(lambda r: r.random((3, 4)) > 0.5), lambda m, k: k.sum())
 row("sum", "dims_empty_means_all", inputs(normal((3, 4))), lambda m, a: a.sum(dim=()))
 row("mean", "dims_empty_list_means_all", inputs(normal((2, 3))), lambda m, a: a.mean([], keepdim=True))
