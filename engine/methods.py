@@ -201,6 +201,21 @@ def _random(name: str) -> Callable[..., Any]:
     return method
 
 
+def _new(kind: str) -> Callable[..., Any]:
+    """x.new_zeros(size), new_ones, new_empty, new_full(size, value), new_tensor(data): a new leaf of x's
+    dtype (unless dtype= says otherwise)."""
+    def method(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               **options: Any) -> Tensor:
+        from . import factories
+
+        make = getattr(factories, kind)
+        return make(*args, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad,
+                    **options)
+
+    method.__name__ = f"new_{kind}"
+    return method
+
+
 def _getitem(self: Tensor, index: Any) -> Tensor:
     return apply("getitem", [self], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
@@ -223,6 +238,8 @@ _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     "max": _max, "min": _min, "median": _median, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem,
     **{name: _cast_to(dtype) for name, dtype in dtypes.CAST_METHODS.items()},
     "__abs__": lambda self: apply("abs", [self]),
+    "contiguous": lambda self: self, "type_as": lambda self, other: _to(self, other.dtype),
+    **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
     "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
 }
 _PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last), "device": property(lambda self: CPU),

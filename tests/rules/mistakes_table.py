@@ -287,6 +287,12 @@ ACCEPTED = _rows(None, {
         "out = F.binary_cross_entropy_with_logits(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
     "index_two_ellipses": "out = torch.arange(24.).view(2, 3, 4)[..., 0, ...]",
     "setitem_two_ellipses": "out = torch.zeros(2, 3)\nout[..., 1, ...] = 5.",
+    "new_factories_take_the_dtype": "x = torch.arange(6.).view(2, 3)\n"
+        "out = x.new_zeros(2) + x.new_ones(2) + x.new_full((2,), 3.) + x.new_tensor([1, 2]) + x.new_empty(2) * 0",
+    "new_zeros_dtype": "out = torch.ones(2).new_zeros((2, 3), dtype=torch.int64)",
+    "type_as": "out = torch.arange(3.).type_as(torch.ones(1, dtype=torch.float64))",
+    "contiguous_of_transpose": "out = torch.arange(6.).view(2, 3).T.contiguous()",
+    "sum_with_dtype": "out = torch.arange(4).sum(dtype=torch.float64)",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
