@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from gradwire.rules.arguments import fill_implicit_dim, take_cast_first
+from gradwire.rules.arguments import fill_implicit_dim, take_alpha, take_cast_first
 from gradwire.rules.inplace import inplace_call
+
+from .errors import checked
 
 # The namespaces a Client exposes even before the catalogue is read (attribute access is lazy).
 ROOTS = ("nn", "linalg", "special")
@@ -43,10 +45,16 @@ def catalogue_function(runtime: Any, full_name: str) -> Callable[..., Any] | Non
 
 
 def cast_first(op: Any, operands: list, attrs: dict) -> None:
-    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it (rules.arguments.CAST_FIRST)."""
+    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it (rules.arguments.CAST_FIRST);
+    add(a, b, alpha=...): b * alpha first (rules.arguments.ALPHA_OPS)."""
     dtype = take_cast_first(op.name, attrs)
     if dtype is not None and operands and hasattr(operands[0], "to"):
         operands[0] = operands[0].to(dtype)
+    if "alpha" in attrs and len(operands) == 2:
+        alpha = checked(take_alpha, op.name, [getattr(x, "dtype", None) if hasattr(x, "shape") else None
+                                              for x in operands], attrs)
+        if alpha is not None:
+            operands[1] = operands[1] * alpha
 
 
 class Namespace:

@@ -38,10 +38,14 @@ def named_outputs(op: OpDef, result: Any) -> Any:
 
 
 def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
-    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it."""
+    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it; add(a, b, alpha=...): b * alpha."""
     dtype = arguments.take_cast_first(op.name, attrs)
     if dtype is not None and operands and isinstance(operands[0], Tensor):
         operands[0] = _to(operands[0], dtype)
+    if "alpha" in attrs and len(operands) == 2:
+        alpha = arguments.take_alpha(op.name, [x.dtype if isinstance(x, Tensor) else None for x in operands], attrs)
+        if alpha is not None:
+            operands[1] = operands[1] * alpha
 
 
 def _method(op: OpDef) -> Callable[..., Any]:

@@ -153,3 +153,23 @@ def check_no_cast_first(op_name: str, attrs: dict) -> None:
     if attrs.get(CAST_FIRST_DTYPE) is not None:
         raise InvalidArgumentRuntimeError(f"{op_name}(): dtype= is a cast of the input before {op_name}; send the "
                                           "cast as its own node (Python calls do this)")
+
+
+# Ops taking torch's `alpha=` (a + alpha * b): Python calls scale the second operand first and send the op
+# without it (torch records one AddBackward0; here a MulBackward0 feeds it).
+ALPHA_OPS = frozenset({"add", "sub", "add_", "sub_"})
+
+
+def take_alpha(op_name: str, operand_dtypes: list, attrs: dict) -> Any:
+    """The `alpha` of add/sub (removed from attrs), or None when it is absent or 1; torch's error for a
+    float alpha with integral tensors. operand_dtypes: the tensors' dtypes (None for numbers)."""
+    if op_name not in ALPHA_OPS or "alpha" not in attrs:
+        return None
+    alpha = attrs.pop("alpha")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{op_name}(): argument 'alpha' must be a number, not {type(alpha).__name__}")
+    tensors = [d for d in operand_dtypes if d is not None]
+    if tensors and all(not d.is_floating_point for d in tensors) and isinstance(alpha, (float, np.floating)):
+        raise InvalidArgumentRuntimeError("For integral input tensors, argument alpha must not be a floating point "
+                                          "number.")
+    return None if alpha == 1 else alpha

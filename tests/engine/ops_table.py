@@ -99,6 +99,13 @@ for name, (program, right) in BINARY.items():
         row(name, shape_label(left_shape, right_shape), make, program)
 
 row("add", "method", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: m.add(a, b))
+# alpha=: a + alpha * b (Python calls scale b first: rules.arguments.ALPHA_OPS)
+row("add", "alpha", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: a.add(b, alpha=-0.5))
+row("add", "alpha_scalar_other", inputs(normal((3, 4))), lambda m, a: m.add(a, 2, alpha=3))
+row("sub", "alpha", inputs(normal((3, 4)), normal(())), lambda m, a, b: m.sub(a, b, alpha=2))
+row("add_", "alpha_sgd_step", inputs(normal((3, 4)), normal((3, 4))),
+    lambda m, a, g: (a * 1).add_(g, alpha=-0.1))
+row("sub_", "alpha", inputs(normal((3, 4)), normal((4,))), lambda m, a, b: (a * 1).sub_(b, alpha=1.5))
 row("add", "scalar_right", inputs(normal((3, 4))), lambda m, a: a + 2.5)
 row("add", "scalar_left_int", inputs(normal((3, 4))), lambda m, a: 3 + a)
 row("sub", "scalar_right", inputs(normal((3, 4))), lambda m, a: a - 2.5)

@@ -126,6 +126,7 @@ DTYPES = _rows(TypeError, {
     "int_pow_method_negative": "torch.tensor([3]).pow(-1)",
     "int_inplace_float_result": "y = torch.tensor([1, 2])\ny += 0.5",
     "int_inplace_true_divide": "y = torch.tensor([1, 2])\ny /= 2",
+    "int_add_float_alpha": "torch.tensor([1, 2]).add(torch.tensor([1, 1]), alpha=0.5)",
     "clip_none_none": "torch.tensor([1., 2.]).clip(None, None)",
     "clamp_no_bounds": "torch.clamp(torch.ones(2))",
     "where_float_condition": "torch.where(torch.ones(2), torch.ones(2), torch.zeros(2))",
@@ -293,6 +294,7 @@ ACCEPTED = _rows(None, {
     "type_as": "out = torch.arange(3.).type_as(torch.ones(1, dtype=torch.float64))",
     "contiguous_of_transpose": "out = torch.arange(6.).view(2, 3).T.contiguous()",
     "sum_with_dtype": "out = torch.arange(4).sum(dtype=torch.float64)",
+    "add_with_alpha": LEAF + "y = x * 1\ny.add_(torch.ones(3), alpha=-0.1)\nout = torch.sub(y, x, alpha=2)",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 

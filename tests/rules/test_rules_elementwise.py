@@ -24,7 +24,7 @@ from torch.overrides import TorchFunctionMode
 import gradwire.engine  # noqa: F401  (the engine registry, to know which ops the family's modules implement)
 from gradwire.engine.registry import OPS
 from gradwire.rules import RULES, dtypes, rules_of
-from gradwire.rules.arguments import fill_implicit_dim, take_cast_first
+from gradwire.rules.arguments import fill_implicit_dim, take_alpha, take_cast_first
 from gradwire.rules.attrs import normalise_attrs
 from gradwire.rules.spec import Bound
 
@@ -142,6 +142,8 @@ def rules_prediction(name: str, args: tuple, kwargs: dict, fixed_attrs: dict, re
     with warnings.catch_warnings():  # what the engine's and the SDK's nn.functional do before the op
         warnings.simplefilter("ignore", UserWarning)
         fill_implicit_dim(f"nn.functional.{name}", operands, attrs)
+    if "alpha" in attrs:  # what the engine's and the SDK's calls do first: b * alpha, then the op
+        take_alpha(name, [x.dtype if isinstance(x, Meta) else None for x in operands], attrs)
     cast = take_cast_first(name, attrs)
     if cast is not None:
         operands[0] = Meta(operands[0].shape, cast)
