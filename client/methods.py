@@ -68,6 +68,12 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     runtime.apply(runtime.catalogue.op("setitem"), [self, value], {"index": _as_index(index, self.ndim)})
 
 
+def _where(self: Tensor, condition: Any, other: Any) -> Tensor:
+    """x.where(condition, y) is torch.where(condition, x, y)."""
+    runtime = self._runtime
+    return runtime.apply(runtime.catalogue.op("where"), [condition, self, other], {})
+
+
 def _new(kind: str) -> Any:
     """x.new_zeros(size), new_ones, new_empty, new_full(size, value), new_tensor(data): a new leaf of x's
     dtype (unless dtype= says otherwise)."""
@@ -119,6 +125,8 @@ def members(base: type[Tensor] = Tensor) -> dict[str, Any]:
         "grad": property(grad.get_grad, grad.set_grad),
         "to": _to, "type": _type, "cpu": lambda self: self, "contiguous": lambda self: self,
         "type_as": lambda self, other: self.to(other.dtype),
+        "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self.dtype.itemsize,
+        "where": _where,
         **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
         "device": property(lambda self: "cpu"),
         "max": _extreme("max", "maximum"), "min": _extreme("min", "minimum"), "median": _median,

@@ -243,6 +243,8 @@ _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     **{name: _cast_to(dtype) for name, dtype in dtypes.CAST_METHODS.items()},
     "__abs__": lambda self: apply("abs", [self]),
     "contiguous": lambda self: self, "type_as": lambda self, other: _to(self, other.dtype),
+    "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self.dtype.itemsize,
+    "where": lambda self, condition, other: apply("where", [condition, self, other]),  # x.where(cond, y)
     **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
     "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
 }

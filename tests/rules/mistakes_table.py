@@ -295,6 +295,10 @@ ACCEPTED = _rows(None, {
     "contiguous_of_transpose": "out = torch.arange(6.).view(2, 3).T.contiguous()",
     "sum_with_dtype": "out = torch.arange(4).sum(dtype=torch.float64)",
     "add_with_alpha": LEAF + "y = x * 1\ny.add_(torch.ones(3), alpha=-0.1)\nout = torch.sub(y, x, alpha=2)",
+    "where_method": LEAF + "out = x.where(x > 1.5, torch.zeros(3))",
+    "where_method_scalar": "out = torch.arange(6.).view(2, 3).where(torch.arange(6).view(2, 3) > 2, 0.)",
+    "is_contiguous_and_element_size": "y = torch.ones(2, 3, dtype=torch.float64)\n"
+        "out = torch.tensor([y.is_contiguous(), y.element_size()])",
     "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
