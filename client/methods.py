@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from gradwire.rules import arguments
+from gradwire.rules.indexing import resolve_ellipses
 
-from . import dtypes, grad, operators, surface
+from . import dtypes, factories, grad, operators, surface
 from .errors import checked
 from .operators import (BINARY_OPERATORS, INPLACE_OPERATORS, REFLECTED_OPERATORS,
                         UNARY_OPERATORS)
@@ -57,18 +58,43 @@ def _t(self: Tensor) -> Tensor:
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
-    return self._call_op("getitem", index=_as_index(index))
+    return self._call_op("getitem", index=_as_index(index, self.ndim))
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     runtime = self._runtime
     if not isinstance(value, runtime.tensor_class) and not np.isscalar(value):
         value = runtime.leaf(np.asarray(value, dtype=self.dtype.numpy))
-    runtime.apply(runtime.catalogue.op("setitem"), [self, value], {"index": _as_index(index)})
+    runtime.apply(runtime.catalogue.op("setitem"), [self, value], {"index": _as_index(index, self.ndim)})
 
 
-def _as_index(index: Any) -> tuple:
-    return index if isinstance(index, tuple) else (index,)
+def _where(self: Tensor, condition: Any, other: Any) -> Tensor:
+    """x.where(condition, y) is torch.where(condition, x, y)."""
+    runtime = self._runtime
+    return runtime.apply(runtime.catalogue.op("where"), [condition, self, other], {})
+
+
+def _new(kind: str) -> Any:
+    """x.new_zeros(size), new_ones, new_empty, new_full(size, value), new_tensor(data): a new leaf of x's
+    dtype (unless dtype= says otherwise)."""
+    def method(self: Tensor, *args: Any, dtype: Any = None, requires_grad: bool = False, **options: Any) -> Tensor:
+        dtype = self.dtype if dtype is None else dtype
+        if kind == "tensor":
+            factories.size_option((), options)
+            return factories.tensor(self._runtime, args[0], dtype, requires_grad)
+        if kind == "full":
+            factories.size_option((), options)
+            return factories.filled(self._runtime, (args[0],), args[1], dtype, requires_grad)
+        value = 1 if kind == "ones" else 0  # new_empty: zeros (any values are allowed)
+        return factories.filled(self._runtime, factories.size_option(args, options), value, dtype, requires_grad)
+
+    method.__name__ = f"new_{kind}"
+    return method
+
+
+def _as_index(index: Any, rank: int) -> tuple:
+    """The index as a tuple; several ellipses resolved as torch reads them (rules.indexing)."""
+    return checked(resolve_ellipses, index if isinstance(index, tuple) else (index,), rank)
 
 
 def _median(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
@@ -98,6 +124,10 @@ def members(base: type[Tensor] = Tensor) -> dict[str, Any]:
     table.update({
         "grad": property(grad.get_grad, grad.set_grad),
         "to": _to, "type": _type, "cpu": lambda self: self, "contiguous": lambda self: self,
+        "type_as": lambda self, other: self.to(other.dtype),
+        "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self.dtype.itemsize,
+        "where": _where,
+        **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
         "device": property(lambda self: "cpu"),
         "max": _extreme("max", "maximum"), "min": _extreme("min", "minimum"), "median": _median,
         "t": _t, "T": property(lambda self: self._call_op("permute", dims=tuple(reversed(range(self.ndim))))),

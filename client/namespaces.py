@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from gradwire.rules.arguments import fill_implicit_dim, take_alpha, take_cast_first
+from gradwire.rules.inplace import inplace_call
+
+from .errors import checked
+
 # The namespaces a Client exposes even before the catalogue is read (attribute access is lazy).
 ROOTS = ("nn", "linalg", "special")
 
@@ -20,16 +25,36 @@ def catalogue_function(runtime: Any, full_name: str) -> Callable[..., Any] | Non
 
     def function(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call(args, kwargs)
+        fill_implicit_dim(full_name, operands, attrs)  # F.softmax(x): torch's legacy dim, with its warning
+        cast_first(op, operands, attrs)
         if attrs.get("return_indices"):  # torch's max_pool2d(..., return_indices=True) is max_pool2d_with_indices
             with_indices = runtime.catalogue.ops.get(op.name + "_with_indices")
             if with_indices is not None:
                 return runtime.apply(with_indices, operands, attrs)
+        inplace = inplace_call(op, attrs)  # F.elu(x, inplace=True) is the catalogue's elu_
+        if inplace == "" and operands and isinstance(operands[0], runtime.tensor_class):
+            return operands[0]
+        if inplace:
+            return runtime.apply(runtime.catalogue.op(inplace), operands, attrs)
         return runtime.apply(op, operands, attrs)
 
     function.__name__ = full_name.rpartition(".")[2]
     function.__qualname__ = full_name
     function.__doc__ = op.summary
     return function
+
+
+def cast_first(op: Any, operands: list, attrs: dict) -> None:
+    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it (rules.arguments.CAST_FIRST);
+    add(a, b, alpha=...): b * alpha first (rules.arguments.ALPHA_OPS)."""
+    dtype = take_cast_first(op.name, attrs)
+    if dtype is not None and operands and hasattr(operands[0], "to"):
+        operands[0] = operands[0].to(dtype)
+    if "alpha" in attrs and len(operands) == 2:
+        alpha = checked(take_alpha, op.name, [getattr(x, "dtype", None) if hasattr(x, "shape") else None
+                                              for x in operands], attrs)
+        if alpha is not None:
+            operands[1] = operands[1] * alpha
 
 
 class Namespace:

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import dtypes
 from .catalogue import OpSpec
+from .namespaces import cast_first
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -102,6 +103,7 @@ def bound_method(tensor: Tensor, op: OpSpec) -> Any:
     """tensor.<method> for a catalogue op: Python arguments split into operands and attributes."""
     def method(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call((tensor, *args), kwargs)
+        cast_first(op, operands, attrs)
         return type(tensor)._runtime.apply(op, operands, attrs)
 
     method.__name__ = op.name

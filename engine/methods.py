@@ -11,8 +11,9 @@ from collections import namedtuple
 from typing import Any, Callable
 
 from gradwire.rules import arguments, dtypes
+from gradwire.rules.inplace import inplace_call
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
-from gradwire.rules.indexing import normalise_index
+from gradwire.rules.indexing import normalise_index, resolve_ellipses
 
 from .device import CPU, check_device, device
 from .dispatch import apply, apply_op, apply_pieces
@@ -36,9 +37,21 @@ def named_outputs(op: OpDef, result: Any) -> Any:
     return _RETURN_TYPES[op.name](*result)
 
 
+def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
+    """softmax(x, dim, dtype=...): x.to(dtype) first, as torch records it; add(a, b, alpha=...): b * alpha."""
+    dtype = arguments.take_cast_first(op.name, attrs)
+    if dtype is not None and operands and isinstance(operands[0], Tensor):
+        operands[0] = _to(operands[0], dtype)
+    if "alpha" in attrs and len(operands) == 2:
+        alpha = arguments.take_alpha(op.name, [x.dtype if isinstance(x, Tensor) else None for x in operands], attrs)
+        if alpha is not None:
+            operands[1] = operands[1] * alpha
+
+
 def _method(op: OpDef) -> Callable[..., Any]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call((self, *args), kwargs)
+        _cast_first(op, operands, attrs)
         return named_outputs(op, apply_pieces(op, operands, attrs))
 
     method.__name__ = op.name
@@ -46,11 +59,18 @@ def _method(op: OpDef) -> Callable[..., Any]:
     return method
 
 
-def _function(op: OpDef) -> Callable[..., Any]:
+def _function(op: OpDef, spelling: str) -> Callable[..., Any]:
     def function(*args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call(args, kwargs)
+        arguments.fill_implicit_dim(spelling, operands, attrs)  # F.softmax(x): torch's legacy dim
+        _cast_first(op, operands, attrs)
         if attrs.get("return_indices") and op.name + "_with_indices" in OPS:  # max_pool2d(..., return_indices=True)
             return apply_op(OPS[op.name + "_with_indices"], operands, attrs)
+        inplace = inplace_call(op, attrs)  # F.elu(x, inplace=True) is elu_
+        if inplace == "" and operands and isinstance(operands[0], Tensor):
+            return operands[0]
+        if inplace:
+            return apply_op(OPS[inplace], operands, attrs)
         return named_outputs(op, apply_pieces(op, operands, attrs))
 
     function.__name__ = op.name
@@ -93,7 +113,7 @@ def install() -> dict[str, Callable[..., Any]]:
         for name in op.methods:
             setattr(Tensor, name, _method(op))
         for name in op.functions:
-            functions[name] = _function(op)
+            functions[name] = _function(op, name)
         for name in op.operators:
             setattr(Tensor, name, _operator(op, False) if op.max_inputs == 2 else _unary_operator(op))
         for name in op.reflected_operators:
@@ -185,12 +205,27 @@ def _random(name: str) -> Callable[..., Any]:
     return method
 
 
+def _new(kind: str) -> Callable[..., Any]:
+    """x.new_zeros(size), new_ones, new_empty, new_full(size, value), new_tensor(data): a new leaf of x's
+    dtype (unless dtype= says otherwise)."""
+    def method(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               **options: Any) -> Tensor:
+        from . import factories
+
+        make = getattr(factories, kind)
+        return make(*args, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad,
+                    **options)
+
+    method.__name__ = f"new_{kind}"
+    return method
+
+
 def _getitem(self: Tensor, index: Any) -> Tensor:
-    return apply("getitem", [self], {"index": normalise_index(index)})
+    return apply("getitem", [self], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
-    apply("setitem", [self, value], {"index": normalise_index(index)})
+    apply("setitem", [self, value], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
 def _transpose_last(self: Tensor) -> Tensor:
@@ -207,6 +242,10 @@ _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     "max": _max, "min": _min, "median": _median, "to": _to, "__getitem__": _getitem, "__setitem__": _setitem,
     **{name: _cast_to(dtype) for name, dtype in dtypes.CAST_METHODS.items()},
     "__abs__": lambda self: apply("abs", [self]),
+    "contiguous": lambda self: self, "type_as": lambda self, other: _to(self, other.dtype),
+    "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self.dtype.itemsize,
+    "where": lambda self, condition, other: apply("where", [condition, self, other]),  # x.where(cond, y)
+    **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
     "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
 }
 _PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last), "device": property(lambda self: CPU),

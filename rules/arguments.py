@@ -8,6 +8,8 @@ the same error at the same statement in both (the SDK before anything is sent).
 
 from __future__ import annotations
 
+import warnings
+
 import operator
 from typing import Any, Callable
 
@@ -115,3 +117,59 @@ def check_item(numel: int) -> None:
     """t.item(): one element only."""
     if numel != 1:
         raise InvalidArgumentRuntimeError(f"a Tensor with {numel} elements cannot be converted to Scalar")
+
+
+# Functions torch lets omit `dim`, picking it by the legacy rule with a warning (torch.nn.functional).
+IMPLICIT_DIM_FUNCTIONS = frozenset({"nn.functional.softmax", "nn.functional.log_softmax", "nn.functional.softmin"})
+
+
+def fill_implicit_dim(spelling: str, operands: list, attrs: dict) -> None:
+    """F.softmax(x) without `dim` (or with dim=None): torch's legacy choice, 0 for a 0-D, 1-D or 3-D input
+    and 1 otherwise, with torch's UserWarning. Drops torch's `_stacklevel` keyword too."""
+    if spelling not in IMPLICIT_DIM_FUNCTIONS:
+        return
+    attrs.pop("_stacklevel", None)
+    if attrs.get("dim") is not None or not operands or not hasattr(operands[0], "shape"):
+        return
+    name = spelling.rpartition(".")[2]
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    attrs["dim"] = 0 if len(operands[0].shape) in (0, 1, 3) else 1
+
+
+# Ops whose `dtype=` casts the input before the op runs (torch records the cast as its own ToCopyBackward0):
+# Python calls cast first and send the op without it.
+CAST_FIRST = frozenset({"softmax", "log_softmax", "softmin"})
+CAST_FIRST_DTYPE = "dtype"
+
+
+def take_cast_first(op_name: str, attrs: dict) -> Any:
+    """The dtype `softmax(x, dim, dtype=...)` asks for (removed from attrs), or None."""
+    return attrs.pop(CAST_FIRST_DTYPE, None) if op_name in CAST_FIRST else None
+
+
+def check_no_cast_first(op_name: str, attrs: dict) -> None:
+    """A graph node of a CAST_FIRST op holds no dtype: the cast is a node of its own."""
+    if attrs.get(CAST_FIRST_DTYPE) is not None:
+        raise InvalidArgumentRuntimeError(f"{op_name}(): dtype= is a cast of the input before {op_name}; send the "
+                                          "cast as its own node (Python calls do this)")
+
+
+# Ops taking torch's `alpha=` (a + alpha * b): Python calls scale the second operand first and send the op
+# without it (torch records one AddBackward0; here a MulBackward0 feeds it).
+ALPHA_OPS = frozenset({"add", "sub", "add_", "sub_"})
+
+
+def take_alpha(op_name: str, operand_dtypes: list, attrs: dict) -> Any:
+    """The `alpha` of add/sub (removed from attrs), or None when it is absent or 1; torch's error for a
+    float alpha with integral tensors. operand_dtypes: the tensors' dtypes (None for numbers)."""
+    if op_name not in ALPHA_OPS or "alpha" not in attrs:
+        return None
+    alpha = attrs.pop("alpha")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{op_name}(): argument 'alpha' must be a number, not {type(alpha).__name__}")
+    tensors = [d for d in operand_dtypes if d is not None]
+    if tensors and all(not d.is_floating_point for d in tensors) and isinstance(alpha, (float, np.floating)):
+        raise InvalidArgumentRuntimeError("For integral input tensors, argument alpha must not be a floating point "
+                                          "number.")
+    return None if alpha == 1 else alpha

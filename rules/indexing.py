@@ -146,6 +146,45 @@ def _without_ellipsis(index: tuple, rank: int) -> tuple:
     return index[:position] + (slice(None),) * fill + index[position + 1:]
 
 
+def _is_ellipsis(item: Any) -> bool:
+    return not is_tensor_like(item) and item is Ellipsis
+
+
+def resolve_ellipses(index: tuple, rank: int) -> tuple:
+    """An index with several ellipses as torch reads it, for a tensor of `rank` dims: every `...` moves on
+    by rank minus the dims the index names (so `x[..., 0, ...]` is `x[..., 0]`), and those after the last
+    other item do nothing. IndexError (torch's message) when an item lands past the last dim. An index
+    with at most one ellipsis is returned as it is."""
+    if sum(1 for item in index if _is_ellipsis(item)) <= 1:
+        return index
+    fill = max(rank - sum(_named_dims(item) for item in index), 0)
+    others = [i for i, item in enumerate(index) if not _is_ellipsis(item)]
+    resolved: list = []
+    dim, current = 0, rank  # torch's position in the result, and the result's rank so far
+    for position, item in enumerate(index):
+        if _is_ellipsis(item):
+            if others and position < others[-1]:
+                resolved.extend([slice(None)] * fill)
+            dim += fill
+            continue
+        if dim > current or (dim == current and _named_dims(item)):
+            raise IndexOutOfRange(f"Dimension out of range (expected to be in range of [{-current}, {current - 1}], "
+                                  f"but got {dim}): each ellipsis ('...') of this index stands for {fill} dims")
+        if _named_dims(item) == 0:  # None (or a Python bool): a new dim of size 1
+            current, dim = current + 1, dim + 1
+        elif isinstance(item, (int, np.integer)):  # a select drops the dim
+            current -= 1
+        else:
+            dim += _named_dims(item)
+        resolved.append(item)
+    return tuple(resolved)
+
+
+def _named_dims(item: Any) -> int:
+    """The dims of the indexed tensor an index item names (torch's count of specified dims)."""
+    return 0 if isinstance(item, (bool, np.bool_)) else _consumed(item)
+
+
 def has_arrays(index: tuple) -> bool:
     """Does the index hold a tensor (advanced) index, other than a 0-dim integer one that selects?"""
     return any(is_tensor_like(item) and not _is_select(item) for item in index)

@@ -5,6 +5,11 @@ variadic, not a reduction, not opted out with `inplace_variant=False`) has a var
 the in-place methods torch has (TORCH_INPLACE_METHODS) and, for binary operators, Python's augmented
 assignments. The variant's result is the target: the base op's result must have the target's shape and a
 dtype the target can hold (torch's two errors, `check_result_fits`).
+
+An op with torch's `inplace` flag (nn.functional's activations and dropouts) has a variant too, spelled
+by the in-place functions torch has (`F.elu_`, `torch.dropout_`) or by none: `F.elu(x, inplace=True)` runs
+it (`inplace_call`), with `inplace=True` among its attributes (torch names some of those backward nodes
+`...Backward1`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,31 @@ TORCH_INPLACE_METHODS = frozenset({
     "uniform_", "unsqueeze_", "xlogy_", "zero_",
 })
 
+# The in-place module functions torch has (torch.nn.functional and torch, 2.13) among ops with the flag.
+TORCH_INPLACE_FUNCTIONS = frozenset({
+    "nn.functional.celu_", "nn.functional.elu_", "nn.functional.hardtanh_", "nn.functional.leaky_relu_",
+    "nn.functional.relu_", "nn.functional.selu_", "nn.functional.threshold_", "alpha_dropout_", "celu_",
+    "dropout_", "feature_alpha_dropout_", "relu_", "selu_", "threshold_",
+})
+INPLACE_FLAG = "inplace"
+
+
+def has_inplace_flag(op: OpRules) -> bool:
+    return any(spec.name == INPLACE_FLAG for spec in op.attrs)
+
+
+def inplace_call(op: Any, attrs: dict) -> str | None:
+    """What `F.<op>(x, ..., inplace=True)` runs: the name of the op's in-place variant; "" when torch
+    leaves the input as it is and returns it (a dropout out of training); None for an out-of-place call.
+    `op` is an OpRules or the SDK's description of one (name and attrs)."""
+    if op.inplace or not attrs.get(INPLACE_FLAG):  # already the variant (F.elu_ sets the flag itself)
+        return None
+    rules = getattr(op, "rules", op)  # the SDK's catalogue entry holds its copy of the rules (or None)
+    training = next((spec for spec in rules.attrs if spec.name == "training"), None) if rules else None
+    if training is not None and not attrs.get("training", training.default):
+        return ""
+    return op.name + "_"
+
 
 def check_result_fits(target_shape: tuple, target_dtype: Any, result_shape: tuple, result_dtype: Any) -> None:
     """torch's errors for writing a result into the target: another shape, or a dtype it cannot hold."""
@@ -59,7 +89,7 @@ def check_result_fits(target_shape: tuple, target_dtype: Any, result_shape: tupl
 def eligible(op: OpRules) -> bool:
     """Can `op` have an in-place variant? (Whether a given call fits is checked when it runs.)"""
     return (op.inplace_variant and not op.inplace and not op.view and op.num_outputs == 1
-            and op.max_inputs != -1 and bool(op.methods)
+            and op.max_inputs != -1 and (bool(op.methods) or has_inplace_flag(op))
             and not any(spec.name == "keepdim" for spec in op.attrs) and _keeps_first_shape(op))
 
 
@@ -90,16 +120,29 @@ def derive(base: OpRules, taken_methods: set[str]) -> OpRules | None:
     if name in RULES or not eligible(base):
         return None
     methods = tuple(m + "_" for m in base.methods if m + "_" in TORCH_INPLACE_METHODS and m + "_" not in taken_methods)
-    if not methods:
+    flagged = has_inplace_flag(base)
+    if not methods and not flagged:
         return None
+    functions = tuple(f + "_" for f in base.functions if f + "_" in TORCH_INPLACE_FUNCTIONS) if flagged else ()
     operators = tuple("__i" + dunder[2:] for dunder in base.operators
                       if "__i" + dunder[2:] in AUGMENTED) if base.max_inputs >= 2 else ()
     taken_methods.update(methods)
     return define(dataclasses.replace(
-        base, name=name, inplace=True, methods=methods, functions=(), operators=operators, reflected_operators=(),
-        out_shape=_fitting_shape(base), dtype_rule=_fitting_dtype(base), version=base.version,
-        summary=f"{base.methods[0]}, written into the first operand in place",
+        base, name=name, inplace=True, methods=methods, functions=functions, operators=operators,
+        reflected_operators=(), out_shape=_fitting_shape(base), dtype_rule=_fitting_dtype(base), version=base.version,
+        parse=_flagged_parse(base) if flagged else base.parse, signature=() if flagged else base.signature,
+        summary=f"{(base.methods or base.functions)[0]}, written into the first operand in place",
     ))
+
+
+def _flagged_parse(base: OpRules):
+    """The variant's call is the base's with `inplace=True` (F.elu_(x) is F.elu(x, inplace=True))."""
+    def parse(args: Any, kwargs: dict) -> tuple:
+        operands, attrs = base.parse_call(args, kwargs)
+        attrs[INPLACE_FLAG] = True
+        return operands, attrs
+
+    return parse
 
 
 def _fitting_shape(base: OpRules):

@@ -229,7 +229,7 @@ COMMON_DESCRIPTIONS = {
     "weight_size": "the shape of the weight being differentiated", "size": "the output size",
     "p": "the probability of an element being zeroed (dropout) or the norm's exponent",
     "training": "apply dropout / use batch statistics (True) or act as in evaluation (False)",
-    "inplace": "torch's in-place flag (computed out of place here)",
+    "inplace": "change the input in place: Python calls with inplace=True run the op's variant `<name>_`",
     "running_mean": "the running mean, updated in place in training mode",
     "running_var": "the running variance, updated in place in training mode",
     "momentum": "the weight of the new batch statistics in the running ones",

@@ -199,8 +199,30 @@ class Dropout(Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
+    function = "dropout"
+
     def forward(self, x: Any) -> Any:
-        return self._F.dropout(x, self.p, self.training)
+        return getattr(self._F, self.function)(x, self.p, self.training, inplace=self.inplace)
+
+
+class Dropout1d(Dropout):
+    function = "dropout1d"
+
+
+class Dropout2d(Dropout):
+    function = "dropout2d"
+
+
+class Dropout3d(Dropout):
+    function = "dropout3d"
+
+
+class AlphaDropout(Dropout):
+    function = "alpha_dropout"
+
+
+class FeatureAlphaDropout(Dropout):
+    function = "feature_alpha_dropout"
 
 
 class Embedding(Module):

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError
+from gradwire.rules.dtypes import TORCH_NAMES
+from gradwire.rules.errors import DTypeRuntimeError, InvalidArgumentRuntimeError
 
 from ..registry import implement
 from .nn_common import compute, expand_loss_grad, reduce_loss
@@ -88,6 +89,9 @@ def _huber(v, a):
 
 
 def _huber_grad(F, c):
+    x, t = c.node.input_dtypes[:2]
+    if x is not t:  # torch's forward keeps the input's dtype; its backward kernel refuses the mix
+        raise DTypeRuntimeError(f"Found dtype {TORCH_NAMES[t]} but expected {TORCH_NAMES[x]}")
     d, delta = _diff(F, c), c.attrs["delta"]
     return F.where(F.abs(d) <= delta, d, F.sign(d) * delta)
 

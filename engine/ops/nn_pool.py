@@ -26,7 +26,8 @@ def _max_with_indices(x: np.ndarray, kernel, stride, padding, dilation) -> tuple
     """Values and torch's indices (flat positions in each input plane) of every window's maximum."""
     d = len(kernel)
     data = compute(x)
-    padded = np.pad(data, [(0, 0), (0, 0)] + list(zip(padding[:d], padding[d:])), constant_values=-np.inf)
+    lowest = -np.inf if data.dtype.kind == "f" else np.iinfo(data.dtype).min  # padding never wins
+    padded = np.pad(data, [(0, 0), (0, 0)] + list(zip(padding[:d], padding[d:])), constant_values=lowest)
     view = core.windows(padded, kernel, stride, (0,) * 2 * d, dilation)
     out_spatial = view.shape[2:2 + d]
     flat = view.reshape(view.shape[:2 + d] + (-1,))
@@ -131,7 +132,11 @@ def _avg_forward(name: str, d: int):
         unbatched, kernel, stride, padding, divisor = _avg_parts(name, d, x.shape, attrs)
         view = core.windows(_batched(compute(x), unbatched), kernel, stride, padding, (1,) * d)
         summed = view.sum(axis=tuple(range(2 + d, 2 + 2 * d)))
-        out = summed / divisor.astype(summed.dtype)
+        if summed.dtype.kind != "f":  # int64, as torch: the sum divided toward zero
+            whole = divisor.astype(np.int64)
+            out = (np.sign(summed) * (np.abs(summed) // whole)).astype(x.dtype)
+        else:
+            out = summed / divisor.astype(summed.dtype)
         return out[0] if unbatched else out
 
     return forward

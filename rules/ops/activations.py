@@ -4,18 +4,20 @@ softplus, softsign, hardsigmoid, hardswish, logsigmoid, tanhshrink, softshrink, 
 glu, prelu, softmin.
 
 Where torch records a composite (softsign is a division, softmin a softmax), the grad_fn name is torch's.
-`inplace=True` is refused: the engine's activations always return a new tensor.
+`inplace=True` runs the op's in-place variant (`elu_`, derived by rules/inplace.py); torch names some of
+those nodes `...Backward1` (the in-place kernels save the result instead of the input).
 """
 
 from __future__ import annotations
 
 from .. import dtypes
+from ..arguments import check_no_cast_first
 from ..checks import check_tensors
 from ..errors import DTypeRuntimeError, InvalidArgumentRuntimeError, NotImplementedForDTypeError, ShapeError
 from ..shapes import normalise_dim, same
 from ..spec import AttrSpec, OpRules, define
 
-INPLACE = AttrSpec("inplace", "boolean", default=False, description="must be False: the result is always a new tensor")
+INPLACE = AttrSpec("inplace", "boolean", default=False, description="True: change the input in place (the op `<name>_`)")
 LAMBD = AttrSpec("lambd", "real", default=0.5, description="the half-width of the band around 0")
 ALPHA = AttrSpec("alpha", "real", default=1.0, description="the scale of the negative part")
 GELU_APPROXIMATIONS = ("none", "tanh")
@@ -56,14 +58,13 @@ def _integral_rule(name: str, dtype: dtypes.DType, attrs: dict) -> tuple:
 
 def activation_rule(name: str):
     """The dtype rule of an activation: tensors only, integers as torch treats them, and the attribute
-    values torch refuses (inplace=True here, celu's alpha = 0, an unknown gelu approximation)."""
+    values torch refuses (celu's alpha = 0, an unknown gelu approximation)."""
 
     def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
         check_tensors(name, operand_dtypes, operands, positions=None)
         dtype = operand_dtypes[0]
         result = (None, dtype) if dtype.is_floating_point else _integral_rule(name, dtype, attrs)
-        if attrs.get("inplace"):
-            raise InvalidArgumentRuntimeError(f"{name}(): inplace=True is not supported here; use the returned tensor")
+        check_no_cast_first(name, attrs)
         if name == "celu" and attrs["alpha"] == 0:
             raise InvalidArgumentRuntimeError("ZeroDivisionError: celu's alpha must not be 0")
         if name == "gelu" and attrs["approximate"] not in GELU_APPROXIMATIONS:
@@ -74,7 +75,12 @@ def activation_rule(name: str):
     return rule
 
 
-def activation(name: str, grad_fn: str, *, attrs: tuple[AttrSpec, ...] = (), torch_function=False, method=False,
+def _inplace_name(grad_fn: str):
+    """torch's in-place kernels of some activations are other backward nodes: EluBackward1 for elu_."""
+    return lambda call: grad_fn.replace("Backward0", "Backward1") if call.attrs.get("inplace") else grad_fn
+
+
+def activation(name: str, grad_fn, *, attrs: tuple[AttrSpec, ...] = (), torch_function=False, method=False,
                summary: str = "") -> None:
     """One activation; torch_function / method: torch.X / Tensor.X exist too."""
     define(OpRules(
@@ -90,10 +96,10 @@ activation("hardtanh", "HardtanhBackward0",
            attrs=(AttrSpec("min_val", "real", default=-1.0, description="the lower bound"),
                   AttrSpec("max_val", "real", default=1.0, description="the upper bound"), INPLACE),
            summary="x clamped to [min_val, max_val]")
-activation("leaky_relu", "LeakyReluBackward0",
+activation("leaky_relu", _inplace_name("LeakyReluBackward0"),
            attrs=(AttrSpec("negative_slope", "real", default=0.01, description="the slope below 0"), INPLACE),
            summary="x, or negative_slope * x below 0")
-activation("threshold", "ThresholdBackward0",
+activation("threshold", _inplace_name("ThresholdBackward0"),
            attrs=(AttrSpec("threshold", "real", required=True, description="values at or below it are replaced"),
                   AttrSpec("value", "real", required=True, description="the replacement"), INPLACE),
            torch_function=True, summary="x where x > threshold, else value")
@@ -104,10 +110,10 @@ activation("hardsigmoid", "HardsigmoidBackward0", attrs=(INPLACE,), summary="rel
 activation("hardswish", "HardswishBackward0", attrs=(INPLACE,), summary="x * relu6(x + 3) / 6")
 
 # ---------------------------------------------------------------- exponential family
-activation("elu", "EluBackward0", attrs=(ALPHA, INPLACE), summary="x, or alpha * (exp(x) - 1) below 0")
-activation("selu", "EluBackward0", attrs=(INPLACE,), torch_function=True,
+activation("elu", _inplace_name("EluBackward0"), attrs=(ALPHA, INPLACE), summary="x, or alpha * (exp(x) - 1) below 0")
+activation("selu", _inplace_name("EluBackward0"), attrs=(INPLACE,), torch_function=True,
            summary="scale * elu(x, alpha) with the self-normalising constants")
-activation("celu", "CeluBackward0", attrs=(ALPHA, INPLACE), torch_function=True,
+activation("celu", _inplace_name("CeluBackward0"), attrs=(ALPHA, INPLACE), torch_function=True,
            summary="max(0, x) + min(0, alpha * (exp(x / alpha) - 1))")
 activation("softplus", "SoftplusBackward0",
            attrs=(AttrSpec("beta", "real", default=1.0, description="the sharpness: softplus(beta * x) / beta"),
@@ -182,6 +188,8 @@ def _softmin_shape(shapes: list, attrs: dict) -> tuple:
 
 define(OpRules(
     name="softmin", grad_fn="SoftmaxBackward0", dtype_rule=activation_rule("softmin"),
-    attrs=(AttrSpec("dim", "integer", required=True),), functions=("nn.functional.softmin",),
+    attrs=(AttrSpec("dim", "integer", required=True),
+           AttrSpec("dtype", "dtype", default=None, description="cast the input to this dtype first")),
+    functions=("nn.functional.softmin",),
     out_shape=_softmin_shape, summary="softmax(-x) along dim",
 ))

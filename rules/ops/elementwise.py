@@ -127,15 +127,13 @@ unary("sigmoid", "SigmoidBackward0", also=("nn.functional.sigmoid", "special.exp
 def _relu_rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
     if operand_dtypes[0] is dtypes.bool_:
         raise DTypeRuntimeError("Boolean inputs not supported for relu")
-    if attrs["inplace"]:
-        raise InvalidArgumentRuntimeError("relu(): inplace=True is not supported here; use the returned tensor")
     return promotion.same(operand_dtypes, operands, attrs)
 
 
 unary("relu", "ReluBackward0", rule=_relu_rule, summary="max(x, 0); the gradient at 0 is 0",
       also=("nn.functional.relu",),
       attrs=(AttrSpec("inplace", "boolean", default=False,
-                      description="nn.functional.relu's flag; must be False: the result is always a new tensor"),))
+                      description="nn.functional.relu's flag: True runs relu_ (x is changed in place)"),))
 
 # ---------------------------------------------------------------- maximum, minimum, where (clamp: clamp.py)
 binary("maximum", "MaximumBackward0", rule=tensors_only("maximum", promotion.promote, positions=None),

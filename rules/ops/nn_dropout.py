@@ -63,7 +63,7 @@ def dropout(name: str, feature_dims: int | None, alpha: bool, default_training: 
                AttrSpec("inplace", "boolean", default=False)),
         functions=(f"nn.functional.{name}",) + tuple(torch_names), out_shape=_shape(name, feature_dims),
         summary=f"{name.replace('_', ' ')} with probability p while training (seeded by manual_seed); "
-                "identity when training=False; inplace=True is computed out of place",
+                "identity when training=False; inplace=True runs the op `<name>_`",
     ))
 
 

@@ -91,8 +91,9 @@ def class_loss_dtypes(name: str):
             if not t.is_floating_point:
                 raise DTypeRuntimeError(f"{name}(): Expected floating point type for target with class "
                                         f"probabilities, got {t.name}")
-            if t is not x:
-                raise DTypeRuntimeError(f"{name}(): probability target is {t.name} but the input is {x.name}")
+            if t is not x:  # torch promotes a probability target and the input (the weight must be the input's)
+                promoted = dtypes.promote(x, t)
+                return promoted, promoted
         elif t not in INDEX_DTYPES:
             raise DTypeRuntimeError(f"{name}(): expected target dtype to be Long or Byte, but got {t.name}; pass "
                                     "class indices as an int64 tensor")

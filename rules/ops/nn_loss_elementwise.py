@@ -1,11 +1,19 @@
 """Rules of the losses that are an elementwise function of (input, target) then a reduction: mse, l1,
 smooth_l1, huber, soft_margin, binary_cross_entropy (+ with_logits), kl_div, poisson_nll, margin_ranking,
 hinge_embedding. Input and target broadcast as torch allows (it warns); the checks torch makes of
-shapes and attributes are each loss's `check`."""
+shapes and attributes are each loss's `check`.
+
+Input and target of different dtypes (`loss_dtypes`), as torch 2.13 treats them: most losses promote
+(float32 input, float64 target: a float64 loss; an integer target with a float input), soft_margin and
+hinge_embedding and huber keep the input's dtype (huber's backward then refuses the mix), bce_with_logits
+takes the target's, and binary_cross_entropy refuses a mix. Optional weights may have any dtype (they are cast)."""
 
 from __future__ import annotations
 
-from gradwire.rules.errors import InvalidArgumentRuntimeError, InvalidValueError, ShapeError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import (DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError,
+                                   NotImplementedForDTypeError, ShapeError)
+from gradwire.rules.promotion import result_type
 from gradwire.rules.shapes import broadcast_shapes
 from gradwire.rules.spec import AttrSpec, OpRules, define
 
@@ -32,12 +40,66 @@ NO_INTEGRAL_KERNEL = ("mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
                       "binary_cross_entropy_with_logits")
 
 
+# How each loss treats an input and target of different dtypes (the module docstring).
+PROMOTING = {"mse_loss", "l1_loss", "smooth_l1_loss", "poisson_nll_loss", "margin_ranking_loss", "kl_div"}
+# huber_loss's forward too, but its backward refuses a mix (engine/ops/nn_loss_elementwise.py)
+INPUT_TYPED = {"soft_margin_loss", "hinge_embedding_loss", "huber_loss"}
+TARGET_TYPED = {"binary_cross_entropy_with_logits"}
+SAME_TYPED = {"binary_cross_entropy"}
+
+
+def _takes_bool_target(name: str, found: list, attrs: dict) -> bool:
+    """torch computes these with a bool target (no subtraction or negation of it)."""
+    if found[0] is dtypes.bool_:
+        return False
+    return (name in ("mse_loss", "hinge_embedding_loss") or (name == "smooth_l1_loss" and attrs.get("beta", 1.0) > 0)
+            or (name == "poisson_nll_loss" and attrs.get("log_input", True)))
+
+
+def loss_dtypes(name: str, operands: int):
+    """The dtype rule of an elementwise loss; `operands` (input, target / input1, input2, target) are the
+    ones whose dtypes combine, the optional weights after them are cast to the compute dtype."""
+    main = tuple(range(operands))
+    uniform = (float_kernel if name in NO_INTEGRAL_KERNEL else same_float)(name, float_positions=main)
+
+    def rule(operand_dtypes: list, operands_given: list, attrs: dict) -> tuple:
+        if name in TARGET_TYPED and len(operand_dtypes) > 3 and operand_dtypes[3] is dtypes.bool_:
+            raise DTypeRuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                                    "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        found = [operand_dtypes[p] for p in main]
+        if any(d is None for d in found) or all(d is found[0] for d in found):
+            return uniform(operand_dtypes, operands_given, attrs)
+        if dtypes.bool_ in found and not _takes_bool_target(name, found, attrs):
+            return uniform(operand_dtypes, operands_given, attrs)
+        x, t = found[0], found[-1]
+        if name in SAME_TYPED:
+            raise DTypeRuntimeError(f"Found dtype {dtypes.TORCH_NAMES[t]} but expected {dtypes.TORCH_NAMES[x]}")
+        if name == "kl_div" and not all(d.is_floating_point for d in found):
+            raise DTypeRuntimeError("kl_div: Integral inputs not supported.")
+        if name in TARGET_TYPED:
+            if not x.is_floating_point:
+                raise NotImplementedForDTypeError(f"\"log_sigmoid_cpu\" not implemented for '{dtypes.TORCH_NAMES[x]}'")
+            if not t.is_floating_point:
+                raise DTypeRuntimeError(f"result type {dtypes.TORCH_NAMES[x]} can't be cast to the desired output "
+                                        f"type {dtypes.TORCH_NAMES[t]}")
+            return result_type(found, [operands_given[p] for p in main]), t
+        if name in INPUT_TYPED:
+            if not x.is_floating_point:
+                return uniform(operand_dtypes, operands_given, attrs)
+            return x, x
+        promoted = result_type(found, [operands_given[p] for p in main])
+        if not promoted.is_floating_point:
+            return uniform(operand_dtypes, operands_given, attrs)
+        return promoted, promoted
+
+    return rule
+
+
 def elementwise_loss(name: str, grad_fn, *, attrs=(), operands=2, optional_operands=(), trailing=(),
                      check=None, summary="") -> None:
     specs = tuple(optional(o) for o in optional_operands) + tuple(attrs) + (REDUCTION,) + tuple(trailing)
     define(OpRules(
-        name=name, grad_fn=grad_fn, min_inputs=operands,
-        dtype_rule=float_kernel(name) if name in NO_INTEGRAL_KERNEL else same_float(name),
+        name=name, grad_fn=grad_fn, min_inputs=operands, dtype_rule=loss_dtypes(name, operands),
         max_inputs=operands + sum(spec.kind == "tensor" for spec in specs), attrs=specs,
         functions=(f"nn.functional.{name}",), out_shape=loss_shape(name, check), summary=summary,
     ))

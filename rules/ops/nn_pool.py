@@ -1,14 +1,39 @@
 """Rules of pooling: max_pool1d/2d (+ _with_indices), avg_pool1d/2d, adaptive_avg_pool1d/2d and
 adaptive_max_pool1d/2d (+ _with_indices), and the internal ops of max pooling's gradient
 (max_pool_scatter, max_pool_gather): torch's checks of ranks, empty dims, kernel, stride, padding and
-dilation, and the output sizes (ceil_mode as torch: the last window starts inside the input or padding)."""
+dilation, and the output sizes (ceil_mode as torch: the last window starts inside the input or padding).
+
+Integer inputs as torch's CPU kernels take them: max pooling (max_pool2d, and max_pool1d with indices) keeps
+any integer dtype, average pooling only int64 (each window's sum divided toward zero); the rest raise
+NotImplementedError naming torch's kernel."""
 
 from __future__ import annotations
 
-from gradwire.rules.errors import IndexOutOfRange, InvalidArgumentRuntimeError, ShapeError
+from gradwire.rules import dtypes
+from gradwire.rules.errors import (IndexOutOfRange, InvalidArgumentRuntimeError, NotImplementedForDTypeError,
+                                   ShapeError)
 from gradwire.rules.spec import AttrSpec, OpRules, define
 
-from .nn_common import float_kernel, same_float
+from .nn_common import same_float
+
+
+INTEGERS = frozenset({dtypes.int8, dtypes.uint8, dtypes.int16, dtypes.int32, dtypes.int64})
+
+
+def pool_dtype(name: str, kernel: str, integers=frozenset()):
+    """dtype rule: floating inputs, and the integer dtypes torch's CPU kernel `kernel` takes (kept as the
+    result's dtype); NotImplementedError naming that kernel for the others."""
+    floating = same_float(name)
+
+    def rule(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        dtype = operand_dtypes[0] if operand_dtypes else None
+        if dtype is not None and not dtype.is_floating_point:
+            if dtype in integers:
+                return None, dtype
+            raise NotImplementedForDTypeError(f"\"{kernel}\" not implemented for '{dtypes.TORCH_NAMES[dtype]}'")
+        return floating(operand_dtypes, operands, attrs)
+
+    return rule
 
 
 def per_dim(value, d: int, name: str, what: str) -> tuple:
@@ -100,13 +125,14 @@ def _max_pool_name(d: int):
 def max_pool(d: int) -> None:
     name = f"max_pool{d}d"
     define(OpRules(
-        name=name, grad_fn=_max_pool_name(d), dtype_rule=same_float(name), attrs=MAX_ATTRS,
-        functions=(name, f"nn.functional.{name}"), out_shape=pool_shape(name, d),
+        name=name, grad_fn=_max_pool_name(d), attrs=MAX_ATTRS, functions=(name, f"nn.functional.{name}"),
+        dtype_rule=pool_dtype(name, "max_pool2d", INTEGERS) if d == 2 else pool_dtype(name, "max_pool1d_impl"), out_shape=pool_shape(name, d),
         summary=f"{d}-D max pooling (kernel_size, stride, padding, dilation, ceil_mode); return_indices=True "
                 f"calls {name}_with_indices",
     ))
     define(OpRules(
-        name=f"{name}_with_indices", grad_fn=_max_pool_name(d), dtype_rule=same_float(name), attrs=MAX_ATTRS,
+        name=f"{name}_with_indices", grad_fn=_max_pool_name(d), dtype_rule=pool_dtype(name, "max_pool2d", INTEGERS),
+        attrs=MAX_ATTRS,
         num_outputs=2, functions=(f"nn.functional.{name}_with_indices",),
         out_shape=pooled_with_indices(pool_shape(name, d)),
         summary=f"{d}-D max pooling returning (values, indices); indices are flat positions in each input plane",
@@ -147,7 +173,8 @@ AVG_ATTRS = (AttrSpec("kernel_size", "integer|ints", required=True), AttrSpec("s
 def avg_pool(d: int) -> None:
     name = f"avg_pool{d}d"
     define(OpRules(
-        name=name, grad_fn="SqueezeBackward1" if d == 1 else f"AvgPool{d}DBackward0", dtype_rule=same_float(name),
+        name=name, grad_fn="SqueezeBackward1" if d == 1 else f"AvgPool{d}DBackward0",
+        dtype_rule=pool_dtype(name, "avg_pool2d", {dtypes.int64}),
         attrs=AVG_ATTRS + ((AttrSpec("divisor_override", "integer"),) if d > 1 else ()),
         functions=((name,) if d == 1 else ()) + (f"nn.functional.{name}",),  # torch.avg_pool1d only
         out_shape=pool_shape(name, d),
@@ -202,7 +229,7 @@ def adaptive_avg(d: int) -> None:
         return "MeanBackward1" if all(n == 1 for n in out) else f"AdaptiveAvgPool{d}DBackward0"
 
     define(OpRules(
-        name=name, grad_fn=grad_fn, dtype_rule=float_kernel(name), attrs=(OUTPUT_SIZE,),
+        name=name, grad_fn=grad_fn, dtype_rule=pool_dtype(name, "adaptive_avg_pool2d"), attrs=(OUTPUT_SIZE,),
         functions=((name,) if d == 1 else ()) + (f"nn.functional.{name}",),
         out_shape=lambda shapes, a: tuple(shapes[0][:-d]) + adaptive_sizes(name, d, tuple(shapes[0]), a, True),
         summary=f"{d}-D adaptive average pooling to output_size",
@@ -218,12 +245,13 @@ def adaptive_max(d: int) -> None:
         return tuple(shapes[0][:-d]) + adaptive_sizes(name, d, tuple(shapes[0]), a, False)
 
     define(OpRules(
-        name=name, grad_fn=grad_fn, dtype_rule=float_kernel(name), attrs=attrs,
+        name=name, grad_fn=grad_fn, dtype_rule=pool_dtype(name, "adaptive_max_pool2d"), attrs=attrs,
         functions=(f"nn.functional.{name}",),  # torch.adaptive_max_pool1d returns (values, indices)
         out_shape=out_shape, summary=f"{d}-D adaptive max pooling to output_size (return_indices: {name}_with_indices)",
     ))
     define(OpRules(
-        name=f"{name}_with_indices", grad_fn=grad_fn, dtype_rule=float_kernel(name), attrs=attrs, num_outputs=2,
+        name=f"{name}_with_indices", grad_fn=grad_fn, dtype_rule=pool_dtype(name, "adaptive_max_pool2d"), attrs=attrs,
+        num_outputs=2,
         functions=(f"nn.functional.{name}_with_indices",), out_shape=pooled_with_indices(out_shape),
         summary=f"{d}-D adaptive max pooling returning (values, indices into each input plane)",
     ))

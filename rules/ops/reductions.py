@@ -8,6 +8,7 @@ end. See rules/spec.py for what an entry holds.
 from __future__ import annotations
 
 from .. import dtypes, promotion
+from ..arguments import check_no_cast_first
 from ..checks import floating_kernel, tensors_only
 from ..errors import ArgumentError, DTypeRuntimeError, IndexOutOfRange, InvalidArgumentRuntimeError
 from ..shapes import normalise_dim, normalise_dims, reduce, reduced
@@ -101,8 +102,18 @@ def _reduction(name: str, grad_fn, rule, *, out_shape=reduce, extra_attrs=(), pa
     ))
 
 
-_reduction("sum", _dim_variant("SumBackward0", "SumBackward1"), promotion.sum_like,
-           summary="sum over all elements or the given dims")
+def _requested_dtype(rule):
+    """sum(dtype=...) / prod(dtype=...): the input is cast to that dtype and the result has it."""
+    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        requested = attrs.get("dtype")
+        return rule(operand_dtypes, operands, attrs) if requested is None else (requested, requested)
+
+    return checked
+
+
+DTYPE_TO_COMPUTE = AttrSpec("dtype", "dtype", description="the dtype to cast the input to and compute in")
+_reduction("sum", _dim_variant("SumBackward0", "SumBackward1"), _requested_dtype(promotion.sum_like),
+           extra_attrs=(DTYPE_TO_COMPUTE,), summary="sum over all elements or the given dims")
 def _mean_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
     """mean: a floating input, or an explicit floating dtype to compute in (mean(dtype=float32) of ints)."""
     requested = attrs.get("dtype")
@@ -117,7 +128,8 @@ def _mean_dtype(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
 _reduction("mean", _dim_variant("MeanBackward0", "MeanBackward1"), _mean_dtype,
            extra_attrs=(AttrSpec("dtype", "dtype", description="the floating dtype to compute in"),),
            summary="mean over all elements or the given dims")
-_reduction("prod", _dim_variant("ProdBackward0", "ProdBackward1"), promotion.sum_like, out_shape=_prod_shape,
+_reduction("prod", _dim_variant("ProdBackward0", "ProdBackward1"), _requested_dtype(promotion.sum_like),
+           out_shape=_prod_shape, extra_attrs=(DTYPE_TO_COMPUTE,),
            summary="product; exact gradients with zeros")
 _reduction("var", "VarBackward0", promotion.floating_only, out_shape=_with_correction, parse=parse_var,
            extra_attrs=(AttrSpec("correction", "integer"), AttrSpec("unbiased", "boolean")),
@@ -145,11 +157,23 @@ for _name in ("max", "min"):
         summary=f"{_name} along a dim: (values, indices); the gradient goes to the returned index",
     ))
 
+# dtype=: the input is cast first, as its own node (rules/arguments.py CAST_FIRST)
+CAST_DTYPE = AttrSpec("dtype", "dtype", default=None, description="cast the input to this dtype first")
+
+
+def _cast_first(name: str, rule):
+    def checked(operand_dtypes: list, operands: list, attrs: dict) -> tuple:
+        check_no_cast_first(name, attrs)
+        return rule(operand_dtypes, operands, attrs)
+
+    return checked
+
+
 for _name, _title in (("softmax", "Softmax"), ("log_softmax", "LogSoftmax")):
     define(OpRules(
         name=_name, grad_fn=f"{_title}Backward0",
-        dtype_rule=tensors_only(_name, floating_kernel(f"{_name}_lastdim_kernel_impl")),
-        out_shape=along_dim, attrs=(ONE_DIM,), methods=(_name,), functions=(_name, f"nn.functional.{_name}"),
+        dtype_rule=_cast_first(_name, tensors_only(_name, floating_kernel(f"{_name}_lastdim_kernel_impl"))),
+        out_shape=along_dim, attrs=(ONE_DIM, CAST_DTYPE), methods=(_name,), functions=(_name, f"nn.functional.{_name}"),
         summary="softmax along dim" if _name == "softmax" else "log(softmax(x)) along dim, computed stably",
     ))
 

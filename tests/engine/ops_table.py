@@ -99,6 +99,13 @@ for name, (program, right) in BINARY.items():
         row(name, shape_label(left_shape, right_shape), make, program)
 
 row("add", "method", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: m.add(a, b))
+# alpha=: a + alpha * b (Python calls scale b first: rules.arguments.ALPHA_OPS)
+row("add", "alpha", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: a.add(b, alpha=-0.5))
+row("add", "alpha_scalar_other", inputs(normal((3, 4))), lambda m, a: m.add(a, 2, alpha=3))
+row("sub", "alpha", inputs(normal((3, 4)), normal(())), lambda m, a, b: m.sub(a, b, alpha=2))
+row("add_", "alpha_sgd_step", inputs(normal((3, 4)), normal((3, 4))),
+    lambda m, a, g: (a * 1).add_(g, alpha=-0.1))
+row("sub_", "alpha", inputs(normal((3, 4)), normal((4,))), lambda m, a, b: (a * 1).sub_(b, alpha=1.5))
 row("add", "scalar_right", inputs(normal((3, 4))), lambda m, a: a + 2.5)
 row("add", "scalar_left_int", inputs(normal((3, 4))), lambda m, a: 3 + a)
 row("sub", "scalar_right", inputs(normal((3, 4))), lambda m, a: a - 2.5)
@@ -266,6 +273,12 @@ for name in ("sum", "mean", "prod"):
     row(name, "0d_dim", inputs(normal(())), lambda m, a, name=name: getattr(a, name)(0))
     row(name, "function", inputs(normal((3, 4))), lambda m, a, name=name: getattr(m, name)(a, 1))
 row("sum", "int_input", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: k.sum(0))
+# dtype=: the input is cast to it and the result has it (no cast node in torch's graph)
+row("sum", "dtype_float64", inputs(normal((3, 4))), lambda m, a: a.float().sum(1, dtype=m.float64),
+    finite_differences=False)
+row("sum", "int_input_dtype_float32", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: m.sum(k, dtype=m.float32))
+row("prod", "dtype_float64", inputs(normal((3, 4))), lambda m, a: a.float().prod(dtype=m.float64),
+    finite_differences=False)
 row("sum", "bool_input", inputs(lambda r: r.random((3, 4)) > 0.5), lambda m, k: k.sum())
 row("sum", "dims_empty_means_all", inputs(normal((3, 4))), lambda m, a: a.sum(dim=()))
 row("mean", "dims_empty_list_means_all", inputs(normal((2, 3))), lambda m, a: a.mean([], keepdim=True))
@@ -403,6 +416,10 @@ for label, index in GETITEM_INDICES.items():
     row("getitem", label, inputs(normal((3, 4))), lambda m, a, index=index: index(a),
         finite_differences=label != "bool_mask_full")
 row("getitem", "0d_ellipsis", inputs(normal(())), lambda m, a: a[...] * 2)
+# several ellipses: torch moves on by the dims they stand for at each one (rules.indexing.resolve_ellipses)
+row("getitem", "two_ellipses", inputs(normal((2, 3, 4))), lambda m, a: a[..., 1, ...])
+row("getitem", "two_ellipses_select_and_slice", inputs(normal((2, 3, 4, 2))), lambda m, a: a[0, ..., 1:3, ...])
+row("getitem", "three_ellipses_none", inputs(normal((3, 4))), lambda m, a: a[None, ..., 2, ..., ...])
 row("getitem", "tensor_index", inputs(normal((3, 4)), fixed([2, 0, 2])), lambda m, a, k: a[k])
 
 
@@ -451,6 +468,7 @@ SETITEM_FORMS = {
     "slice_step_broadcast": ((slice(None, None, 2), slice(1, 3)), (1, 2)), "negative_bounds": (slice(-2, None), (4,)),
     "ellipsis": ((Ellipsis, 0), (3,)), "none": ((None, 0), (1, 4)), "int_list": ([0, 2], (2, 4)),
     "bool_mask": ([True, False, True], (1, 4)), "mixed": ((slice(1, None), [0, 3]), (2, 2)),
+    "two_ellipses": ((Ellipsis, 1, Ellipsis), (3,)),
 }
 for label, (index, value_shape) in SETITEM_FORMS.items():
     row("setitem", label, inputs(normal((3, 4)), normal(value_shape)), assign(index))
@@ -536,7 +554,10 @@ row("requires_grad_", "method", inputs(normal((3, 4))), lambda m, a: a.detach().
 # the first input, against torch's own in-place method (or, where torch has none, copy_ of its result).
 INPLACE_ATTRS = {"clamp": {"min": -0.5, "max": 0.5}, "softmax": {"dim": 1}, "log_softmax": {"dim": 1},
                  "lerp": {"weight": 0.25},
-                 "cumsum": {"dim": 1}, "cumprod": {"dim": 1}}
+                 "cumsum": {"dim": 1}, "cumprod": {"dim": 1}, "threshold": {"threshold": 0.1, "value": 20.0},
+                 # dropping everything is the one draw torch and the engine share
+                 **{name: {"p": 1.0, "training": True} for name in (
+                     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")}}
 INPLACE_INPUTS = {"lerp": inputs(normal((3, 4)), normal((1, 4))),
                   # near 1, so float16's rounding does not compound along the product
                   "cumprod": inputs(lambda rng: rng.uniform(0.9, 1.1, (3, 4)))}
@@ -566,6 +587,17 @@ def _inplace_program(method: str, base_method: str, attrs: dict):
             getattr(target, method)(*rest, **attrs)
         else:
             target.copy_(getattr(a * 1, base_method)(*rest, **attrs))
+        return target
+
+    return program
+
+
+def _inplace_flag_program(function: str, attrs: dict):
+    """An op with torch's `inplace` flag and no in-place method: F.elu(target, inplace=True)."""
+    def program(m, a, *rest):
+        target = a * 1
+        result = getattr(m.nn.functional, function)(target, *rest, inplace=True, **attrs)
+        assert result is target
         return target
 
     return program
@@ -641,13 +673,18 @@ def _inplace_rows() -> None:
         shapes = [(3, 4)] + [(1, 4)] * (base_op.min_inputs - 1)
         make = INPLACE_INPUTS.get(base) or (model.inputs if model is not None
                                             else inputs(*[positive(shape) for shape in shapes]))
-        program = _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {}))
+        if op.methods:
+            program = _inplace_program(op.methods[0], base_op.methods[0], INPLACE_ATTRS.get(base, {}))
+        else:
+            function = next(f for f in base_op.functions if f.startswith("nn.functional."))
+            program = _inplace_flag_program(function.rpartition(".")[2], INPLACE_ATTRS.get(base, {}))
         if base in INPLACE_VALUES_ONLY:
             program = (lambda run: lambda m, *values: run(m, *(v.detach() for v in values)))(program)
         row(name, "inplace", make, program,
-            compare_grad_fn=_torch_has(op.methods[0]) and base_op.differentiable,
+            compare_grad_fn=(not op.methods or _torch_has(op.methods[0])) and base_op.differentiable,
             finite_differences=(model.finite_differences if model is not None else True)
-            and base not in INPLACE_NOT_SMOOTH)
+            and base not in INPLACE_NOT_SMOOTH,
+            second_order=model.second_order if model is not None else True)
 
 
 _inplace_rows()

@@ -7,6 +7,8 @@ Imported at the end of ops_table.py: the rows join its ROWS and run through the 
 
 from __future__ import annotations
 
+import warnings
+
 import itertools
 
 import numpy as np
@@ -309,6 +311,27 @@ for name in ("relu", "sigmoid", "tanh"):
 for name in ("softmax", "log_softmax"):
     row(name, "functional", inputs(normal((3, 4))), lambda m, a, name=name: getattr(m.nn.functional, name)(a, dim=1))
 row("sigmoid", "special_expit", inputs(normal((3, 4))), lambda m, a: m.special.expit(a))
+
+
+def _implicit_dim(m, name, a):
+    """F.softmax(a) without dim: torch's legacy choice (its UserWarning is checked in tests/torchlike)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return getattr(m.nn.functional, name)(a)
+
+
+# dtype= rows cast a float32 copy up: central differences in float32 are too coarse to compare
+FLOAT32_FIRST = {"finite_differences": False}
+for name in ("softmax", "log_softmax", "softmin"):
+    for shape in ((4,), (3, 4), (2, 3, 4), (2, 3, 2, 2)):
+        row(name, f"implicit_dim_{shape_label(shape)}", inputs(normal(shape)),
+            lambda m, a, name=name: _implicit_dim(m, name, a))
+    row(name, "dtype_float64", inputs(normal((3, 4))),
+        lambda m, a, name=name: getattr(m.nn.functional, name)(a.float(), 1, dtype=m.float64), **FLOAT32_FIRST)
+row("softmax", "method_dtype", inputs(normal((3, 4))), lambda m, a: a.float().softmax(-1, dtype=m.float64),
+    **FLOAT32_FIRST)
+row("log_softmax", "function_dtype_positional", inputs(normal((3, 4))),
+    lambda m, a: m.log_softmax(a.float(), 0, m.float64), **FLOAT32_FIRST)
 
 # This family's rows (the SDK runs them against a real server: tests/client/test_client_ops_elementwise.py).
 ELEMENTWISE_ROWS = ROWS[_FIRST:]

@@ -87,6 +87,12 @@ row("kl_div", "log_target_batchmean", inputs(normal((3, 4)), normal((3, 4))),
 row("poisson_nll_loss", "rate_full", inputs(uniform(0.5, 2, (3, 4)), uniform(0, 4, (3, 4))),
     lambda m, x, t: F(m).poisson_nll_loss(x, t, log_input=False, full=True))
 
+
+# an integer target: torch promotes it with the input (mixed float dtypes: tests/torchlike/test_loss_dtypes.py)
+row("mse_loss", "int_target", inputs(normal((3, 4)), ints(-2, 3, (3, 4))), lambda m, x, t: F(m).mse_loss(x, t))
+row("l1_loss", "int_target_none", inputs(normal((3, 4)), ints(-2, 3, (3, 4))),
+    lambda m, x, t: F(m).l1_loss(x, t, reduction="none"))
+
 # ---------------------------------------------------------------- cross_entropy, nll_loss
 for reduction in REDUCTIONS:
     row("cross_entropy", f"indices_{reduction}", inputs(normal((5, 4)), ints(0, 4, (5,))),
@@ -267,6 +273,21 @@ row("adaptive_max_pool2d_with_indices", "return_indices", inputs(distinct((1, 2,
 row("adaptive_max_pool1d", "uneven", inputs(distinct((2, 3, 7))), lambda m, x: F(m).adaptive_max_pool1d(x, 3))
 row("adaptive_max_pool1d_with_indices", "return_indices", inputs(distinct((2, 3, 8))),
     lambda m, x: F(m).adaptive_max_pool1d(x, 3, True))
+# integer inputs: max pooling keeps any integer dtype, average pooling int64 (each sum divided toward zero)
+row("max_pool2d", "int64_padding", inputs(ints(-50, 50, (2, 2, 5, 6))), lambda m, x: F(m).max_pool2d(x, 3, 2, 1))
+row("max_pool2d", "int32_ceil", inputs(ints(-50, 50, (1, 2, 5, 5))),
+    lambda m, x: F(m).max_pool2d(x.int(), 2, ceil_mode=True))
+row("max_pool2d_with_indices", "uint8", inputs(ints(0, 250, (1, 2, 4, 6))),
+    lambda m, x: F(m).max_pool2d(x.to(m.uint8), 2, return_indices=True))
+row("max_pool1d_with_indices", "int16", inputs(ints(-50, 50, (2, 3, 7))),
+    lambda m, x: F(m).max_pool1d(x.short(), 3, 2, 1, return_indices=True))
+row("avg_pool2d", "int64_padding", inputs(ints(-50, 50, (2, 2, 5, 6))), lambda m, x: F(m).avg_pool2d(x, 3, 2, 1))
+row("avg_pool2d", "int64_exclude_pad", inputs(ints(-50, 50, (1, 2, 5, 5))),
+    lambda m, x: F(m).avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False))
+row("avg_pool2d", "int64_divisor", inputs(ints(-50, 50, (1, 2, 4, 4))),
+    lambda m, x: F(m).avg_pool2d(x, 2, divisor_override=3))
+row("avg_pool1d", "int64_exclude_pad", inputs(ints(-50, 50, (2, 3, 7))),
+    lambda m, x: F(m).avg_pool1d(x, 3, 2, 1, count_include_pad=False))
 
 # ---------------------------------------------------------------- embedding, one_hot, pixel shuffle, composites
 row("embedding", "lookup", inputs(ints(0, 5, (2, 3)), normal((5, 4))), lambda m, i, w: F(m).embedding(i, w))

@@ -126,6 +126,7 @@ DTYPES = _rows(TypeError, {
     "int_pow_method_negative": "torch.tensor([3]).pow(-1)",
     "int_inplace_float_result": "y = torch.tensor([1, 2])\ny += 0.5",
     "int_inplace_true_divide": "y = torch.tensor([1, 2])\ny /= 2",
+    "int_add_float_alpha": "torch.tensor([1, 2]).add(torch.tensor([1, 1]), alpha=0.5)",
     "clip_none_none": "torch.tensor([1., 2.]).clip(None, None)",
     "clamp_no_bounds": "torch.clamp(torch.ones(2))",
     "where_float_condition": "torch.where(torch.ones(2), torch.ones(2), torch.zeros(2))",
@@ -137,6 +138,8 @@ DTYPES = _rows(TypeError, {
     "requires_grad_bool": "torch.tensor([True], requires_grad=True)",
     "backward_of_int_result": "y = torch.tensor([1, 2]).sum()\ny.backward()",
     "linear_module_int_input": "layer = torch.nn.Linear(2, 1)\nlayer(torch.tensor([[1, 2]]))",
+    "bce_float_double": "F.binary_cross_entropy(torch.full((3,), 0.3), torch.zeros(3, dtype=torch.float64))",
+    "bce_with_logits_long_target": "F.binary_cross_entropy_with_logits(torch.ones(3), torch.zeros(3, dtype=torch.long))",
 }) + _rows(NotImplementedError, {
     "bitwise_and_floats": "torch.ones(2) & torch.ones(2)",
     "bitwise_or_int_float": "torch.tensor([1, 2]) | torch.ones(2)",
@@ -144,6 +147,12 @@ DTYPES = _rows(TypeError, {
     "shift_float": "torch.ones(2) << 1",
     "softmax_of_ints": "torch.tensor([1, 2]).softmax(0)",
     "log_softmax_of_ints": "F.log_softmax(torch.tensor([1, 2]), dim=0)",
+    "max_pool1d_of_ints": "F.max_pool1d(torch.arange(8).view(1, 1, 8), 2)",
+    "max_pool2d_of_bools": "F.max_pool2d(torch.ones(1, 1, 4, 4) > 0, 2)",
+    "avg_pool2d_of_int32": "F.avg_pool2d(torch.ones(1, 1, 4, 4, dtype=torch.int32), 2)",
+    "avg_pool1d_of_uint8": "F.avg_pool1d(torch.ones(1, 2, 4, dtype=torch.uint8), 2)",
+    "adaptive_avg_pool2d_of_ints": "F.adaptive_avg_pool2d(torch.arange(16).view(1, 1, 4, 4), 2)",
+    "adaptive_max_pool1d_of_ints": "F.adaptive_max_pool1d(torch.arange(8).view(1, 1, 8), 2)",
 }) + _rows(TypeError, {
     "invert_float": "~torch.tensor([1., 2.])",
 }) + _rows(IndexError, {
@@ -195,6 +204,8 @@ AUTOGRAD = _rows(RuntimeError, {
     "inplace_leaf_zero_": LEAF + "x.zero_()",
     "inplace_leaf_fill_": LEAF + "x.fill_(2.)",
     "inplace_leaf_view": LEAF + "x[:2].mul_(2)",
+    "inplace_flag_on_leaf": LEAF + "F.relu(x, inplace=True)",
+    "inplace_flag_module_on_leaf": LEAF + "torch.nn.ELU(inplace=True)(x)",
     "backward_non_scalar": LEAF + "(x * 2).backward()",
     "backward_without_grad": "y = torch.ones(2)\ny.sum().backward()",
     "backward_under_no_grad": LEAF + "with torch.no_grad(): y = (x * 2).sum()\ny.backward()",
@@ -218,6 +229,9 @@ AUTOGRAD = _rows(RuntimeError, {
 }) + [
     Mistake("backward_twice", LEAF + "y = (x * x).sum()\ny.backward()\ny.backward()", RuntimeError,
             local=False),
+    # huber_loss's forward keeps the input's dtype; its backward kernel refuses the float32 target
+    Mistake("huber_double_float_backward", "x = torch.ones(3, dtype=torch.float64, requires_grad=True)\n"
+            "y = F.huber_loss(x, torch.zeros(3))\ny.backward()", RuntimeError, local=False),
     Mistake("inplace_on_saved_output", LEAF + "y = x.sigmoid()\ny.mul_(2)\ny.sum().backward()", RuntimeError,
             local=False),
 ]
@@ -226,6 +240,7 @@ INDICES = _rows(IndexError, {
     "index_past_end": "torch.ones(3)[3]",
     "index_before_start": "torch.ones(3)[-4]",
     "index_too_many_dims": "torch.ones(3)[0, 0]",
+    "index_ellipses_past_last_dim": "torch.ones(2, 3)[..., ..., 0]",
     "setitem_past_end": "y = torch.ones(3)\ny[3] = 1.",
 }) + _rows(IndexError, {
     "index_tensor_past_end": "torch.ones(3)[torch.tensor([5])]",
@@ -263,6 +278,28 @@ ACCEPTED = _rows(None, {
         "x = torch.ones(2, 3, requires_grad=True)\nx.sum().backward(create_graph=True)\n"
         "with torch.no_grad(): x.grad.add_(1)\nout = x.grad",
     "optimizer_of_constant_tensor": "opt = torch.optim.SGD([torch.ones(2)], lr=0.1)\nout = len(opt.param_groups)",
+    "max_pool2d_of_ints": "out = F.max_pool2d(torch.arange(16).view(1, 1, 4, 4) * 7 % 11, 2)",
+    "avg_pool2d_of_int64": "out = F.avg_pool2d(torch.arange(16).view(1, 1, 4, 4) * 7 % 11 - 5, 3, 2, 1)",
+    "mse_loss_float_double": "out = F.mse_loss(torch.ones(3), torch.zeros(3, dtype=torch.float64))",
+    "cross_entropy_double_probabilities":
+        "out = F.cross_entropy(torch.ones(2, 3), torch.full((2, 3), 0.2, dtype=torch.float64))",
+    "huber_keeps_input_dtype": "out = F.huber_loss(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
+    "bce_with_logits_takes_target_dtype":
+        "out = F.binary_cross_entropy_with_logits(torch.ones(3, dtype=torch.float64), torch.zeros(3))",
+    "index_two_ellipses": "out = torch.arange(24.).view(2, 3, 4)[..., 0, ...]",
+    "setitem_two_ellipses": "out = torch.zeros(2, 3)\nout[..., 1, ...] = 5.",
+    "new_factories_take_the_dtype": "x = torch.arange(6.).view(2, 3)\n"
+        "out = x.new_zeros(2) + x.new_ones(2) + x.new_full((2,), 3.) + x.new_tensor([1, 2]) + x.new_empty(2) * 0",
+    "new_zeros_dtype": "out = torch.ones(2).new_zeros((2, 3), dtype=torch.int64)",
+    "type_as": "out = torch.arange(3.).type_as(torch.ones(1, dtype=torch.float64))",
+    "contiguous_of_transpose": "out = torch.arange(6.).view(2, 3).T.contiguous()",
+    "sum_with_dtype": "out = torch.arange(4).sum(dtype=torch.float64)",
+    "add_with_alpha": LEAF + "y = x * 1\ny.add_(torch.ones(3), alpha=-0.1)\nout = torch.sub(y, x, alpha=2)",
+    "where_method": LEAF + "out = x.where(x > 1.5, torch.zeros(3))",
+    "where_method_scalar": "out = torch.arange(6.).view(2, 3).where(torch.arange(6).view(2, 3) > 2, 0.)",
+    "is_contiguous_and_element_size": "y = torch.ones(2, 3, dtype=torch.float64)\n"
+        "out = torch.tensor([y.is_contiguous(), y.element_size()])",
+    "inplace_flag_on_non_leaf": LEAF + "y = x * 2\nF.leaky_relu(y, 0.2, inplace=True)\n(y * y).sum().backward()\nout = x.grad",
 })
 
 MISTAKES = SHAPES + DIMS + DTYPES + ARGUMENTS + AUTOGRAD + INDICES + ACCEPTED

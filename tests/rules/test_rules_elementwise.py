@@ -11,6 +11,7 @@ that the rules alone (no engine, no values) raise the class torch raises.
 from __future__ import annotations
 
 import sys
+import warnings
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from torch.overrides import TorchFunctionMode
 import gradwire.engine  # noqa: F401  (the engine registry, to know which ops the family's modules implement)
 from gradwire.engine.registry import OPS
 from gradwire.rules import RULES, dtypes, rules_of
+from gradwire.rules.arguments import fill_implicit_dim, take_alpha, take_cast_first
 from gradwire.rules.attrs import normalise_attrs
 from gradwire.rules.spec import Bound
 
@@ -137,6 +139,14 @@ def rules_prediction(name: str, args: tuple, kwargs: dict, fixed_attrs: dict, re
     if reflected:
         args = [args[1], args[0], *args[2:]]
     operands, attrs = rules.parse_call(args, kwargs)
+    with warnings.catch_warnings():  # what the engine's and the SDK's nn.functional do before the op
+        warnings.simplefilter("ignore", UserWarning)
+        fill_implicit_dim(f"nn.functional.{name}", operands, attrs)
+    if "alpha" in attrs:  # what the engine's and the SDK's calls do first: b * alpha, then the op
+        take_alpha(name, [x.dtype if isinstance(x, Meta) else None for x in operands], attrs)
+    cast = take_cast_first(name, attrs)
+    if cast is not None:
+        operands[0] = Meta(operands[0].shape, cast)
     operands, attrs = rules.place_operands(operands, {**attrs, **fixed_attrs})
     attrs = normalise_attrs(rules, attrs)
     operand_dtypes = [x.dtype if isinstance(x, Meta) else None for x in operands]
