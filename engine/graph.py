@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
+def _version_of(tensor: Tensor) -> int:
+    box = tensor._version_box  # (not made here if the tensor has none yet: it is at version 0)
+    return box[0] if box is not None else 0
+
+
 class SavedTensor:
     """An input saved for backward, with the version it had then."""
 
@@ -25,12 +30,17 @@ class SavedTensor:
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
-        box = tensor._version_box  # (not made here if the tensor has none yet: it is at version 0)
-        self.version = box[0] if box is not None else 0
+        self.version = _version_of(tensor)
+
+    @classmethod
+    def kept(cls, tensor: Tensor, version: int) -> SavedTensor:
+        """The entry of a tensor saved at `version` (a node keeps the pair, and makes this when asked)."""
+        entry = cls.__new__(cls)
+        entry.tensor, entry.version = tensor, version
+        return entry
 
     def current_version(self) -> int:
-        box = self.tensor._version_box
-        return box[0] if box is not None else 0
+        return _version_of(self.tensor)
 
     def describe(self) -> str:
         return f"{self.tensor.dtype.name} tensor of shape {list(self.tensor.shape)}"
@@ -73,20 +83,21 @@ class SavedOutput:
         return output
 
 
-_DTYPE_TUPLES: dict[tuple, tuple] = {}
+_SHARED_TUPLES: dict[tuple, tuple] = {}
 
 
-def _shared_dtypes(dtypes: list) -> tuple:
-    """One tuple per combination of operand dtypes, shared by every node that has it. A tuple of dtypes
-    stays tracked by Python's cycle collector, and each long-lived tracked object a node keeps makes the
-    collector's full passes come sooner: a graph of many small nodes spent about as long in them as in
-    building itself. (Bounded: past 4096 combinations, new ones get their own tuple.)"""
-    key = tuple(dtypes)
-    shared = _DTYPE_TUPLES.get(key)
+def _shared(items: Any) -> tuple:
+    """One tuple per distinct value of a node's input dtypes, shapes or saved versions, shared by every node
+    that has it. Every object Python's cycle collector tracks counts toward its next collection, and each
+    long-lived one makes the full collections (which walk every tracked object of the process) come
+    sooner: a graph of many small nodes spent about as long in them as in building itself. (Bounded: past
+    4096 values, new ones get their own tuple.)"""
+    key = tuple(items)
+    shared = _SHARED_TUPLES.get(key)
     if shared is None:
-        if len(_DTYPE_TUPLES) >= 4096:
+        if len(_SHARED_TUPLES) >= 4096:
             return key
-        shared = _DTYPE_TUPLES[key] = key
+        shared = _SHARED_TUPLES[key] = key
     return shared
 
 
@@ -94,15 +105,25 @@ class Node:
     """The backward function of one op application (PyTorch's grad_fn)."""
 
     __slots__ = (
-        "op", "next_edges", "attrs", "input_shapes", "input_dtypes",
-        "saved_inputs", "saved_output", "has_saved", "freed", "retained_tensors",
+        "op", "_edge0", "_edge1", "_edge_count", "_more_edges", "attrs", "input_shapes", "input_dtypes",
+        "_saved_values", "_saved_versions", "saved_output", "has_saved", "freed", "retained_tensors",
         "__weakref__",
     )
 
     def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list,
                  input_shapes: tuple | None = None, input_dtypes: list | None = None) -> None:
         self.op = op
-        self.next_edges = next_edges
+        # The edges of one or two inputs live in slots, not in a tuple of their own: every long-lived object
+        # the cycle collector tracks costs a graph node about as much as the node's own Python (see
+        # _shared); next_edges builds the tuple when asked.
+        count = self._edge_count = len(next_edges)
+        if count <= 2:
+            self._edge0 = next_edges[0] if count else None
+            self._edge1 = next_edges[1] if count == 2 else None
+            self._more_edges = None
+        else:
+            self._edge0 = self._edge1 = None
+            self._more_edges = tuple(next_edges)
         self.attrs = attrs
         # A Python scalar operand has shape () and dtype None. The dispatcher passes them in (read in its
         # operand loop); other callers leave them to be read here.
@@ -115,9 +136,13 @@ class Node:
                 else:
                     input_shapes.append(())
                     input_dtypes.append(None)
-        self.input_shapes = tuple(input_shapes)
-        self.input_dtypes = _shared_dtypes(input_dtypes)
-        self.saved_inputs: tuple | None = None
+        self.input_shapes = _shared(input_shapes)
+        self.input_dtypes = _shared(input_dtypes)
+        # The saved inputs, per position: the value (a Tensor, a number, or None where nothing is saved), and
+        # for a tensor the version it was saved at (None otherwise). Kept as these two tuples rather than a
+        # SavedTensor each (saved_inputs makes those when asked): one tracked object fewer per saved tensor.
+        self._saved_values: tuple | None = None
+        self._saved_versions: tuple | None = None
         self.saved_output: SavedOutput | None = None
         self.has_saved = False
         self.freed = False
@@ -127,15 +152,44 @@ class Node:
         op = self.op
         positions = range(len(operands)) if op.saves_all_inputs else op.saves_inputs
         if positions:
-            saved: list[Any] = [None] * len(operands)
+            values: list[Any] = [None] * len(operands)
+            versions: list[Any] = [None] * len(operands)
             for i in positions:
-                value = operands[i]
-                saved[i] = SavedTensor(value) if hasattr(value, "_data") else value
-            self.saved_inputs = tuple(saved)
+                value = values[i] = operands[i]
+                if hasattr(value, "_data"):
+                    versions[i] = _version_of(value)
+            self._saved_values, self._saved_versions = tuple(values), _shared(versions)
             self.has_saved = True
         if op.saves_output:
             self.saved_output = SavedOutput(output)
             self.has_saved = True
+
+    @property
+    def saved_inputs(self) -> tuple | None:
+        """The saved inputs by position: a SavedTensor for a tensor, the value itself otherwise."""
+        values = self._saved_values
+        if values is None:
+            return None
+        return tuple([value if version is None else SavedTensor.kept(value, version)
+                      for value, version in zip(values, self._saved_versions)])
+
+    @saved_inputs.setter
+    def saved_inputs(self, entries: tuple | None) -> None:
+        if entries is None:
+            self._saved_values = self._saved_versions = None
+            return
+        self._saved_values = tuple([entry.tensor if type(entry) is SavedTensor else entry for entry in entries])
+        self._saved_versions = _shared([entry.version if type(entry) is SavedTensor else None for entry in entries])
+
+    @property
+    def next_edges(self) -> tuple:
+        """Per input: the node its gradient goes to (its grad_fn, a leaf's AccumulateGrad), or None."""
+        count = self._edge_count
+        if count == 2:
+            return (self._edge0, self._edge1)
+        if count == 1:
+            return (self._edge0,)
+        return self._more_edges if count else ()
 
     @property
     def scalar_mask(self) -> tuple[bool, ...]:
@@ -165,9 +219,10 @@ class Node:
                 "earlier backward. Specify retain_graph=True the first time you call backward or "
                 "autograd.grad if you need to backward through the graph again."
             )
-        for entry in self.saved_inputs or ():
-            if type(entry) is SavedTensor and entry.current_version() != entry.version:
-                self._modified(entry)
+        if self._saved_values is not None:
+            for value, version in zip(self._saved_values, self._saved_versions):
+                if version is not None and _version_of(value) != version:
+                    self._modified(SavedTensor.kept(value, version))
         entry = self.saved_output
         if entry is not None and entry.version_box[0] != entry.version:
             self._modified(entry)
@@ -179,7 +234,7 @@ class Node:
 
     def free(self) -> None:
         if self.has_saved:
-            self.saved_inputs = None
+            self._saved_values = self._saved_versions = None
             self.saved_output = None
             self.freed = True
 
@@ -214,13 +269,14 @@ class Ctx:
 
     def __init__(self, node: Node, as_tensors: bool) -> None:
         self.node = node
-        saved_inputs = node.saved_inputs
-        if not saved_inputs:
+        values = node._saved_values
+        if not values:
             self.inputs = ()
         elif as_tensors:
-            self.inputs = tuple([entry.tensor if type(entry) is SavedTensor else entry for entry in saved_inputs])
+            self.inputs = values
         else:
-            self.inputs = tuple([entry.tensor._data if type(entry) is SavedTensor else entry for entry in saved_inputs])
+            self.inputs = tuple([value if version is None else value._data
+                                 for value, version in zip(values, node._saved_versions)])
         saved_output = node.saved_output
         self.output = saved_output.unpack(node, as_tensors) if saved_output is not None else None
         self.attrs = node.attrs
