@@ -90,13 +90,13 @@ def _shared(items: Any) -> tuple:
     """One tuple per distinct value of a node's input dtypes, shapes or saved versions, shared by every node
     that has it. Every object Python's cycle collector tracks counts toward its next collection, and each
     long-lived one makes the full collections (which walk every tracked object of the process) come
-    sooner: a graph of many small nodes spent about as long in them as in building itself. (Bounded: past
-    4096 values, new ones get their own tuple.)"""
+    sooner: a graph of many small nodes spent about as long in them as in building itself. (Bounded: at
+    4096 values the table starts again, so a long-running process keeps sharing what it uses now.)"""
     key = tuple(items)
     shared = _SHARED_TUPLES.get(key)
     if shared is None:
         if len(_SHARED_TUPLES) >= 4096:
-            return key
+            _SHARED_TUPLES.clear()
         shared = _SHARED_TUPLES[key] = key
     return shared
 
