@@ -85,6 +85,25 @@ def _collect(root_nodes: list) -> list:
     return order
 
 
+def _schedule(root_nodes: list) -> list:
+    """_collect's order for these roots; for a lone root node, computed once and kept on the node.
+
+    A node's edges never change once it is made (an in-place write gives the tensor a new grad_fn; the
+    old node keeps its edges), so neither does the order of what a node reaches: the repeated backward
+    of a retained graph (a session's, the tutorial's retain_graph=True) replays it. The root is left out
+    of what it keeps, so the node does not refer to itself.
+    """
+    if len(root_nodes) != 1 or type(root_nodes[0]) is not Node:
+        return _collect(root_nodes)
+    root = root_nodes[0]
+    rest = root.schedule
+    if rest is None:
+        order = _collect(root_nodes)
+        root.schedule = tuple(order[1:])
+        return order
+    return [root, *rest]
+
+
 def _needed(order: list, targets: dict) -> set:
     """Nodes from which some target can be reached (the only ones a pass with `inputs` runs)."""
     needed: set = set()
@@ -106,7 +125,7 @@ def _run(roots: list[Tensor], seeds: list, targets: dict | None, create_graph: b
     for node, seed in zip(root_nodes, seeds):
         buffers[node] = buffers[node] + seed if node in buffers else seed
     if order is None:
-        order = _collect(root_nodes)
+        order = _schedule(root_nodes)
     needed = _needed(order, targets) if targets is not None else None
     arrived: dict[Any, Any] = {}
     retained: dict[Any, Any] = {}

@@ -107,7 +107,7 @@ class Node:
     __slots__ = (
         "op", "_edge0", "_edge1", "_edge_count", "_more_edges", "attrs", "input_shapes", "input_dtypes",
         "_saved_values", "_saved_versions", "saved_output", "has_saved", "freed", "retained_tensors",
-        "__weakref__",
+        "schedule", "__weakref__",
     )
 
     def __init__(self, op: OpDef, next_edges: tuple, attrs: dict, operands: list,
@@ -147,6 +147,9 @@ class Node:
         self.has_saved = False
         self.freed = False
         self.retained_tensors: list | None = None
+        # What a backward from this node alone runs after it, in order (autograd._schedule): kept by its
+        # first backward, so that the next ones on a retained graph skip the walk.
+        self.schedule: tuple | None = None
 
     def save(self, operands: list, output: Tensor) -> None:
         op = self.op

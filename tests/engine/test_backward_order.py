@@ -72,3 +72,32 @@ def test_the_order_is_what_the_pass_runs():
     np.testing.assert_array_equal(arrived[edge_of(a)], np.full(2, 3.0, np.float32))
     arrived, _, executed = autograd._run([y], [np.ones((), np.float32)], None, False, full[:1])
     assert executed == full[:1] and not arrived
+
+
+def test_a_lone_roots_schedule_is_kept_and_replayed_by_the_next_backward():
+    """A retained graph's second backward from the same root replays the order its first one collected
+    (kept on the root node, without the root itself), with the same gradients as torch's two passes."""
+    values = [np.array([0.5, -1.0, 2.0], np.float32), np.array([2.0, 0.25, -0.5], np.float32)]
+    leaves, h, roots = program(ge, values)
+    loss = roots[0] + roots[1]
+    root = edge_of(loss)
+    assert root.schedule is None
+    loss.backward(retain_graph=True)
+    assert list(root.schedule) == autograd._collect([root])[1:] and root not in root.schedule
+    loss.backward()
+    t_leaves, t_h, t_roots = program(torch, values)
+    t_loss = t_roots[0] + t_roots[1]
+    t_loss.backward(retain_graph=True)
+    t_loss.backward()
+    for got, expected in zip(_grads(leaves, h), _grads(t_leaves, t_h)):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_kept_schedule_is_what_the_next_backward_runs():
+    a = ge.tensor([1.0, 2.0], requires_grad=True)
+    y = (a * 3.0).sum()
+    y.backward(retain_graph=True)
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(2, 3.0, np.float32))
+    edge_of(y).schedule = ()  # a schedule that reaches nothing: the next pass runs the root alone
+    y.backward(retain_graph=True)
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(2, 3.0, np.float32))
