@@ -43,8 +43,9 @@ from .registry import OpDef
 from .tensor import Tensor
 from .typed import Meta, TypedCall, _inexact, apply_typed, infer
 
-# Operand references: (kind, index, output). ARG: the call's argument; STEP: output `output` of a step
-# (None: its only output); MADE: a tensor a factory made inside; the value itself for a constant.
+# Operand references while tracing: (kind, index, output). ARG: the call's argument; STEP: output `output`
+# of a step (None: its only output); MADE: a tensor a factory made inside; CONST: the value itself (a
+# tensor from outside or a Python scalar), in `index`. A finished trace turns them into slots of one list.
 ARG, STEP, MADE, CONST = 0, 1, 2, 3
 
 
@@ -53,59 +54,62 @@ class TraceBroken(Exception):
 
 
 class _Step:
-    __slots__ = ("op", "refs", "attrs", "grad_enabled", "typed")
+    __slots__ = ("op", "refs", "attrs", "grad_enabled", "typed", "width", "slots")
 
-    def __init__(self, op: OpDef, refs: tuple, attrs: dict, grad_enabled: bool, typed: TypedCall | None) -> None:
+    def __init__(self, op: OpDef, refs: tuple, attrs: dict, grad_enabled: bool, typed: TypedCall | None,
+                 width: int | None) -> None:
         self.op, self.refs, self.attrs, self.grad_enabled, self.typed = op, refs, attrs, grad_enabled, typed
+        self.width = width  # how many outputs, for an op returning a tuple; None for one Tensor
+        self.slots: tuple[int, ...] = ()  # per operand, its place in the replay's list of values
 
 
 class _Trace:
-    """A replayable recording of fn for one signature."""
+    """A replayable recording of fn for one signature.
 
-    __slots__ = ("steps", "made", "outputs", "single", "constants")
+    A replay keeps every value in one list: the constants, then the arguments, then fresh copies of the
+    tensors factories made, then each step's outputs as the steps run; each operand is a slot of it."""
 
-    def __init__(self, steps: list[_Step], made: list[tuple[np.ndarray, bool]], outputs: list[tuple],
-                 single: bool, constants: list[tuple[Tensor, tuple, Any, bool]]) -> None:
-        self.steps, self.made, self.outputs, self.single = steps, made, outputs, single
+    __slots__ = ("steps", "constants", "made", "outputs", "single", "guarded")
+
+    def __init__(self, steps: list[_Step], constants: list[Any], made: list[tuple[np.ndarray, bool]],
+                 outputs: list[int], single: bool, guarded: list[tuple[Tensor, tuple, Any, bool]]) -> None:
+        self.steps, self.constants, self.made, self.outputs, self.single = steps, constants, made, outputs, single
         # Tensors from outside, with the (shape, dtype, requires_grad) the steps were typed for.
-        self.constants = constants
+        self.guarded = guarded
 
     def constants_unchanged(self) -> bool:
         return all(tensor._data.shape == shape and tensor._dtype is dtype and tensor._requires_grad == requires
-                   for tensor, shape, dtype, requires in self.constants)
+                   for tensor, shape, dtype, requires in self.guarded)
 
-    def replay(self, args: list[Tensor]) -> Any:
-        made = [_fresh(array, requires) for array, requires in self.made]
-        results: list[Any] = []
+    def replay(self, args: list[Any]) -> Any:
+        values = self.constants + args
+        if self.made:
+            values += [_fresh(array, requires) for array, requires in self.made]
         state = modes._state
         grad_enabled = state.grad_enabled
         try:
             for step in self.steps:
-                operands = []
-                for kind, index, output in step.refs:
-                    if kind == STEP:
-                        value = results[index]
-                        operands.append(value if output is None else value[output])
-                    elif kind == ARG:
-                        operands.append(args[index])
-                    elif kind == CONST:
-                        operands.append(index)
-                    else:
-                        operands.append(made[index])
+                operands = [values[slot] for slot in step.slots]
                 if state.grad_enabled is not step.grad_enabled:
                     state.grad_enabled = step.grad_enabled
-                if step.typed is not None:
-                    results.append(apply_typed(step.op, operands, step.attrs, step.typed))
+                typed = step.typed
+                if typed is not None:
+                    result = apply_typed(step.op, operands, step.attrs, typed)
                 else:
-                    results.append(dispatch.apply_op(step.op, operands, step.attrs, normalised=True))
+                    result = dispatch.apply_op(step.op, operands, step.attrs, normalised=True)
+                if step.width is None:
+                    values.append(result)
+                else:
+                    values.extend(result)
         finally:
             state.grad_enabled = grad_enabled
-        outputs = [args[index] if kind == ARG else results[index] if output is None else results[index][output]
-                   for kind, index, output in self.outputs]
-        return outputs[0] if self.single else tuple(outputs)
+        if self.single:
+            return values[self.outputs[0]]
+        return tuple([values[slot] for slot in self.outputs])
 
 
 def _fresh(array: np.ndarray, requires_grad: bool) -> Tensor:
+    modes.charge(array.nbytes, "creating a tensor")
     tensor = Tensor._from_array(array.copy())  # a new tensor per call, as the factory made
     if requires_grad:
         tensor._requires_grad = True
@@ -124,6 +128,7 @@ class Tracer:
         self.made: list[tuple[np.ndarray, bool]] = []
         self.unusable: dict[int, str] = {}  # tensors made outside the op table: why they cannot be replayed
         self.constants: dict[int, tuple] = {}
+        self.arg_count = len(args)
         for position, arg in enumerate(args):
             if isinstance(arg, Tensor) and id(arg) not in self.refs:
                 self._know(arg, (ARG, position, None))
@@ -197,7 +202,8 @@ class Tracer:
         if typed is not None and [(t._dtype, t._data.shape) for t in outputs] != list(typed.outputs):
             typed = None  # the rules disagree with what ran: replay this step through apply_op
         index = len(self.steps)
-        self.steps.append(_Step(op, refs, attrs, grad_enabled, typed))
+        self.steps.append(_Step(op, refs, attrs, grad_enabled, typed,
+                                len(result) if isinstance(result, tuple) else None))
         if isinstance(result, tuple):
             for k, tensor in enumerate(result):
                 self._know(tensor, (STEP, index, k))
@@ -206,14 +212,42 @@ class Tracer:
 
     def finish(self, result: Any) -> _Trace:
         single = not isinstance(result, (tuple, list))
-        outputs = []
+        output_refs = []
         for value in [result] if single else result:
             ref = self.refs.get(id(value)) if isinstance(value, Tensor) else None
             if ref is None or ref[0] == MADE:
                 raise TraceBroken("it returns something other than tensors computed by its ops or its arguments "
                                   f"(a {type(value).__name__})")
-            outputs.append(ref)
-        return _Trace(self.steps, self.made, outputs, single, list(self.constants.values()))
+            output_refs.append(ref)
+        constants = [index for step in self.steps for kind, index, _ in step.refs if kind == CONST]
+        args_at = len(constants)
+        made_at = args_at + self.arg_count
+        step_at = []
+        position = made_at + len(self.made)
+        for step in self.steps:
+            step_at.append(position)
+            position += 1 if step.width is None else step.width
+
+        def slot(ref: tuple) -> int:
+            kind, index, output = ref
+            if kind == ARG:
+                return args_at + index
+            if kind == MADE:
+                return made_at + index
+            return step_at[index] + (output or 0)
+
+        const_slot = 0
+        for step in self.steps:
+            slots = []
+            for ref in step.refs:
+                if ref[0] == CONST:
+                    slots.append(const_slot)
+                    const_slot += 1
+                else:
+                    slots.append(slot(ref))
+            step.slots = tuple(slots)
+        return _Trace(self.steps, constants, self.made, [slot(ref) for ref in output_refs], single,
+                      list(self.constants.values()))
 
 
 def _pad(op: OpDef, operands: list[Any]) -> int:
