@@ -86,9 +86,14 @@ def run(quick: bool = False, shrink: int = 1) -> list[dict]:
 
 
 if __name__ == "__main__":
+    from threadpoolctl import threadpool_limits
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    quick = parser.parse_args().quick
     print(f"{'workload':48} {'compiled':>10} {'eager':>10} {'ratio':>6}")
-    for result in run(parser.parse_args().quick):
+    with threadpool_limits(limits=1, user_api="blas"):  # as bench.run: one thread, like the torch rows
+        results = run(quick)
+    for result in results:
         print(f"{result['workload']:48} {result['gradwire']['median']:8.2f}ms {result['baseline']['median']:8.2f}ms "
               f"{result['ratio']:6.2f}")
