@@ -69,11 +69,12 @@ class _Trace:
     A replay keeps every value in one list: the constants, then the arguments, then fresh copies of the
     tensors factories made, then each step's outputs as the steps run; each operand is a slot of it."""
 
-    __slots__ = ("steps", "constants", "made", "outputs", "single", "guarded")
+    __slots__ = ("steps", "constants", "made", "outputs", "structure", "guarded")
 
     def __init__(self, steps: list[_Step], constants: list[Any], made: list[tuple[np.ndarray, bool]],
-                 outputs: list[int], single: bool, guarded: list[tuple[Tensor, tuple, Any, bool]]) -> None:
-        self.steps, self.constants, self.made, self.outputs, self.single = steps, constants, made, outputs, single
+                 outputs: list[int], structure: type | None, guarded: list[tuple[Tensor, tuple, Any, bool]]) -> None:
+        self.steps, self.constants, self.made, self.outputs = steps, constants, made, outputs
+        self.structure = structure  # None: fn returned one Tensor; else the tuple or list (class) it returned
         # Tensors from outside, with the (shape, dtype, requires_grad) the steps were typed for.
         self.guarded = guarded
 
@@ -103,9 +104,13 @@ class _Trace:
                     values.extend(result)
         finally:
             state.grad_enabled = grad_enabled
-        if self.single:
+        if self.structure is None:
             return values[self.outputs[0]]
-        return tuple([values[slot] for slot in self.outputs])
+        outputs = [values[slot] for slot in self.outputs]
+        structure = self.structure
+        if structure is tuple or structure is list:
+            return structure(outputs)
+        return structure(*outputs)  # a named tuple (torch.return_types)
 
 
 def _fresh(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -152,6 +157,9 @@ class Tracer:
         state.tracer = None
         try:
             result = dispatch.apply_op(op, operands, attrs, normalised=normalised)
+        except BaseException as error:  # (fn may catch it and go on: what it does next is not replayable)
+            self.break_trace(f"{op.name}() raised {type(error).__name__}")
+            raise
         finally:
             state.tracer = self
         if self.broken is None:
@@ -160,6 +168,8 @@ class Tracer:
                              else _NO_ATTRS, result, state.grad_enabled)
             except TraceBroken as reason:
                 self.break_trace(str(reason))
+            except Exception as error:  # noqa: BLE001 - a call the tracer cannot describe: fn runs eagerly
+                self.break_trace(f"{op.name}() could not be recorded ({type(error).__name__}: {error})")
         return result
 
     def made_tensor(self, tensor: Tensor) -> None:
@@ -211,9 +221,9 @@ class Tracer:
             self._know(result, (STEP, index, None))
 
     def finish(self, result: Any) -> _Trace:
-        single = not isinstance(result, (tuple, list))
+        structure = None if not isinstance(result, (tuple, list)) else type(result)
         output_refs = []
-        for value in [result] if single else result:
+        for value in [result] if structure is None else result:
             ref = self.refs.get(id(value)) if isinstance(value, Tensor) else None
             if ref is None or ref[0] == MADE:
                 raise TraceBroken("it returns something other than tensors computed by its ops or its arguments "
@@ -246,7 +256,7 @@ class Tracer:
                 else:
                     slots.append(slot(ref))
             step.slots = tuple(slots)
-        return _Trace(self.steps, constants, self.made, [slot(ref) for ref in output_refs], single,
+        return _Trace(self.steps, constants, self.made, [slot(ref) for ref in output_refs], structure,
                       list(self.constants.values()))
 
 
