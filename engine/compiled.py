@@ -53,14 +53,19 @@ class TraceBroken(Exception):
     """Why a trace cannot be replayed (raised only inside the tracer; the signature then runs eagerly)."""
 
 
+class _Diverged(Exception):
+    """A replayed step the rules could not type made other shapes than when traced (its values decide)."""
+
+
 class _Step:
-    __slots__ = ("op", "refs", "attrs", "grad_enabled", "typed", "width", "slots")
+    __slots__ = ("op", "refs", "attrs", "grad_enabled", "typed", "width", "slots", "shapes")
 
     def __init__(self, op: OpDef, refs: tuple, attrs: dict, grad_enabled: bool, typed: TypedCall | None,
                  width: int | None) -> None:
         self.op, self.refs, self.attrs, self.grad_enabled, self.typed = op, refs, attrs, grad_enabled, typed
         self.width = width  # how many outputs, for an op returning a tuple; None for one Tensor
         self.slots: tuple[int, ...] = ()  # per operand, its place in the replay's list of values
+        self.shapes: list[tuple] = []  # an untyped step's output shapes when traced, checked at each replay
 
 
 class _Trace:
@@ -98,6 +103,9 @@ class _Trace:
                     result = apply_typed(step.op, operands, step.attrs, typed)
                 else:
                     result = dispatch.apply_op(step.op, operands, step.attrs, normalised=True)
+                    shapes = [out._data.shape for out in result] if step.width is not None else [result._data.shape]
+                    if shapes != step.shapes:
+                        raise _Diverged(step.op.name)
                 if step.width is None:
                     values.append(result)
                 else:
@@ -212,8 +220,10 @@ class Tracer:
         if typed is not None and [(t._dtype, t._data.shape) for t in outputs] != list(typed.outputs):
             typed = None  # the rules disagree with what ran: replay this step through apply_op
         index = len(self.steps)
-        self.steps.append(_Step(op, refs, attrs, grad_enabled, typed,
-                                len(result) if isinstance(result, tuple) else None))
+        step = _Step(op, refs, attrs, grad_enabled, typed, len(result) if isinstance(result, tuple) else None)
+        if typed is None:
+            step.shapes = [out._data.shape for out in outputs]
+        self.steps.append(step)
         if isinstance(result, tuple):
             for k, tensor in enumerate(result):
                 self._know(tensor, (STEP, index, k))
@@ -298,8 +308,15 @@ class CompiledFunction:
         trace = self._traces.get(signature)
         if trace is not None:
             if trace.constants_unchanged():
+                try:
+                    result = trace.replay(args_list)
+                except _Diverged as diverged:  # nothing a replay does is seen outside it: run fn instead
+                    del self._traces[signature]
+                    self._eager(signature, f"the shape of {diverged}()'s result depends on tensor values")
+                    self.eager_calls += 1
+                    return self.fn(*args_list)
                 self.replays += 1
-                return trace.replay(args_list)
+                return result
             del self._traces[signature]  # a tensor from outside changed shape, dtype or requires_grad
         if signature in self.eager_reasons:
             self.eager_calls += 1

@@ -514,3 +514,19 @@ def test_random_programs_compiled_match_eager_bit_for_bit():
             replayed += step_fn.replays
             assert step_fn.replays + step_fn.eager_calls == 2
     assert replayed >= 40  # most programs replay (those with an index assignment run eagerly)
+
+
+def test_an_untyped_step_whose_shapes_change_on_replay_makes_the_call_eager():
+    """Every op has exact shape rules today; a step replayed untyped (through apply_op) is still checked
+    against the shapes it had when traced, and a call where they differ runs fn eagerly instead."""
+    step = ge.compile(lambda x: (x * 2).sum())
+    step(ge.ones(3))
+    (trace,) = step._traces.values()
+    trace.steps[0].typed, trace.steps[0].shapes = None, [(4,)]  # as if the traced call had made (4,)
+    with pytest.warns(UserWarning, match="depends on tensor values"):
+        assert step(ge.tensor([1.0, 2.0, 3.0])).item() == 12.0
+    assert step.eager_calls == 1 and step.replays == 0
+    trace.steps[0].shapes = [(3,)]
+    step._traces[next(iter(step.eager_reasons))] = trace
+    step.eager_reasons.clear()
+    assert step(ge.tensor([1.0, 2.0, 3.0])).item() == 12.0 and step.replays == 1  # untyped, same shapes
