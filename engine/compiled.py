@@ -308,15 +308,15 @@ class CompiledFunction:
         trace = self._traces.get(signature)
         if trace is not None:
             if trace.constants_unchanged():
+                self.replays += 1
                 try:
-                    result = trace.replay(args_list)
+                    return trace.replay(args_list)
                 except _Diverged as diverged:  # nothing a replay does is seen outside it: run fn instead
+                    self.replays -= 1
                     del self._traces[signature]
                     self._eager(signature, f"the shape of {diverged}()'s result depends on tensor values")
                     self.eager_calls += 1
                     return self.fn(*args_list)
-                self.replays += 1
-                return result
             del self._traces[signature]  # a tensor from outside changed shape, dtype or requires_grad
         if signature in self.eager_reasons:
             self.eager_calls += 1

@@ -530,3 +530,17 @@ def test_an_untyped_step_whose_shapes_change_on_replay_makes_the_call_eager():
     step._traces[next(iter(step.eager_reasons))] = trace
     step.eager_reasons.clear()
     assert step(ge.tensor([1.0, 2.0, 3.0])).item() == 12.0 and step.replays == 1  # untyped, same shapes
+
+
+def test_a_replay_is_charged_to_the_memory_budget_as_eager_is():
+    from gradwire.rules.errors import BudgetExceededError
+
+    fn = lambda x: (x * 2 + 1).sum()  # noqa: E731
+    step = ge.compile(fn)
+    x = ge.ones(1000)
+    step(x)
+    for run in (fn, step):
+        with ge.memory_budget(6000), pytest.raises(BudgetExceededError) as error:
+            run(x)
+        assert "4,000 bytes" in str(error.value)
+    assert step.replays == 1
