@@ -336,9 +336,11 @@ READS = {
     "repr": lambda x: (repr(x), x * 2)[1],
     "format": lambda x: (f"{x}", x * 2)[1],
     "array": lambda x: x * np.asarray(x.detach()).sum(),
+    "allclose": lambda x: x * 2 if ge.allclose(x, x * 0 + 1) else x * 3,
 }
 FALLBACKS = {
-    "in-place": (_inplace, "in place"), "random op": (_random_op, "random"), "random factory": (_random_factory, "random"),
+    "in-place": (_inplace, "in place"), "random op": (_random_op, "random"),
+    "random factory": (_random_factory, "random"),
     "detach": (_detached, "detach"), "from_numpy": (_from_numpy, "from_numpy"),
     "tensor of a tensor": (_tensor_of_tensor, "torch.tensor"), "value-shaped": (_value_shaped, "values"),
     "tensor index": (_tensor_index, "values"), "backward inside": (_backward_inside, "autograd.grad"),
