@@ -25,7 +25,9 @@ attribute (a tensor index); reading values while traced (`item()`, `tolist()`, `
 that are not tensors the traced steps or the arguments made; `fn` raising (the error reaches the
 caller). A tensor from outside whose shape, dtype or requires_grad changed since the trace is traced
 again. As with any tracing, Python control flow and Python values read from anything but the arguments
-are frozen at the trace; arguments that are not tensors or Python scalars go through `torch.tensor`.
+are frozen at the trace (a module's train() / eval() mode, a flag, a learning rate held as a number): call
+`release()` after changing them. Arguments that are not tensors or Python scalars go through
+`torch.tensor`; Python scalar arguments are passed to fn as they are and are part of the signature.
 """
 
 from __future__ import annotations

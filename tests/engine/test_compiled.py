@@ -546,3 +546,21 @@ def test_a_replay_is_charged_to_the_memory_budget_as_eager_is():
             run(x)
         assert "4,000 bytes" in str(error.value)
     assert step.replays == 1
+
+
+def test_module_state_is_frozen_at_the_trace_until_release():
+    ge.manual_seed(0)
+    model = ge.nn.Sequential(ge.nn.Linear(5, 8), ge.nn.ReLU(), ge.nn.Linear(8, 3), ge.nn.Dropout(0.5))
+    model.eval()
+    step = ge.compile(lambda x, y: ge.nn.functional.cross_entropy(model(x), y))
+    rng = np.random.default_rng(0)
+    x, y = ge.tensor(rng.standard_normal((6, 5)).astype(np.float32)), ge.tensor(rng.integers(0, 3, 6))
+    assert step(x, y).item() == ge.nn.functional.cross_entropy(model(x), y).item()
+    assert step(x, y).item() == ge.nn.functional.cross_entropy(model(x), y).item() and step.replays == 1
+    model.train()
+    step.release()  # dropout now draws: the new trace runs eagerly
+    with pytest.warns(UserWarning, match="random"):
+        ge.manual_seed(1)
+        got = step(x, y).item()
+    ge.manual_seed(1)
+    assert got == ge.nn.functional.cross_entropy(model(x), y).item() and step.replays == 1
