@@ -21,7 +21,7 @@ the reason in `eager_reasons`): an in-place op (including on tensors from outsid
 numbers (a random op or factory); a tensor made outside the op table and then used (`detach()`,
 `.data`, `from_numpy`, `Tensor(...)`); a value-shaped op (a mask's count) or a tensor given as an
 attribute (a tensor index); reading values while traced (`item()`, `tolist()`, `numpy()`, `bool()`,
-`float()`, `int()`, an index, printing, `np.asarray`); calling backward or autograd.grad inside; outputs
+`float()`, `int()`, an index, printing, `np.asarray`, `allclose`, `.grad`); calling backward or autograd.grad inside; outputs
 that are not tensors the traced steps or the arguments made; `fn` raising (the error reaches the
 caller). A tensor from outside whose shape, dtype or requires_grad changed since the trace is traced
 again. As with any tracing, Python control flow and Python values read from anything but the arguments

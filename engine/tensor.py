@@ -144,6 +144,7 @@ class Tensor:
     # ------------------------------------------------------------------ grad
     @property
     def grad(self) -> Tensor | None:
+        _traced_read("it reads a tensor's .grad")  # (a later call may find another grad there)
         if self.grad_fn is not None and not self._retains_grad and self._grad is None:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

@@ -337,6 +337,7 @@ READS = {
     "format": lambda x: (f"{x}", x * 2)[1],
     "array": lambda x: x * np.asarray(x.detach()).sum(),
     "allclose": lambda x: x * 2 if ge.allclose(x, x * 0 + 1) else x * 3,
+    "grad": lambda x: x * 2 if CONSTANT.grad is None else x * CONSTANT.grad,
 }
 FALLBACKS = {
     "in-place": (_inplace, "in place"), "random op": (_random_op, "random"),
@@ -346,7 +347,7 @@ FALLBACKS = {
     "tensor index": (_tensor_index, "values"), "backward inside": (_backward_inside, "autograd.grad"),
     "a number out": (_returns_a_number, "float"), "a constant out": (_returns_a_constant, "Tensor"),
     "a made tensor out": (_returns_a_made_tensor, "Tensor"), "retain_grad": (_retain_grad, "retain_grad"),
-    **{f"reads {name}": (fn, "reads a tensor's values") for name, fn in READS.items()},
+    **{f"reads {name}": (fn, "reads a tensor's") for name, fn in READS.items()},
 }
 
 
