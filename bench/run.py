@@ -40,15 +40,17 @@ GROUPS = ("engine", "growth", "latency", "sessions", "large", "fastpath", "scali
 
 
 def engine_rows(plan: Plan) -> list[dict]:
-    """bench.engine's four workloads and bench.nn's three, recast into the harness's row shape."""
-    from bench import engine, nn
+    """bench.engine's four workloads and bench.nn's three, recast into the harness's row shape, and
+    bench.compiled's compiled-vs-eager engine rows."""
+    from bench import compiled, engine, nn
 
     return [row("engine vs torch", result["workload"], "ms", [s * 1e3 for s in result["gradwire_samples_s"]],
                 "torch", [s * 1e3 for s in result["torch_samples_s"]], _engine_target(result["workload"]))
             for result in engine.run(quick=plan.engine_quick, shrink=plan.engine_shrink)] + [
         row("engine vs torch", result["workload"], "ms", [s * 1e3 for s in result["gradwire_samples_s"]],
             "torch", [s * 1e3 for s in result["torch_samples_s"]], nn.NN_TARGET)
-        for result in nn.run(quick=plan.engine_quick, shrink=plan.engine_shrink)]
+        for result in nn.run(quick=plan.engine_quick, shrink=plan.engine_shrink)] + compiled.run(
+        quick=plan.engine_quick, shrink=plan.engine_shrink)
 
 
 def _engine_target(workload: str) -> Target:

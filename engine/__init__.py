@@ -14,6 +14,7 @@ from gradwire.rules.printing import Size
 
 from . import ops, registry  # noqa: F401  (ops: registers the op table)
 from . import autograd as _autograd_module
+from .compiled import compile  # noqa: A004  (torch.compile)
 from .dispatch import apply
 from .device import (accelerator, cuda, device, get_default_device, get_default_dtype, set_default_device,
                      set_default_dtype)
@@ -50,7 +51,7 @@ globals().update(_functions)
 from . import linalg, nn, optim, special  # noqa: E402
 
 __all__ = [
-    "accelerator", "bernoulli", "cuda", "device", "empty", "empty_like", "full_like", "get_default_device",
+    "accelerator", "bernoulli", "compile", "cuda", "device", "empty", "empty_like", "full_like", "get_default_device",
     "get_default_dtype", "int8", "int16", "is_tensor", "linspace", "logspace", "multinomial", "normal", "numel",
     "rand_like", "randint", "randint_like", "randn_like", "randperm", "set_default_device", "set_default_dtype", "uint8",
     "DType", "Tensor", "Variable", "ValuesIndices", "apply", "arange", "autograd", "bool_", "dtypes",

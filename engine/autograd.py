@@ -215,6 +215,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     """torch.autograd.backward: accumulate d(sum(tensors * grad_tensors))/d(leaf) into leaf.grad.
 
     `order` (not torch's): the nodes reachable from the roots as `_collect` orders them, precomputed."""
+    _not_traced("backward()")
     roots = _as_list(tensors)
     gradients = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
     if len(gradients) != len(roots):
@@ -249,6 +250,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False, is_grads_batched: bool = False) -> tuple:
     """torch.autograd.grad: the gradients of outputs w.r.t. inputs, as a tuple; no .grad is written."""
+    _not_traced("autograd.grad()")
     roots = _as_list(outputs)
     input_list = _as_list(inputs)
     if not input_list:
@@ -285,6 +287,12 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             node.free()
     return tuple(_result(tensor, [r[p] for r in results], is_grads_batched, create_graph)
                  for p, tensor in enumerate(input_list))
+
+
+def _not_traced(what: str) -> None:
+    """A function being compiled (compiled.py) that runs backward inside cannot be replayed."""
+    if modes._state.tracer is not None:
+        modes._state.tracer.break_trace(f"it runs {what} inside")
 
 
 def _result(tensor: Tensor, per_pass: list, batched: bool, create_graph: bool) -> Tensor | None:

@@ -43,6 +43,8 @@ def apply_pieces(op: OpDef, operands: list[Any], attrs: dict[str, Any]) -> Any:
 
 def apply_op(op: OpDef, operands: list[Any], attrs: dict[str, Any], *, normalised: bool = False) -> Any:
     """Run `op`; `normalised` attrs (already through normalise_attrs, e.g. by a compiled plan) skip it."""
+    if modes._state.tracer is not None:  # a function being compiled (compiled.py) records this call
+        return modes._state.tracer.call(op, operands, attrs, normalised)
     count = len(operands)
     if count < op.min_inputs or (op.max_inputs != -1 and count > op.max_inputs):
         check_arity(op, count)

@@ -35,6 +35,9 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     tensor = Tensor._from_array(array)
     if requires_grad:
         tensor.requires_grad_(True)
+    tracer = modes._state.tracer
+    if tracer is not None:  # a function being compiled makes a constant (compiled.py)
+        tracer.made_tensor(tensor)
     return tensor
 
 
@@ -90,14 +93,21 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     if dtype is not None:
         array = array.astype(_numpy_dtype(dtype, dtypes.DEFAULT_FLOAT), copy=False)
     modes.charge(array.nbytes, "creating a tensor")
-    return _make(array, requires_grad)
+    made = _make(array, requires_grad)
+    if isinstance(data, Tensor) and modes._state.tracer is not None:
+        modes._state.tracer.unusable_tensor(made, "torch.tensor() of a tensor")
+    return made
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with `array` (changes to either show in both)."""
     if not isinstance(array, np.ndarray):
         raise InvalidValueError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor._from_array(array)
+    tensor = Tensor._from_array(array)
+    tracer = modes._state.tracer
+    if tracer is not None:
+        tracer.unusable_tensor(tensor, "from_numpy()")
+    return tensor
 
 
 def _filled(shape: tuple, value: Any, dtype: Any, requires_grad: bool, default: dtypes.DType,

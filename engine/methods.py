@@ -146,7 +146,7 @@ def _extreme(name: str, pairwise: str) -> Callable[..., Any]:
 def _allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """torch.allclose: a Python bool (isclose everywhere)."""
     close = apply("isclose", [self, other], {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
-    return bool(close._data.all())
+    return bool(close.all())  # (through Tensor.__bool__: a function being compiled reads a value here)
 
 
 _max = _extreme("max", "maximum")

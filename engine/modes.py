@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from gradwire.rules.errors import BudgetExceededError, WorkExceededError
 
@@ -22,6 +22,8 @@ class _ThreadState(threading.local):
         self.work_total: int | None = None
         # Called between ops and between backward nodes; raises to stop the request (deadline, cancel).
         self.interrupt: Callable[[], None] | None = None
+        # The tracer of a function being compiled (engine/compiled.py): every op call goes through it.
+        self.tracer: Any = None
 
 
 _state = _ThreadState()

@@ -17,6 +17,7 @@ from gradwire.rules import arguments, autograd_checks, dtypes
 from gradwire.rules.errors import ArgumentError, AutogradError, DTypeRuntimeError, InvalidArgumentRuntimeError, InvalidValueError
 from gradwire.rules.printing import Size, tensor_repr
 
+from . import modes
 from .views import share_version, sync_view
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Tensor:
         else:
             array = np.zeros(tuple(int(n) for n in args), dtype=np.float32)
         self._init(array)
+        _traced_make(self, "Tensor(...)")
 
     @classmethod
     def _from_array(cls, array: np.ndarray) -> Tensor:
@@ -132,6 +134,9 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         flag = bool(requires_grad)
+        tracer = modes._state.tracer
+        if tracer is not None and tracer.knows(self):
+            tracer.break_trace("it changes requires_grad of a tensor it uses")
         autograd_checks.check_requires_grad(flag, is_leaf=self.grad_fn is None, dtype=self._dtype)
         self._requires_grad = flag
         return self
@@ -139,6 +144,7 @@ class Tensor:
     # ------------------------------------------------------------------ grad
     @property
     def grad(self) -> Tensor | None:
+        _traced_read("it reads a tensor's .grad")  # (a later call may find another grad there)
         if self.grad_fn is not None and not self._retains_grad and self._grad is None:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -159,6 +165,7 @@ class Tensor:
         self._grad = value
 
     def retain_grad(self) -> None:
+        _traced_read("it calls retain_grad()")
         if self.grad_fn is None:
             if not self._requires_grad:
                 raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
@@ -189,26 +196,32 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor) -> None:
+        _traced_read("it assigns a tensor's .data")
         self._data, self._dtype = value._data, value._dtype
 
     def detach(self) -> Tensor:
         out = Tensor._from_array(self._data)
         share_version(out, self)
+        _traced_make(out, "detach() or .data")
         return out
 
     def numpy(self) -> np.ndarray:
+        _traced_read("numpy()")
         if self._requires_grad:
             raise AutogradError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
 
     def tolist(self) -> Any:
+        _traced_read("tolist()")
         return self._data.tolist()
 
     def item(self) -> Any:
+        _traced_read("item()")
         arguments.check_item(self._data.size)
         return self._data.reshape(()).item()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        _traced_read("np.asarray()")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __len__(self) -> int:
@@ -220,14 +233,17 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
+        _traced_read("bool()")
         if self._data.size != 1:
             raise AutogradError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
+        _traced_read("float()")
         return float(self._scalar())
 
     def __int__(self) -> int:
+        _traced_read("int()")
         return int(self._scalar())
 
     def _scalar(self) -> Any:
@@ -236,6 +252,7 @@ class Tensor:
         return self.item()
 
     def __index__(self) -> int:
+        _traced_read("__index__")
         if self.dtype.is_floating_point or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
@@ -243,5 +260,20 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
+        _traced_read("printing")
         return tensor_repr(self._data, self._dtype, self.grad_fn.name() if self.grad_fn is not None else None,
                            self._requires_grad)
+
+
+def _traced_read(what: str) -> None:
+    """A function being compiled (compiled.py) that reads values or changes a tensor cannot be replayed."""
+    tracer = modes._state.tracer
+    if tracer is not None:
+        tracer.break_trace(what if " " in what else f"it reads a tensor's values ({what})")
+
+
+def _traced_make(tensor: Tensor, how: str) -> None:
+    """A tensor made outside the op table while a function is being compiled cannot be replayed."""
+    tracer = modes._state.tracer
+    if tracer is not None:
+        tracer.unusable_tensor(tensor, how)

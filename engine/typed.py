@@ -103,11 +103,16 @@ def apply_typed(op: OpDef, operands: list[Any], attrs: dict[str, Any], typed: Ty
     if typed.pad:
         operands = operands + [None] * typed.pad
     any_requires_grad = False
+    shapes = []  # for the backward node, as apply_op hands them over (a scalar or absent operand: ())
     for value in operands:
         if isinstance(value, Tensor):
             if value._base is not None:
                 sync_view(value)
-            any_requires_grad = any_requires_grad or value._requires_grad
+            if value._requires_grad:
+                any_requires_grad = True
+            shapes.append(value._data.shape)
+        else:
+            shapes.append(())
     state = modes._state
     charged = None
     if state.budget_left is not None or state.work_left is not None or state.interrupt is not None:
@@ -127,7 +132,7 @@ def apply_typed(op: OpDef, operands: list[Any], attrs: dict[str, Any], typed: Ty
     if op.view and isinstance(operands[0], Tensor) and _shares(main, operands[0]):
         mark_view(main, operands[0], multi_output=op.extra.get("multi_output_view", False))
     if any_requires_grad and op.differentiable and state.grad_enabled and typed.result_dtype.is_floating_point:
-        record(op, operands, attrs, main)
+        record(op, operands, attrs, main, input_shapes=tuple(shapes), input_dtypes=list(typed.operand_dtypes))
     return outputs
 
 

@@ -24,7 +24,7 @@ pytest.importorskip("threadpoolctl", reason="the harness needs threadpoolctl (th
 from bench import run as harness  # noqa: E402
 from bench.plan import TINY  # noqa: E402
 
-GROUPS = {"engine vs torch", "engine growth", "service vs floor", "sessions", "large tensors", "memory", "fast path", "training"}
+GROUPS = {"engine vs torch", "engine compile", "engine growth", "service vs floor", "sessions", "large tensors", "memory", "fast path", "training"}
 if shutil.which("haproxy"):  # bench.scaling runs a local cluster behind HAProxy, or says it skipped
     GROUPS.add("scaling")
 
@@ -72,6 +72,7 @@ def test_covers_every_workload_of_the_issue(harness_run: tuple[dict, str, Path])
     assert len(by_group["engine vs torch"]) == 4 + 3  # bench.engine's four, bench.nn's three
     assert {r["workload"].split()[0] for r in by_group["engine vs torch"]} >= {"conv2d", "layer_norm", "cross_entropy"}
     assert {r["target"] for r in by_group["engine vs torch"] if r["workload"].startswith("conv2d")} == {"<= 3.0"}
+    assert [r["baseline_name"] for r in by_group["engine compile"]] == ["eager engine"] * 3  # bench.compiled
     assert [r["workload"].rsplit(",", 1)[1].strip() for r in by_group["service vs floor"]] == \
         [f"{n} client{'s' * (n > 1)}" for n in TINY.concurrencies]
     assert all({"p50_ms", "p99_ms", "calls_per_s"} <= set(r["extra"]["gradwire_stats"])
