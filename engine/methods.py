@@ -221,10 +221,15 @@ def _new(kind: str) -> Callable[..., Any]:
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
+    if type(index) is int:  # x[i]: (i,) is what normalise_index and normalise_attrs would make of it
+        return apply_op(OPS["getitem"], [self], {"index": (index,)}, normalised=True)
     return apply("getitem", [self], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    if type(index) is int:  # x[i] = v (as _getitem)
+        apply_op(OPS["setitem"], [self, value], {"index": (index,)}, normalised=True)
+        return
     apply("setitem", [self, value], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
