@@ -118,6 +118,11 @@ def print_table(rows: list[dict]) -> None:
 
 
 if __name__ == "__main__":
+    from threadpoolctl import threadpool_limits
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    print_table(run(parser.parse_args().quick))
+    # numpy's BLAS gets torch's one thread too, as `make bench` (bench/run.py) runs it: on a loaded 2-core
+    # machine a multi-threaded OpenBLAS matmul can take 30x its time, which the MLP row then measured.
+    with threadpool_limits(limits=1, user_api="blas"):
+        print_table(run(parser.parse_args().quick))

@@ -49,7 +49,12 @@ def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
 
 
 def _method(op: OpDef) -> Callable[..., Any]:
+    # x.op() with no arguments: for these ops parse_call gives ([x], {}), and there is nothing to cast first
+    bare_call = op.parse is None and not op.signature and op.max_inputs >= 1 and not op.operand_attrs
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if bare_call and not args and not kwargs:
+            return named_outputs(op, apply_pieces(op, [self], {}))
         operands, attrs = op.parse_call((self, *args), kwargs)
         _cast_first(op, operands, attrs)
         return named_outputs(op, apply_pieces(op, operands, attrs))

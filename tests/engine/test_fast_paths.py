@@ -297,3 +297,29 @@ def test_pow_with_a_floating_base_is_np_power_bit_for_bit():
         for exponent in (2, 3, 0.5, -1, 0, np.arange(7, dtype=dtype)):
             with np.errstate(all="ignore"):
                 _same(elementwise._pow_forward([base, exponent], {}), np.power(base, exponent))
+
+
+# ---------------------------------------------------------------- x.op() with no arguments
+def test_a_bare_method_call_is_what_parse_call_gives():
+    """x.op() skips parse_call where it would give ([x], {}) (and so nothing to cast first): check that
+    it does, for every op the fast path takes."""
+    x = ge.tensor([[1.5, -2.0], [0.5, 3.0]])
+    taken = 0
+    for op in OPS.values():
+        if op.parse is None and not op.signature and op.max_inputs >= 1 and not op.operand_attrs:
+            operands, attrs = op.parse_call((x,), {})
+            assert operands == [x] and attrs == {}, op.name
+            taken += 1
+    assert taken > 50
+
+
+@pytest.mark.parametrize("name", ["mean", "sum", "exp", "relu", "tanh", "abs", "neg", "sigmoid", "max", "t"])
+def test_a_bare_method_call_gives_the_function_call_bit_for_bit(name):
+    data = _values((3, 4), np.float32, seed=7)
+    results = []
+    for call in (lambda a: getattr(a, name)(), lambda a: getattr(ge, name)(a)):
+        a = ge.tensor(data, requires_grad=True)
+        out = call(a)
+        out.sum().backward()
+        results.append((out.shape, out.dtype, out._data.tobytes(), out.grad_fn.name(), a.grad._data.tobytes()))
+    assert results[0] == results[1]
