@@ -66,6 +66,8 @@ def _inferred_dtype(data: Any, array: np.ndarray) -> dtypes.DType:
         raise InvalidValueError(f"could not infer a tensor dtype from data of type {array.dtype}")
     if array.dtype != np.float64 or not isinstance(data, (list, tuple)):
         return dtypes.python_scalar_dtype(array.flat[0].item()) if array.size else dtypes.DEFAULT_FLOAT
+    if data and all(type(x) is float for x in data):  # a flat list of Python floats: the set below is one dtype
+        return _element_dtype(data[0])
     flat = np.asarray(data, dtype=object).ravel()
     if not flat.size:
         return dtypes.DEFAULT_FLOAT

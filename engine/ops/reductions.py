@@ -55,9 +55,9 @@ def _reduce(function):
     return forward
 
 
-# numpy's mean over float32/float64 is add.reduce, then a true divide by the count as an intp (in float64
-# for a float32 scalar result, then cast back): _mean_forward does those steps without np.mean's Python
-# ones (float16, integer inputs and empty reductions, which warn, take np.mean itself).
+# numpy's mean over float32/float64 is add.reduce, then a true divide by the count as an intp (in float64,
+# then cast back to float32 for float32): _mean_forward does those steps without np.mean's Python ones
+# (float16, integer inputs and empty reductions, which warn, take np.mean itself).
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
@@ -73,7 +73,9 @@ def _mean_forward(arrays: list, attrs: dict):
     total = np.add.reduce(x, axis, None, None, keepdim)
     if type(total) is np.ndarray:
         return np.true_divide(total, np.intp(count), out=total, casting="unsafe")
-    return total.dtype.type(total / np.intp(count))
+    # np.mean's `total.dtype.type(total / intp(count))` is a float64 division, then a cast: the same as
+    # Python's float division (both operands convert to float64 exactly as numpy converts them)
+    return total.dtype.type(float(total) / count)
 
 
 def _sum_vjp(F, g, c):

@@ -73,6 +73,19 @@ def test_mean_forward_is_np_mean_bit_for_bit():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_of_everything_is_np_mean_at_extreme_scales(dtype):
+    """The full reduction divides as Python floats: the same bits as np.mean's numpy-scalar divide."""
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 7, 1000, 100_003):
+        for scale in (1e-45, 1e-300, 1.0, 1e30, 3e38, 1e308):
+            with np.errstate(all="ignore"):
+                x = (rng.standard_normal(n) * scale).astype(dtype)
+                for keepdim in (False, True):
+                    _same(reductions._mean_forward([x], {"dim": None, "keepdim": keepdim}),
+                          np.mean(x, keepdims=keepdim))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_mean_agrees_with_torch(dtype):
     for shape in [(3,), (2, 3), (4, 1, 5), (3, 4, 5), (257, 3)]:
         x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
@@ -323,3 +336,12 @@ def test_a_bare_method_call_gives_the_function_call_bit_for_bit(name):
         out.sum().backward()
         results.append((out.shape, out.dtype, out._data.tobytes(), out.grad_fn.name(), a.grad._data.tobytes()))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("data", [[2.0, 3.0], (1.5,), [0.1, -0.0, float("nan"), float("inf")], [1.0, 2], [1.0, True],
+                                  [np.float64(0.1), 2.0], [[1.0, 2.0]], [1.0, np.float32(2.0)], [], [1, 2]])
+def test_tensor_of_python_floats_infers_the_dtype_as_torch(data):
+    made = ge.tensor(data)
+    expected = torch.tensor(data)
+    assert made.dtype.name == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(made.numpy(), expected.numpy())
