@@ -144,7 +144,7 @@ BASIC_INDEXES = [(), (0,), (-1,), (2,), (-3,), (3,), (-4,), (0, 1), (1, -1), (0,
                  (None,), (None, 0), (0, None, 1), (slice(None),), (slice(1, None),), (slice(None, None, 2),),
                  (slice(-2, 10),), (0, slice(1, 3)), (slice(None), 1), (slice(None), None, -1), (None, None),
                  (slice(5, 1),), (1, slice(None), None, 0), (slice(0, 0), 0), (None, 0, None, 0, None, 0)]
-INDEXED_SHAPES = [(3,), (3, 4), (2, 3, 4), (0,), (3, 0), (1, 1, 1)]
+INDEXED_SHAPES = [(), (3,), (3, 4), (2, 3, 4), (0,), (3, 0), (1, 1, 1)]
 
 
 def _outcome(function):
@@ -189,7 +189,7 @@ def _tensor_state(tensor):
             tensor._base is not None, tensor._version[0])
 
 
-@pytest.mark.parametrize("shape", [(3,), (3, 2), (4, 2, 3)])
+@pytest.mark.parametrize("shape", [(), (3,), (3, 2), (4, 2, 3)])
 @pytest.mark.parametrize("i", [0, 1, -1, -3, 3, 7, -8])
 def test_int_getitem_and_setitem_are_the_tuple_index_path(shape, i):
     """x[i] takes the fast path; x[(i,)] the general one: same result, grad_fn, errors and gradients."""
