@@ -5,7 +5,7 @@ cross-entropy loss; a chain of 20 elementwise ops over 4M float32; a 10,000-node
 workload is one function of the module it runs on, so both sides run the same program. Medians of several
 repetitions after a warm-up; the ratio gradwire/torch is what to read (these machines are noisy).
 
-    python -m bench.engine [--quick]
+    python -m bench.engine [--quick] [--tutorial-cpu]
 """
 
 from __future__ import annotations
@@ -110,6 +110,32 @@ def run(quick: bool = False, shrink: int = 1) -> list[dict]:
     return rows
 
 
+def tutorial_cpu(blocks: int = 10, calls: int = 200) -> dict:
+    """The tutorial graphs' CPU time per call (process_time, so other processes' load counts less than in
+    wall-clock medians), gradwire and torch in alternating blocks; medians over the blocks."""
+    import torch
+
+    import gradwire.engine as ge
+
+    torch.set_num_threads(1)
+
+    def block(module: Any) -> float:
+        start = time.process_time()
+        for _ in range(calls):
+            tutorial(module, {})
+        return (time.process_time() - start) / calls
+
+    for _ in range(calls):  # warm-up
+        tutorial(ge, {})
+        tutorial(torch, {})
+    ours, theirs = [], []
+    for _ in range(blocks):
+        ours.append(block(ge))
+        theirs.append(block(torch))
+    return {"gradwire_cpu_s": statistics.median(ours), "torch_cpu_s": statistics.median(theirs),
+            "ratio": statistics.median(ours) / statistics.median(theirs)}
+
+
 def print_table(rows: list[dict]) -> None:
     print(f"{'workload':36} {'gradwire':>12} {'torch':>12} {'ratio':>7}")
     for row in rows:
@@ -118,6 +144,18 @@ def print_table(rows: list[dict]) -> None:
 
 
 if __name__ == "__main__":
+    from threadpoolctl import threadpool_limits
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    print_table(run(parser.parse_args().quick))
+    parser.add_argument("--tutorial-cpu", action="store_true", help="only the tutorial graphs' CPU time per call")
+    # numpy's BLAS gets torch's one thread too, as `make bench` (bench/run.py) runs it: on a loaded 2-core
+    # machine a multi-threaded OpenBLAS matmul can take 30x its time, which the MLP row then measured.
+    arguments = parser.parse_args()
+    with threadpool_limits(limits=1, user_api="blas"):
+        if arguments.tutorial_cpu:
+            cpu = tutorial_cpu()
+            print(f"tutorial graphs, CPU per call: gradwire {cpu['gradwire_cpu_s'] * 1e6:.0f} µs, "
+                  f"torch {cpu['torch_cpu_s'] * 1e6:.0f} µs, ratio {cpu['ratio']:.2f}")
+        else:
+            print_table(run(arguments.quick))

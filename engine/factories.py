@@ -69,6 +69,8 @@ def _inferred_dtype(data: Any, array: np.ndarray) -> dtypes.DType:
         raise InvalidValueError(f"could not infer a tensor dtype from data of type {array.dtype}")
     if array.dtype != np.float64 or not isinstance(data, (list, tuple)):
         return dtypes.python_scalar_dtype(array.flat[0].item()) if array.size else dtypes.DEFAULT_FLOAT
+    if data and all(type(x) is float for x in data):  # a flat list of Python floats: the set below is one dtype
+        return _element_dtype(data[0])
     flat = np.asarray(data, dtype=object).ravel()
     if not flat.size:
         return dtypes.DEFAULT_FLOAT
@@ -114,8 +116,11 @@ def _filled(shape: tuple, value: Any, dtype: Any, requires_grad: bool, default: 
             device: Any = None) -> Tensor:
     check_device(device)
     numpy_dtype = _numpy_dtype(dtype, default)
-    _charge(shape, numpy_dtype, f"a tensor of shape {list(shape)}")
-    return _make(np.full(shape, value, dtype=numpy_dtype), requires_grad)
+    if modes._state.budget_left is not None:  # (modes.charge does nothing without a memory budget)
+        _charge(shape, numpy_dtype, f"a tensor of shape {list(shape)}")
+    # np.zeros is np.full(shape, 0) without its Python steps (the same +0 in every dtype)
+    array = np.zeros(shape, dtype=numpy_dtype) if type(value) is int and value == 0 else np.full(shape, value, dtype=numpy_dtype)
+    return _make(array, requires_grad)
 
 
 def zeros(*sizes: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

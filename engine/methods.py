@@ -49,7 +49,12 @@ def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
 
 
 def _method(op: OpDef) -> Callable[..., Any]:
+    # x.op() with no arguments: for these ops parse_call gives ([x], {}), and there is nothing to cast first
+    bare_call = op.parse is None and not op.signature and op.max_inputs >= 1 and not op.operand_attrs
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if bare_call and not args and not kwargs:
+            return named_outputs(op, apply_pieces(op, [self], {}))
         operands, attrs = op.parse_call((self, *args), kwargs)
         _cast_first(op, operands, attrs)
         return named_outputs(op, apply_pieces(op, operands, attrs))
@@ -221,10 +226,15 @@ def _new(kind: str) -> Callable[..., Any]:
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
+    if type(index) is int:  # x[i]: (i,) is what normalise_index and normalise_attrs would make of it
+        return apply_op(OPS["getitem"], [self], {"index": (index,)}, normalised=True)
     return apply("getitem", [self], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    if type(index) is int:  # x[i] = v (as _getitem)
+        apply_op(OPS["setitem"], [self, value], {"index": (index,)}, normalised=True)
+        return
     apply("setitem", [self, value], {"index": resolve_ellipses(normalise_index(index), self.ndim)})
 
 

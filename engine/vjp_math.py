@@ -17,6 +17,16 @@ from gradwire.rules import dtypes
 from .registry import OPS
 
 
+def _plain(op: Any) -> bool:
+    """An op whose call needs none of _call_args's steps: a fixed number of operands and no optional
+    tensor operands given as attributes (its operands are the positional arguments as they are)."""
+    return op.max_inputs != -1 and not op.operand_attrs
+
+
+def _filled_defaults(op: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((spec.name, spec.default) for spec in op.attrs if not spec.kind.startswith("tensor"))
+
+
 def _call_args(op_name: str, operands: tuple, attrs: dict) -> tuple[Any, list, dict, dict]:
     op = OPS[op_name]
     if op.max_inputs == -1 and len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -38,9 +48,16 @@ class ArrayMath:
         if op_name not in OPS:
             raise AttributeError(op_name)
 
-        def call(*operands: Any, **attrs: Any) -> Any:
-            op, values, _, filled = _call_args(op_name, operands, attrs)
-            return op.forward(values, filled)
+        op = OPS[op_name]
+        if _plain(op):  # what _call_args would give, taken from the arguments directly
+            forward, defaults = op.forward, _filled_defaults(op)
+
+            def call(*operands: Any, **attrs: Any) -> Any:
+                return forward(list(operands), {name: attrs.get(name, default) for name, default in defaults})
+        else:
+            def call(*operands: Any, **attrs: Any) -> Any:
+                op, values, _, filled = _call_args(op_name, operands, attrs)
+                return op.forward(values, filled)
 
         setattr(self, op_name, call)  # later lookups skip __getattr__
         return call
@@ -80,9 +97,14 @@ class TensorMath:
             raise AttributeError(op_name)
         from .dispatch import apply_op
 
-        def call(*operands: Any, **attrs: Any) -> Any:
-            op, values, placed, _ = _call_args(op_name, operands, attrs)
-            return apply_op(op, values, placed)
+        op = OPS[op_name]
+        if _plain(op):
+            def call(*operands: Any, **attrs: Any) -> Any:
+                return apply_op(op, list(operands), attrs)
+        else:
+            def call(*operands: Any, **attrs: Any) -> Any:
+                op, values, placed, _ = _call_args(op_name, operands, attrs)
+                return apply_op(op, values, placed)
 
         setattr(self, op_name, call)
         return call

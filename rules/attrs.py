@@ -31,10 +31,26 @@ def _by_canonical_name(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
     return canonical
 
 
+# For a call that gives no attributes, the result depends on the op's specs only: kept per op name with
+# the specs it was made from, and copied out (callers own their dict).
+_DEFAULTS_BY_OP: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+
 def normalise_attrs(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes with defaults filled in and each value checked and converted to its kind."""
-    if not op.attrs and not attrs:
-        return _NO_ATTRS
+    if not attrs:
+        if not op.attrs:
+            return _NO_ATTRS
+        known = _DEFAULTS_BY_OP.get(op.name)
+        if known is not None and known[0] is op.attrs:
+            return dict(known[1])
+        result = _normalised(op, attrs)
+        _DEFAULTS_BY_OP[op.name] = (op.attrs, dict(result))
+        return result
+    return _normalised(op, attrs)
+
+
+def _normalised(op: OpRules, attrs: dict[str, Any]) -> dict[str, Any]:
     specs = {spec.name: spec for spec in op.attrs}
     if any(name not in specs for name in attrs):
         attrs = _by_canonical_name(op, attrs)

@@ -221,6 +221,42 @@ def getitem_shape(shape: tuple, index: tuple) -> tuple:
     int out of range, too many indices, a mask of the wrong shape or tensors that do not broadcast."""
     shape = tuple(shape)
     index = tuple(index)
+    if is_basic(index):
+        return _basic_shape(shape, index)
+    return _general_shape(shape, index)
+
+
+def is_basic(index: tuple) -> bool:
+    """Is every item a Python int, a slice or None (no Ellipsis, no tensor)? Such an index is its own
+    normal form, numpy applies it as torch does, and its shape needs none of the advanced rules."""
+    for item in index:
+        kind = type(item)
+        if kind is not int and kind is not slice and item is not None:
+            return False
+    return True
+
+
+def _basic_shape(shape: tuple, index: tuple) -> tuple:
+    """getitem_shape for a basic index (is_basic): the same result and errors, without the general walk."""
+    if len(index) - sum(1 for item in index if item is None) > len(shape):
+        raise IndexOutOfRange(f"too many indices for tensor of dimension {len(shape)}")
+    result: list = []
+    dim = 0
+    for item in index:
+        if item is None:
+            result.append(1)
+            continue
+        size = shape[dim]
+        if type(item) is int:
+            if not -size <= item < size:
+                raise IndexOutOfRange(f"index {item} is out of bounds for dimension {dim} with size {size}")
+        else:
+            result.append(len(range(*item.indices(size))))
+        dim += 1
+    return (*result, *shape[dim:])
+
+
+def _general_shape(shape: tuple, index: tuple) -> tuple:
     if sum(1 for item in index if not is_tensor_like(item) and item is Ellipsis) > 1:
         raise IndexOutOfRange("an index can only have a single ellipsis ('...')")
     used = sum(_consumed(item) for item in index)

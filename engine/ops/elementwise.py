@@ -66,11 +66,16 @@ def _integer_power(base, exponent):
 
 def _pow_forward(arrays: list, attrs: dict):
     base, exponent = arrays
+    if type(base) is np.ndarray and base.dtype.kind == "f":  # a floating base: never the integer case
+        return _quiet_power(arrays, attrs)
     integral = np.asarray(base).dtype.kind in "iub" and np.asarray(exponent).dtype.kind in "iub"
     if integral and np.any(np.asarray(exponent) < 0):  # a number exponent: the dtype rule refused it
         check_broadcast([np.shape(base), np.shape(exponent)])
         return _integer_power(np.asarray(base), exponent)
-    return _quiet(np.power)(arrays, attrs)
+    return _quiet_power(arrays, attrs)
+
+
+_quiet_power = _quiet(np.power)
 
 
 def _pow_base_vjp(F, g, ctx):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradwire.rules.errors import ArgumentError
-from gradwire.rules.indexing import has_arrays, indexing_step, torch_order
+from gradwire.rules.indexing import has_arrays, indexing_step, is_basic, torch_order
 
 from ..registry import implement
 from ..tensor import Tensor
@@ -21,6 +21,9 @@ from ..views import write
 
 
 def _getitem_forward(arrays: list, attrs: dict):
+    index = attrs["index"]
+    if is_basic(index):  # ints, slices and None: numpy's order is torch's (torch_order gives it unchanged)
+        return indexing_step("getitem", lambda: arrays[0][index])
     view, rest = indexing_step("getitem", lambda: torch_order(arrays[0], attrs["index"]))
     return indexing_step("getitem", lambda: view[rest])
 

@@ -43,8 +43,8 @@ def expand_reduced(F, g, input_shape: tuple, dim, keepdim: bool):
 def _count(input_shape: tuple, dim) -> int:
     axes = axes_of(dim, len(input_shape))
     if axes is None:
-        return int(np.prod(input_shape, dtype=np.int64))
-    return int(np.prod([input_shape[a] for a in axes], dtype=np.int64)) if input_shape else 1
+        return math.prod(input_shape)
+    return math.prod([input_shape[a] for a in axes]) if input_shape else 1
 
 
 def _reduce(function):
@@ -55,12 +55,49 @@ def _reduce(function):
     return forward
 
 
+# numpy's mean over float32/float64 is add.reduce, then a true divide by the count as an intp (in float64,
+# then cast back to float32 for float32): _mean_forward does those steps without np.mean's Python ones
+# (float16, integer inputs and empty reductions, which warn, take np.mean itself).
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def _mean_forward(arrays: list, attrs: dict):
+    x = arrays[0]
+    axis = axes_of(attrs["dim"], x.ndim)
+    keepdim = attrs["keepdim"]
+    if x.dtype is not _FLOAT32 and x.dtype is not _FLOAT64:
+        return np.mean(x, axis=axis, keepdims=keepdim)
+    count = x.size if axis is None else math.prod([x.shape[a] for a in axis])
+    if count == 0:
+        return np.mean(x, axis=axis, keepdims=keepdim)
+    total = np.add.reduce(x, axis, None, None, keepdim)
+    if type(total) is np.ndarray:
+        return np.true_divide(total, np.intp(count), out=total, casting="unsafe")
+    # np.mean's `total.dtype.type(total / intp(count))` is a float64 division, then a cast: the same as
+    # Python's float division (both operands convert to float64 exactly as numpy converts them)
+    return total.dtype.type(float(total) / count)
+
+
 def _sum_vjp(F, g, c):
     return expand_reduced(F, g, c.input_shapes[0], c.attrs["dim"], c.attrs["keepdim"])
 
 
 def _mean_vjp(F, g, c):
-    return _sum_vjp(F, g, c) / _count(c.input_shapes[0], c.attrs["dim"])
+    shape = c.input_shapes[0]
+    if F.as_tensors or not shape or type(g) is not np.ndarray:
+        return _sum_vjp(F, g, c) / _count(shape, c.attrs["dim"])
+    # Arrays: divide the reduced gradient, then spread the quotients over the input's shape, which is
+    # dividing the spread gradient element by element (the same bits) without broadcast_to's Python.
+    dim, keepdim = c.attrs["dim"], c.attrs["keepdim"]
+    quotient = (g if keepdim else g.reshape(_kept_shape(shape, dim))) / _count(shape, dim)
+    spread = np.empty(shape, dtype=quotient.dtype)
+    np.copyto(spread, quotient)
+    return spread
+
+
+def _kept_shape(input_shape: tuple, dim) -> tuple:
+    axes = axes_of(dim, len(input_shape))
+    return tuple(1 if axes is None or i in axes else n for i, n in enumerate(input_shape))
 
 
 def _prod_vjp(F, g, c):
@@ -183,7 +220,7 @@ def _log_softmax_forward(arrays: list, attrs: dict):
 
 
 implement("sum", _reduce(np.sum), vjps=(_sum_vjp,))
-implement("mean", _reduce(np.mean), vjps=(_mean_vjp,))
+implement("mean", _mean_forward, vjps=(_mean_vjp,))
 implement("prod", _reduce(np.prod), vjps=(_prod_vjp,), saves_inputs=(0,), saves_output=True)
 implement("var", _var_forward, vjps=(_var_vjp,), saves_inputs=(0,))
 for _name, _full, _pick in (("max", np.max, np.argmax), ("min", np.min, np.argmin)):
