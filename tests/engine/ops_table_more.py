@@ -59,4 +59,64 @@ row("sinc", "at_zero", inputs(fixed([0.0, 1.0, -0.5])), lambda m, a: a.sinc(), f
     second_order=False)
 row("sinc", "special", inputs(normal((5,))), lambda m, a: m.special.sinc(a))
 
+# ---------------------------------------------------------------- nansum, nanmean
+def with_nans(shape):
+    return lambda rng: np.where(rng.random(shape) < 0.3, np.nan, rng.standard_normal(shape))
+
+
+row("nansum", "all", inputs(with_nans((3, 4))), lambda m, a: m.nansum(a))
+row("nansum", "dim_keepdim", inputs(with_nans((3, 4))), lambda m, a: a.nansum(1, keepdim=True))
+row("nansum", "no_nans_dims", inputs(normal((2, 3, 4))), lambda m, a: m.nansum(a, dim=(0, 2)))
+row("nansum", "ints", inputs(fixed([[1, 2], [3, 4]])), lambda m, k: m.nansum(k, 0))
+row("nanmean", "all", inputs(with_nans((3, 4))), lambda m, a: m.nanmean(a))
+row("nanmean", "dim", inputs(with_nans((3, 4))), lambda m, a: a.nanmean(dim=0))
+row("nanmean", "all_nan_row", inputs(fixed([[np.nan, np.nan], [1.0, 2.0]])), lambda m, a: m.nanmean(a, 1, keepdim=True),
+    finite_differences=False)  # its gradient is nan, as torch's
+
+# ---------------------------------------------------------------- var_mean, std_mean
+row("var_mean", "all", inputs(normal((3, 4))), lambda m, a: m.var_mean(a))
+row("var_mean", "dim", inputs(normal((3, 4))), lambda m, a: m.var_mean(a, 1))
+row("var_mean", "correction_keepdim", inputs(normal((2, 3, 4))),
+    lambda m, a: m.var_mean(a, dim=(0, 2), correction=0, keepdim=True))
+row("var_mean", "unbiased_false", inputs(normal((3, 4))), lambda m, a: m.var_mean(a, 0, False))
+row("std_mean", "all", inputs(normal((3, 4))), lambda m, a: m.std_mean(a))
+row("std_mean", "dim_correction", inputs(normal((3, 4))), lambda m, a: m.std_mean(a, dim=0, correction=2))
+row("std_mean", "mean_only", inputs(normal((3, 4))), lambda m, a: m.std_mean(a, 1)[1] * 2)
+
+# ---------------------------------------------------------------- linalg.norm
+for _label, _call in {"default": lambda m, a: m.linalg.norm(a), "vector_dim": lambda m, a: m.linalg.norm(a, dim=1),
+                      "p1_dim": lambda m, a: m.linalg.norm(a, 1, dim=0), "p3_keepdim": lambda m, a: m.linalg.norm(
+                          a, 3.0, -1, keepdim=True), "inf_dim": lambda m, a: m.linalg.norm(a, float("inf"), 1),
+                      "neg_inf_dim": lambda m, a: m.linalg.norm(a, ord=float("-inf"), dim=1),
+                      "p0_dim": lambda m, a: m.linalg.norm(a, 0, 1), "half_dim": lambda m, a: m.linalg.norm(a.abs() + 0.5, 0.5, 1),
+                      "matrix_fro": lambda m, a: m.linalg.norm(a, "fro"), "matrix_inf": lambda m, a: m.linalg.norm(a, float("inf")),
+                      "matrix_1_dims": lambda m, a: m.linalg.norm(a, 1, dim=(1, 0)),
+                      "matrix_dims_default_ord": lambda m, a: m.linalg.norm(a, dim=(0, 1))}.items():
+    row("linalg_norm", _label, inputs(normal((3, 4))), _call, finite_differences=_label != "p0_dim")
+row("linalg_norm", "vector_ord", inputs(normal((5,))), lambda m, a: m.linalg.norm(a, 1))
+row("linalg_norm", "vector_inf", inputs(normal((5,))), lambda m, a: m.linalg.norm(a, float("inf")))
+row("linalg_norm", "batched_flat", inputs(normal((2, 3, 4))), lambda m, a: m.linalg.norm(a))
+
+# ---------------------------------------------------------------- dist, cdist
+row("dist", "default", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: m.dist(a, b))
+row("dist", "p1_broadcast", inputs(normal((3, 4)), normal((1, 4))), lambda m, a, b: a.dist(b, 1))
+row("dist", "p_inf", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: m.dist(a, b, p=float("inf")))
+row("dist", "p3", inputs(normal((4,)), normal((4,))), lambda m, a, b: m.dist(a, b, 3))
+for _p in (2.0, 1.0, 3.0, float("inf"), 0.0):
+    row("cdist", f"p{_p}", inputs(normal((3, 4)), normal((5, 4))), lambda m, a, b, p=_p: m.cdist(a, b, p=p),
+        finite_differences=_p != 0.0, second_order=False)  # torch has no double backward for cdist
+row("cdist", "batched_broadcast", inputs(normal((2, 3, 4)), normal((1, 5, 4))), lambda m, a, b: m.cdist(a, b), second_order=False)
+row("cdist", "self", inputs(normal((4, 3))), lambda m, a: m.cdist(a, a * 2, 2.0, "donot_use_mm_for_euclid_dist"),
+    second_order=False)
+
+# ---------------------------------------------------------------- diff
+row("diff", "default", inputs(normal((3, 4))), lambda m, a: m.diff(a))
+row("diff", "n2_dim0", inputs(normal((4, 3))), lambda m, a: a.diff(n=2, dim=0))
+row("diff", "prepend_append", inputs(normal((3, 4)), normal((3, 1)), normal((3, 2))),
+    lambda m, a, p, q: m.diff(a, prepend=p, append=q))
+row("diff", "append_dim0", inputs(normal((3, 4)), normal((2, 4))), lambda m, a, q: m.diff(a, 1, 0, None, q))
+row("diff", "1d_n3", inputs(normal((6,))), lambda m, a: m.diff(a, 3))
+row("diff", "n_too_large", inputs(normal((3,))), lambda m, a: m.diff(a, n=5))
+row("diff", "ints", inputs(fixed([1, 4, 9, 16])), lambda m, k: m.diff(k))
+
 MORE_ROWS = ROWS[_FIRST:]
