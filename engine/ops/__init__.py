@@ -8,3 +8,4 @@ from . import nn_adaptive_pool, nn_conv, nn_dropout, nn_linear, nn_loss_class, n
 from . import nn_misc, nn_norm, nn_pool, nn_resample  # noqa: F401
 from . import pointwise_more  # noqa: F401
 from . import reductions_more  # noqa: F401
+from . import stacking  # noqa: F401

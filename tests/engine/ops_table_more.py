@@ -119,4 +119,41 @@ row("diff", "1d_n3", inputs(normal((6,))), lambda m, a: m.diff(a, 3))
 row("diff", "n_too_large", inputs(normal((3,))), lambda m, a: m.diff(a, n=5))
 row("diff", "ints", inputs(fixed([1, 4, 9, 16])), lambda m, k: m.diff(k))
 
+# ---------------------------------------------------------------- hstack, vstack, dstack, column_stack
+row("hstack", "matrices", inputs(normal((3, 4)), normal((3, 2))), lambda m, a, b: m.hstack([a, b]))
+row("hstack", "vectors_and_0d", inputs(normal((3,)), normal(()), normal((2,))), lambda m, a, b, c: m.hstack((a, b, c)))
+row("vstack", "vectors", inputs(normal((4,)), normal((4,))), lambda m, a, b: m.vstack([a, b]))
+row("vstack", "mixed", inputs(normal((2, 4)), normal((4,))), lambda m, a, b: m.vstack([a, b]))
+row("vstack", "row_stack", inputs(normal((2, 3)), normal((1, 3))), lambda m, a, b: m.row_stack([a, b]))
+row("dstack", "matrices", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, b: m.dstack([a, b]))
+row("dstack", "vectors_3d", inputs(normal((4,)), normal((1, 4, 2))), lambda m, a, b: m.dstack([a, b]))
+row("column_stack", "vectors", inputs(normal((3,)), normal((3,))), lambda m, a, b: m.column_stack([a, b]))
+row("column_stack", "mixed", inputs(normal((3,)), normal((3, 2))), lambda m, a, b: m.column_stack((a, b)))
+row("hstack", "ints_promote", inputs(normal((2, 2)), fixed([[1], [2]])), lambda m, a, k: m.hstack([a, k]))
+
+# ---------------------------------------------------------------- atleast_1d / 2d / 3d (one tensor)
+row("atleast_1d", "0d", inputs(normal(())), lambda m, a: m.atleast_1d(a) * 2)
+row("atleast_1d", "already", inputs(normal((3,))), lambda m, a: m.atleast_1d(a) * 2)
+row("atleast_2d", "0d", inputs(normal(())), lambda m, a: m.atleast_2d(a) * 2)
+row("atleast_2d", "1d", inputs(normal((3,))), lambda m, a: m.atleast_2d(a) * 2)
+row("atleast_3d", "1d", inputs(normal((3,))), lambda m, a: m.atleast_3d(a) * 2)
+row("atleast_3d", "2d", inputs(normal((3, 4))), lambda m, a: m.atleast_3d(a))
+row("atleast_3d", "0d", inputs(normal(())), lambda m, a: m.atleast_3d(a))
+# torch returns a tensor with enough dims itself; here it is an alias (AliasBackward0): values and gradients only
+row("atleast_2d", "already", inputs(normal((3, 4))), lambda m, a: m.atleast_2d(a), compare_grad_fn=False)
+
+# ---------------------------------------------------------------- broadcast_tensors, block_diag, rot90
+row("broadcast_tensors", "both_expand", inputs(normal((3, 1)), normal((1, 4))), lambda m, a, b: m.broadcast_tensors(a, b))
+row("broadcast_tensors", "three", inputs(normal((2, 1, 4)), normal((3, 1)), normal(())),
+    lambda m, a, b, c: m.broadcast_tensors(a, b, c)[1] * m.broadcast_tensors(a, b, c)[2])
+# torch returns an input already of the broadcast shape itself (no node): values and gradients only
+row("broadcast_tensors", "one_unchanged", inputs(normal((3, 4)), normal((4,))),
+    lambda m, a, b: m.broadcast_tensors(a, b), compare_grad_fn=False)
+row("block_diag", "matrices", inputs(normal((2, 3)), normal((3, 2))), lambda m, a, b: m.block_diag(a, b))
+row("block_diag", "mixed", inputs(normal((2, 2)), normal((3,)), normal(())), lambda m, a, b, c: m.block_diag(a, b, c))
+row("rot90", "default", inputs(normal((3, 4))), lambda m, a: m.rot90(a))
+row("rot90", "k2_dims", inputs(normal((2, 3, 4))), lambda m, a: a.rot90(2, [1, 2]))
+row("rot90", "negative_k", inputs(normal((2, 3, 4))), lambda m, a: m.rot90(a, -1, (2, 0)))
+row("rot90", "k3", inputs(normal((3, 4))), lambda m, a: m.rot90(a, k=3, dims=[1, 0]))
+
 MORE_ROWS = ROWS[_FIRST:]
