@@ -9,3 +9,4 @@ from . import nn_misc, nn_norm, nn_pool, nn_resample  # noqa: F401
 from . import pointwise_more  # noqa: F401
 from . import reductions_more  # noqa: F401
 from . import stacking  # noqa: F401
+from . import searching  # noqa: F401

@@ -156,4 +156,24 @@ row("rot90", "k2_dims", inputs(normal((2, 3, 4))), lambda m, a: a.rot90(2, [1, 2
 row("rot90", "negative_k", inputs(normal((2, 3, 4))), lambda m, a: m.rot90(a, -1, (2, 0)))
 row("rot90", "k3", inputs(normal((3, 4))), lambda m, a: m.rot90(a, k=3, dims=[1, 0]))
 
+# ---------------------------------------------------------------- bucketize, searchsorted, nonzero, argwhere
+_BOUNDARIES = fixed([-1.0, -0.25, 0.0, 0.5, 1.0])
+row("bucketize", "default", inputs(normal((3, 4)), _BOUNDARIES), lambda m, a, b: m.bucketize(a.detach(), b.detach()))
+row("bucketize", "right_ties", inputs(fixed([-1.0, 0.0, 0.3, 1.0, 2.0]), _BOUNDARIES),
+    lambda m, a, b: m.bucketize(a.detach(), b.detach(), right=True))
+row("bucketize", "int32_number", inputs(_BOUNDARIES), lambda m, b: m.bucketize(0.5, b.detach(), out_int32=True))
+row("searchsorted", "1d", inputs(_BOUNDARIES, normal((3, 4))), lambda m, b, a: m.searchsorted(b.detach(), a.detach()))
+row("searchsorted", "side_right_ties", inputs(_BOUNDARIES, fixed([-1.0, 0.0, 0.5, 3.0])),
+    lambda m, b, a: m.searchsorted(b.detach(), a.detach(), side="right"))
+row("searchsorted", "batched_right", inputs(fixed([[0.0, 1.0, 2.0], [-3.0, -2.0, 5.0]]), fixed([[1.0, 4.0], [-2.0, 6.0]])),
+    lambda m, b, a: m.searchsorted(b.detach(), a.detach(), right=True, out_int32=True))
+row("searchsorted", "sorter_keywords", inputs(fixed([2.0, -1.0, 0.5, 0.0]), normal((5,)), fixed([1, 3, 2, 0])),
+    lambda m, b, a, s: m.searchsorted(b.detach(), input=a.detach(), sorter=s))
+row("nonzero", "mask", inputs(normal((3, 4))), lambda m, a: m.nonzero(a.detach() > 0))
+row("nonzero", "method_floats", inputs(fixed([[0.0, 1.5], [-2.0, 0.0], [0.0, 0.0]])), lambda m, a: a.detach().nonzero())
+row("nonzero", "0d", inputs(fixed(2.0)), lambda m, a: m.nonzero(a.detach()))
+row("nonzero", "none", inputs(fixed([[0, 0], [0, 0]])), lambda m, k: k.nonzero())
+row("argwhere", "ints", inputs(fixed([[0, 3, 0], [1, 0, 2]])), lambda m, k: m.argwhere(k))
+row("argwhere", "method_3d", inputs(normal((2, 3, 2))), lambda m, a: (a.detach() > 0.5).argwhere())
+
 MORE_ROWS = ROWS[_FIRST:]
