@@ -10,3 +10,4 @@ from . import pointwise_more  # noqa: F401
 from . import reductions_more  # noqa: F401
 from . import stacking  # noqa: F401
 from . import searching  # noqa: F401
+from . import nn_loss_more  # noqa: F401

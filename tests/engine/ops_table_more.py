@@ -176,4 +176,32 @@ row("nonzero", "none", inputs(fixed([[0, 0], [0, 0]])), lambda m, k: k.nonzero()
 row("argwhere", "ints", inputs(fixed([[0, 3, 0], [1, 0, 2]])), lambda m, k: m.argwhere(k))
 row("argwhere", "method_3d", inputs(normal((2, 3, 2))), lambda m, a: (a.detach() > 0.5).argwhere())
 
+# ---------------------------------------------------------------- gaussian_nll_loss, multilabel_soft_margin_loss, multi_margin_loss
+def labels(shape):
+    return lambda rng: (rng.random(shape) > 0.5).astype(np.float64)
+
+
+row("gaussian_nll_loss", "mean", inputs(normal((3, 4)), normal((3, 4)), positive((3, 4))),
+    lambda m, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v))
+row("gaussian_nll_loss", "homoscedastic_full_none", inputs(normal((3, 4)), normal((3, 4)), positive((3,))),
+    lambda m, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v, full=True, reduction="none"))
+row("gaussian_nll_loss", "broadcast_var_sum", inputs(normal((3, 4)), normal((3, 4)), positive((3, 1))),
+    lambda m, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v, reduction="sum"))
+row("gaussian_nll_loss", "eps_clamps", inputs(normal((4,)), normal((4,)), fixed([1e-4, 0.5, 1e-3, 2.0])),
+    lambda m, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v, eps=1e-2, reduction="none"), finite_differences=False)
+row("multilabel_soft_margin_loss", "mean", inputs(normal((3, 4)), labels((3, 4))),
+    lambda m, x, t: m.nn.functional.multilabel_soft_margin_loss(x, t))
+row("multilabel_soft_margin_loss", "weight_none", inputs(normal((3, 4)), labels((3, 4)), positive((4,))),
+    lambda m, x, t, w: m.nn.functional.multilabel_soft_margin_loss(x, t, weight=w, reduction="none"))
+row("multilabel_soft_margin_loss", "sum_1d", inputs(normal((5,)), labels((5,))),
+    lambda m, x, t: m.nn.functional.multilabel_soft_margin_loss(x, t, reduction="sum"))
+# torch has no second derivative for multi_margin_loss (and no gradient for its weight)
+row("multi_margin_loss", "mean", inputs(normal((3, 4)), fixed([0, 3, 1])),
+    lambda m, x, t: m.nn.functional.multi_margin_loss(x, t), second_order=False)
+row("multi_margin_loss", "p2_margin_weight_none", inputs(normal((3, 4)), fixed([2, 0, 2])),
+    lambda m, x, t: m.nn.functional.multi_margin_loss(x, t, p=2, margin=0.5, weight=m.tensor(
+        [0.5, 1.0, 2.0, 1.5], dtype=x.dtype), reduction="none"), second_order=False)
+row("multi_margin_loss", "unbatched_sum", inputs(normal((5,)), fixed(3)),
+    lambda m, x, t: m.nn.functional.multi_margin_loss(x, t, reduction="sum"), second_order=False)
+
 MORE_ROWS = ROWS[_FIRST:]
