@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from gradwire.rules import arguments, dtypes
 from gradwire.rules.inplace import inplace_call
+from gradwire.rules.ops.searching import tuple_form
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from gradwire.rules.indexing import normalise_index, resolve_ellipses
 
@@ -48,11 +49,17 @@ def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
             operands[1] = operands[1] * alpha
 
 
+def _tuple_form(op: OpDef, operands: list, attrs: dict) -> OpDef:
+    """where(condition) and nonzero(x, as_tuple=True) run nonzero_tuple (rules.ops.searching.tuple_form)."""
+    routed = tuple_form(op.name, operands, attrs)
+    return op if routed is None else OPS[routed]
+
+
 def _method(op: OpDef) -> Callable[..., Any]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         operands, attrs = op.parse_call((self, *args), kwargs)
         _cast_first(op, operands, attrs)
-        return named_outputs(op, apply_pieces(op, operands, attrs))
+        return named_outputs(op, apply_pieces(_tuple_form(op, operands, attrs), operands, attrs))
 
     method.__name__ = op.name
     method.__doc__ = op.summary
@@ -71,7 +78,7 @@ def _function(op: OpDef, spelling: str) -> Callable[..., Any]:
             return operands[0]
         if inplace:
             return apply_op(OPS[inplace], operands, attrs)
-        return named_outputs(op, apply_pieces(op, operands, attrs))
+        return named_outputs(op, apply_pieces(_tuple_form(op, operands, attrs), operands, attrs))
 
     function.__name__ = op.name
     function.__doc__ = op.summary

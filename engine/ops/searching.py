@@ -40,6 +40,14 @@ def _nonzero_forward(arrays: list, attrs: dict):
     return np.argwhere(x).astype(np.int64)
 
 
+def _nonzero_tuple_forward(arrays: list, attrs: dict):
+    x = np.asarray(arrays[0])
+    if x.ndim == 0:  # torch: one index tensor, [0] when the number is non-zero
+        return np.zeros(int(x != 0), dtype=np.int64)
+    return np.nonzero(x)[attrs["output"]].astype(np.int64)
+
+
+implement("nonzero_tuple", _nonzero_tuple_forward)
 implement("bucketize", _bucketize_forward)
 implement("searchsorted", _searchsorted_forward)
 implement("nonzero", _nonzero_forward)

@@ -10,6 +10,7 @@ from .. import dtypes
 from ..checks import tensors_only
 from ..errors import ArgumentError, InvalidArgumentRuntimeError
 from ..spec import OPTIONAL_OPERAND, AttrSpec, Bound, OpRules, define
+from .reductions import OUTPUT
 
 OUT_INT32 = AttrSpec("out_int32", "boolean", default=False, description="int32 indices instead of int64")
 RIGHT = AttrSpec("right", "boolean", default=False,
@@ -98,6 +99,25 @@ def _nonzero_shape(shapes: list, attrs: dict) -> Bound:
 for _name in ("nonzero", "argwhere"):
     define(OpRules(
         name=_name, dtype_rule=tensors_only(_name, lambda d, o, a: (None, dtypes.int64)), differentiable=False,
+        attrs=(AttrSpec("as_tuple", "boolean", default=False, description="one index tensor per dim instead "
+                        "(the op nonzero_tuple)"),) if _name == "nonzero" else (),
         out_shape=_nonzero_shape, methods=(_name,), functions=(_name,),
         summary="the indices of the non-zero elements, one row each (a shape that depends on the values)",
     ))
+define(OpRules(
+    name="nonzero_tuple", dtype_rule=tensors_only("nonzero", lambda d, o, a: (None, dtypes.int64)),
+    differentiable=False, attrs=(OUTPUT,), out_shape=lambda shapes, attrs: Bound((math.prod(tuple(shapes[0])),)),
+    pieces=lambda shapes, attrs: max(len(tuple(shapes[0])), 1),  # spelled by where(condition), nonzero(as_tuple=True)
+    summary="nonzero(x, as_tuple=True) and where(x): the indices of the non-zero elements, one tensor per dim",
+))
+
+
+def tuple_form(op_name: str, operands: list, attrs: dict) -> str | None:
+    """The op a call runs instead when torch returns index tuples: where(condition) with one argument and
+    nonzero(x, as_tuple=True) are nonzero_tuple (`as_tuple` is taken out of attrs); None otherwise."""
+    if op_name == "where" and len(operands) == 1 and not attrs:
+        return "nonzero_tuple"
+    if op_name == "nonzero" and attrs.get("as_tuple"):
+        del attrs["as_tuple"]
+        return "nonzero_tuple"
+    return None

@@ -204,4 +204,12 @@ row("multi_margin_loss", "p2_margin_weight_none", inputs(normal((3, 4)), fixed([
 row("multi_margin_loss", "unbatched_sum", inputs(normal((5,)), fixed(3)),
     lambda m, x, t: m.nn.functional.multi_margin_loss(x, t, reduction="sum"), second_order=False)
 
+# ---------------------------------------------------------------- where(condition), nonzero(as_tuple=True): index tuples
+row("nonzero_tuple", "where_condition", inputs(normal((3, 4))), lambda m, a: m.where(a.detach() > 0))
+row("nonzero_tuple", "as_tuple_method", inputs(fixed([[0.0, 1.5], [-2.0, 0.0], [0.0, 3.0]])),
+    lambda m, a: a.detach().nonzero(as_tuple=True))
+row("nonzero_tuple", "as_tuple_0d", inputs(fixed(2.0)), lambda m, a: m.nonzero(a.detach(), as_tuple=True))
+row("nonzero_tuple", "index_by_where", inputs(normal((3, 4))), lambda m, a: a[m.where(a.detach() > 0.3)] * 2)
+row("nonzero", "as_tuple_false", inputs(normal((2, 3))), lambda m, a: a.detach().nonzero(as_tuple=False))
+
 MORE_ROWS = ROWS[_FIRST:]
