@@ -130,6 +130,7 @@ def install() -> dict[str, Callable[..., Any]]:
     for name, prop in _PROPERTIES.items():
         setattr(Tensor, name, prop)
     functions.update(max=_max, min=_min, abs=functions["abs"], median=_median, allclose=_allclose)
+    functions["equal"] = _equal
     FUNCTIONS.clear()
     FUNCTIONS.update(functions)
     return {name: function for name, function in functions.items() if "." not in name}
@@ -154,6 +155,13 @@ def _allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
     """torch.allclose: a Python bool (isclose everywhere)."""
     close = apply("isclose", [self, other], {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
     return bool(close._data.all())
+
+
+def _equal(self: Tensor, other: Tensor) -> bool:
+    """torch.equal: a Python bool, True for the same shape and equal values (no broadcasting)."""
+    if not isinstance(other, Tensor):
+        raise ArgumentError(f"equal(): argument 'other' must be a Tensor, not {type(other).__name__}")
+    return tuple(self.shape) == tuple(other.shape) and bool(apply("eq", [self, other])._data.all())
 
 
 _max = _extreme("max", "maximum")
@@ -255,5 +263,6 @@ _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
     "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
 }
+_OVERLOADED_METHODS["equal"] = _equal
 _PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last), "device": property(lambda self: CPU),
                "is_cuda": property(lambda self: False)}

@@ -51,3 +51,12 @@ def test_row_through_the_sdk_matches_torch(client, row, float_dtype):
     for i, (mine, expected) in enumerate(zip(our_grads, their_grads)):
         assert_close(to_numpy(mine), to_numpy(expected), f"grad {i}",
                      **tolerance_for(expected if expected is not None else reference[0]))
+
+
+@pytest.mark.parametrize("a, b", [([1.0, 2.0], [1.0, 2.0]), ([1.0, 2.0], [1.0, 3.0]), ([[1.0, 1.0]], [1.0]),
+                                  ([1, 2], [1.0, 2.0])])
+def test_equal_through_the_sdk_is_torchs_bool(client, a, b):
+    expected = torch.equal(torch.tensor(a), torch.tensor(b))
+    ours = client.equal(client.tensor(a), client.tensor(b))
+    assert type(ours) is bool and ours == expected
+    assert client.tensor(a).equal(client.tensor(b)) == expected
