@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from gradwire.rules.ops.reductions_more import as_norm_attrs, is_matrix_norm
+from gradwire.rules.ops.reductions_more import as_norm_attrs, is_matrix_norm, trapezoid_x_shape
 
 from ..registry import implement
 from .nn_composite import composite
@@ -124,3 +124,23 @@ def _diff(F, x, prepend, append, n, dim):
 composite("dist", _dist, differentiable=(0, 1))
 composite("cdist", _cdist, differentiable=(0, 1))
 composite("diff", _diff, differentiable=(0, 1, 2))
+
+
+def _trapezoid(F, y, x, dx, dim):
+    shape = tuple(F.shape(y))
+    axis = dim % len(shape)
+    size = shape[axis]
+    if size == 0:
+        return F.sum(y, dim=axis) * 0.0
+    later = F.narrow(y, dim=axis, start=1, length=size - 1)
+    earlier = F.narrow(y, dim=axis, start=0, length=size - 1)
+    if x is None:
+        return F.sum(later + earlier, dim=axis) * (0.5 * (1.0 if dx is None else dx))
+    x = F.reshape(x, shape=trapezoid_x_shape(shape, tuple(F.shape(x)), axis))
+    steps_along = F.shape(x)[axis]
+    spacing = F.narrow(x, dim=axis, start=1, length=steps_along - 1) - F.narrow(x, dim=axis, start=0,
+                                                                               length=steps_along - 1)
+    return F.sum(spacing * (later + earlier), dim=axis) / 2.0
+
+
+composite("trapezoid", _trapezoid, differentiable=(0, 1))

@@ -88,3 +88,24 @@ def _rot90_forward(arrays: list, attrs: dict):
 
 
 implement("rot90", _rot90_forward, vjps=(lambda F, g, c: F.rot90(g, k=-c.attrs["k"], dims=c.attrs["dims"]),))
+
+
+# ---------------------------------------------------------------- cartesian_prod
+def _cartesian_forward(arrays: list, attrs: dict):
+    if len(arrays) == 1:
+        return arrays[0].copy()
+    dtype = np.result_type(*arrays)
+    grids = np.meshgrid(*arrays, indexing="ij")
+    return np.stack([grid.reshape(-1).astype(dtype) for grid in grids], axis=1)
+
+
+def _cartesian_vjp(F, g, c, position):
+    if len(c.input_shapes) == 1:
+        return g
+    grid = tuple(shape[0] for shape in c.input_shapes)
+    column = F.reshape(F.getitem(g, index=(slice(None), position)), shape=grid)
+    others = tuple(axis for axis in range(len(grid)) if axis != position)
+    return F.sum(column, dim=others)
+
+
+implement("cartesian_prod", _cartesian_forward, variadic_vjp=_cartesian_vjp)

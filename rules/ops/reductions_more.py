@@ -203,3 +203,42 @@ define(OpRules(
     out_shape=_diff_shape, methods=("diff",), functions=("diff",), inplace_variant=False,
     summary="the n-th forward difference along dim (prepend / append joined first)",
 ))
+
+
+# ---------------------------------------------------------------- trapezoid
+def trapezoid_x_shape(y: tuple, x: tuple, dim: int) -> tuple:
+    """The shape x takes part with: a 1-D x lies along dim; otherwise x broadcasts with y."""
+    if len(x) == 1:
+        if x[0] != y[dim]:
+            raise InvalidArgumentRuntimeError("trapezoid: There must be one `x` value for each sample point")
+        return tuple(x[0] if axis == dim else 1 for axis in range(len(y)))
+    broadcast_shapes([y, x])
+    return x
+
+
+def _trapezoid_shape(shapes: list, attrs: dict) -> tuple:
+    y = tuple(shapes[0])
+    if not y:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    dim = normalise_dim(attrs["dim"], len(y))
+    x = tuple(shapes[1]) if len(shapes) > 1 else ()
+    if len(shapes) > 1 and shapes[1] != ():
+        if attrs["dx"] is not None:
+            raise InvalidArgumentRuntimeError("trapezoid(): give either x or dx, not both")
+        trapezoid_x_shape(y, x, dim)
+    return y[:dim] + y[dim + 1:]
+
+
+def _trapezoid_name(call) -> str:
+    with_x = len(call.input_dtypes) > 1 and call.input_dtypes[1] is not None
+    return "DivBackward1" if with_x else "MulBackward1"  # torch's last step: / 2, or * dx
+
+
+define(OpRules(
+    name="trapezoid", grad_fn=_trapezoid_name,
+    dtype_rule=tensors_only("trapezoid", promotion.promote_to_float), min_inputs=1, max_inputs=2,
+    attrs=(AttrSpec("x", OPTIONAL_OPERAND, description="the sample points (1-D along dim, or shaped like y)"),
+           AttrSpec("dx", "real|none", description="the spacing of evenly spaced samples (default 1)"),
+           AttrSpec("dim", "integer", default=-1, aliases=("axis",))),
+    out_shape=_trapezoid_shape, functions=("trapezoid", "trapz"), summary="the trapezoidal rule along dim",
+))

@@ -139,6 +139,8 @@ def _tensors_promoted(name: str):
         if not operands:
             raise ArgumentError(f"{name}() needs at least one tensor")
         check_tensors(name, operand_dtypes, operands)
+        if name == "cartesian_prod" and len(set(operand_dtypes)) > 1:
+            raise InvalidArgumentRuntimeError("meshgrid expects all tensors to have the same dtype")
         if name == "broadcast_tensors":
             dtype = operand_dtypes[attrs.get("output") or 0]
             return dtype, dtype
@@ -208,4 +210,26 @@ define(OpRules(
            AttrSpec("dims", "ints", default=(0, 1), description="the plane to rotate in, from dims[0] towards dims[1]")),
     out_shape=_rot90_shape, methods=("rot90",), functions=("rot90",), inplace_variant=False,
     summary="rotate by k quarter turns in the plane of two dims",
+))
+
+
+# ---------------------------------------------------------------- cartesian_prod
+def _cartesian_shape(shapes: list, attrs: dict) -> tuple:
+    for shape in shapes:
+        if len(shape) != 1:
+            raise InvalidArgumentRuntimeError(f"Expect a 1D vector, but got shape {list(shape)}")
+    if len(shapes) == 1:
+        return tuple(shapes[0])
+    count = 1
+    for shape in shapes:
+        count *= shape[0]
+    return count, len(shapes)
+
+
+define(OpRules(
+    name="cartesian_prod",
+    grad_fn=lambda call: "AliasBackward0" if len(call.input_shapes) == 1 else "StackBackward0",  # torch: the input itself
+    dtype_rule=_tensors_promoted("cartesian_prod"), min_inputs=0, max_inputs=-1, parse=_each_tensor("cartesian_prod"),
+    out_shape=_cartesian_shape, functions=("cartesian_prod",),
+    summary="every combination of one element from each 1-D tensor, one row each (itertools.product order)",
 ))

@@ -212,4 +212,18 @@ row("nonzero_tuple", "as_tuple_0d", inputs(fixed(2.0)), lambda m, a: m.nonzero(a
 row("nonzero_tuple", "index_by_where", inputs(normal((3, 4))), lambda m, a: a[m.where(a.detach() > 0.3)] * 2)
 row("nonzero", "as_tuple_false", inputs(normal((2, 3))), lambda m, a: a.detach().nonzero(as_tuple=False))
 
+# ---------------------------------------------------------------- trapezoid, cartesian_prod
+row("trapezoid", "default", inputs(normal((3, 4))), lambda m, a: m.trapezoid(a))
+row("trapezoid", "dx_dim0", inputs(normal((3, 4))), lambda m, a: m.trapezoid(a, dx=0.5, dim=0))
+row("trapezoid", "x_1d", inputs(normal((3, 4)), normal((4,))), lambda m, a, x: m.trapezoid(a, x))
+row("trapezoid", "x_full_keyword", inputs(normal((3, 4)), normal((3, 4))), lambda m, a, x: m.trapezoid(a, x=x, dim=1))
+row("trapezoid", "trapz_dim0", inputs(normal((3, 4)), normal((3,))), lambda m, a, x: m.trapz(a, x, dim=0))
+row("trapezoid", "ints", inputs(fixed([1, 4, 9])), lambda m, k: m.trapezoid(k))
+row("cartesian_prod", "two", inputs(normal((3,)), normal((2,))), lambda m, a, b: m.cartesian_prod(a, b))
+row("cartesian_prod", "three", inputs(normal((2,)), normal((2,)), normal((3,))),
+    lambda m, a, k, b: m.cartesian_prod(a, k, b))
+row("cartesian_prod", "ints", inputs(fixed([1, 2]), fixed([3, 4, 5])), lambda m, a, b: m.cartesian_prod(a, b))
+# torch returns a single tensor itself (no node): values and gradients only
+row("cartesian_prod", "one", inputs(normal((3,))), lambda m, a: m.cartesian_prod(a) * 2, compare_grad_fn=False)
+
 MORE_ROWS = ROWS[_FIRST:]

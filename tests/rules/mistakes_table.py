@@ -326,6 +326,9 @@ IDIOMS = _rows(RuntimeError, {
     "nanmean_of_ints": "torch.nanmean(torch.arange(3))",
     "addcdiv_of_ints": "torch.addcdiv(torch.ones(3), torch.arange(3), torch.arange(1, 4))",
     "heaviside_dtypes": "torch.heaviside(torch.ones(3), torch.ones(3, dtype=torch.float64))",
+    "cartesian_prod_dtypes": "torch.cartesian_prod(torch.ones(2), torch.arange(3))",
+    "cartesian_prod_of_matrix": "torch.cartesian_prod(torch.ones(2, 2), torch.ones(2))",
+    "trapezoid_x_length": "torch.trapezoid(torch.ones(3, 4), torch.arange(3.))",
 }) + _rows(ValueError, {
     "gaussian_nll_var_size": "F.gaussian_nll_loss(torch.ones(3, 4), torch.ones(3, 4), torch.ones(2))",
     "multi_margin_p3": "F.multi_margin_loss(torch.ones(3, 4), torch.tensor([0, 1, 2]), p=3)",
