@@ -137,6 +137,7 @@ def members(base: type[Tensor] = Tensor) -> dict[str, Any]:
         "allclose": _module_function("allclose"), "bernoulli": _module_function("bernoulli"),
         "multinomial": _module_function("multinomial"),
     })
+    table["equal"] = _module_function("equal")
     return table
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from gradwire.rules.ops.searching import tuple_form
 from gradwire.v1 import gradwire_pb2 as pb
 
 from . import codec, derive, dtypes
@@ -106,6 +107,9 @@ class Runtime:
 
         The results' metadata comes from the op's rules (derive.py), whose errors are raised here,
         before anything is recorded or sent."""
+        routed = tuple_form(op.name, operands, attrs)  # where(condition), nonzero(x, as_tuple=True)
+        if routed is not None:
+            op = self.catalogue.op(routed)
         outputs = self._pieces(op, operands, attrs)
         if outputs is not None:  # one node per differentiable output
             return op.named(tuple(self.apply(op, operands, {**attrs, "output": k}) for k in range(outputs)))

@@ -70,6 +70,15 @@ class TorchSurface:
         close = self._runtime.apply(isclose, [a, b], {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
         return bool(np.all(close.numpy()))
 
+    def equal(self, a: Any, b: Any) -> bool:
+        """torch.equal: a Python bool, True for the same shape and equal values (no broadcasting)."""
+        if not hasattr(b, "shape"):
+            raise TypeError(f"equal(): argument 'other' must be a Tensor, not {type(b).__name__}")
+        if tuple(a.shape) != tuple(b.shape):
+            return False
+        same = self._runtime.apply(self._runtime.catalogue.functions["eq"], [a, b], {})
+        return bool(np.all(same.numpy()))
+
     # ------------------------------------------------------------ deterministic factories
     def _leaf(self, array: np.ndarray, dtype: dtypes.DType, requires_grad: bool, device: Any) -> Any:
         _check_device(device)

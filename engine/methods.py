@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from gradwire.rules import arguments, dtypes
 from gradwire.rules.inplace import inplace_call
+from gradwire.rules.ops.searching import tuple_form
 from gradwire.rules.errors import ArgumentError, InvalidArgumentRuntimeError, InvalidValueError, ShapeError
 from gradwire.rules.indexing import normalise_index, resolve_ellipses
 
@@ -48,6 +49,12 @@ def _cast_first(op: OpDef, operands: list, attrs: dict) -> None:
             operands[1] = operands[1] * alpha
 
 
+def _tuple_form(op: OpDef, operands: list, attrs: dict) -> OpDef:
+    """where(condition) and nonzero(x, as_tuple=True) run nonzero_tuple (rules.ops.searching.tuple_form)."""
+    routed = tuple_form(op.name, operands, attrs)
+    return op if routed is None else OPS[routed]
+
+
 def _method(op: OpDef) -> Callable[..., Any]:
     # x.op() with no arguments: for these ops parse_call gives ([x], {}), and there is nothing to cast first
     bare_call = op.parse is None and not op.signature and op.max_inputs >= 1 and not op.operand_attrs
@@ -57,7 +64,7 @@ def _method(op: OpDef) -> Callable[..., Any]:
             return named_outputs(op, apply_pieces(op, [self], {}))
         operands, attrs = op.parse_call((self, *args), kwargs)
         _cast_first(op, operands, attrs)
-        return named_outputs(op, apply_pieces(op, operands, attrs))
+        return named_outputs(op, apply_pieces(_tuple_form(op, operands, attrs), operands, attrs))
 
     method.__name__ = op.name
     method.__doc__ = op.summary
@@ -76,7 +83,7 @@ def _function(op: OpDef, spelling: str) -> Callable[..., Any]:
             return operands[0]
         if inplace:
             return apply_op(OPS[inplace], operands, attrs)
-        return named_outputs(op, apply_pieces(op, operands, attrs))
+        return named_outputs(op, apply_pieces(_tuple_form(op, operands, attrs), operands, attrs))
 
     function.__name__ = op.name
     function.__doc__ = op.summary
@@ -128,6 +135,7 @@ def install() -> dict[str, Callable[..., Any]]:
     for name, prop in _PROPERTIES.items():
         setattr(Tensor, name, prop)
     functions.update(max=_max, min=_min, abs=functions["abs"], median=_median, allclose=_allclose)
+    functions["equal"] = _equal
     FUNCTIONS.clear()
     FUNCTIONS.update(functions)
     return {name: function for name, function in functions.items() if "." not in name}
@@ -152,6 +160,13 @@ def _allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
     """torch.allclose: a Python bool (isclose everywhere)."""
     close = apply("isclose", [self, other], {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
     return bool(close.all())  # (through Tensor.__bool__: a function being compiled reads a value here)
+
+
+def _equal(self: Tensor, other: Tensor) -> bool:
+    """torch.equal: a Python bool, True for the same shape and equal values (no broadcasting)."""
+    if not isinstance(other, Tensor):
+        raise ArgumentError(f"equal(): argument 'other' must be a Tensor, not {type(other).__name__}")
+    return tuple(self.shape) == tuple(other.shape) and bool(apply("eq", [self, other])._data.all())
 
 
 _max = _extreme("max", "maximum")
@@ -258,5 +273,6 @@ _OVERLOADED_METHODS: dict[str, Callable[..., Any]] = {
     **{f"new_{kind}": _new(kind) for kind in ("zeros", "ones", "empty", "full", "tensor")},
     "allclose": _allclose, "cpu": lambda self: self, "type": _type, "bernoulli": _random("bernoulli"), "multinomial": _random("multinomial"),
 }
+_OVERLOADED_METHODS["equal"] = _equal
 _PROPERTIES = {"T": property(_reverse_dims), "mT": property(_transpose_last), "device": property(lambda self: CPU),
                "is_cuda": property(lambda self: False)}

@@ -67,7 +67,8 @@ def test_local_metadata_is_the_servers(sdk, row):
 
 # Ops whose result's shape can depend on tensor values (a boolean mask's count, tensor repeat counts,
 # one_hot's class count inferred from the largest value): the rules give a bound, the server the shape.
-VALUE_DEPENDENT_SHAPES = {"nonzero", "masked_select", "unique", "getitem", "repeat_interleave", "one_hot"}
+VALUE_DEPENDENT_SHAPES = {"nonzero", "masked_select", "unique", "getitem", "repeat_interleave", "one_hot", "argwhere",
+                          "nonzero_tuple"}
 
 
 def _overwrites_without_gradient(catalogue, op: str) -> bool:

@@ -658,6 +658,7 @@ row("zero_grad_", "to_zeros", inputs(normal((3, 4))), lambda m, a: _zero_grad_pr
 
 import ops_table_elementwise  # noqa: E402,F401  (the elementwise family's rows join ROWS)
 import ops_table_shape  # noqa: E402,F401  (reductions, shape, indexing and linear-algebra rows)
+import ops_table_more  # noqa: E402,F401  (the ops added for common idioms: addcmul, nansum, hstack ...)
 
 
 def _inplace_rows() -> None:

@@ -306,3 +306,37 @@ MISTAKES = SHAPES + DIMS + DTYPES + ARGUMENTS + AUTOGRAD + INDICES + ACCEPTED
 
 # The five programs issue 9 opens with, as a new user tried them.
 ISSUE_EXAMPLES = ("int_power_negative", "clip_none_none", "to_numpy_dtype", "invert_int", "var_axis_tuple")
+
+# The ops added for common idioms (addcmul, cdist, diff, the stackers, searches, more losses): their mistakes,
+# and two idioms that must run.
+IDIOMS = _rows(RuntimeError, {
+    "cdist_columns": "torch.cdist(torch.ones(3, 4), torch.ones(2, 3))",
+    "cdist_of_vectors": "torch.cdist(torch.ones(3), torch.ones(3))",
+    "cdist_of_ints": "torch.cdist(torch.ones(3, 3, dtype=torch.long), torch.ones(3, 3, dtype=torch.long))",
+    "diff_of_0d": "torch.diff(torch.tensor(1.))",
+    "diff_prepend_shape": "torch.diff(torch.ones(3, 4), dim=0, prepend=torch.ones(1, 3))",
+    "hstack_sizes": "torch.hstack([torch.ones(2, 3), torch.ones(3, 3)])",
+    "vstack_of_nothing": "torch.vstack([])",
+    "rot90_of_vector": "torch.rot90(torch.ones(3))",
+    "rot90_same_dims": "torch.rot90(torch.ones(3, 3), 1, [0, 0])",
+    "block_diag_3d": "torch.block_diag(torch.ones(2, 2, 2))",
+    "bucketize_2d_boundaries": "torch.bucketize(torch.ones(3), torch.ones(2, 2))",
+    "searchsorted_side_and_right": "torch.searchsorted(torch.arange(3.), torch.ones(2), side='left', right=True)",
+    "linalg_norm_ord_of_3d": "torch.linalg.norm(torch.ones(2, 3, 4), 2)",
+    "nanmean_of_ints": "torch.nanmean(torch.arange(3))",
+    "addcdiv_of_ints": "torch.addcdiv(torch.ones(3), torch.arange(3), torch.arange(1, 4))",
+    "heaviside_dtypes": "torch.heaviside(torch.ones(3), torch.ones(3, dtype=torch.float64))",
+    "cartesian_prod_dtypes": "torch.cartesian_prod(torch.ones(2), torch.arange(3))",
+    "cartesian_prod_of_matrix": "torch.cartesian_prod(torch.ones(2, 2), torch.ones(2))",
+    "trapezoid_x_length": "torch.trapezoid(torch.ones(3, 4), torch.arange(3.))",
+}) + _rows(ValueError, {
+    "gaussian_nll_var_size": "F.gaussian_nll_loss(torch.ones(3, 4), torch.ones(3, 4), torch.ones(2))",
+    "multi_margin_p3": "F.multi_margin_loss(torch.ones(3, 4), torch.tensor([0, 1, 2]), p=3)",
+}) + _rows(None, {
+    "adam_step_in_place": LEAF + "m = torch.zeros(3)\nv = torch.zeros(3)\ng = x * 0.5 + 1\n"
+        "m.mul_(0.9).add_(g, alpha=0.1)\nv.mul_(0.999).addcmul_(g, g, value=0.001)\n"
+        "out = (x * 1).addcdiv_(m, v.sqrt().add_(1e-8), value=-0.01)",
+    "nonzero_rows_index": "x = torch.tensor([[0., 1.], [2., 0.], [3., 4.]])\nout = x[torch.nonzero(x[:, 0])[:, 0]]",
+})
+
+MISTAKES = MISTAKES + IDIOMS
