@@ -188,9 +188,25 @@ def _rss() -> int:
         return int(statm.read().split()[1]) * resource.getpagesize()
 
 
+def _release_free_heap() -> None:
+    """Hands the allocator's free pages back to the system, so that what the session allocates next shows
+    in the RSS: otherwise memory freed by earlier tests in this process is reused without growing it, and
+    the comparison depends on which tests ran before."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):  # glibc
+        libc.malloc_trim(0)
+
+
 def test_finding_5_what_sessions_are_counted_matches_the_process_memory(start_server):
     server, stub, _ = start_server(max_session_bytes=1 << 30)
     x = np.ones(2 * MiB, np.float32)  # 8 MiB
+    _release_free_heap()
     baseline_rss, baseline_count = _rss(), server.sessions.retained.used
     session = stub.CreateSession(pb.CreateSessionRequest(graph=graph(leaf("x", x, requires_grad=True)))).session_id
     for step in range(10):  # each step keeps an 8 MiB tensor saved by the graph, then drops its name
