@@ -4,50 +4,19 @@ requires_grad, grad_fn names and gradients equal torch's (float64 and float32)."
 from __future__ import annotations
 
 import sys
-import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch is the oracle for these comparisons")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
-from ops_harness import (  # noqa: E402
-    as_outputs, assert_close, dtype_name, grad_fn_name, make_tensors, seeds_for, to_numpy, tolerance_for, vjp,
-)
 from ops_table_elementwise import ELEMENTWISE_ROWS  # noqa: E402
+from sdk_rows import case_ids, cases, check_row_through_sdk  # noqa: E402
 
-ROWS = ELEMENTWISE_ROWS
-# Every row in float64; float32 on each op's first row (its dtype rules; the maths is checked in float64).
-CASES = [(r, np.float64) for r in ROWS] + [(r, np.float32) for r in {r.op: r for r in reversed(ROWS)}.values()]
-
-
-def run(module, row, float_dtype, seeds):
-    values = row.inputs(np.random.default_rng(zlib.crc32(row.id.encode())))
-    program = row.program_for(torch) if module is torch else row.program
-    if seeds is not None and any(s is not None for s in seeds):
-        _, outputs, grads = vjp(module, program, values, seeds, float_dtype)
-        return outputs, grads
-    return as_outputs(program(module, *make_tensors(module, values, float_dtype))), []
+CASES = cases(ELEMENTWISE_ROWS)
 
 
-@pytest.mark.parametrize("row, float_dtype", CASES, ids=[f"{r.id}-{np.dtype(d).name}" for r, d in CASES])
+@pytest.mark.parametrize("row, float_dtype", CASES, ids=case_ids(CASES))
 def test_row_through_the_sdk_matches_torch(client, row, float_dtype):
-    values = row.inputs(np.random.default_rng(zlib.crc32(row.id.encode())))
-    reference = as_outputs(row.program_for(torch)(torch, *make_tensors(torch, values, float_dtype)))
-    seeds = seeds_for(reference, np.random.default_rng(zlib.crc32(row.id.encode()) + 1))
-    theirs, their_grads = run(torch, row, float_dtype, seeds)
-    ours, our_grads = run(client, row, float_dtype, seeds)
-    assert len(ours) == len(theirs)
-    for i, (mine, reference_output) in enumerate(zip(ours, theirs)):
-        assert tuple(mine.shape) == tuple(reference_output.shape), f"output {i} shape"
-        assert dtype_name(mine) == dtype_name(reference_output), f"output {i} dtype"
-        assert mine.requires_grad == reference_output.requires_grad, f"output {i} requires_grad"
-        if row.compare_grad_fn:
-            assert grad_fn_name(mine) == grad_fn_name(reference_output), f"output {i} grad_fn"
-        assert_close(to_numpy(mine).astype(np.float64), to_numpy(reference_output).astype(np.float64),
-                     f"output {i} values", **tolerance_for(reference_output))
-    for i, (mine, reference_grad) in enumerate(zip(our_grads, their_grads)):
-        assert_close(to_numpy(mine), to_numpy(reference_grad), f"grad {i}",
-                     **tolerance_for(reference_grad if reference_grad is not None else reference[0]))
+    check_row_through_sdk(client, row, float_dtype)
