@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gradwire.engine as ge
-from test_random_programs import _more_binary, _more_unary, build_program
+from test_random_programs import build_program, program_loss
 
 torch = pytest.importorskip("torch", reason="torch is the oracle for these comparisons")
 
@@ -452,44 +452,7 @@ def test_an_op_error_the_function_catches_makes_it_run_eagerly():
 
 def program_function(steps):
     """The random program (test_random_programs) as a function of its leaves, returning its loss."""
-    def fn(*leaves):
-        values = list(leaves)
-        for step in steps[len(leaves):]:
-            kind = step[0]
-            if kind == "unary":
-                x = values[step[2]]
-                basic = {"exp_safe": lambda: (x * 0.3).exp(), "tanh": x.tanh, "sigmoid": x.sigmoid, "sin": x.sin,
-                         "cos": x.cos, "relu": x.relu, "abs": x.abs, "neg": lambda: -x, "square": lambda: x * x,
-                         "softmax": lambda: x.softmax(-1), "log_softmax": lambda: x.log_softmax(-1)}
-                values.append({**basic, **_more_unary(ge, x)}[step[1]]())
-            elif kind == "binary":
-                x, y = values[step[2]], values[step[3]]
-                basic = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
-                         "div_safe": lambda: x / (y * y + 1), "maximum": lambda: ge.maximum(x, y),
-                         "minimum": lambda: ge.minimum(x, y)}
-                values.append({**basic, **_more_binary(ge, x, y)}[step[1]]())
-            elif kind == "scalar":
-                x, s = values[step[2]], step[3]
-                values.append({"radd": lambda: s + x, "rsub": lambda: s - x, "rmul": lambda: s * x,
-                               "pow2": lambda: x ** 2, "pow3": lambda: x ** 3}[step[1]]())
-            elif kind == "reduce":
-                x, dim, keepdim = values[step[2]], step[3], step[4]
-                values.append(x.max(dim, keepdim=keepdim).values if step[1] == "max_dim"
-                              else getattr(x, step[1])(dim=dim, keepdim=keepdim))
-            elif kind == "transpose":
-                values.append(values[step[1]].T)
-            elif kind == "index":
-                values.append(values[step[1]][[0, 2]])
-            elif kind == "setitem":
-                x = values[step[1]]
-                fresh = x * 1.5
-                fresh[1] = x[0] * 2
-                values.append(fresh)
-            elif kind == "loss":
-                return sum((values[i] * values[i]).sum() * (0.5 + 0.1 * i) for i in step[1])
-        raise AssertionError("program has no loss")
-
-    return fn
+    return lambda *leaves: program_loss(ge, steps, leaves)
 
 
 def test_random_programs_compiled_match_eager_bit_for_bit():

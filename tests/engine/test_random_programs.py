@@ -110,14 +110,13 @@ def _more_binary(t, x, y) -> dict:
     }
 
 
-def run_program(t, steps: list[tuple]):
-    values, leaves = [], []
+def program_loss(t, steps: list[tuple], leaves):
+    """The program's loss, its leaf steps taking `leaves` in order (shared with the compiled programs)."""
+    values, given = [], iter(leaves)
     for step in steps:
         kind = step[0]
         if kind == "leaf":
-            leaf = t.tensor(step[1], dtype=t.float64, requires_grad=True)
-            leaves.append(leaf)
-            values.append(leaf)
+            values.append(next(given))
         elif kind == "unary":
             x = values[step[2]]
             values.append({
@@ -153,10 +152,15 @@ def run_program(t, steps: list[tuple]):
             fresh[1] = x[0] * 2
             values.append(fresh)
         elif kind == "loss":
-            loss = sum((values[i] * values[i]).sum() * (0.5 + 0.1 * i) for i in step[1])
-            loss.backward()
-            return loss, [leaf.grad for leaf in leaves]
+            return sum((values[i] * values[i]).sum() * (0.5 + 0.1 * i) for i in step[1])
     raise AssertionError("program has no loss")
+
+
+def run_program(t, steps: list[tuple]):
+    leaves = [t.tensor(step[1], dtype=t.float64, requires_grad=True) for step in steps if step[0] == "leaf"]
+    loss = program_loss(t, steps, leaves)
+    loss.backward()
+    return loss, [leaf.grad for leaf in leaves]
 
 
 @pytest.mark.parametrize("seed", range(120))

@@ -110,12 +110,12 @@ def test_op_table_row_is_bit_identical_on_the_plan_path(servers, row):
     assert not disagreeing, f"{row.id}: typed inference differs from the engine for {disagreeing}"
 
 
-def _with_new_leaves(steps, seed):
+def with_new_leaves(steps, seed):
     rng = np.random.default_rng(seed)
     return [("leaf", rng.normal(size=step[1].shape)) if step[0] == "leaf" else step for step in steps]
 
 
-def _program_outcome(address, steps):
+def program_outcome(address, steps):
     with Client(address) as client:
         loss, grads = run_program(client, steps)
         return [np.array(loss.detach().numpy())] + [None if g is None else np.array(g.numpy()) for g in grads]
@@ -126,12 +126,12 @@ def test_random_program_is_bit_identical_on_the_plan_path(servers, seed):
     cached_server, cached, plain = servers
     steps = build_program(seed)
     for _ in range(2):
-        _program_outcome(cached, steps)
+        program_outcome(cached, steps)
     hits_before = cached_server.servicer.runner.cache.stats().hits
-    again = _with_new_leaves(steps, 1000 + seed)
-    ours, theirs = _program_outcome(cached, again), _program_outcome(plain, again)
+    again = with_new_leaves(steps, 1000 + seed)
+    ours, theirs = program_outcome(cached, again), program_outcome(plain, again)
     assert cached_server.servicer.runner.cache.stats().hits > hits_before
-    for run in (ours, _program_outcome(cached, again)):
+    for run in (ours, program_outcome(cached, again)):
         for mine, other in zip(run, theirs):
             if other is None:
                 assert mine is None

@@ -30,7 +30,8 @@ from server_helpers import CHANNEL_OPTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from ops_table import ROWS  # noqa: E402
-from test_random_programs import build_program, run_program  # noqa: E402
+from test_random_programs import build_program  # noqa: E402
+from test_server_plans import program_outcome, with_new_leaves  # noqa: E402
 
 SAMPLED_ROWS = ROWS[2::5]
 
@@ -126,17 +127,6 @@ def test_most_sampled_rows_are_typed(servers):
     assert ran >= 20 and typed >= 0.8 * ran, untyped
 
 
-def _with_new_leaves(steps, seed):
-    rng = np.random.default_rng(seed)
-    return [("leaf", rng.normal(size=step[1].shape)) if step[0] == "leaf" else step for step in steps]
-
-
-def _program_outcome(address, steps):
-    with Client(address) as client:
-        loss, grads = run_program(client, steps)
-        return [np.array(loss.detach().numpy())] + [None if g is None else np.array(g.numpy()) for g in grads]
-
-
 def _typed_runs(server) -> int:
     return sum(plan.runs.typed_runs for plan, _ in list(server.servicer.runner.cache._plans.values()))
 
@@ -151,12 +141,12 @@ def test_random_program_is_bit_identical_on_typed_plans(servers, seed):
     cached_server, cached, _, plain = servers
     steps = build_program(seed)
     for _ in range(2):  # the slow path, then compiled
-        _program_outcome(cached, steps)
-    again = _with_new_leaves(steps, 2000 + seed)
-    theirs = _program_outcome(plain, again)
-    _program_outcome(cached, again)  # metered: records the cost, checks the typed inference
+        program_outcome(cached, steps)
+    again = with_new_leaves(steps, 2000 + seed)
+    theirs = program_outcome(plain, again)
+    program_outcome(cached, again)  # metered: records the cost, checks the typed inference
     before = _typed_runs(cached_server)
-    ours = _program_outcome(cached, again)
+    ours = program_outcome(cached, again)
     if _plain_program(steps):
         assert _typed_runs(cached_server) > before, "no typed plan ran"
     for mine, other in zip(ours, theirs):
